@@ -1,0 +1,109 @@
+"""Sending one stored request to Telegram and saying what happened."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot, InputFile
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
+
+from storage import outbox
+
+log = logging.getLogger(__name__)
+
+# The outbox stores raw Bot API requests, so it calls do_api_request even for methods the
+# library wraps; its advice to use the wrapper does not apply here.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+UPLOAD_KEY = "_upload"
+
+
+def upload(field: str, filename: str, data: bytes) -> dict[str, Any]:
+    """The payload entry that makes the outbox send `data` as a file upload."""
+    return {
+        UPLOAD_KEY: {"field": field, "filename": filename, "data": base64.b64encode(data).decode()}
+    }
+
+
+def _request_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
+    kwargs = {key: value for key, value in payload.items() if key != UPLOAD_KEY}
+    spec = payload.get(UPLOAD_KEY)
+    if spec:
+        kwargs[spec["field"]] = InputFile(base64.b64decode(spec["data"]), filename=spec["filename"])
+    return kwargs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one request: sent, retry after some seconds, blocked or failed."""
+
+    status: str
+    retry_after: float = 0.0
+    error: str = ""
+    result: Any = None
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff for network errors and 5xx answers, capped at five minutes."""
+    return dt.timedelta(seconds=min(300.0, 2.0 ** min(attempts, 9)))
+
+
+async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
+    """Make one Bot API request and classify the answer."""
+    try:
+        result = await bot.do_api_request(method, api_kwargs=_request_kwargs(payload))
+    except RetryAfter as exc:
+        retry = exc.retry_after
+        seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+        return Outcome("retry", retry_after=seconds, error="429")
+    except Forbidden as exc:
+        return Outcome("blocked", error=str(exc))
+    except BadRequest as exc:
+        if "message is not modified" in str(exc):
+            return Outcome("sent", error=str(exc))
+        log.warning("Telegram refused %s: %s", method, exc)
+        return Outcome("failed", error=str(exc))
+    except (NetworkError, TelegramError) as exc:
+        return Outcome("retry", retry_after=-1, error=f"{type(exc).__name__}: {exc}")
+    return Outcome("sent", result=result)
+
+
+async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
+    """Send stored outbox rows in order and record each outcome; a chat waits after a retry."""
+    outcomes: list[Outcome] = []
+    waiting: set[int] = set()
+    for row in rows:
+        if row.chat_id in waiting:
+            outcomes.append(Outcome("retry", retry_after=0, error="earlier message waits"))
+            continue
+        await ctx.limiter.acquire(row.chat_id)
+        outcome = await send(bot, row.method, row.payload)
+        if outcome.status == "retry":
+            waiting.add(row.chat_id)
+        outcomes.append(outcome)
+    now = ctx.clock.now()
+    async with ctx.db.write() as session:
+        await outbox.mark_sent(
+            session,
+            ids=[r.id for r, o in zip(rows, outcomes, strict=True) if o.status == "sent"],
+            now=now,
+        )
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome.status == "retry":
+                delay = (
+                    dt.timedelta(seconds=outcome.retry_after)
+                    if outcome.retry_after >= 0
+                    else backoff(row.attempts)
+                )
+                await outbox.mark_retry(session, id=row.id, at=now + delay, error=outcome.error)
+            elif outcome.status in ("blocked", "failed"):
+                await outbox.mark_final(
+                    session, id=row.id, status=outcome.status, error=outcome.error, now=now
+                )
+    return outcomes

@@ -1,0 +1,78 @@
+"""Settings from the environment and a `.env` file (pydantic-settings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def normalise_database_url(url: str) -> str:
+    """Give a plain SQLite or PostgreSQL URL the async driver SQLAlchemy needs."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
+class Settings(BaseSettings):
+    """Everything a deployment sets; every amount, quota and date of the campaign lives here."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = ""
+    bot_api_base_url: str = "https://api.telegram.org"
+    bot_username: str = ""
+    database_url: str = "sqlite+aiosqlite:///grassroots.db"
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh"
+
+    campaign_start: dt.date = dt.date(2026, 11, 25)
+    campaign_end: dt.date = dt.date(2027, 2, 17)
+    min_days_in_village: int = 5
+    pair_quota_county: int = 3
+    pair_quota_department: int = 2
+    pair_quota_ordinary: int = 1
+    condolence_min_amount: Decimal = Decimal("200.00")
+    labour_export_min_per_village: int = 2
+    project_min_funds: Decimal = Decimal("30000.00")
+
+    text_answer_max_chars: int = 1000
+    draft_stale_after_minutes: int = 120
+
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    api_token: str = ""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+
+    outbox_global_per_second: float = Field(default=28.0, gt=0)
+    outbox_per_chat_per_second: float = Field(default=1.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        return "zh" if value.lower().startswith("zh") else "en"
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        """The county's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def pair_quota(self, rank: str) -> int:
+        """How many households a cadre of this rank is paired with."""
+        return {
+            "county": self.pair_quota_county,
+            "department": self.pair_quota_department,
+        }.get(rank, self.pair_quota_ordinary)

@@ -1,0 +1,113 @@
+"""A turn: one update handled in one database transaction, with its replies in the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+
+from bot.context import AppContext
+from bot.i18n import Translator, translator
+from storage.models import Person
+from storage.outbox import Outgoing
+
+Buttons = list[list[tuple[str, str]]]
+
+
+def inline_keyboard(rows: Buttons) -> dict[str, Any]:
+    """An inline keyboard from rows of (label, callback_data)."""
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in rows
+        ]
+    }
+
+
+def contact_keyboard(label: str) -> dict[str, Any]:
+    """A one-button reply keyboard that shares the user's phone number."""
+    return {
+        "keyboard": [[{"text": label, "request_contact": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+
+
+REMOVE_KEYBOARD: dict[str, Any] = {"remove_keyboard": True}
+
+
+@dataclass
+class Turn:
+    """Everything a handler needs for one update, and what it wants to say back."""
+
+    app: AppContext
+    session: AsyncSession
+    update: Update
+    chat_id: int
+    user_id: int
+    person: Person | None
+    locale: str
+    now: dt.datetime
+    replies: list[Outgoing] = field(default_factory=list)
+    callback_text: str | None = None
+    stored: list[Any] = field(default_factory=list)
+
+    @property
+    def tr(self) -> Translator:
+        """Translate a message id into the user's language."""
+        return translator(self.locale)
+
+    @property
+    def today(self) -> dt.date:
+        """Today in the county's time zone."""
+        return self.now.astimezone(self.app.settings.tz).date()
+
+    @property
+    def text(self) -> str:
+        """The text or caption of the message in this update ('' when none)."""
+        message = self.update.effective_message
+        if message is None or self.update.callback_query is not None:
+            return ""
+        return (message.text or message.caption or "").strip()
+
+    @property
+    def callback_data(self) -> str | None:
+        """The data of a pressed button, if this update is one."""
+        query = self.update.callback_query
+        return query.data if query is not None else None
+
+    def say(self, text: str, *, markup: dict[str, Any] | None = None) -> None:
+        """Send a message to this chat (HTML)."""
+        payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            payload["reply_markup"] = markup
+        self.replies.append(self._outgoing("sendMessage", payload))
+
+    def edit(self, message_id: int, text: str, *, markup: dict[str, Any] | None = None) -> None:
+        """Replace the text (and buttons) of a message the bot sent in this chat."""
+        payload: dict[str, Any] = {"message_id": message_id, "text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            payload["reply_markup"] = markup
+        self.replies.append(self._outgoing("editMessageText", payload))
+
+    def request(self, method: str, payload: dict[str, Any]) -> None:
+        """Any other Bot API request about this chat, through the outbox."""
+        self.replies.append(self._outgoing(method, payload))
+
+    def notice(self, text: str) -> None:
+        """A short note shown on the pressed button (answerCallbackQuery)."""
+        self.callback_text = text
+
+    @property
+    def pressed_message_id(self) -> int | None:
+        """The id of the message whose button was pressed."""
+        query = self.update.callback_query
+        if query is None or query.message is None:
+            return None
+        return query.message.message_id
+
+    def _outgoing(self, method: str, payload: dict[str, Any]) -> Outgoing:
+        person_id = self.person.id if self.person is not None else None
+        return Outgoing(chat_id=self.chat_id, method=method, payload=payload, person_id=person_id)

@@ -1,0 +1,123 @@
+"""/checkin: today in the village in one tap, or away with a reason; a location if shared."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+from handlers.base import REMOVE_KEYBOARD, Turn, inline_keyboard
+from handlers.registry import CADRE, callback, command
+from storage import checkins
+from storage.audit import record_audit
+from storage.models import Checkin
+
+REASONS = ("meeting", "sick", "leave", "other")
+
+
+def _status(turn: Turn, row: Checkin) -> str:
+    if row.in_village:
+        return turn.tr("checkin.status.village")
+    return turn.tr("checkin.status.away", reason=turn.tr(f"checkin.reason.{row.reason}"))
+
+
+def _choices(turn: Turn) -> dict[str, object]:
+    return inline_keyboard(
+        [
+            [(turn.tr("checkin.button.village"), "ci:v")],
+            [(turn.tr("checkin.button.away"), "ci:a")],
+        ]
+    )
+
+
+@command("checkin", roles=CADRE, description=N_("help.checkin"), order=10)
+async def checkin(turn: Turn, args: str) -> None:
+    """Offer today's check-in, or a correction of the one already made."""
+    assert turn.person is not None
+    row = await checkins.for_day(turn.session, person_id=turn.person.id, day=turn.today)
+    if row is None:
+        turn.say(turn.tr("checkin.prompt", day=turn.today.isoformat()), markup=_choices(turn))
+    else:
+        turn.say(turn.tr("checkin.already", status=_status(turn, row)), markup=_choices(turn))
+
+
+@callback("ci")
+async def on_button(turn: Turn, rest: str) -> None:
+    """In the village (saved at once), away (then the reason), or the reason itself."""
+    if turn.person is None or turn.person.role not in CADRE:
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    if rest == "v":
+        await _save(turn, in_village=True, reason=None)
+    elif rest == "a":
+        rows = [[(turn.tr(f"checkin.reason.{code}"), f"ci:r:{code}")] for code in REASONS]
+        turn.say(turn.tr("checkin.which_reason"), markup=inline_keyboard(rows))
+    elif rest.startswith("r:") and rest[2:] in REASONS:
+        await _save(turn, in_village=False, reason=rest[2:])
+    else:
+        turn.notice(turn.tr("common.stale_button"))
+
+
+async def _save(turn: Turn, *, in_village: bool, reason: str | None) -> None:
+    person = turn.person
+    assert person is not None
+    row, before = await checkins.check_in(
+        turn.session,
+        person=person,
+        day=turn.today,
+        in_village=in_village,
+        reason=reason,
+        now=turn.now,
+    )
+    if before is not None and (before.in_village, before.reason) == (in_village, row.reason):
+        turn.notice(turn.tr("checkin.unchanged"))
+        return
+    if before is not None:
+        await record_audit(
+            turn.session,
+            actor_id=person.id,
+            entity="checkin",
+            entity_id=row.id,
+            action="correct",
+            field="status",
+            old=_code(before),
+            new=_code(row),
+            at=turn.now,
+        )
+    message_id = turn.pressed_message_id
+    if message_id is not None:
+        turn.request("editMessageReplyMarkup", {"message_id": message_id})
+    key = "checkin.corrected" if before is not None else "checkin.saved"
+    turn.say(
+        turn.tr(key, day=row.day.isoformat(), status=_status(turn, row)),
+        markup=_location_keyboard(turn) if in_village else REMOVE_KEYBOARD,
+    )
+
+
+def _code(row: Checkin) -> str:
+    return "village" if row.in_village else f"away:{row.reason}"
+
+
+def _location_keyboard(turn: Turn) -> dict[str, object]:
+    return {
+        "keyboard": [[{"text": turn.tr("form.button.share_location"), "request_location": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+
+
+async def on_location(turn: Turn) -> bool:
+    """A location outside any dialog belongs to today's check-in, if there is one."""
+    message = turn.update.effective_message
+    if turn.person is None or message is None or message.location is None:
+        return False
+    row = await checkins.for_day(turn.session, person_id=turn.person.id, day=turn.today)
+    if row is None:
+        turn.say(turn.tr("checkin.location_without_checkin"), markup=REMOVE_KEYBOARD)
+        return True
+    await checkins.set_location(
+        turn.session,
+        checkin=row,
+        latitude=message.location.latitude,
+        longitude=message.location.longitude,
+        now=turn.now,
+    )
+    turn.say(turn.tr("checkin.location_saved"), markup=REMOVE_KEYBOARD)
+    return True

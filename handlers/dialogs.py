@@ -1,0 +1,369 @@
+"""The form engine: runs every Form spec as a durable, exactly-once chat dialog.
+
+State lives in the `dialogs` table and changes in the turn's transaction, so a bot killed
+at any point resumes each dialog at the same step in whichever process gets the next
+update. Buttons carry `f:<token>:<action>[:<question>[:<code>]]`; the token changes with
+each dialog, so a button from an old or finished dialog does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import N_
+from handlers.base import Turn, inline_keyboard
+from handlers.forms import Data, Form, Invalid, Question, match_choice, parse_typed
+from handlers.registry import CADRE, callback, command
+from storage import dialogs as store
+from storage.models import Dialog
+
+FORMS: dict[str, Form] = {}
+CONFIRM = "_confirm"
+RESUME = "_resume"
+
+
+def register_form(form: Form, *, roles: frozenset[str], description: str, order: int) -> Form:
+    """Make `/<form.name>` start the form for these roles."""
+    FORMS[form.name] = form
+
+    async def run(turn: Turn, args: str) -> None:
+        await start_form(turn, form, args)
+
+    command(form.name, roles=roles, description=description, order=order)(run)
+    return form
+
+
+async def start_form(turn: Turn, form: Form, args: str = "") -> None:
+    """Start a form, or offer to continue the draft the user left open."""
+    existing = await store.get(turn.session, chat_id=turn.chat_id)
+    if existing is not None and existing.form in FORMS and existing.step != RESUME:
+        _offer_resume(turn, existing, form)
+        return
+    data = await form.prepare(turn, args) if form.prepare else {}
+    if data is None:
+        return  # prepare() has told the user why the form cannot start
+    dialog = await store.open_dialog(
+        turn.session,
+        chat_id=turn.chat_id,
+        person_id=_pid(turn),
+        form=form.name,
+        step="",
+        data=data,
+        now=turn.now,
+    )
+    await _advance(turn, form, dialog, data, [])
+
+
+def _offer_resume(turn: Turn, dialog: Dialog, wanted: Form) -> None:
+    minutes = int((turn.now - dialog.updated_at).total_seconds() // 60)
+    text = turn.tr("form.resume_offer", title=turn.tr(FORMS[dialog.form].title), minutes=minutes)
+    buttons = [
+        [
+            (turn.tr("form.button.continue"), f"f:{dialog.token}:c"),
+            (turn.tr("form.button.discard"), f"f:{dialog.token}:n:{wanted.name}"),
+        ]
+    ]
+    turn.say(text, markup=inline_keyboard(buttons))
+
+
+def _pid(turn: Turn) -> int | None:
+    return turn.person.id if turn.person is not None else None
+
+
+async def _advance(turn: Turn, form: Form, dialog: Dialog, data: Data, stack: list[str]) -> None:
+    """Ask the next unanswered question, or show the confirm screen."""
+    question = form.next_question(data)
+    step = question.key if question is not None else CONFIRM
+    store.touch(dialog, step=step, data=data, stack=stack, now=turn.now)
+    if question is None:
+        await _confirm_screen(turn, form, dialog, data)
+    else:
+        await _ask(turn, form, dialog, question, data)
+
+
+async def _ask(turn: Turn, form: Form, dialog: Dialog, question: Question, data: Data) -> None:
+    index = form.questions.index(question)
+    rows: list[list[tuple[str, str]]] = []
+    if question.kind in ("choice", "multi"):
+        picked = set(data.get(f"_{question.key}", []))
+        row: list[tuple[str, str]] = []
+        for choice in await question.options(turn, data):
+            mark = "✓ " if choice.code in picked else ""
+            action = "m" if question.kind == "multi" else "a"
+            row.append(
+                (mark + choice.text(turn), f"f:{dialog.token}:{action}:{index}:{choice.code}")
+            )
+            if len(row) == question.columns:
+                rows.append(row)
+                row = []
+        if row:
+            rows.append(row)
+        if question.kind == "multi":
+            rows.append([(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")])
+    if question.optional:
+        rows.append([(turn.tr("form.button.skip"), f"f:{dialog.token}:s:{index}")])
+    markup: dict[str, Any] | None = inline_keyboard(rows) if rows else None
+    if question.kind == "location":
+        markup = _location_keyboard(turn)
+    text = turn.tr(question.prompt) + "\n" + turn.tr("form.hint")
+    turn.say(text, markup=markup)
+    if question.kind == "location" and question.optional:
+        turn.say(
+            turn.tr("form.location_skip"),
+            markup=inline_keyboard(
+                [[(turn.tr("form.button.skip"), f"f:{dialog.token}:s:{index}")]]
+            ),
+        )
+
+
+def _location_keyboard(turn: Turn) -> dict[str, Any]:
+    return {
+        "keyboard": [[{"text": turn.tr("form.button.share_location"), "request_location": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+
+
+async def display(turn: Turn, form: Form, question: Question, data: Data) -> str:
+    """An answer as the confirm screen shows it."""
+    value = data.get(question.key)
+    if value is None:
+        return "—"
+    if question.kind in ("choice", "multi"):
+        codes = value if isinstance(value, list) else [value]
+        options = {c.code: c.text(turn) for c in await question.options(turn, data)}
+        return "、".join(options.get(code, str(code)) for code in codes)
+    if question.kind == "money":
+        return f"¥{value}"
+    if question.kind == "location":
+        return f"📍 {value['latitude']:.5f}, {value['longitude']:.5f}"
+    if question.kind == "photo":
+        return "🖼"
+    return str(value)
+
+
+async def _confirm_screen(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
+    lines = [turn.tr("form.confirm_title", title=turn.tr(form.title))]
+    if form.describe is not None:
+        lines.extend(await form.describe(turn, data))
+    answered = form.answered(data)
+    for question in answered:
+        lines.append(
+            f"<b>{turn.tr(question.label)}</b>: " + _esc(await display(turn, form, question, data))
+        )
+    lines.append(turn.tr("form.confirm_question"))
+    rows = [
+        [
+            (turn.tr("form.button.save"), f"f:{dialog.token}:ok"),
+            (turn.tr("form.button.cancel"), f"f:{dialog.token}:x"),
+        ]
+    ]
+    edits = [
+        ("✏️ " + turn.tr(q.label), f"f:{dialog.token}:e:{form.questions.index(q)}") for q in answered
+    ]
+    rows.extend(edits[i : i + 2] for i in range(0, len(edits), 2))
+    turn.say("\n".join(lines), markup=inline_keyboard(rows))
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
+
+
+async def on_input(turn: Turn) -> bool:
+    """A message while a dialog is open: the answer to the current question."""
+    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    if dialog is None or dialog.form not in FORMS:
+        return False
+    form = FORMS[dialog.form]
+    data = dict(dialog.data)
+    if dialog.step in (CONFIRM, RESUME):
+        turn.say(turn.tr("form.error.use_buttons"))
+        await _confirm_screen(turn, form, dialog, data)
+        return True
+    question = form.question(dialog.step)
+    try:
+        value = _typed_value(turn, question, data)
+        if question.kind in ("choice", "multi") and not question.allow_text:
+            value = await _typed_choice(turn, question, data)
+        for validator in question.validators:
+            validator(turn, data, value)
+    except Invalid as exc:
+        turn.say(turn.tr(exc.msgid, **exc.values))
+        await _ask(turn, form, dialog, question, data)
+        return True
+    await _answer(turn, form, dialog, question, data, value)
+    return True
+
+
+def _typed_value(turn: Turn, question: Question, data: Data) -> Any:
+    message = turn.update.effective_message
+    if question.kind == "location":
+        if message is None or message.location is None:
+            raise Invalid("form.error.location")
+        return {"latitude": message.location.latitude, "longitude": message.location.longitude}
+    if question.kind == "photo":
+        if message is None or not message.photo:
+            raise Invalid("form.error.photo")
+        return message.photo[-1].file_id
+    if not turn.text:
+        raise Invalid("form.error.text_expected")
+    return parse_typed(turn, question, data, turn.text)
+
+
+async def _typed_choice(turn: Turn, question: Question, data: Data) -> Any:
+    choice = match_choice(turn, await question.options(turn, data), turn.text)
+    if choice is None or question.kind == "multi":
+        raise Invalid("form.error.use_buttons")
+    return choice.code
+
+
+async def _answer(
+    turn: Turn, form: Form, dialog: Dialog, question: Question, data: Data, value: Any
+) -> None:
+    data[question.key] = value
+    data.pop(f"_{question.key}", None)
+    stack = [k for k in dialog.history.get("stack", []) if k != question.key] + [question.key]
+    await _advance(turn, form, dialog, data, stack)
+
+
+@callback("f")
+async def on_button(turn: Turn, rest: str) -> None:
+    """A button of a form: answer, skip, toggle, done, save, edit, cancel, continue, discard."""
+    token, _, tail = rest.partition(":")
+    action, _, arg = tail.partition(":")
+    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    if dialog is None or dialog.token != token or dialog.form not in FORMS:
+        turn.notice(turn.tr("form.stale_button"))
+        return
+    form = FORMS[dialog.form]
+    data = dict(dialog.data)
+    if action in ("a", "s", "m", "d"):
+        await _on_question_button(turn, form, dialog, data, action, arg)
+    elif action == "ok" and dialog.step == CONFIRM:
+        await _save(turn, form, dialog, data)
+    elif (
+        action == "e"
+        and dialog.step == CONFIRM
+        and arg.isdigit()
+        and int(arg) < len(form.questions)
+    ):
+        question = form.questions[int(arg)]
+        data.pop(question.key, None)
+        await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])))
+    elif action == "x":
+        await cancel(turn, "")
+    elif action == "c":
+        await _resume(turn, form, dialog, data)
+    elif action == "n" and arg in FORMS:
+        await store.discard(turn.session, chat_id=turn.chat_id)
+        turn.say(turn.tr("form.discarded", title=turn.tr(form.title)))
+        await start_form(turn, FORMS[arg])
+    else:
+        turn.notice(turn.tr("form.stale_button"))
+
+
+async def _on_question_button(
+    turn: Turn, form: Form, dialog: Dialog, data: Data, action: str, arg: str
+) -> None:
+    index_text, _, code = arg.partition(":")
+    question = _current(form, dialog, index_text)
+    if question is None:
+        turn.notice(turn.tr("form.already_answered"))
+        return
+    if action == "s" and question.optional:
+        await _answer(turn, form, dialog, question, data, None)
+        return
+    options = {c.code: c for c in await question.options(turn, data)}
+    if action == "a" and code in options:
+        _mark_pressed(turn, question, options[code].text(turn))
+        await _answer(turn, form, dialog, question, data, code)
+    elif action == "m" and code in options:
+        picked = list(data.get(f"_{question.key}", []))
+        picked = [c for c in picked if c != code] if code in picked else [*picked, code]
+        data[f"_{question.key}"] = picked
+        store.touch(
+            dialog, step=dialog.step, data=data, stack=dialog.history.get("stack", []), now=turn.now
+        )
+        await _ask(turn, form, dialog, question, data)
+    elif action == "d":
+        picked = list(data.get(f"_{question.key}", []))
+        if not picked and not question.optional:
+            turn.notice(turn.tr("form.error.pick_one"))
+            return
+        await _answer(turn, form, dialog, question, data, picked)
+    else:
+        turn.notice(turn.tr("form.stale_button"))
+
+
+def _current(form: Form, dialog: Dialog, index_text: str) -> Question | None:
+    if not index_text.isdigit() or int(index_text) >= len(form.questions):
+        return None
+    question = form.questions[int(index_text)]
+    return question if question.key == dialog.step else None
+
+
+def _mark_pressed(turn: Turn, question: Question, label: str) -> None:
+    message_id = turn.pressed_message_id
+    if message_id is not None:
+        turn.edit(message_id, turn.tr(question.prompt) + f"\n<b>→ {_esc(label)}</b>")
+
+
+async def _save(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
+    active = {q.key for q in form.answered(data)}
+    clean = {k: v for k, v in data.items() if k in active or k.startswith("ctx_")}
+    await store.discard(turn.session, chat_id=turn.chat_id)
+    message_id = turn.pressed_message_id
+    if message_id is not None:
+        turn.request("editMessageReplyMarkup", {"message_id": message_id})
+    await form.save(turn, clean)
+
+
+async def _resume(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
+    turn.say(turn.tr("form.resumed", title=turn.tr(form.title)))
+    await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])))
+
+
+async def handles_command(turn: Turn, name: str) -> bool:
+    """/back and /cancel belong to an open dialog."""
+    if name == "back":
+        dialog = await store.get(turn.session, chat_id=turn.chat_id)
+        if dialog is None or dialog.form not in FORMS:
+            turn.say(turn.tr("form.nothing_to_go_back_to"))
+            return True
+        await _back(turn, FORMS[dialog.form], dialog)
+        return True
+    return False
+
+
+async def _back(turn: Turn, form: Form, dialog: Dialog) -> None:
+    data = dict(dialog.data)
+    stack = list(dialog.history.get("stack", []))
+    if dialog.step not in (CONFIRM, RESUME) and dialog.step in data:
+        data.pop(dialog.step)
+    if stack:
+        previous = stack.pop()
+        data.pop(previous, None)
+    await _advance(turn, form, dialog, data, stack)
+
+
+async def discard(turn: Turn) -> None:
+    """Drop the user's open dialog without a word."""
+    await store.discard(turn.session, chat_id=turn.chat_id)
+
+
+@command(
+    "cancel",
+    roles=CADRE | {"township_leader", "leading_group", "office"},
+    description=N_("help.cancel"),
+    order=90,
+)
+async def cancel(turn: Turn, args: str = "") -> None:
+    """Leave the open dialog; nothing of it is saved."""
+    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    if dialog is None:
+        turn.say(turn.tr("form.nothing_to_cancel"))
+        return
+    await store.discard(turn.session, chat_id=turn.chat_id)
+    turn.say(turn.tr("form.cancelled"))

@@ -1,0 +1,163 @@
+"""Form specs: a dialog is data — questions with coded choices, parsers, validators, conditions.
+
+One engine (handlers/dialogs.py) runs every form: it asks each question whose condition
+holds, validates the answer, keeps the draft in the database, shows a confirm screen that
+can jump back to any field, and understands /back and /cancel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from handlers.base import Turn
+from handlers.parsing import ParseError, fold, parse_day, parse_int, parse_money
+
+Data = dict[str, Any]
+
+
+class Invalid(Exception):
+    """An answer that fails a check: the message id (and values) tell the user why."""
+
+    def __init__(self, msgid: str, **values: Any) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A coded button: `code` goes in callback_data, `label` is a message id (or literal)."""
+
+    code: str
+    label: str
+    literal: bool = False
+
+    def text(self, turn: Turn) -> str:
+        """The label in the user's language."""
+        return self.label if self.literal else turn.tr(self.label)
+
+
+ChoicesFn = Callable[[Turn, Data], Awaitable[Sequence[Choice]]]
+Parser = Callable[[Turn, Data, str], Any]
+Validator = Callable[[Turn, Data, Any], None]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One step of a form."""
+
+    key: str
+    prompt: str
+    label: str
+    kind: str = "text"  # text | int | money | date | choice | multi | location | photo
+    choices: Sequence[Choice] | ChoicesFn = ()
+    allow_text: bool = False  # a choice question that also takes a typed answer
+    when: Callable[[Data], bool] | None = None
+    optional: bool = False
+    max_len: int | None = None
+    min_value: int | Decimal | None = None
+    max_value: int | Decimal | None = None
+    validators: Sequence[Validator] = ()
+    parse: Parser | None = None
+    columns: int = 2
+
+    def active(self, data: Data) -> bool:
+        """Whether this question is asked, given the answers so far."""
+        return self.when is None or self.when(data)
+
+    async def options(self, turn: Turn, data: Data) -> Sequence[Choice]:
+        """The choices, computed for this user when they depend on the records."""
+        if callable(self.choices):
+            return await self.choices(turn, data)
+        return self.choices
+
+
+@dataclass(frozen=True)
+class Form:
+    """A guided dialog: its questions, how it starts and how it saves."""
+
+    name: str
+    title: str
+    questions: Sequence[Question]
+    save: Callable[[Turn, Data], Awaitable[None]]
+    prepare: Callable[[Turn, str], Awaitable[Data | None]] | None = None
+    describe: Callable[[Turn, Data], Awaitable[list[str]]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def question(self, key: str) -> Question:
+        """The question with this key."""
+        for question in self.questions:
+            if question.key == key:
+                return question
+        raise KeyError(key)
+
+    def next_question(self, data: Data) -> Question | None:
+        """The first active question without an answer; None means: confirm."""
+        for question in self.questions:
+            if question.active(data) and question.key not in data:
+                return question
+        return None
+
+    def answered(self, data: Data) -> list[Question]:
+        """The active questions with answers, in order."""
+        return [q for q in self.questions if q.active(data) and q.key in data]
+
+
+def parse_typed(turn: Turn, question: Question, data: Data, text: str) -> Any:
+    """Turn typed text into a JSON-safe value for a question, or raise Invalid."""
+    if question.parse is not None:
+        return question.parse(turn, data, text)
+    try:
+        if question.kind == "int":
+            return _bounded(parse_int(text), question)
+        if question.kind == "money":
+            return str(_bounded(parse_money(text), question))
+        if question.kind == "date":
+            return check_day(turn, parse_day(text, today=turn.today)).isoformat()
+    except ParseError as exc:
+        raise Invalid(f"form.error.{question.kind}") from exc
+    if question.kind in ("text", "choice", "multi"):
+        return check_text(turn, question, text)
+    raise Invalid("form.error.use_buttons")
+
+
+def check_text(turn: Turn, question: Question, text: str) -> str:
+    """A free-text answer: not empty, within the limit."""
+    value = text.strip()
+    limit = question.max_len or turn.app.settings.text_answer_max_chars
+    if not value:
+        raise Invalid("form.error.empty")
+    if len(value) > limit:
+        raise Invalid("form.error.too_long", limit=limit, length=len(value))
+    return value
+
+
+def check_day(turn: Turn, day: dt.date) -> dt.date:
+    """A day that is neither in the future nor before the campaign started."""
+    start = turn.app.settings.campaign_start
+    if day > turn.today:
+        raise Invalid("form.error.future_date")
+    if day < start:
+        raise Invalid("form.error.before_campaign", start=start.isoformat())
+    return day
+
+
+def _bounded(value: Any, question: Question) -> Any:
+    if question.min_value is not None and value < question.min_value:
+        raise Invalid("form.error.too_small", minimum=str(question.min_value))
+    if question.max_value is not None and value > question.max_value:
+        raise Invalid("form.error.too_large", maximum=str(question.max_value))
+    return value
+
+
+def match_choice(turn: Turn, choices: Sequence[Choice], text: str) -> Choice | None:
+    """The choice whose label (in either case) is what the user typed."""
+    wanted = fold(text).casefold()
+    for choice in choices:
+        if fold(choice.text(turn)).casefold() == wanted:
+            return choice
+    return None

@@ -1,0 +1,136 @@
+"""Every update enters here: one transaction, exactly once, replies through the outbox."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.context import AppContext
+from bot.delivery import deliver_rows
+from bot.i18n import normalise_locale, translate
+from handlers import checkin, dialogs, start
+from handlers.base import Turn
+from handlers.registry import CALLBACKS, COMMANDS
+from storage import outbox, people, updates
+
+log = logging.getLogger(__name__)
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """('visit', 'args') for '/visit@bot args'; None when the text is no command."""
+    if not text.startswith("/"):
+        return None
+    head, _, args = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return (name, args.strip()) if name else None
+
+
+async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one python-telegram-bot callback: run a turn, then send its replies."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None or chat.type != "private":
+        return  # the bot works in private chats only; groups and channels are ignored
+    app = AppContext.of(context)
+    try:
+        turn = await _run_turn(app, update, chat.id, user.id, user.language_code)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        log.error("database unavailable for update %s: %s", update.update_id, type(exc).__name__)
+        await _apologise(context, update, user.language_code, app)
+        return
+    if turn is None:
+        await _answer_callback(context, update, None)
+        return
+    await _answer_callback(context, update, turn.callback_text)
+    if turn.stored:
+        await deliver_rows(app, context.bot, turn.stored)
+
+
+async def _run_turn(
+    app: AppContext, update: Update, chat_id: int, user_id: int, language: str | None
+) -> Any:
+    now = app.clock.now()
+    async with app.db.write() as session:
+        if not await updates.mark_processed(session, update_id=update.update_id, now=now):
+            return None
+        person = await people.by_telegram_id(session, telegram_user_id=user_id, lock=True)
+        default = app.settings.default_locale
+        locale = (person.locale if person and person.locale else None) or normalise_locale(
+            language, default
+        )
+        turn = Turn(app, session, update, chat_id, user_id, person, locale, now)
+        if person is not None:
+            person.last_seen_at = now
+            person.telegram_language = language
+        await dispatch(turn)
+        turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True)
+    return turn
+
+
+async def dispatch(turn: Turn) -> None:
+    """Send the update to registration, an open dialog, a command or a button handler."""
+    person = turn.person
+    if person is None:
+        await start.unregistered(turn)
+        return
+    if not person.active:
+        await dialogs.discard(turn)
+        turn.say(turn.tr("start.deactivated"))
+        return
+    data = turn.callback_data
+    if data is not None:
+        await _on_button(turn, data)
+        return
+    parsed = parse_command(turn.text)
+    if parsed is not None and not await dialogs.handles_command(turn, parsed[0]):
+        await _on_command(turn, *parsed)
+        return
+    if await dialogs.on_input(turn) or await checkin.on_location(turn):
+        return
+    turn.say(turn.tr("common.not_understood"))
+
+
+async def _on_command(turn: Turn, name: str, args: str) -> None:
+    assert turn.person is not None
+    command = COMMANDS.get(name)
+    if command is None:
+        turn.say(turn.tr("common.unknown_command"))
+    elif turn.person.role not in command.roles:
+        turn.say(turn.tr("common.not_for_your_role"))
+    else:
+        await command.run(turn, args)
+
+
+async def _on_button(turn: Turn, data: str) -> None:
+    prefix, _, rest = data.partition(":")
+    handler = CALLBACKS.get(prefix)
+    if handler is None:
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    await handler(turn, rest)
+
+
+async def _answer_callback(context: Any, update: Update, text: str | None) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text=text[:200] if text else None)
+    except Exception as exc:  # an expired query must not stop the turn's replies
+        log.info("answerCallbackQuery failed: %s", exc)
+
+
+async def _apologise(context: Any, update: Update, language: str | None, app: AppContext) -> None:
+    locale = normalise_locale(language, app.settings.default_locale)
+    text = translate(locale, "common.temporarily_unavailable")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text=text[:200])
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
+    except Exception as exc:
+        log.warning("could not apologise: %s", exc)

@@ -1,0 +1,159 @@
+"""Registration, /start, /help and /language."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.i18n import N_
+from handlers.base import REMOVE_KEYBOARD, Turn, contact_keyboard, inline_keyboard
+from handlers.registry import EVERYONE, callback, command, commands_for
+from storage import people
+from storage.models import Person
+from storage.roster import normalise_phone
+
+MENU_VERSION = "1"
+
+
+async def unregistered(turn: Turn) -> None:
+    """Whatever an unregistered user sends, they get the way to register."""
+    message = turn.update.effective_message
+    if message is not None and message.contact is not None and turn.callback_data is None:
+        await _on_contact(turn)
+        return
+    text = turn.text
+    if text.startswith("/start "):
+        await _bind_by_code(turn, text.split(maxsplit=1)[1].strip())
+        return
+    if turn.callback_data is not None:
+        turn.notice(turn.tr("start.register_first"))
+    _ask_for_phone(turn)
+
+
+def _ask_for_phone(turn: Turn) -> None:
+    turn.say(
+        turn.tr("start.welcome_unregistered"), markup=contact_keyboard(turn.tr("start.share_phone"))
+    )
+
+
+async def _on_contact(turn: Turn) -> None:
+    message = turn.update.effective_message
+    assert message is not None and message.contact is not None
+    contact = message.contact
+    if contact.user_id != turn.user_id:
+        turn.say(
+            turn.tr("start.not_your_contact"), markup=contact_keyboard(turn.tr("start.share_phone"))
+        )
+        return
+    phone = normalise_phone(contact.phone_number or "")
+    person = await people.by_phone(turn.session, phone=phone) if phone else None
+    if person is None or not person.active:
+        turn.say(turn.tr("start.unknown_phone"), markup=REMOVE_KEYBOARD)
+        return
+    await _bind(turn, person)
+
+
+async def _bind_by_code(turn: Turn, code: str) -> None:
+    person = await people.by_invite_code(turn.session, code=code[:16]) if code else None
+    if person is None or not person.active:
+        turn.say(turn.tr("start.bad_code"), markup=contact_keyboard(turn.tr("start.share_phone")))
+        return
+    await _bind(turn, person)
+
+
+async def _bind(turn: Turn, person: Person) -> None:
+    if person.telegram_user_id not in (None, turn.user_id):
+        turn.say(turn.tr("start.bound_elsewhere"), markup=REMOVE_KEYBOARD)
+        return
+    await people.bind(turn.session, person=person, telegram_user_id=turn.user_id, now=turn.now)
+    turn.person = person
+    if person.locale is None and turn.update.effective_user is not None:
+        person.telegram_language = turn.update.effective_user.language_code
+    turn.say(turn.tr("start.bound"), markup=REMOVE_KEYBOARD)
+    greet(turn)
+    set_menu(turn)
+
+
+def greet(turn: Turn) -> None:
+    """Who the user is in the campaign: name, role, village, township, unit."""
+    person = turn.person
+    assert person is not None
+    lines = [turn.tr("start.greeting", name=person.name, role=turn.tr(f"role.{person.role}"))]
+    if person.village is not None:
+        lines.append(
+            turn.tr(
+                "start.team", village=person.village.name, township=person.village.township.name
+            )
+        )
+    elif person.township is not None:
+        lines.append(turn.tr("start.township", township=person.township.name))
+    if person.unit is not None:
+        lines.append(turn.tr("start.unit", unit=person.unit.name))
+    lines.append(turn.tr("start.see_help"))
+    turn.say("\n".join(lines))
+
+
+def menu(turn: Turn) -> list[dict[str, str]]:
+    """The command menu of this user's role, in their language."""
+    assert turn.person is not None
+    return [
+        {"command": c.name, "description": turn.tr(c.description)}
+        for c in commands_for(turn.person.role)
+    ]
+
+
+def menu_hash(role: str, locale: str, commands: list[dict[str, str]]) -> str:
+    """A fingerprint of a menu, so it is sent again only when it changes."""
+    text = f"{MENU_VERSION}|{role}|{locale}|" + "|".join(
+        f"{c['command']}={c['description']}" for c in commands
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def set_menu(turn: Turn) -> None:
+    """Give this chat the command menu of the user's role (setMyCommands, chat scope)."""
+    person = turn.person
+    assert person is not None
+    commands = menu(turn)
+    digest = menu_hash(person.role, turn.locale, commands)
+    if person.menu_hash == digest:
+        return
+    person.menu_hash = digest
+    turn.request(
+        "setMyCommands", {"commands": commands, "scope": {"type": "chat", "chat_id": turn.chat_id}}
+    )
+
+
+@command("start", roles=EVERYONE, description=N_("help.start"), order=1)
+async def start(turn: Turn, args: str) -> None:
+    """A registered user's /start: who they are."""
+    greet(turn)
+    set_menu(turn)
+
+
+@command("help", roles=EVERYONE, description=N_("help.help"), order=2)
+async def help_command(turn: Turn, args: str) -> None:
+    """Exactly the commands this user's role may use."""
+    lines = [turn.tr("help.title")]
+    lines.extend(f"/{c['command']} — {c['description']}" for c in menu(turn))
+    turn.say("\n".join(lines))
+
+
+@command("language", roles=EVERYONE, description=N_("help.language"), order=3)
+async def language(turn: Turn, args: str) -> None:
+    """Offer Chinese or English."""
+    turn.say(
+        turn.tr("language.pick"),
+        markup=inline_keyboard([[("中文", "lang:zh"), ("English", "lang:en")]]),
+    )
+
+
+@callback("lang")
+async def on_language(turn: Turn, code: str) -> None:
+    """Switch the user's language; the menu follows."""
+    if code not in ("zh", "en") or turn.person is None:
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    await people.set_locale(turn.session, person=turn.person, locale=code, now=turn.now)
+    turn.locale = code
+    turn.say(turn.tr("language.set"))
+    set_menu(turn)

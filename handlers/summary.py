@@ -1,0 +1,129 @@
+"""/summary: the cadre's weekly summary, drafted from the week's records, correctable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.clock import week_start
+from bot.i18n import N_
+from handlers.base import Turn
+from handlers.dialogs import register_form
+from handlers.forms import Data, Form, Question
+from handlers.registry import CADRE
+from storage import summaries as store
+from storage.models import Person, Summary
+
+VISIT_KINDS = ("weak", "masses", "rich", "enterprise", "petitioner", "wise", "talent", "old")
+
+
+def _person(turn: Turn) -> Person:
+    assert turn.person is not None  # the router lets only registered cadres reach a form
+    return turn.person
+
+
+def _short_week(data: Data) -> bool:
+    return int(data.get("days_in_village", 0)) < int(data.get("ctx_min_days", 0))
+
+
+def _figure(key: str, maximum: int = 10_000) -> Question:
+    return Question(key, f"summary.q.{key}", f"summary.label.{key}", kind="int",
+                    min_value=0, max_value=maximum)
+
+
+QUESTIONS = (
+    _figure("days_in_village", 7),
+    _figure("visits"),
+    _figure("disputes_opened"),
+    _figure("disputes_resolved"),
+    _figure("aid"),
+    Question("short_reason", N_("summary.q.short_reason"), N_("summary.label.short_reason"),
+             when=_short_week),
+    Question("achievements", N_("summary.q.achievements"), N_("summary.label.achievements")),
+    Question("problems", N_("summary.q.problems"), N_("summary.label.problems")),
+    Question("plan", N_("summary.q.plan"), N_("summary.label.plan")),
+)
+# The figure questions' message ids are built above; list them so the catalog check sees them.
+_FIGURE_IDS = [N_("summary.q.days_in_village"), N_("summary.label.days_in_village"),
+               N_("summary.q.visits"), N_("summary.label.visits"),
+               N_("summary.q.disputes_opened"), N_("summary.label.disputes_opened"),
+               N_("summary.q.disputes_resolved"), N_("summary.label.disputes_resolved"),
+               N_("summary.q.aid"), N_("summary.label.aid")]
+
+
+def _answers_of(row: Summary) -> Data:
+    """The submitted summary as form answers, so a correction starts from it."""
+    data: Data = {key: int(row.figures.get(key, 0)) for key in store.FIGURES}
+    data.update(achievements=row.achievements, problems=row.problems, plan=row.plan)
+    if row.short_reason:
+        data["short_reason"] = row.short_reason
+    data["ctx_by_kind"] = dict(row.figures.get("visits_by_kind") or {})
+    data["ctx_submitted"] = row.submitted_at.isoformat()
+    return data
+
+
+async def prepare(turn: Turn, args: str) -> Data | None:
+    """Draft this week's figures, or reopen the submitted summary unless it is accepted."""
+    person = _person(turn)
+    monday = week_start(turn.today)
+    row = await store.summary_for(turn.session, person_id=person.id, week_start=monday)
+    if row is not None and row.status == "accepted":
+        turn.say(turn.tr("summary.locked", start=monday.isoformat()))
+        return None
+    if row is not None:
+        data = _answers_of(row)
+    else:
+        figures = await store.week_figures(turn.session, person_id=person.id,
+                                           week_start=monday, tz=turn.app.settings.tz)
+        data = {key: figures[key] for key in store.FIGURES}
+        data["ctx_by_kind"] = figures["visits_by_kind"]
+    # Fixed when the form opens: the figures shown are this week's, whenever Save is tapped.
+    data["ctx_week"] = monday.isoformat()
+    data["ctx_min_days"] = turn.app.settings.min_days_in_village
+    return data
+
+
+def _kind_name(turn: Turn, kind: str) -> str:
+    return turn.tr(f"summary.visit_kind.{kind}") if kind in VISIT_KINDS else kind
+
+
+def by_kind_line(turn: Turn, by_kind: dict[str, Any]) -> str:
+    """The visits per kind, as one line ('—' when none)."""
+    parts = [f"{_kind_name(turn, kind)} {count}" for kind, count in sorted(by_kind.items())]
+    return turn.tr("summary.by_kind", kinds="、".join(parts) or "—")
+
+
+async def describe(turn: Turn, data: Data) -> list[str]:
+    """The week, whether this corrects a submitted summary, and the visits per kind."""
+    monday = dt.date.fromisoformat(data["ctx_week"])
+    lines = [turn.tr("summary.week", start=monday.isoformat(),
+                     end=store.week_end(monday).isoformat())]
+    if "ctx_submitted" in data:
+        lines.append(turn.tr("summary.correcting"))
+    lines.append(by_kind_line(turn, data.get("ctx_by_kind") or {}))
+    return lines
+
+
+async def save(turn: Turn, data: Data) -> None:
+    """Submit or correct the week's summary."""
+    monday = dt.date.fromisoformat(data["ctx_week"])
+    figures: dict[str, Any] = {key: int(data[key]) for key in store.FIGURES}
+    figures["visits_by_kind"] = data.get("ctx_by_kind") or {}
+    text = store.SummaryText(achievements=data["achievements"], problems=data["problems"],
+                             plan=data["plan"], short_reason=data.get("short_reason"))
+    try:
+        _, new = await store.submit_summary(turn.session, person=_person(turn),
+                                            week_start=monday, figures=figures, text=text,
+                                            now=turn.now)
+    except store.SummaryLocked:
+        turn.say(turn.tr("summary.locked", start=monday.isoformat()))
+        return
+    msgid = "summary.submitted" if new else "summary.corrected"
+    turn.say(turn.tr(msgid, start=monday.isoformat()))
+
+
+SUMMARY = register_form(
+    Form(name="summary", title=N_("summary.title"), questions=QUESTIONS, save=save,
+         prepare=prepare, describe=describe),
+    roles=CADRE, description=N_("help.summary"), order=50,
+)

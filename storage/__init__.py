@@ -1,0 +1,1 @@
+"""SQLAlchemy models, migrations and every query, one module per record kind."""

@@ -1,0 +1,86 @@
+"""Daily check-ins: days in the village are counted from these."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Checkin, Person
+
+
+async def for_day(session: AsyncSession, *, person_id: int, day: dt.date) -> Checkin | None:
+    """A person's check-in for one day, if any."""
+    result = await session.execute(
+        select(Checkin).where(Checkin.person_id == person_id, Checkin.day == day)
+    )
+    return result.scalar_one_or_none()
+
+
+async def check_in(
+    session: AsyncSession,
+    *,
+    person: Person,
+    day: dt.date,
+    in_village: bool,
+    reason: str | None,
+    now: dt.datetime,
+) -> tuple[Checkin, Checkin | None]:
+    """Record the day (one row per person and day); returns it and a copy of what it replaced."""
+    row = await for_day(session, person_id=person.id, day=day)
+    before = None
+    if row is None:
+        row = Checkin(person_id=person.id, day=day, created_at=now)
+        session.add(row)
+    else:
+        before = Checkin(in_village=row.in_village, reason=row.reason)
+    row.village_id = person.village_id
+    row.township_id = person.township_id
+    row.unit_id = person.unit_id
+    row.in_village = in_village
+    row.reason = None if in_village else reason
+    row.updated_at = now
+    await session.flush()
+    return row, before
+
+
+async def set_location(
+    session: AsyncSession, *, checkin: Checkin, latitude: float, longitude: float, now: dt.datetime
+) -> None:
+    """Attach a shared location to a check-in."""
+    checkin.latitude = latitude
+    checkin.longitude = longitude
+    checkin.updated_at = now
+
+
+async def days_in_village(
+    session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date
+) -> int:
+    """Days from `start` to `end` (inclusive) on which the person checked in as in the village."""
+    result = await session.execute(
+        select(func.count()).where(
+            Checkin.person_id == person_id,
+            Checkin.in_village.is_(True),
+            Checkin.day >= start,
+            Checkin.day <= end,
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def days_in_village_by_person(
+    session: AsyncSession, *, person_ids: list[int], start: dt.date, end: dt.date
+) -> dict[int, int]:
+    """Days in the village per person over a period, in one query."""
+    result = await session.execute(
+        select(Checkin.person_id, func.count())
+        .where(
+            Checkin.person_id.in_(person_ids),
+            Checkin.in_village.is_(True),
+            Checkin.day >= start,
+            Checkin.day <= end,
+        )
+        .group_by(Checkin.person_id)
+    )
+    return {person_id: int(count) for person_id, count in result.all()}

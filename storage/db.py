@@ -1,0 +1,98 @@
+"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL, async."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """The backend a session talks to: 'sqlite' or 'postgresql'."""
+    return session.get_bind().dialect.name
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether a SQLAlchemy URL names a SQLite database."""
+    return url.startswith("sqlite")
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
+    """Set the pragmas on every new DBAPI connection; IMMEDIATE writers never deadlock."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # aiosqlite's adapter exposes the sqlite3 isolation_level; None lets us issue BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A writer takes the lock up front: a deferred transaction that reads and then
+        # writes fails at once with SQLITE_BUSY when another writer got there first.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
+    """Create an async engine with the settings each backend needs."""
+    if is_sqlite(url):
+        engine = create_async_engine(url, **kwargs)
+        _install_sqlite_pragmas(engine, immediate=immediate)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_async_engine(url, **kwargs)
+
+
+class Database:
+    """The database: `write()` for a transaction that changes rows, `read()` for queries."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine_kwargs = engine_kwargs
+        self.engine = make_engine(url, immediate=True, **engine_kwargs)
+        # SQLite serialises writers; readers get their own engine so a long report
+        # never holds the write lock. PostgreSQL needs no such split.
+        self.read_engine = (
+            make_engine(url, immediate=False, **engine_kwargs) if is_sqlite(url) else self.engine
+        )
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is a SQLite database."""
+        return is_sqlite(self.url)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction, committed on success and rolled back on error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries only."""
+        async with self._reader() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

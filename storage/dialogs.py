@@ -1,0 +1,67 @@
+"""Open dialogs: the durable drafts, written in the same transaction as the step they record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Dialog
+
+
+async def get(session: AsyncSession, *, chat_id: int) -> Dialog | None:
+    """The chat's open dialog, if any."""
+    result = await session.execute(select(Dialog).where(Dialog.chat_id == chat_id))
+    return result.scalar_one_or_none()
+
+
+async def open_dialog(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    person_id: int | None,
+    form: str,
+    step: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> Dialog:
+    """Start a dialog, replacing any other of this chat; a fresh token retires old buttons."""
+    await discard(session, chat_id=chat_id)
+    dialog = Dialog(
+        chat_id=chat_id,
+        person_id=person_id,
+        form=form,
+        step=step,
+        data=data,
+        history={"stack": []},
+        token=secrets.token_hex(3),
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(dialog)
+    await session.flush()
+    return dialog
+
+
+def touch(
+    dialog: Dialog, *, step: str, data: dict[str, Any], stack: list[str], now: dt.datetime
+) -> None:
+    """Record the dialog's new step and answers (new dicts, so the JSON change is seen)."""
+    dialog.step = step
+    dialog.data = dict(data)
+    dialog.history = {"stack": list(stack)}
+    dialog.updated_at = now
+
+
+async def discard(session: AsyncSession, *, chat_id: int) -> None:
+    """Drop the chat's dialog, if any."""
+    await session.execute(delete(Dialog).where(Dialog.chat_id == chat_id))
+
+
+async def count_open(session: AsyncSession) -> int:
+    """How many dialogs are open."""
+    result = await session.execute(select(func.count()).select_from(Dialog))
+    return int(result.scalar_one())

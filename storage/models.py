@@ -1,0 +1,354 @@
+"""The campaign's records as SQLAlchemy 2 models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+Money = Numeric(14, 2)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on both backends (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}  # noqa: RUF012
+
+
+class Township(Base):
+    """A township or farm, with its working group."""
+
+    __tablename__ = "townships"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Village(Base):
+    """A village; its resident working group is the village team."""
+
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("townships.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    township: Mapped[Township] = relationship(lazy="joined")
+
+
+class Unit(Base):
+    """A home unit: the county department a cadre comes from."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Person(Base):
+    """Someone on the roster, bound to a Telegram account once they register."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    rank: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(24), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    invite_code: Mapped[str] = mapped_column(String(16), unique=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    blocked_at: Mapped[dt.datetime | None]
+    menu_hash: Mapped[str | None] = mapped_column(String(16))
+    bound_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    township: Mapped[Township | None] = relationship(lazy="joined")
+    village: Mapped[Village | None] = relationship(lazy="joined")
+
+
+class Household(Base):
+    """A household of a village, named by a cadre or on a pairing list."""
+
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("village_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str | None] = mapped_column(String(24))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class Pairing(Base):
+    """A help pair: a cadre and a household they look after."""
+
+    __tablename__ = "pairings"
+    __table_args__ = (UniqueConstraint("person_id", "household_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    created_at: Mapped[dt.datetime]
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update already handled: a redelivery changes nothing."""
+
+    __tablename__ = "processed_updates"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime]
+
+
+class Dialog(Base):
+    """A user's open dialog (the durable draft), written with the step it records."""
+
+    __tablename__ = "dialogs"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    form: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    history: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    token: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Checkin(Base):
+    """One day of one cadre: in the village, or away with a reason."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("person_id", "day"), Index(None, "village_id", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    in_village: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(24))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Visit(Base):
+    """One of the "eight visits", feeding the people's-feelings diary."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index(None, "village_id", "day"), Index(None, "person_id", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    household_category: Mapped[str | None] = mapped_column(String(24))
+    heard: Mapped[str] = mapped_column(Text)
+    wants: Mapped[str] = mapped_column(Text)
+    followup: Mapped[bool] = mapped_column(Boolean, default=False)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    created_at: Mapped[dt.datetime]
+
+
+class Problem(Base):
+    """A problem in a village's ledger: raised → in hand → solved → feedback → checked back."""
+
+    __tablename__ = "problems"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    category: Mapped[str] = mapped_column(String(24))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="raised")
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Dispute(Base):
+    """A dispute or petition, with its lifecycle in DisputeStep rows."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index(None, "status", "last_step_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    category: Mapped[str] = mapped_column(String(24))
+    parties: Mapped[str] = mapped_column(Text)
+    people_count: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    description: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="reported")
+    level: Mapped[str] = mapped_column(String(16), default="village")
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    escalation_stage: Mapped[int] = mapped_column(Integer, default=0)
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+    last_step_at: Mapped[dt.datetime]
+
+
+class DisputeStep(Base):
+    """One dated step of a dispute: who moved it where, and why."""
+
+    __tablename__ = "dispute_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), index=True)
+    by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime]
+
+
+class Aid(Base):
+    """Help given: a condolence visit, a unit donation, labour export or a project."""
+
+    __tablename__ = "aid"
+    __table_args__ = (Index(None, "village_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    day: Mapped[dt.date] = mapped_column(Date)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    holiday: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    items: Mapped[str | None] = mapped_column(Text)
+    people_count: Mapped[int | None] = mapped_column(Integer)
+    destination: Mapped[str | None] = mapped_column(String(200))
+    project_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+
+
+class Summary(Base):
+    """A cadre's weekly summary; correctable until the team leader accepts it."""
+
+    __tablename__ = "summaries"
+    __table_args__ = (UniqueConstraint("person_id", "week_start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    week_start: Mapped[dt.date] = mapped_column(Date, index=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    achievements: Mapped[str] = mapped_column(Text, default="")
+    problems: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    short_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    submitted_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class AuditEntry(Base):
+    """Who changed what and when: corrections, status changes, roster changes, broadcasts."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str | None] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to send; every outgoing message passes through here."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    method: Mapped[str] = mapped_column(String(32), default="sendMessage")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(24), default="reply")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class ScheduleState(Base):
+    """A schedule's next due time: the database decides what is due and who owns it."""
+
+    __tablename__ = "schedules"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_run_at: Mapped[dt.datetime]
+    last_run_at: Mapped[dt.datetime | None]

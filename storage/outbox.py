@@ -1,0 +1,181 @@
+"""The outbox: every outgoing message is a row first, then one sender delivers it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import dialect_name
+from storage.models import OutboxMessage, Person
+
+# How long the process that wrote a reply owns it before the sender may take it over.
+INLINE_CLAIM = dt.timedelta(seconds=30)
+SENDER_CLAIM = dt.timedelta(seconds=60)
+
+
+@dataclass
+class Outgoing:
+    """A request to Telegram, not yet stored."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    kind: str = "reply"
+    person_id: int | None = None
+    dedup_key: str | None = None
+    broadcast_id: int | None = None
+    not_before: dt.datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    messages: Sequence[Outgoing],
+    now: dt.datetime,
+    claim: bool = False,
+) -> list[OutboxMessage]:
+    """Store messages; with `claim` the caller sends them itself right after commit."""
+    rows: list[OutboxMessage] = []
+    for message in messages:
+        if message.dedup_key and await _exists(session, message.dedup_key):
+            continue
+        row = OutboxMessage(
+            chat_id=message.chat_id,
+            person_id=message.person_id,
+            method=message.method,
+            payload=_with_chat(message),
+            dedup_key=message.dedup_key,
+            kind=message.kind,
+            status="pending",
+            attempts=0,
+            next_attempt_at=message.not_before or now,
+            claimed_until=now + INLINE_CLAIM if claim else None,
+            created_at=now,
+            broadcast_id=message.broadcast_id,
+        )
+        session.add(row)
+        rows.append(row)
+    await session.flush()
+    return rows
+
+
+# Bot API methods that address no chat: the row's chat_id only orders and rate-limits them.
+CHATLESS_METHODS = frozenset({"setMyCommands", "deleteMyCommands", "answerCallbackQuery"})
+
+
+def _with_chat(message: Outgoing) -> dict[str, Any]:
+    if message.method in CHATLESS_METHODS:
+        return dict(message.payload)
+    return {**message.payload, "chat_id": message.chat_id}
+
+
+async def _exists(session: AsyncSession, dedup_key: str) -> bool:
+    result = await session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
+    )
+    return result.first() is not None
+
+
+async def claim_due(
+    session: AsyncSession, *, now: dt.datetime, limit: int, owner_claim: dt.timedelta = SENDER_CLAIM
+) -> list[OutboxMessage]:
+    """Take the oldest due messages, one chat's in order; a claim keeps other senders off."""
+    blocked_chats = (
+        select(OutboxMessage.chat_id)
+        .where(
+            OutboxMessage.status == "pending",
+            or_(OutboxMessage.next_attempt_at > now, OutboxMessage.claimed_until > now),
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+            OutboxMessage.chat_id.not_in(blocked_chats),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if dialect_name(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.execute(query)).scalars())
+    for row in rows:
+        row.claimed_until = now + owner_claim
+    await session.flush()
+    return rows
+
+
+async def mark_sent(session: AsyncSession, *, ids: Sequence[int], now: dt.datetime) -> None:
+    """Record delivery."""
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status="sent", sent_at=now, claimed_until=None, error=None)
+        )
+
+
+async def mark_retry(session: AsyncSession, *, id: int, at: dt.datetime, error: str) -> None:
+    """Try again later: Telegram asked us to wait, or it was unreachable."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == id)
+        .values(
+            attempts=OutboxMessage.attempts + 1,
+            next_attempt_at=at,
+            claimed_until=None,
+            error=error[:500],
+        )
+    )
+
+
+async def mark_final(
+    session: AsyncSession, *, id: int, status: str, error: str, now: dt.datetime
+) -> None:
+    """Give up on a message: the user blocked the bot, or Telegram refused it for good."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == id)
+        .values(
+            status=status,
+            error=error[:500],
+            claimed_until=None,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+    if status == "blocked":
+        row = await session.get(OutboxMessage, id)
+        if row is not None and row.person_id is not None:
+            await session.execute(
+                update(Person).where(Person.id == row.person_id).values(blocked_at=now)
+            )
+
+
+async def depth(session: AsyncSession) -> int:
+    """How many messages wait to be sent."""
+    result = await session.execute(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+    )
+    return int(result.scalar_one())
+
+
+async def next_due_at(session: AsyncSession) -> dt.datetime | None:
+    """When the earliest pending message becomes due, for the sender's sleep."""
+    result = await session.execute(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            and_(OutboxMessage.status == "pending")
+        )
+    )
+    value = result.scalar_one()
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value

@@ -1,0 +1,97 @@
+"""Help pairs: which households of a village each cadre looks after."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Household, Pairing, Person
+
+
+async def pairings_of(session: AsyncSession, *, person_id: int) -> list[Household]:
+    """The households a person is paired with, oldest pairing first."""
+    result = await session.execute(
+        select(Household)
+        .join(Pairing, Pairing.household_id == Household.id)
+        .where(Pairing.person_id == person_id)
+        .order_by(Pairing.created_at, Pairing.id)
+    )
+    return list(result.scalars())
+
+
+async def households_of(session: AsyncSession, *, village_id: int) -> list[Household]:
+    """The households on a village's list, by name."""
+    result = await session.execute(
+        select(Household).where(Household.village_id == village_id).order_by(Household.name)
+    )
+    return list(result.scalars())
+
+
+async def household(
+    session: AsyncSession, *, village_id: int, name: str, created_by: int | None, now: dt.datetime
+) -> Household:
+    """The village's household of this name, added to the list when it is new."""
+    found = await session.execute(
+        select(Household).where(Household.village_id == village_id, Household.name == name)
+    )
+    existing = found.scalar_one_or_none()
+    if existing is not None:
+        return existing
+    created = Household(village_id=village_id, name=name, created_by=created_by, created_at=now)
+    session.add(created)
+    await session.flush()
+    return created
+
+
+async def pair(
+    session: AsyncSession,
+    *,
+    person: Person,
+    now: dt.datetime,
+    household_id: int | None = None,
+    household_name: str | None = None,
+) -> tuple[Household, bool]:
+    """Pair a cadre with a household of their village (by id, or by a name that may be new).
+
+    Returns the household and whether a new pairing was made (False: already paired).
+    """
+    target = await _resolve(session, person=person, now=now, household_id=household_id,
+                            household_name=household_name)
+    already = await session.execute(
+        select(Pairing.id).where(Pairing.person_id == person.id,
+                                 Pairing.household_id == target.id)
+    )
+    if already.first() is not None:
+        return target, False
+    session.add(Pairing(person_id=person.id, household_id=target.id, created_at=now))
+    await session.flush()
+    return target, True
+
+
+async def _resolve(
+    session: AsyncSession, *, person: Person, now: dt.datetime,
+    household_id: int | None, household_name: str | None,
+) -> Household:
+    if household_id is not None:
+        found = await session.get(Household, household_id)
+        # Only a household of the cadre's own village: a forged id must not cross villages.
+        if found is not None and found.village_id == person.village_id:
+            return found
+        raise ValueError(f"household {household_id} is not in the cadre's village")
+    if not household_name or person.village_id is None:
+        raise ValueError("a household name and a village are needed")
+    return await household(session, village_id=person.village_id, name=household_name,
+                           created_by=person.id, now=now)
+
+
+async def pair_counts(
+    session: AsyncSession, *, person_ids: list[int] | None = None
+) -> dict[int, int]:
+    """How many households each person is paired with (people with none are absent)."""
+    query = select(Pairing.person_id, func.count()).group_by(Pairing.person_id)
+    if person_ids is not None:
+        query = query.where(Pairing.person_id.in_(person_ids))
+    result = await session.execute(query)
+    return {person_id: int(count) for person_id, count in result.all()}

@@ -1,0 +1,189 @@
+"""Weekly summaries and the figures drafted for them from the week's own records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import record_audit
+from storage.checkins import days_in_village
+from storage.models import Aid, Dispute, DisputeStep, Person, Summary, Visit
+
+# The editable counts of a summary, in the order a cadre sees them.
+FIGURES = ("days_in_village", "visits", "disputes_opened", "disputes_resolved", "aid")
+TEXTS = ("achievements", "problems", "plan", "short_reason")
+
+
+class SummaryLocked(Exception):
+    """The team leader has accepted this summary: it can no longer be changed."""
+
+
+@dataclass(frozen=True)
+class SummaryText:
+    """The written part of a summary."""
+
+    achievements: str
+    problems: str
+    plan: str
+    short_reason: str | None = None
+
+
+def week_end(week_start: dt.date) -> dt.date:
+    """The Sunday that ends the week starting on this Monday."""
+    return week_start + dt.timedelta(days=6)
+
+
+def _utc_bounds(start: dt.date, end: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    # Local days, so a step at Sunday 23:59 county time counts in that week.
+    low = dt.datetime.combine(start, dt.time(), tz).astimezone(dt.UTC)
+    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    return low, high
+
+
+async def visits_by_kind(
+    session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date
+) -> dict[str, int]:
+    """A person's visits per kind from `start` to `end` inclusive."""
+    result = await session.execute(
+        select(Visit.kind, func.count())
+        .where(Visit.person_id == person_id, Visit.day >= start, Visit.day <= end)
+        .group_by(Visit.kind)
+    )
+    return {kind: int(count) for kind, count in result.all()}
+
+
+async def _count(session: AsyncSession, query: Any) -> int:
+    return int((await session.execute(query)).scalar_one())
+
+
+async def figures_between(
+    session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date, tz: dt.tzinfo
+) -> dict[str, Any]:
+    """A person's counts over local days `start`..`end`: the figures of a summary and of /me."""
+    by_kind = await visits_by_kind(session, person_id=person_id, start=start, end=end)
+    low, high = _utc_bounds(start, end, tz)
+    opened = select(func.count(Dispute.id)).where(
+        Dispute.person_id == person_id, Dispute.opened_on >= start, Dispute.opened_on <= end)
+    resolved = (
+        select(func.count(func.distinct(DisputeStep.dispute_id)))
+        .join(Dispute, Dispute.id == DisputeStep.dispute_id)
+        .where(Dispute.person_id == person_id, DisputeStep.status == "resolved",
+               DisputeStep.at >= low, DisputeStep.at < high)
+    )
+    aid = select(func.count(Aid.id)).where(
+        Aid.person_id == person_id, Aid.day >= start, Aid.day <= end)
+    return {
+        "days_in_village": await days_in_village(
+            session, person_id=person_id, start=start, end=end),
+        "visits": sum(by_kind.values()),
+        "visits_by_kind": by_kind,
+        "disputes_opened": await _count(session, opened),
+        "disputes_resolved": await _count(session, resolved),
+        "aid": await _count(session, aid),
+    }
+
+
+async def week_figures(
+    session: AsyncSession, *, person_id: int, week_start: dt.date, tz: dt.tzinfo
+) -> dict[str, Any]:
+    """The drafted figures of a person's week (Monday `week_start` to Sunday)."""
+    return await figures_between(session, person_id=person_id, start=week_start,
+                                 end=week_end(week_start), tz=tz)
+
+
+async def summary_for(
+    session: AsyncSession, *, person_id: int, week_start: dt.date
+) -> Summary | None:
+    """The person's summary of that week, if they have submitted one."""
+    result = await session.execute(
+        select(Summary).where(Summary.person_id == person_id, Summary.week_start == week_start)
+    )
+    return result.scalar_one_or_none()
+
+
+async def submit_summary(
+    session: AsyncSession,
+    *,
+    person: Person,
+    week_start: dt.date,
+    figures: dict[str, Any],
+    text: SummaryText,
+    now: dt.datetime,
+) -> tuple[Summary, bool]:
+    """Submit a week's summary, or correct the one submitted (each change audited).
+
+    Returns the summary and whether it was new. Raises SummaryLocked once accepted.
+    """
+    existing = await summary_for(session, person_id=person.id, week_start=week_start)
+    if existing is None:
+        row = Summary(
+            person_id=person.id, village_id=person.village_id, township_id=person.township_id,
+            unit_id=person.unit_id, week_start=week_start, figures=dict(figures),
+            achievements=text.achievements, problems=text.problems, plan=text.plan,
+            short_reason=text.short_reason, status="submitted", submitted_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        return row, True
+    if existing.status == "accepted":
+        raise SummaryLocked(existing.id)
+    await _correct(session, existing, person=person, figures=figures, text=text, now=now)
+    return existing, False
+
+
+async def _correct(
+    session: AsyncSession, row: Summary, *, person: Person, figures: dict[str, Any],
+    text: SummaryText, now: dt.datetime,
+) -> None:
+    changes: list[tuple[str, Any, Any]] = []
+    for key in sorted(set(row.figures) | set(figures)):
+        if row.figures.get(key) != figures.get(key):
+            changes.append((f"figures.{key}", row.figures.get(key), figures.get(key)))
+    for key in TEXTS:
+        if getattr(row, key) != getattr(text, key):
+            changes.append((key, getattr(row, key), getattr(text, key)))
+            setattr(row, key, getattr(text, key))
+    row.figures = dict(figures)  # a new dict, so the JSON column is seen as changed
+    row.submitted_at = now
+    for field, old, new in changes:
+        await record_audit(session, actor_id=person.id, entity="summary", entity_id=row.id,
+                           action="correct", at=now, field=field, old=old, new=new)
+    await session.flush()
+
+
+async def accept_summary(
+    session: AsyncSession, *, summary_id: int, by_person_id: int, now: dt.datetime
+) -> Summary | None:
+    """The team leader accepts a summary: from now on it cannot be corrected."""
+    row = await session.get(Summary, summary_id)
+    if row is None:
+        return None
+    old = row.status
+    row.status, row.accepted_at, row.accepted_by = "accepted", now, by_person_id
+    await record_audit(session, actor_id=by_person_id, entity="summary", entity_id=row.id,
+                       action="accept", at=now, field="status", old=old, new="accepted")
+    await session.flush()
+    return row
+
+
+async def person_overview(
+    session: AsyncSession, *, person_id: int, today: dt.date, campaign_start: dt.date,
+    tz: dt.tzinfo,
+) -> dict[str, Any]:
+    """A cadre's own week so far and campaign so far, with this week's summary status."""
+    monday = today - dt.timedelta(days=today.weekday())
+    summary = await summary_for(session, person_id=person_id, week_start=monday)
+    return {
+        "week_start": monday,
+        "today": today,
+        "campaign_start": campaign_start,
+        "week": await figures_between(session, person_id=person_id, start=monday, end=today,
+                                      tz=tz),
+        "campaign": await figures_between(session, person_id=person_id,
+                                          start=campaign_start, end=today, tz=tz),
+        "summary_status": summary.status if summary is not None else None,
+    }
