@@ -40,7 +40,12 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         turn = await _run_turn(app, update, chat.id, user.id, user.language_code)
     except (OperationalError, DBAPIError, OSError) as exc:
         log.error("database unavailable for update %s: %s", update.update_id, type(exc).__name__)
-        await _apologise(context, update, user.language_code, app)
+        await _apologise(context, update, user.language_code, app, "common.temporarily_unavailable")
+        return
+    except Exception:
+        # The transaction rolled back: the draft is as it was before this message.
+        log.exception("update %s failed", update.update_id)
+        await _apologise(context, update, user.language_code, app, "common.error")
         return
     if turn is None:
         await _answer_callback(context, update, None)
@@ -124,9 +129,11 @@ async def _answer_callback(context: Any, update: Update, text: str | None) -> No
         log.info("answerCallbackQuery failed: %s", exc)
 
 
-async def _apologise(context: Any, update: Update, language: str | None, app: AppContext) -> None:
+async def _apologise(
+    context: Any, update: Update, language: str | None, app: AppContext, msgid: str
+) -> None:
     locale = normalise_locale(language, app.settings.default_locale)
-    text = translate(locale, "common.temporarily_unavailable")
+    text = translate(locale, msgid)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text=text[:200])

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, EndPointNotFound, Forbidden, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+)
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.emulator import BotApiEmulator, Sent, load_spec, parse_html, parse_markdown_v2
@@ -107,6 +118,13 @@ def test_markdown_v2_requires_escaping() -> None:
             parse_markdown_v2(bad)
 
 
+@given(st.text())
+@settings(max_examples=200, deadline=None)
+def test_escaped_text_parses_back_to_itself(text: str) -> None:
+    assert parse_html(html.escape(text, quote=False)) == text
+    assert parse_html(f"<b>{html.escape(text)}</b>") == text
+
+
 def test_utf16_length_counts_surrogate_pairs() -> None:
     assert utf16_len("汉字") == 2
     assert utf16_len("👍") == 2
@@ -162,6 +180,15 @@ async def test_callback_data_over_64_bytes_is_a_violation(emu: BotApiEmulator, b
     assert len(emu.violations) == 2
     assert "callback_data" in emu.violations[0] and "sendMessage" in emu.violations[0]
     assert len(emu.sent) == 1
+
+
+async def test_button_style_and_icon_do_not_count_as_actions(emu: BotApiEmulator, bot: Bot,
+                                                              user) -> None:
+    markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go", "style": "success",
+                                    "icon_custom_emoji_id": "1"}]]}
+    await bot.do_api_request("sendMessage", api_kwargs={
+        "chat_id": USER_ID, "text": "x", "reply_markup": markup})
+    assert emu.violations == []
 
 
 @pytest.mark.parametrize(
@@ -260,6 +287,9 @@ async def test_other_spec_methods_are_validated_and_accepted(emu: BotApiEmulator
     location = await bot.send_location(USER_ID, latitude=30.5, longitude=114.3)
     assert location.message_id == 1 and emu.sent[-1].method == "sendLocation"
     assert (await bot.get_chat(USER_ID)).first_name == "Li"
+    album = await bot.send_media_group(USER_ID, [InputMediaPhoto(b"\xff\xd8a", caption="1"),
+                                                 InputMediaPhoto(b"\xff\xd8b")])
+    assert [m.caption for m in album] == ["1", None]
     assert emu.violations == []
 
 
@@ -381,6 +411,22 @@ async def test_get_updates_limit_and_negative_offset(emu: BotApiEmulator, bot: B
     ids = [user.send(f"m{i}") for i in range(5)]
     assert [u.update_id for u in await bot.get_updates(limit=2)] == ids[:2]
     assert [u.update_id for u in await bot.get_updates(offset=-1)] == ids[-1:]
+
+
+async def test_allowed_updates_filters_and_a_second_poller_conflicts(
+        emu: BotApiEmulator, bot: Bot, user) -> None:
+    await bot.send_message(USER_ID, "pick", reply_markup=keyboard("a"))
+    user.press("a")
+    kept = user.send("text")
+    assert [u.update_id for u in await bot.get_updates(allowed_updates=["message"])] == [kept]
+    first = asyncio.create_task(bot.get_updates(offset=kept + 1, timeout=5))
+    await asyncio.sleep(0.1)
+    async with Bot(TOKEN, base_url=emu.api_url) as other_instance:
+        second = asyncio.create_task(other_instance.get_updates(offset=kept + 1, timeout=1))
+        with pytest.raises(Conflict):
+            await asyncio.wait_for(first, 2)
+        later = user.send("later")
+        assert [u.update_id for u in await asyncio.wait_for(second, 2)] == [later]
 
 
 async def test_redeliver_sends_the_same_update_id_again(emu: BotApiEmulator, bot: Bot,
@@ -563,6 +609,7 @@ async def test_application_round_trip(emu: BotApiEmulator, user) -> None:
     try:
         user.send("/echo hello 世界")
         (reply,) = await emu.wait_sent(USER_ID)
+        await emu.wait_idle(quiet=0.1)
     finally:
         await application.updater.stop()
         await application.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .html import to_plain
@@ -144,23 +145,32 @@ def _editable(emu: BotApiEmulator, p: Params) -> StoredMessage | None:
     return stored
 
 
+@dataclass(frozen=True)
+class _Content:
+    """New content for an edit: the message field, its raw markup and parse mode."""
+
+    key: str
+    raw: str | None
+    parse_mode: str | None
+
+    def plain(self) -> str | None:
+        return to_plain(self.raw, self.parse_mode) if self.raw is not None else None
+
+
 def _apply_edit(emu: BotApiEmulator, method: str, p: Params, stored: StoredMessage,
-                changes: dict[str, Any]) -> dict:
+                content: _Content | None) -> dict:
     """Change a stored message (an absent inline keyboard removes it) and record the edit."""
     markup = _inline_markup(p)
-    same_markup = markup == stored.message.get("reply_markup")
-    same_text = (changes.get("_raw", stored.raw_text), changes.get("_mode", stored.parse_mode)) \
-        == (stored.raw_text, stored.parse_mode)
-    if same_markup and same_text:
+    same_text = content is None or (content.raw, content.parse_mode) == (
+        stored.raw_text, stored.parse_mode)
+    if same_text and markup == stored.message.get("reply_markup"):
         raise ApiError(400, NOT_MODIFIED)
-    stored.raw_text = changes.pop("_raw", stored.raw_text)
-    stored.parse_mode = changes.pop("_mode", stored.parse_mode)
     message = {k: v for k, v in stored.message.items() if k != "reply_markup"}
-    for key, value in changes.items():
-        if value is None:
-            message.pop(key, None)  # e.g. a caption removed by editMessageCaption
-        else:
-            message[key] = value
+    if content is not None:
+        stored.raw_text, stored.parse_mode = content.raw, content.parse_mode
+        message.pop(content.key, None)  # editMessageCaption without caption removes it
+        if content.raw is not None:
+            message[content.key] = content.plain()
     message["edit_date"] = int(time.time())
     if markup:
         message["reply_markup"] = markup
@@ -176,9 +186,8 @@ async def edit_message_text(emu: BotApiEmulator, p: Params) -> dict | bool:
     stored = _editable(emu, p)
     if stored is None:
         return True
-    text, mode = p.get("text", ""), p.get("parse_mode")
-    changes = {"text": to_plain(text, mode), "_raw": text, "_mode": mode}
-    return _apply_edit(emu, "editMessageText", p, stored, changes)
+    content = _Content("text", p.get("text", ""), p.get("parse_mode"))
+    return _apply_edit(emu, "editMessageText", p, stored, content)
 
 
 @handles("editMessageCaption")
@@ -187,10 +196,8 @@ async def edit_message_caption(emu: BotApiEmulator, p: Params) -> dict | bool:
     stored = _editable(emu, p)
     if stored is None:
         return True
-    caption, mode = p.get("caption"), p.get("parse_mode")
-    plain = to_plain(caption, mode) if caption is not None else None
-    changes = {"caption": plain, "_raw": caption, "_mode": mode}
-    return _apply_edit(emu, "editMessageCaption", p, stored, changes)
+    content = _Content("caption", p.get("caption"), p.get("parse_mode"))
+    return _apply_edit(emu, "editMessageCaption", p, stored, content)
 
 
 @handles("editMessageReplyMarkup")
@@ -199,7 +206,7 @@ async def edit_message_reply_markup(emu: BotApiEmulator, p: Params) -> dict | bo
     stored = _editable(emu, p)
     if stored is None:
         return True
-    return _apply_edit(emu, "editMessageReplyMarkup", p, stored, {})
+    return _apply_edit(emu, "editMessageReplyMarkup", p, stored, None)
 
 
 @handles("deleteMessage")

@@ -23,7 +23,11 @@ class Upload:
 
 @dataclass
 class Request:
-    """One HTTP request the bot made; `status` is 499 if the client went away first."""
+    """One HTTP request the bot made.
+
+    `status` is the HTTP status answered: 0 while in flight or when the connection was dropped
+    (emu.down()), 499 when the client went away first (a cancelled long poll).
+    """
 
     method: str
     params: dict[str, Any]

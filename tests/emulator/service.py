@@ -32,6 +32,7 @@ async def get_updates(emu: BotApiEmulator, p: Params) -> list[dict]:
         queue.allowed = frozenset(p["allowed_updates"]) or None
     queue.poll_generation += 1
     generation = queue.poll_generation
+    queue.wake()  # an older long poll, if any, now ends with 409
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0, p.get("timeout", 0))
     while True:

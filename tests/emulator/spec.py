@@ -212,6 +212,8 @@ class Validator:
     def check_value(self, types: tuple[str, ...], value: Any, path: str,
                     form: bool = False) -> tuple[Any, list[Problem]]:
         """Check `value` against a union of spec types; the first type that fits wins."""
+        if not types:
+            return value, []  # the spec names no type: nothing to check
         attempts: list[tuple[str, list[Problem]]] = []
         for kind in types:
             normalised, problems = self._check_one(kind, value, path, form)
