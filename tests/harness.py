@@ -12,6 +12,7 @@ from telegram import Update
 from bot.app import PerChatUpdateProcessor, build_application
 from bot.clock import FrozenClock
 from bot.context import AppContext
+from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from storage.db import Database
 from storage.roster import import_roster_file
@@ -47,7 +48,11 @@ class BotHarness:
         self.db = db
         self.clock = clock
         self.emu = emulator
-        self.ctx = AppContext(settings=settings, db=db, clock=clock)
+        # Transcripts are not about Telegram's rates (the outbox tests are): no waiting here.
+        self.ctx = AppContext(
+            settings=settings, db=db, clock=clock,
+            limiter=RateLimiter(per_second=10_000, per_chat_per_second=10_000),
+        )
         self.application: Any = None
         self._done: Counter[int] = Counter()
         self._changed = asyncio.Condition()
