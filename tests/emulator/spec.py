@@ -17,8 +17,16 @@ from typing import Any
 from .html import to_plain, utf16_len
 from .records import Upload
 
+_REPO = Path(__file__).resolve().parents[2]
+# The project's shared copy beside the checkout is the reference; a copy of the same file
+# (MIT, with its licence) ships in botapi/ so that a checkout alone can run the tests and demo.
+_CANDIDATES = (
+    _REPO.parent / "shared" / "telegram-bot-api" / "api.min.json",
+    Path(__file__).resolve().parent / "botapi" / "api.min.json",
+)
 SPEC_PATH = Path(
-    os.environ.get("TELEGRAM_BOT_API_SPEC", "/work/shared/telegram-bot-api/api.min.json")
+    os.environ.get("TELEGRAM_BOT_API_SPEC")
+    or next((str(path) for path in _CANDIDATES if path.exists()), str(_CANDIDATES[-1]))
 )
 SCALARS = frozenset({"Integer", "String", "Boolean", "Float", "True", "InputFile"})
 PARSE_MODES = frozenset({"html", "markdownv2", "markdown"})
