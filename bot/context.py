@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import Clock
@@ -20,7 +20,14 @@ class AppContext:
     settings: Settings
     db: Database
     clock: Clock
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    limiter: RateLimiter | None = None
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = RateLimiter(
+                per_second=self.settings.outbox_global_per_second,
+                per_chat_per_second=self.settings.outbox_per_chat_per_second,
+            )
 
     @classmethod
     def of(cls, context: Any) -> AppContext:

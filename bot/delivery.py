@@ -82,6 +82,7 @@ async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
         if row.chat_id in waiting:
             outcomes.append(Outcome("retry", retry_after=0, error="earlier message waits"))
             continue
+        assert ctx.limiter is not None
         await ctx.limiter.acquire(row.chat_id)
         outcome = await send(bot, row.method, row.payload)
         if outcome.status == "retry":

@@ -48,8 +48,7 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _apologise(context, update, user.language_code, app, "common.error")
         return
     if turn is None:
-        await _answer_callback(context, update, None)
-        return
+        return  # processed before: its button press was answered then
     await _answer_callback(context, update, turn.callback_text)
     if turn.stored:
         await deliver_rows(app, context.bot, turn.stored)
@@ -91,8 +90,9 @@ async def dispatch(turn: Turn) -> None:
         await _on_button(turn, data)
         return
     parsed = parse_command(turn.text)
-    if parsed is not None and not await dialogs.handles_command(turn, parsed[0]):
-        await _on_command(turn, *parsed)
+    if parsed is not None:
+        if not await dialogs.handles_command(turn, parsed[0]):
+            await _on_command(turn, *parsed)
         return
     if await dialogs.on_input(turn) or await checkin.on_location(turn):
         return

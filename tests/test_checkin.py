@@ -29,9 +29,15 @@ async def test_one_tap_records_today_in_the_village_with_the_cadres_team(harness
     assert any("Checked in for 2026-11-28: in the village" in r.plain_text for r in replies)
     [row] = await _rows(harness)
     async with harness.db.read() as session:
-        person = (await session.execute(select(Person).where(Person.phone.like("%8002")))).scalar_one()
+        person = (
+            await session.execute(select(Person).where(Person.phone.like("%8002")))
+        ).scalar_one()
     assert (row.day, row.in_village, row.village_id, row.unit_id) == (
-        dt.date(2026, 11, 28), True, person.village_id, person.unit_id)
+        dt.date(2026, 11, 28),
+        True,
+        person.village_id,
+        person.unit_id,
+    )
 
 
 async def test_away_asks_the_reason_and_records_it(harness):
@@ -39,7 +45,11 @@ async def test_away_asks_the_reason_and_records_it(harness):
     await harness.send(user, "/checkin")
     reasons = await harness.press(user, "ci:a")
     assert [data for row in reasons[0].buttons for _, data in row] == [
-        "ci:r:meeting", "ci:r:sick", "ci:r:leave", "ci:r:other"]
+        "ci:r:meeting",
+        "ci:r:sick",
+        "ci:r:leave",
+        "ci:r:other",
+    ]
     replies = await harness.press(user, "ci:r:sick")
     assert any("不在村（生病）" in r.plain_text for r in replies)
     [row] = await _rows(harness)
@@ -58,7 +68,9 @@ async def test_a_second_checkin_offers_a_correction_and_keeps_an_audit_trail(har
     [row] = await _rows(harness)
     assert (row.in_village, row.reason) == (False, "meeting")
     async with harness.db.read() as session:
-        [entry] = (await session.execute(select(AuditEntry).where(AuditEntry.entity == "checkin"))).scalars()
+        [entry] = (
+            await session.execute(select(AuditEntry).where(AuditEntry.entity == "checkin"))
+        ).scalars()
     assert (entry.old_value, entry.new_value) == ("village", "away:meeting")
 
 
@@ -82,8 +94,12 @@ async def test_the_day_rolls_over_at_local_midnight(harness):
     await harness.press(user, "ci:v")
     assert [r.day for r in await _rows(harness)] == [dt.date(2026, 11, 28), dt.date(2026, 11, 29)]
     async with harness.db.read() as session:
-        days = await days_in_village(session, person_id=(await _rows(harness))[0].person_id,
-                                     start=dt.date(2026, 11, 23), end=dt.date(2026, 11, 29))
+        days = await days_in_village(
+            session,
+            person_id=(await _rows(harness))[0].person_id,
+            start=dt.date(2026, 11, 23),
+            end=dt.date(2026, 11, 29),
+        )
     assert days == 2
 
 

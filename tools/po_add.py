@@ -26,7 +26,10 @@ def update(domain: str, messages: dict[str, dict[str, str]]) -> None:
         else:
             catalog = Catalog(locale=locale, project="grassroots", domain=domain)
         for msgid, texts in messages.items():
-            catalog.add(msgid, texts[locale])
+            if msgid in catalog:
+                catalog[msgid].string = texts[locale]  # add() would keep the old text
+            else:
+                catalog.add(msgid, texts[locale])
         with path.open("wb") as handle:
             write_po(handle, catalog, width=0, omit_header=False, sort_output=True)
 

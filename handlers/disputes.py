@@ -1,0 +1,199 @@
+"""/dispute reports a dispute or petition; /disputes lists the cadre's open ones and moves
+them: mediating, resolved (with the party's verdict), or escalated with a reason."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+from handlers.base import Turn, inline_keyboard
+from handlers.dialogs import FORMS, register_form, start_form
+from handlers.forms import Choice, Data, Form, Question
+from handlers.registry import CADRE, callback, command
+from storage import disputes as store
+from storage.models import Dispute, Person
+
+CATEGORY_CHOICES = tuple(Choice(c, f"dispute.category.{c}") for c in store.CATEGORIES)
+FLAG_CHOICES = tuple(Choice(c, f"dispute.flag.{c}") for c in store.FLAGS)
+URGENCY_CHOICES = tuple(Choice(c, f"dispute.urgency.{c}") for c in store.URGENCIES)
+MAX_LISTED = 8  # four buttons each: a longer keyboard is unusable on a phone
+# Labels built from codes above; listed here so the catalog check sees every one.
+_LABELS = (
+    N_("dispute.category.land"), N_("dispute.category.demolition"),
+    N_("dispute.category.pollution"), N_("dispute.category.accident"),
+    N_("dispute.category.ownership"), N_("dispute.category.other"),
+    N_("dispute.flag.repeated"), N_("dispute.flag.collective"), N_("dispute.flag.province"),
+    N_("dispute.flag.beijing"), N_("dispute.flag.superior"), N_("dispute.flag.county_leader"),
+    N_("dispute.urgency.low"), N_("dispute.urgency.normal"), N_("dispute.urgency.high"),
+    N_("dispute.status.reported"), N_("dispute.status.mediating"),
+    N_("dispute.status.resolved"), N_("dispute.status.escalated"),
+    N_("dispute.level.township"), N_("dispute.level.county"),
+    N_("dispute.verdict.satisfied"), N_("dispute.verdict.unsatisfied"),
+)
+
+
+def _person(turn: Turn) -> Person:
+    assert turn.person is not None  # the router lets only registered cadres reach a form
+    return turn.person
+
+
+QUESTIONS = (
+    Question("category", N_("dispute.q.category"), N_("dispute.label.category"),
+             kind="choice", choices=CATEGORY_CHOICES),
+    Question("parties", N_("dispute.q.parties"), N_("dispute.label.parties"), max_len=500),
+    Question("people", N_("dispute.q.people"), N_("dispute.label.people"), kind="int",
+             min_value=1, max_value=100_000),
+    Question("flags", N_("dispute.q.flags"), N_("dispute.label.flags"), kind="multi",
+             choices=FLAG_CHOICES, optional=True),
+    Question("description", N_("dispute.q.description"), N_("dispute.label.description"),
+             max_len=2000),
+    Question("urgency", N_("dispute.q.urgency"), N_("dispute.label.urgency"), kind="choice",
+             choices=URGENCY_CHOICES, columns=3),
+)
+
+
+async def save(turn: Turn, data: Data) -> None:
+    """Record the dispute as reported, with its first step, and confirm it."""
+    dispute = await store.add_dispute(
+        turn.session, person=_person(turn), category=data["category"], parties=data["parties"],
+        people_count=data["people"], flags=list(data.get("flags") or []),
+        description=data["description"], urgency=data["urgency"], day=turn.today, now=turn.now,
+    )
+    turn.say(turn.tr("dispute.saved", id=dispute.id,
+                     category=turn.tr(f"dispute.category.{dispute.category}")))
+
+
+DISPUTE = register_form(
+    Form(name="dispute", title=N_("dispute.title"), questions=QUESTIONS, save=save),
+    roles=CADRE, description=N_("help.dispute"), order=30,
+)
+
+
+def _status(turn: Turn, dispute: Dispute) -> str:
+    label = turn.tr(f"dispute.status.{dispute.status}")
+    if dispute.status == "escalated":
+        label += " · " + turn.tr(f"dispute.level.{dispute.level}")
+    return label
+
+
+def _line(turn: Turn, dispute: Dispute) -> str:
+    parties = dispute.parties if len(dispute.parties) <= 40 else dispute.parties[:39] + "…"
+    return turn.tr(
+        "dispute.line", id=dispute.id, category=turn.tr(f"dispute.category.{dispute.category}"),
+        parties=parties, people=dispute.people_count, status=_status(turn, dispute),
+        days=(turn.today - dispute.opened_on).days,
+    )
+
+
+def _buttons(turn: Turn, dispute: Dispute) -> list[list[tuple[str, str]]]:
+    allowed = store.ALLOWED[dispute.status]
+    offers = [
+        ("mediating", "m", N_("dispute.button.mediating")),
+        ("resolved", "r", N_("dispute.button.resolved")),
+        ("escalated", "et", N_("dispute.button.township")),
+        ("escalated", "ec", N_("dispute.button.county")),
+    ]
+    row = [(turn.tr(msgid, id=dispute.id), f"dsp:{dispute.id}:{code}")
+           for status, code, msgid in offers if status in allowed]
+    return [row[i : i + 2] for i in range(0, len(row), 2)]
+
+
+@command("disputes", roles=CADRE, description=N_("help.disputes"), order=31)
+async def list_disputes(turn: Turn, args: str) -> None:
+    """The cadre's open disputes, oldest first, each with the steps it can take next."""
+    found = await store.open_disputes(turn.session, person_id=_person(turn).id)
+    if not found:
+        turn.say(turn.tr("dispute.none_open"))
+        return
+    shown = found[:MAX_LISTED]
+    lines = [turn.tr("dispute.list_title", count=len(found))]
+    lines += [_line(turn, d) for d in shown]
+    if len(found) > len(shown):
+        lines.append(turn.tr("dispute.more", count=len(found) - len(shown)))
+    rows = [row for d in shown for row in _buttons(turn, d)]
+    turn.say("\n".join(lines), markup=inline_keyboard(rows))
+
+
+@callback("dsp")
+async def on_button(turn: Turn, rest: str) -> None:
+    """A step button: dsp:<id>:m|r|et|ec, or the verdict dsp:<id>:vs|vn."""
+    id_text, _, code = rest.partition(":")
+    if turn.person is None or turn.person.role not in CADRE or not id_text.isdigit():
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    dispute = await store.dispute_of(turn.session, dispute_id=int(id_text),
+                                     person_id=turn.person.id, lock=True)
+    if dispute is None:
+        turn.notice(turn.tr("dispute.not_yours"))  # a forged id: not this cadre's dispute
+        return
+    if code == "m":
+        await _move(turn, dispute, "mediate")
+    elif code == "r" and "resolved" in store.ALLOWED[dispute.status]:
+        _ask_verdict(turn, dispute)
+    elif code in ("vs", "vn"):
+        verdict = "satisfied" if code == "vs" else "unsatisfied"
+        await _move(turn, dispute, "resolve", verdict=verdict)
+    elif code in ("et", "ec") and "escalated" in store.ALLOWED[dispute.status]:
+        level = "township" if code == "et" else "county"
+        await start_form(turn, STEP, f"{dispute.id}:{level}")
+    else:
+        turn.notice(turn.tr("dispute.not_allowed", status=_status(turn, dispute)))
+
+
+def _ask_verdict(turn: Turn, dispute: Dispute) -> None:
+    rows = [[
+        (turn.tr("dispute.verdict.satisfied"), f"dsp:{dispute.id}:vs"),
+        (turn.tr("dispute.verdict.unsatisfied"), f"dsp:{dispute.id}:vn"),
+    ]]
+    turn.say(turn.tr("dispute.ask_verdict", id=dispute.id), markup=inline_keyboard(rows))
+
+
+async def _move(
+    turn: Turn, dispute: Dispute, action: str, *, note: str | None = None,
+    level: str | None = None, verdict: str | None = None,
+) -> None:
+    try:
+        await store.move_dispute(turn.session, dispute=dispute, by_person_id=_person(turn).id,
+                                 action=action, note=note, now=turn.now, level=level,
+                                 verdict=verdict)
+    except store.TransitionError:
+        turn.notice(turn.tr("dispute.not_allowed", status=_status(turn, dispute)))
+        return
+    message_id = turn.pressed_message_id
+    if message_id is not None and action == "resolve":
+        turn.request("editMessageReplyMarkup", {"message_id": message_id})
+    turn.say(turn.tr("dispute.moved", id=dispute.id, status=_status(turn, dispute)))
+
+
+# The escalation reason: a one-question form, so the draft is durable like any other.
+async def _prepare_step(turn: Turn, args: str) -> Data | None:
+    id_text, _, level = args.partition(":")
+    dispute = None
+    if id_text.isdigit() and level in store.LEVELS:
+        dispute = await store.dispute_of(turn.session, dispute_id=int(id_text),
+                                         person_id=_person(turn).id)
+    if dispute is None or "escalated" not in store.ALLOWED[dispute.status]:
+        turn.say(turn.tr("dispute.step_unavailable"))
+        return None
+    return {"ctx_dispute": dispute.id, "ctx_level": level}
+
+
+async def _describe_step(turn: Turn, data: Data) -> list[str]:
+    return [turn.tr("dispute.escalating", id=data["ctx_dispute"],
+                    level=turn.tr(f"dispute.level.{data['ctx_level']}"))]
+
+
+async def _save_step(turn: Turn, data: Data) -> None:
+    dispute = await store.dispute_of(turn.session, dispute_id=data["ctx_dispute"],
+                                     person_id=_person(turn).id, lock=True)
+    if dispute is None:
+        turn.say(turn.tr("dispute.step_unavailable"))
+        return
+    await _move(turn, dispute, "escalate", note=data["reason"], level=data["ctx_level"])
+
+
+STEP = Form(
+    name="dispute_step", title=N_("dispute.step_title"),
+    questions=(Question("reason", N_("dispute.q.reason"), N_("dispute.label.reason"),
+                        max_len=1000),),
+    save=_save_step, prepare=_prepare_step, describe=_describe_step,
+)
+FORMS[STEP.name] = STEP  # started from a button, not a command

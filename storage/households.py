@@ -1,0 +1,64 @@
+"""Households of a village: the list a cadre picks from when visiting or helping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Household, Pairing
+
+
+async def households_for(
+    session: AsyncSession, *, village_id: int, person_id: int, limit: int | None = None
+) -> list[Household]:
+    """The village's households, the person's paired ones first, then by name."""
+    paired = (
+        select(Pairing.id)
+        .where(Pairing.person_id == person_id, Pairing.household_id == Household.id)
+        .exists()
+    )
+    query = (
+        select(Household)
+        .where(Household.village_id == village_id)
+        .order_by(case((paired, 0), else_=1), Household.name, Household.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def household_in_village(
+    session: AsyncSession, *, household_id: int, village_id: int
+) -> Household | None:
+    """The household with this id, only if it belongs to the village (a forged id crosses none)."""
+    found = await session.get(Household, household_id)
+    return found if found is not None and found.village_id == village_id else None
+
+
+async def add_household(
+    session: AsyncSession,
+    *,
+    village_id: int,
+    name: str,
+    created_by: int | None,
+    now: dt.datetime,
+    category: str | None = None,
+) -> Household:
+    """The village's household of this name, added to the list when it is new."""
+    found = await session.execute(
+        select(Household).where(Household.village_id == village_id, Household.name == name)
+    )
+    existing = found.scalar_one_or_none()
+    if existing is not None:
+        if existing.category is None and category is not None:
+            existing.category = category  # the first visit that classifies it fills the gap
+        return existing
+    created = Household(
+        village_id=village_id, name=name, category=category, created_by=created_by,
+        created_at=now,
+    )
+    session.add(created)
+    await session.flush()
+    return created

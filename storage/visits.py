@@ -1,0 +1,151 @@
+"""Visits ("eight visits, eight questions") and the village problem ledger they feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.households import add_household, household_in_village
+from storage.models import Person, Problem, Visit
+
+KINDS = ("weak", "masses", "rich", "enterprise", "petitioner", "wise", "talent", "old")
+HOUSEHOLD_CATEGORIES = (
+    "poor", "ill", "five_guarantee", "left_behind", "zero_employment", "petitioning",
+    "specialised",
+)
+PROBLEM_CATEGORIES = (
+    "land", "infrastructure", "livelihood", "health", "employment", "dispute", "other",
+)
+
+
+async def add_visit(
+    session: AsyncSession,
+    *,
+    person: Person,
+    kind: str,
+    day: dt.date,
+    heard: str,
+    wants: str,
+    now: dt.datetime,
+    household_id: int | None = None,
+    household_name: str | None = None,
+    household_category: str | None = None,
+    problem_category: str | None = None,
+    photo_file_id: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Visit:
+    """Record a visit with the cadre's village, township and unit; a problem category puts
+    it in the village's problem ledger (status "raised").
+
+    The household is named by id (of the cadre's village) or by a name, new names joining
+    the village's list."""
+    _check(kind, KINDS, "visit kind")
+    if household_category is not None:
+        _check(household_category, HOUSEHOLD_CATEGORIES, "household category")
+    if problem_category is not None:
+        _check(problem_category, PROBLEM_CATEGORIES, "problem category")
+    resolved = await _household_id(session, person=person, household_id=household_id,
+                                   name=household_name, category=household_category, now=now)
+    visit = Visit(
+        person_id=person.id, village_id=person.village_id, township_id=person.township_id,
+        unit_id=person.unit_id, day=day, kind=kind, household_id=resolved,
+        household_category=household_category, heard=heard, wants=wants,
+        followup=problem_category is not None, photo_file_id=photo_file_id,
+        latitude=latitude, longitude=longitude, created_at=now,
+    )
+    session.add(visit)
+    await session.flush()
+    if problem_category is not None:
+        session.add(Problem(
+            village_id=person.village_id, township_id=person.township_id, person_id=person.id,
+            visit_id=visit.id, category=problem_category, description=wants, status="raised",
+            created_at=now, updated_at=now,
+        ))
+        await session.flush()
+    return visit
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}")
+
+
+async def _household_id(
+    session: AsyncSession, *, person: Person, household_id: int | None, name: str | None,
+    category: str | None, now: dt.datetime,
+) -> int | None:
+    if person.village_id is None:
+        return None
+    if household_id is not None:
+        found = await household_in_village(session, household_id=household_id,
+                                           village_id=person.village_id)
+        if found is None:
+            raise ValueError(f"household {household_id} is not in the cadre's village")
+        return found.id
+    if not name:
+        return None
+    created = await add_household(session, village_id=person.village_id, name=name,
+                                  created_by=person.id, now=now, category=category)
+    return created.id
+
+
+def _scoped(
+    query: Select, *, start: dt.date, end: dt.date, village_ids: list[int] | None,
+    township_id: int | None, person_id: int | None,
+) -> Select:
+    query = query.where(Visit.day >= start, Visit.day <= end)
+    if village_ids is not None:
+        query = query.where(Visit.village_id.in_(village_ids))
+    if township_id is not None:
+        query = query.where(Visit.township_id == township_id)
+    if person_id is not None:
+        query = query.where(Visit.person_id == person_id)
+    return query
+
+
+async def visits_by_kind(
+    session: AsyncSession,
+    *,
+    start: dt.date,
+    end: dt.date,
+    village_ids: list[int] | None = None,
+    township_id: int | None = None,
+    person_id: int | None = None,
+) -> dict[str, int]:
+    """Visits per kind from `start` to `end` inclusive (kinds with none are absent)."""
+    query = _scoped(select(Visit.kind, func.count()).group_by(Visit.kind), start=start, end=end,
+                    village_ids=village_ids, township_id=township_id, person_id=person_id)
+    return {kind: int(count) for kind, count in (await session.execute(query)).all()}
+
+
+async def visits_by_person(
+    session: AsyncSession, *, person_ids: list[int], start: dt.date, end: dt.date
+) -> dict[int, int]:
+    """How many visits each person recorded from `start` to `end` (absent: none)."""
+    query = _scoped(select(Visit.person_id, func.count()).group_by(Visit.person_id),
+                    start=start, end=end, village_ids=None, township_id=None, person_id=None)
+    query = query.where(Visit.person_id.in_(person_ids))
+    return {pid: int(count) for pid, count in (await session.execute(query)).all()}
+
+
+async def problems_by_status(
+    session: AsyncSession, *, village_ids: list[int] | None = None,
+    township_id: int | None = None,
+) -> dict[str, int]:
+    """The problem ledger's rows per status."""
+    query = select(Problem.status, func.count()).group_by(Problem.status)
+    if village_ids is not None:
+        query = query.where(Problem.village_id.in_(village_ids))
+    if township_id is not None:
+        query = query.where(Problem.township_id == township_id)
+    return {status: int(count) for status, count in (await session.execute(query)).all()}
+
+
+async def visits_of(session: AsyncSession, *, person_id: int) -> list[Visit]:
+    """A person's visits, oldest first."""
+    result = await session.execute(
+        select(Visit).where(Visit.person_id == person_id).order_by(Visit.day, Visit.id))
+    return list(result.scalars())
