@@ -91,14 +91,19 @@ QUESTIONS = (
              kind="choice", choices=_unpaired_choices, allow_text=True, max_len=100,
              when=_is("pair")),
 )
+AID_QUESTIONS = {q.key: q for q in QUESTIONS}
 
 
-def _household_ref(value: str | None) -> tuple[int | None, str | None]:
-    """A button answer is `h<id>`; anything typed is a household's name."""
+async def _household_ref(
+    turn: Turn, data: Data, key: str
+) -> tuple[int | None, str | None]:
+    """A button answer is one of the offered `h<id>` codes; anything else is a typed name."""
+    value = data.get(key)
     if value is None:
         return None, None
+    offered = {c.code for c in await AID_QUESTIONS[key].options(turn, data)}
     match = HOUSEHOLD_CODE.fullmatch(value)
-    return (int(match.group(1)), None) if match else (None, value)
+    return (int(match.group(1)), None) if match and value in offered else (None, value)
 
 
 async def _pair_status(turn: Turn) -> str:
@@ -126,7 +131,7 @@ async def save(turn: Turn, data: Data) -> None:
     if kind == "pair":
         await _save_pair(turn, data)
         return
-    household_id, household_name = _household_ref(data.get("household"))
+    household_id, household_name = await _household_ref(turn, data, "household")
     money = data.get("amount") or data.get("value") or data.get("funds")
     await store.add_aid(
         turn.session, person=_person(turn), kind=kind, day=turn.today, now=turn.now,
@@ -139,7 +144,7 @@ async def save(turn: Turn, data: Data) -> None:
 
 
 async def _save_pair(turn: Turn, data: Data) -> None:
-    household_id, household_name = _household_ref(data.get("pair_household"))
+    household_id, household_name = await _household_ref(turn, data, "pair_household")
     household, created = await pairings.pair(
         turn.session, person=_person(turn), now=turn.now,
         household_id=household_id, household_name=household_name,

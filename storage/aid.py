@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.households import add_household as household
 from storage.models import Aid, Person
-from storage.pairings import household
 
 KINDS = ("condolence", "donation", "labour", "project")
 HOLIDAYS = ("new_year", "spring_festival")

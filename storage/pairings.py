@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.households import add_household
 from storage.models import Household, Pairing, Person
 
 
@@ -27,22 +28,6 @@ async def households_of(session: AsyncSession, *, village_id: int) -> list[House
         select(Household).where(Household.village_id == village_id).order_by(Household.name)
     )
     return list(result.scalars())
-
-
-async def household(
-    session: AsyncSession, *, village_id: int, name: str, created_by: int | None, now: dt.datetime
-) -> Household:
-    """The village's household of this name, added to the list when it is new."""
-    found = await session.execute(
-        select(Household).where(Household.village_id == village_id, Household.name == name)
-    )
-    existing = found.scalar_one_or_none()
-    if existing is not None:
-        return existing
-    created = Household(village_id=village_id, name=name, created_by=created_by, created_at=now)
-    session.add(created)
-    await session.flush()
-    return created
 
 
 async def pair(
@@ -82,7 +67,7 @@ async def _resolve(
         raise ValueError(f"household {household_id} is not in the cadre's village")
     if not household_name or person.village_id is None:
         raise ValueError("a household name and a village are needed")
-    return await household(session, village_id=person.village_id, name=household_name,
+    return await add_household(session, village_id=person.village_id, name=household_name,
                            created_by=person.id, now=now)
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
-from storage.models import Aid, Dispute, DisputeStep, Person, Summary, Visit
+from storage.models import Aid, Dispute, DisputeStep, Person, Summary
 
 # The editable counts of a summary, in the order a cadre sees them.
 FIGURES = ("days_in_village", "visits", "disputes_opened", "disputes_resolved", "aid")
@@ -44,18 +45,6 @@ def _utc_bounds(start: dt.date, end: dt.date, tz: dt.tzinfo) -> tuple[dt.datetim
     return low, high
 
 
-async def visits_by_kind(
-    session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date
-) -> dict[str, int]:
-    """A person's visits per kind from `start` to `end` inclusive."""
-    result = await session.execute(
-        select(Visit.kind, func.count())
-        .where(Visit.person_id == person_id, Visit.day >= start, Visit.day <= end)
-        .group_by(Visit.kind)
-    )
-    return {kind: int(count) for kind, count in result.all()}
-
-
 async def _count(session: AsyncSession, query: Any) -> int:
     return int((await session.execute(query)).scalar_one())
 
@@ -64,7 +53,7 @@ async def figures_between(
     session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date, tz: dt.tzinfo
 ) -> dict[str, Any]:
     """A person's counts over local days `start`..`end`: the figures of a summary and of /me."""
-    by_kind = await visits_by_kind(session, person_id=person_id, start=start, end=end)
+    by_kind = await visits.visits_by_kind(session, person_id=person_id, start=start, end=end)
     low, high = _utc_bounds(start, end, tz)
     opened = select(func.count(Dispute.id)).where(
         Dispute.person_id == person_id, Dispute.opened_on >= start, Dispute.opened_on <= end)

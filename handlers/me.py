@@ -1,0 +1,52 @@
+"""/me: the cadre's own week and campaign so far."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import N_, Translator
+from handlers.base import Turn
+from handlers.registry import CADRE, command
+from storage import summaries
+
+SUMMARY_STATUS = {
+    None: N_("me.summary.none"),
+    "submitted": N_("me.summary.submitted"),
+    "accepted": N_("me.summary.accepted"),
+}
+
+
+def _figures(tr: Translator, figures: dict[str, Any]) -> list[str]:
+    return [
+        tr("me.days", days=figures["days_in_village"]),
+        tr("me.visits", visits=figures["visits"]),
+        tr("me.disputes", opened=figures["disputes_opened"],
+           resolved=figures["disputes_resolved"]),
+        tr("me.aid", aid=figures["aid"]),
+    ]
+
+
+def render_me(tr: Translator, overview: dict[str, Any], *, min_days: int) -> str:
+    """The /me message from a `summaries.person_overview` result."""
+    status = overview["summary_status"]
+    lines = [tr("me.week_title", start=overview["week_start"].isoformat(),
+                today=overview["today"].isoformat())]
+    lines += _figures(tr, overview["week"])
+    lines.append(tr("me.days_needed", minimum=min_days))
+    lines.append(tr(SUMMARY_STATUS.get(status, SUMMARY_STATUS["submitted"])))
+    lines.append("")
+    lines.append(tr("me.campaign_title", start=overview["campaign_start"].isoformat()))
+    lines += _figures(tr, overview["campaign"])
+    return "\n".join(lines)
+
+
+@command("me", roles=CADRE, description=N_("help.me"), order=60)
+async def me(turn: Turn, args: str) -> None:
+    """Show the cadre their own figures."""
+    assert turn.person is not None
+    settings = turn.app.settings
+    overview = await summaries.person_overview(
+        turn.session, person_id=turn.person.id, today=turn.today,
+        campaign_start=settings.campaign_start, tz=settings.tz,
+    )
+    turn.say(render_me(turn.tr, overview, min_days=settings.min_days_in_village))

@@ -1,0 +1,198 @@
+"""/summary transcripts: drafted figures, the short-week reason, corrections, acceptance, weeks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import AuditEntry, Checkin, Dispute, DisputeStep, Person, Summary, Visit
+from storage.summaries import accept_summary
+from tests.emulator import Sent
+from tests.harness import texts
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def settings(settings):
+    """Replies paced for tests: the emulator does not rate-limit, and 1/s per chat is slow."""
+    return settings.model_copy(update={"outbox_per_chat_per_second": 50.0})
+
+
+def last_with_buttons(replies: list[Sent]) -> Sent:
+    """The last message that carries inline buttons."""
+    return [r for r in replies if r.buttons][-1]
+
+
+async def tap(harness, user, replies: list[Sent], label: str) -> list[Sent]:
+    """Tap the button with this label in the last keyboard of `replies`."""
+    return await harness.press(user, last_with_buttons(replies).callback_data(label))
+
+
+async def person(harness, name: str) -> Person:
+    async with harness.db.read() as session:
+        return (await session.execute(select(Person).where(Person.name == name))).scalar_one()
+
+
+async def add_records(harness, who: Person, *, days_in: list[int], visits: dict[str, int]) -> None:
+    """Check-ins on these November days, visits of these kinds on the 24th, and records of
+    the week before that must not count."""
+    async with harness.db.write() as session:
+        for day in days_in:
+            session.add(Checkin(person_id=who.id, village_id=who.village_id, in_village=True,
+                                day=dt.date(2026, 11, day), created_at=NOW, updated_at=NOW))
+        session.add(Checkin(person_id=who.id, in_village=False, reason="leave",
+                            day=dt.date(2026, 11, 27), created_at=NOW, updated_at=NOW))
+        session.add(Checkin(person_id=who.id, in_village=True, day=dt.date(2026, 11, 20),
+                            created_at=NOW, updated_at=NOW))
+        for kind, count in visits.items():
+            for _ in range(count):
+                session.add(_visit(who, kind, dt.date(2026, 11, 24)))
+        session.add(_visit(who, "weak", dt.date(2026, 11, 22)))
+
+
+def _visit(who: Person, kind: str, day: dt.date) -> Visit:
+    return Visit(person_id=who.id, village_id=who.village_id, day=day, kind=kind, heard="h",
+                 wants="w", created_at=NOW)
+
+
+async def add_dispute(harness, who: Person, *, resolved_at: dt.datetime) -> None:
+    """A dispute opened this week and resolved at the given moment."""
+    async with harness.db.write() as session:
+        dispute = Dispute(person_id=who.id, village_id=who.village_id, category="land",
+                          parties="a, b", people_count=2, description="d", urgency="normal",
+                          opened_on=dt.date(2026, 11, 24), created_at=NOW, last_step_at=NOW)
+        session.add(dispute)
+        await session.flush()
+        session.add(DisputeStep(dispute_id=dispute.id, by_person_id=who.id, action="resolve",
+                                status="resolved", at=resolved_at))
+
+
+async def fill_texts(harness, user, answers: list[str]) -> list[Sent]:
+    replies: list[Sent] = []
+    for answer in answers:
+        replies = await harness.send(user, answer)
+    return replies
+
+
+async def summaries(harness) -> list[Summary]:
+    async with harness.db.read() as session:
+        return list((await session.execute(select(Summary).order_by(Summary.id))).scalars())
+
+
+async def test_the_draft_counts_the_weeks_records_and_a_short_week_requires_a_reason(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6201, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23, 24, 25], visits={"weak": 2, "old": 1})
+    # Resolved on Sunday 23:59 county time (15:59 UTC): still this week.
+    await add_dispute(harness, cadre, resolved_at=dt.datetime(2026, 11, 29, 15, 59, tzinfo=dt.UTC))
+    replies = await harness.send(user, "/summary")
+    assert "fewer days than required" in replies[-1].plain_text
+    replies = await fill_texts(harness, user, ["Sick two days", "Met 3 households", "Roads",
+                                               "Visit the school"])
+    confirm = replies[-1].plain_text
+    assert "Week 2026-11-23 – 2026-11-29" in confirm
+    assert "Days in the village: 3" in confirm and "Visits: 3" in confirm
+    assert "the old 1" in confirm and "the weak 2" in confirm
+    assert "Disputes taken up: 1" in confirm and "Disputes resolved: 1" in confirm
+    assert "Reason for fewer days: Sick two days" in confirm
+    replies = await tap(harness, user, replies, "Save")
+    assert "is submitted" in "\n".join(texts(replies))
+    [row] = await summaries(harness)
+    assert row.week_start == dt.date(2026, 11, 23) and row.short_reason == "Sick two days"
+    assert row.figures["days_in_village"] == 3 and row.figures["visits_by_kind"] == {
+        "weak": 2, "old": 1}
+    assert (row.village_id, row.unit_id) == (cadre.village_id, cadre.unit_id)
+
+
+async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_trail(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138003", user_id=6202, language_code="zh-hans")
+    cadre = await person(harness, "王芳")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={"masses": 1})
+    replies = await harness.send(user, "/summary")
+    assert "本周主要工作成效" in replies[-1].plain_text  # five days: no reason asked
+    replies = await fill_texts(harness, user, ["走访五户", "道路问题", "下周开会"])
+    await tap(harness, user, replies, "提交")
+    replies = await harness.send(user, "/summary")
+    assert "本周小结已提交" in replies[-1].plain_text and "走访次数: 1" in replies[-1].plain_text
+    replies = await tap(harness, user, replies, "✏️ 走访次数")
+    replies = await harness.send(user, "四")
+    replies = await tap(harness, user, replies, "提交")
+    assert "已更正" in "\n".join(texts(replies))
+    [row] = await summaries(harness)
+    assert row.figures["visits"] == 4 and row.achievements == "走访五户"
+    async with harness.db.read() as session:
+        audit = list((await session.execute(
+            select(AuditEntry).where(AuditEntry.entity == "summary"))).scalars())
+    assert [(a.entity, a.entity_id, a.field, a.old_value, a.new_value, a.actor_id)
+            for a in audit] == [("summary", row.id, "figures.visits", "1", "4", cadre.id)]
+
+
+async def test_an_accepted_summary_can_no_longer_be_changed(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6203, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={})
+    replies = await harness.send(user, "/summary")
+    await tap(harness, user, await fill_texts(harness, user, ["a", "b", "c"]), "Save")
+    [row] = await summaries(harness)
+    leader = await person(harness, "张伟")
+    async with harness.db.write() as session:
+        await accept_summary(session, summary_id=row.id, by_person_id=leader.id, now=NOW)
+    replies = await harness.send(user, "/summary")
+    assert "accepted your summary" in replies[-1].plain_text and not replies[-1].buttons
+    [row] = await summaries(harness)
+    assert row.status == "accepted" and row.plan == "c"
+
+
+async def test_a_summary_at_monday_0001_local_belongs_to_the_new_week(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6204, language_code="en")
+    harness.at(dt.datetime(2026, 11, 29, 23, 59, tzinfo=SHANGHAI))
+    replies = await harness.send(user, "/summary")
+    await tap(harness, user, await fill_texts(harness, user, ["r", "a", "b", "c"]), "Save")
+    harness.at(dt.datetime(2026, 11, 30, 0, 1, tzinfo=SHANGHAI))
+    replies = await harness.send(user, "/summary")
+    assert "fewer days" in replies[-1].plain_text  # a fresh draft, not the correction
+    replies = await fill_texts(harness, user, ["r2", "a2", "b2", "c2"])
+    assert "Week 2026-11-30 – 2026-12-06" in replies[-1].plain_text
+    await tap(harness, user, replies, "Save")
+    rows = await summaries(harness)
+    assert [r.week_start for r in rows] == [dt.date(2026, 11, 23), dt.date(2026, 11, 30)]
+    assert [r.achievements for r in rows] == ["a", "a2"]
+
+
+async def test_a_summary_survives_a_restart_and_a_double_tap_on_save_submits_once(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6205, language_code="en")
+    await harness.send(user, "/summary")
+    await harness.send(user, "On leave")
+    await harness.restart()
+    replies = await harness.send(user, "/back")
+    assert "fewer days than required" in replies[-1].plain_text
+    replies = await fill_texts(harness, user, ["Away", "a", "b", "c"])
+    confirm = last_with_buttons(replies)
+    save = confirm.callback_data("Save")
+    await harness.press(user, save, message_id=confirm.message_id)
+    await harness.press(user, save, message_id=confirm.message_id)
+    [row] = await summaries(harness)
+    assert row.short_reason == "Away"
+    async with harness.db.read() as session:
+        audit = (await session.execute(
+            select(AuditEntry).where(AuditEntry.entity == "summary"))).all()
+    assert audit == []
+
+
+async def test_cancel_leaves_no_summary(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6206, language_code="en")
+    await harness.send(user, "/summary")
+    replies = await harness.send(user, "/cancel")
+    assert "Nothing was saved" in replies[-1].plain_text
+    assert await summaries(harness) == []
