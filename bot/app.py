@@ -13,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, T
 from bot.context import KEY, AppContext
 from handlers import load as load_handlers
 from handlers.router import handle_update
+from handlers.start import sync_menus
 from scheduler import load as load_scheduler
 from storage.migrate import is_current
 
@@ -87,6 +88,7 @@ def build_application(ctx: AppContext, *, polling: bool = True) -> Application: 
         .base_file_url(f"{base}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor())
     )
+    builder = builder.post_init(_on_start)
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
@@ -96,6 +98,13 @@ def build_application(ctx: AppContext, *, polling: bool = True) -> Application: 
     application.add_error_handler(_log_error)
     load_scheduler(application)
     return application
+
+
+async def _on_start(application: Application) -> None:  # type: ignore[type-arg]
+    """Queue the command menus of every bound user whose role or language changed."""
+    count = await sync_menus(AppContext.of(application))
+    if count:
+        log.info("queued %d command menus", count)
 
 
 async def _log_error(update: object, context: Any) -> None:

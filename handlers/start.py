@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.i18n import N_
+from bot.context import AppContext
+from bot.i18n import N_, normalise_locale, translator
 from handlers.base import REMOVE_KEYBOARD, Turn, contact_keyboard, inline_keyboard
 from handlers.registry import EVERYONE, callback, command, commands_for
-from storage import people
+from storage import outbox, people
 from storage.models import Person
+from storage.outbox import Outgoing
 from storage.roster import normalise_phone
 
 MENU_VERSION = "1"
@@ -92,13 +94,41 @@ def greet(turn: Turn) -> None:
     turn.say("\n".join(lines))
 
 
+def role_menu(role: str, locale: str) -> list[dict[str, str]]:
+    """The command menu of a role, in one language."""
+    tr = translator(locale)
+    return [{"command": c.name, "description": tr(c.description)} for c in commands_for(role)]
+
+
 def menu(turn: Turn) -> list[dict[str, str]]:
     """The command menu of this user's role, in their language."""
     assert turn.person is not None
-    return [
-        {"command": c.name, "description": turn.tr(c.description)}
-        for c in commands_for(turn.person.role)
-    ]
+    return role_menu(turn.person.role, turn.locale)
+
+
+async def sync_menus(ctx: AppContext) -> int:
+    """At start-up, queue a chat-scoped menu for every bound user whose menu changed."""
+    now = ctx.clock.now()
+    queued: list[Outgoing] = []
+    async with ctx.db.write() as session:
+        for person in await people.bound_people(session):
+            if not person.active or person.telegram_user_id is None:
+                continue
+            locale = person.locale or normalise_locale(
+                person.telegram_language, ctx.settings.default_locale
+            )
+            commands = role_menu(person.role, locale)
+            digest = menu_hash(person.role, locale, commands)
+            if person.menu_hash == digest:
+                continue
+            person.menu_hash = digest
+            chat_id = person.telegram_user_id
+            queued.append(Outgoing(
+                chat_id=chat_id, method="setMyCommands", person_id=person.id, kind="menu",
+                payload={"commands": commands, "scope": {"type": "chat", "chat_id": chat_id}},
+            ))
+        await outbox.enqueue(session, messages=queued, now=now)
+    return len(queued)
 
 
 def menu_hash(role: str, locale: str, commands: list[dict[str, str]]) -> str:

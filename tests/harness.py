@@ -66,6 +66,8 @@ class BotHarness:
         assert isinstance(processor, PerChatUpdateProcessor)
         processor.listeners.append(self._on_processed)
         await self.application.initialize()
+        if self.application.post_init is not None:  # run_polling() calls it after initialize()
+            await self.application.post_init(self.application)
         await self.application.start()
         await self.application.updater.start_polling(poll_interval=0, timeout=1)
 

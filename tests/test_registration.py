@@ -137,3 +137,23 @@ async def test_a_command_not_for_the_role_is_refused(harness):
     assert replies  # office may cancel
     replies = await harness.send(office, "/nosuchcommand")
     assert "no such command" in replies[0].plain_text
+
+
+async def test_starting_the_bot_sets_each_bound_users_menu_once(harness):
+    from sqlalchemy import update
+
+    from scheduler.sender import drain
+
+    await harness.import_roster()
+    async with harness.db.write() as session:
+        await session.execute(update(Person).where(Person.name == "张伟").values(
+            telegram_user_id=6401, telegram_language="en"))
+    harness.emu.user(6401, language_code="en")
+    await harness.restart()
+    await drain(harness.ctx, harness.application.bot)
+    menu = harness.emu.commands_for({"type": "chat", "chat_id": 6401})
+    assert "checkin" in [c["command"] for c in menu] and menu[1]["description"] == "this list"
+    requests = len(harness.emu.requests)
+    await harness.restart()
+    await drain(harness.ctx, harness.application.bot)
+    assert not [r for r in harness.emu.requests[requests:] if r.method == "setMyCommands"]
