@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from lunardate import LunarDate
+
 
 class Clock(Protocol):
     """Something that tells the current time as an aware UTC datetime."""
@@ -55,3 +57,24 @@ def local_today(clock: Clock, tz: ZoneInfo) -> dt.date:
 def week_start(day: dt.date) -> dt.date:
     """The Monday of the week that holds `day`."""
     return day - dt.timedelta(days=day.weekday())
+
+
+def spring_festival(year: int) -> dt.date:
+    """The first day of the first month of lunar `year`, on the Gregorian calendar."""
+    lunar = LunarDate(year, 1, 1)
+    # lunardate 0.3 renamed toSolarDate (which now warns); 0.2 has only the old name.
+    to_solar = getattr(lunar, "to_solar_date", None) or lunar.toSolarDate
+    solar: dt.date = to_solar()
+    return solar
+
+
+def upcoming_holidays(today: dt.date, *, within_days: int) -> list[tuple[str, dt.date]]:
+    """New Year's Day and the Spring Festival in (today, today + within_days], by date."""
+    last = today + dt.timedelta(days=within_days)
+    found: list[tuple[str, dt.date]] = []
+    for year in range(today.year, last.year + 1):
+        found.append(("new_year", dt.date(year, 1, 1)))
+        found.append(("spring_festival", spring_festival(year)))
+    return sorted(
+        ((name, day) for name, day in found if today < day <= last), key=lambda h: h[1]
+    )

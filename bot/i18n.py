@@ -50,6 +50,11 @@ def normalise_locale(code: str | None, default: str = "zh") -> str:
     return "zh" if code.lower().startswith("zh") else "en"
 
 
+def locale_of(chosen: str | None, telegram_language: str | None, default: str = "zh") -> str:
+    """A person's language: the one they picked with /language, else their Telegram one."""
+    return chosen or normalise_locale(telegram_language, default)
+
+
 def _escape(value: Any) -> Any:
     if isinstance(value, Markup):
         return value

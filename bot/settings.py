@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
 
+    # The campaign's rhythm, in the county's time zone. Weekdays count from Monday = 0.
+    checkin_reminder_time: dt.time = dt.time(8, 0)
+    attendance_check_time: dt.time = dt.time(21, 0)
+    summary_deadline_weekday: int = Field(default=4, ge=0, le=6)
+    summary_deadline_time: dt.time = dt.time(17, 0)
+    summary_reminder_hours_before: int = Field(default=3, ge=0, le=96)
+    digest_time: dt.time = dt.time(20, 0)
+    county_report_weekday: int = Field(default=0, ge=0, le=6)
+    county_report_time: dt.time = dt.time(8, 0)
+    dispute_check_time: dt.time = dt.time(10, 0)
+    dispute_overdue_days: dict[str, int] = Field(default_factory=lambda: {"default": 3})
+    silent_after_days: int = Field(default=2, ge=1)
+    holiday_reminder_days_before: int = Field(default=7, ge=1, le=60)
+    holiday_reminder_time: dt.time = dt.time(9, 0)
+    scheduler_tick_seconds: float = Field(default=30.0, gt=0)
+
     outbox_global_per_second: float = Field(default=28.0, gt=0)
     outbox_per_chat_per_second: float = Field(default=1.0, gt=0)
 
@@ -69,6 +85,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The county's time zone."""
         return ZoneInfo(self.timezone)
+
+    def overdue_days(self, category: str) -> int:
+        """Days without a step after which an open dispute of this category is overdue."""
+        days = self.dispute_overdue_days
+        return max(1, int(days.get(category, days.get("default", 3))))
 
     def pair_quota(self, rank: str) -> int:
         """How many households a cadre of this rank is paired with."""

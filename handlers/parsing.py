@@ -95,3 +95,36 @@ def parse_day(text: str, *, today: dt.date) -> dt.date:
     if not match.group(1) and day > today:
         day = day.replace(year=year - 1)  # "12-30" typed in January means last December
     return day
+
+
+PERIODS = {"today": "today", "今天": "today", "今日": "today", "week": "week", "本周": "week",
+           "month": "month", "本月": "month", "campaign": "campaign", "全程": "campaign",
+           "全部": "campaign"}
+
+
+def parse_period(
+    text: str, *, today: dt.date, campaign_start: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """A period word (today, week, month, campaign, in either language) or `start..end`.
+
+    Returns (start, end) inclusive, or None when `text` is no period (it may be a place)."""
+    folded = fold(text).lower()
+    word = PERIODS.get(folded)
+    if word == "today":
+        return today, today
+    if word == "week":
+        return today - dt.timedelta(days=today.weekday()), today
+    if word == "month":
+        return today.replace(day=1), today
+    if word == "campaign":
+        return campaign_start, today
+    parts = re.split(r"\.\.|～|~|至", folded)
+    if len(parts) != 2:
+        return None
+    try:
+        start, end = (parse_day(part.strip(), today=today) for part in parts)
+    except ParseError:
+        return None
+    if end < start:
+        raise ParseError(text)
+    return start, end

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.context import AppContext
 from bot.delivery import deliver_rows
-from bot.i18n import normalise_locale, translate
+from bot.i18n import locale_of, normalise_locale, translate
 from handlers import checkin, dialogs, start
 from handlers.base import Turn
 from handlers.registry import CALLBACKS, COMMANDS
@@ -62,10 +62,8 @@ async def _run_turn(
         if not await updates.mark_processed(session, update_id=update.update_id, now=now):
             return None
         person = await people.by_telegram_id(session, telegram_user_id=user_id, lock=True)
-        default = app.settings.default_locale
-        locale = (person.locale if person and person.locale else None) or normalise_locale(
-            language, default
-        )
+        locale = locale_of(person.locale if person else None, language,
+                           app.settings.default_locale)
         turn = Turn(app, session, update, chat_id, user_id, person, locale, now)
         if person is not None:
             person.last_seen_at = now

@@ -1,12 +1,78 @@
-"""The JobQueue wakes the work up; the database decides what is due."""
+"""The JobQueue wakes the work up; the database decides what is due and who owns it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 
+from bot.context import AppContext
+from bot.settings import Settings
+from scheduler.plans import plans
+from scheduler.runs import Plan, Run
 from scheduler.sender import sender_job
+from storage import outbox, schedules
+
+log = logging.getLogger(__name__)
 
 SENDER_INTERVAL_SECONDS = 1.0
+
+
+async def run_plan(ctx: AppContext, plan: Plan) -> int | None:
+    """Run `plan` if it is due and this process wins the claim; how many messages it queued.
+
+    The claim, the records the run changes and its messages commit in one transaction: a crash
+    leaves the run due, and a second process finds the row already moved on.
+    """
+    now, settings = ctx.clock.now(), ctx.settings
+    upcoming = plan.next_after(settings, now)
+    async with ctx.db.write() as session:
+        state = await schedules.get(session, name=plan.name)
+        if state is None:
+            await schedules.start(session, name=plan.name, next_run_at=upcoming)
+            return None
+        due = state.next_run_at
+        if due > now:
+            if due != upcoming:  # the schedule's settings changed since the row was written
+                await schedules.take(session, name=plan.name, due_at=due, next_run_at=upcoming,
+                                     now=None)
+            return None
+        if not await schedules.take(session, name=plan.name, due_at=due, next_run_at=upcoming,
+                                    now=now):
+            return None
+        messages = await plan.build(Run(ctx, session, latest_due(plan, settings, due, now), now))
+        stored = await outbox.enqueue(session, messages=messages, now=now)
+    log.info("schedule %s due %s ran: %d messages queued", plan.name, due, len(stored))
+    return len(stored)
+
+
+def latest_due(plan: Plan, settings: Settings, due: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """The last occurrence at or before now: a bot down for days catches up once, on that."""
+    for _ in range(10_000):
+        following = plan.next_after(settings, due)
+        if following > now:
+            break
+        due = following
+    return due
+
+
+async def run_due(ctx: AppContext) -> dict[str, int]:
+    """Run every due schedule once; one failing schedule does not stop the others."""
+    ran: dict[str, int] = {}
+    for plan in plans():
+        try:
+            count = await run_plan(ctx, plan)
+        except Exception:  # retried at the next tick: the claim rolled back with the failure
+            log.exception("schedule %s failed; it stays due", plan.name)
+            continue
+        if count is not None:
+            ran[plan.name] = count
+    return ran
+
+
+async def scheduler_job(context: Any) -> None:
+    """The JobQueue callback that runs due schedules."""
+    await run_due(AppContext.of(context))
 
 
 def register(application: Any) -> None:
@@ -14,4 +80,7 @@ def register(application: Any) -> None:
     queue = application.job_queue
     if queue is None:
         return
+    ctx = AppContext.of(application)
     queue.run_repeating(sender_job, interval=SENDER_INTERVAL_SECONDS, first=0.5, name="outbox")
+    queue.run_repeating(scheduler_job, interval=ctx.settings.scheduler_tick_seconds, first=1.0,
+                        name="schedules")

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.households import add_household as household
+from storage.households import resolve
 from storage.models import Aid, Person
+from storage.people import places
 
 KINDS = ("condolence", "donation", "labour", "project")
 HOLIDAYS = ("new_year", "spring_festival")
@@ -39,13 +40,11 @@ async def add_aid(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown aid kind {kind!r}")
-    if household_id is None and household_name and person.village_id is not None:
-        found = await household(session, village_id=person.village_id, name=household_name,
-                                created_by=person.id, now=now)
-        household_id = found.id
+    household = await resolve(session, person=person, now=now, household_id=household_id,
+                              household_name=household_name)
     row = Aid(
-        person_id=person.id, village_id=person.village_id, township_id=person.township_id,
-        unit_id=person.unit_id, kind=kind, day=day, household_id=household_id,
+        person_id=person.id, **places(person), kind=kind, day=day,
+        household_id=household.id if household else None,
         holiday=holiday, amount=amount, items=items, people_count=people_count,
         destination=destination, project_name=project_name, created_at=now,
     )

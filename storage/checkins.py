@@ -84,3 +84,13 @@ async def days_in_village_by_person(
         .group_by(Checkin.person_id)
     )
     return {person_id: int(count) for person_id, count in result.all()}
+
+
+async def people_with_checkin(
+    session: AsyncSession, *, day: dt.date, reason: str | None = None
+) -> set[int]:
+    """Who has a check-in for `day` (only those away for `reason`, when given)."""
+    query = select(Checkin.person_id).where(Checkin.day == day)
+    if reason is not None:
+        query = query.where(Checkin.in_village.is_(False), Checkin.reason == reason)
+    return set((await session.execute(query)).scalars())

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
 from storage.models import Dispute, DisputeStep, Person
+from storage.people import places
 
 CATEGORIES = ("land", "demolition", "pollution", "accident", "ownership", "other")
 FLAGS = ("repeated", "collective", "province", "beijing", "superior", "county_leader")
@@ -49,8 +50,8 @@ async def add_dispute(
     if any(flag not in FLAGS for flag in flags):
         raise ValueError(f"unknown petition flag in {flags!r}")
     dispute = Dispute(
-        person_id=person.id, village_id=person.village_id, township_id=person.township_id,
-        unit_id=person.unit_id, category=category, parties=parties, people_count=people_count,
+        person_id=person.id, **places(person), category=category, parties=parties,
+        people_count=people_count,
         flags={flag: True for flag in flags}, description=description, urgency=urgency,
         status="reported", level="village", opened_on=day, created_at=now, last_step_at=now,
     )
@@ -87,9 +88,9 @@ async def move_dispute(
         raise ValueError(f"unknown verdict {verdict!r}")
     old = dispute.status
     dispute.status, dispute.last_step_at = status, now
+    dispute.escalation_stage = 0  # a step restarts the overdue clock and its reminders
     if action == "escalate":
         dispute.level = level or dispute.level
-        dispute.escalation_stage += 1
     if action == "resolve":
         dispute.verdict = verdict
     step = DisputeStep(dispute_id=dispute.id, by_person_id=by_person_id, action=action,

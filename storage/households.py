@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Household, Pairing
+from storage.models import Household, Pairing, Person
 
 
 async def households_for(
@@ -62,3 +62,30 @@ async def add_household(
     session.add(created)
     await session.flush()
     return created
+
+
+async def resolve(
+    session: AsyncSession,
+    *,
+    person: Person,
+    now: dt.datetime,
+    household_id: int | None = None,
+    household_name: str | None = None,
+    category: str | None = None,
+) -> Household | None:
+    """The household a cadre named: by id (only one of their own village) or by a name, which
+    joins the village's list when new; None when neither is given or the cadre has no village.
+
+    Raises ValueError for an id outside the cadre's village (a forged button)."""
+    if person.village_id is None:
+        return None
+    if household_id is not None:
+        found = await household_in_village(session, household_id=household_id,
+                                           village_id=person.village_id)
+        if found is None:
+            raise ValueError(f"household {household_id} is not in the cadre's village")
+        return found
+    if not household_name:
+        return None
+    return await add_household(session, village_id=person.village_id, name=household_name,
+                               created_by=person.id, now=now, category=category)

@@ -245,6 +245,8 @@ class Dispute(Base):
     status: Mapped[str] = mapped_column(String(16), default="reported")
     level: Mapped[str] = mapped_column(String(16), default="village")
     verdict: Mapped[str | None] = mapped_column(String(16))
+    # How far the overdue reminders have climbed since the last step (0: none sent; 1 the
+    # cadre, 2 the team leader, 3 the township leader, 4 the office).
     escalation_stage: Mapped[int] = mapped_column(Integer, default=0)
     opened_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime]

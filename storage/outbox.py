@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_name
 from storage.models import OutboxMessage, Person
+from storage.textsplit import TELEGRAM_TEXT_LIMIT, split_html, split_plain, text_units
 
 # How long the process that wrote a reply owns it before the sender may take it over.
 INLINE_CLAIM = dt.timedelta(seconds=30)
@@ -40,29 +41,57 @@ async def enqueue(
     now: dt.datetime,
     claim: bool = False,
 ) -> list[OutboxMessage]:
-    """Store messages; with `claim` the caller sends them itself right after commit."""
+    """Store messages, a text too long for one as several; with `claim` the caller sends them."""
     rows: list[OutboxMessage] = []
     for message in messages:
         if message.dedup_key and await _exists(session, message.dedup_key):
             continue
-        row = OutboxMessage(
-            chat_id=message.chat_id,
-            person_id=message.person_id,
-            method=message.method,
-            payload=_with_chat(message),
-            dedup_key=message.dedup_key,
-            kind=message.kind,
-            status="pending",
-            attempts=0,
-            next_attempt_at=message.not_before or now,
-            claimed_until=now + INLINE_CLAIM if claim else None,
-            created_at=now,
-            broadcast_id=message.broadcast_id,
-        )
-        session.add(row)
-        rows.append(row)
+        for part in split_long(message):
+            row = OutboxMessage(
+                chat_id=part.chat_id,
+                person_id=part.person_id,
+                method=part.method,
+                payload=_with_chat(part),
+                dedup_key=part.dedup_key,
+                kind=part.kind,
+                status="pending",
+                attempts=0,
+                next_attempt_at=part.not_before or now,
+                claimed_until=now + INLINE_CLAIM if claim else None,
+                created_at=now,
+                broadcast_id=part.broadcast_id,
+            )
+            session.add(row)
+            rows.append(row)
     await session.flush()
     return rows
+
+
+def split_long(message: Outgoing) -> list[Outgoing]:
+    """A sendMessage too long for Telegram as several in order; its keyboard goes on the last."""
+    text = message.payload.get("text")
+    if message.method != "sendMessage" or not isinstance(text, str):
+        return [message]
+    if text_units(text) <= TELEGRAM_TEXT_LIMIT:
+        return [message]
+    parse_mode = message.payload.get("parse_mode")
+    if parse_mode not in ("HTML", None):  # Markdown has other rules; Telegram will judge it
+        return [message]
+    try:
+        chunks = split_html(text) if parse_mode == "HTML" else split_plain(text)
+    except ValueError:  # a single tag longer than a message: let Telegram refuse it whole
+        return [message]
+    common = {key: value for key, value in message.payload.items() if key != "reply_markup"}
+    parts: list[Outgoing] = []
+    for number, chunk in enumerate(chunks, start=1):
+        payload = {**common, "text": chunk}
+        if number == len(chunks) and "reply_markup" in message.payload:
+            payload["reply_markup"] = message.payload["reply_markup"]
+        key = message.dedup_key
+        if key is not None and number > 1:
+            key = f"{key}#{number}"
+        parts.append(replace(message, payload=payload, dedup_key=key))
+    return parts
 
 
 # Bot API methods that address no chat: the row's chat_id only orders and rate-limits them.

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.households import add_household
+from storage.households import resolve
 from storage.models import Household, Pairing, Person
 
 
@@ -42,8 +42,10 @@ async def pair(
 
     Returns the household and whether a new pairing was made (False: already paired).
     """
-    target = await _resolve(session, person=person, now=now, household_id=household_id,
-                            household_name=household_name)
+    target = await resolve(session, person=person, now=now, household_id=household_id,
+                           household_name=household_name)
+    if target is None:
+        raise ValueError("a household name and a village are needed")
     already = await session.execute(
         select(Pairing.id).where(Pairing.person_id == person.id,
                                  Pairing.household_id == target.id)
@@ -53,22 +55,6 @@ async def pair(
     session.add(Pairing(person_id=person.id, household_id=target.id, created_at=now))
     await session.flush()
     return target, True
-
-
-async def _resolve(
-    session: AsyncSession, *, person: Person, now: dt.datetime,
-    household_id: int | None, household_name: str | None,
-) -> Household:
-    if household_id is not None:
-        found = await session.get(Household, household_id)
-        # Only a household of the cadre's own village: a forged id must not cross villages.
-        if found is not None and found.village_id == person.village_id:
-            return found
-        raise ValueError(f"household {household_id} is not in the cadre's village")
-    if not household_name or person.village_id is None:
-        raise ValueError("a household name and a village are needed")
-    return await add_household(session, village_id=person.village_id, name=household_name,
-                           created_by=person.id, now=now)
 
 
 async def pair_counts(

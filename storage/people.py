@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,3 +74,29 @@ async def bound_people(session: AsyncSession) -> list[Person]:
 async def set_menu_hash(session: AsyncSession, *, person_id: int, menu_hash: str | None) -> None:
     """Record which command menu a person's chat was last given."""
     await session.execute(update(Person).where(Person.id == person_id).values(menu_hash=menu_hash))
+
+
+async def reachable(
+    session: AsyncSession,
+    *,
+    roles: Iterable[str],
+    village_ids: Iterable[int] | None = None,
+    township_ids: Iterable[int] | None = None,
+) -> list[Person]:
+    """Active people bound to Telegram in these roles (and places), by name."""
+    query = select(Person).where(
+        Person.active.is_(True), Person.telegram_user_id.is_not(None),
+        Person.role.in_(list(roles)),
+    )
+    if village_ids is not None:
+        query = query.where(Person.village_id.in_(list(village_ids)))
+    if township_ids is not None:
+        query = query.where(Person.township_id.in_(list(township_ids)))
+    result = await session.execute(query.order_by(Person.name, Person.id))
+    return list(result.unique().scalars())
+
+
+def places(person: Person) -> dict[str, int | None]:
+    """The cadre's village, township and unit, copied onto every record they make."""
+    return {"village_id": person.village_id, "township_id": person.township_id,
+            "unit_id": person.unit_id}

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
+from storage.figures import local_bounds
 from storage.models import Aid, Dispute, DisputeStep, Person, Summary
 
 # The editable counts of a summary, in the order a cadre sees them.
@@ -38,13 +39,6 @@ def week_end(week_start: dt.date) -> dt.date:
     return week_start + dt.timedelta(days=6)
 
 
-def _utc_bounds(start: dt.date, end: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
-    # Local days, so a step at Sunday 23:59 county time counts in that week.
-    low = dt.datetime.combine(start, dt.time(), tz).astimezone(dt.UTC)
-    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
-    return low, high
-
-
 async def _count(session: AsyncSession, query: Any) -> int:
     return int((await session.execute(query)).scalar_one())
 
@@ -54,7 +48,8 @@ async def figures_between(
 ) -> dict[str, Any]:
     """A person's counts over local days `start`..`end`: the figures of a summary and of /me."""
     by_kind = await visits.visits_by_kind(session, person_id=person_id, start=start, end=end)
-    low, high = _utc_bounds(start, end, tz)
+    # Local days, so a step at Sunday 23:59 county time counts in that week.
+    low, high = local_bounds(start, tz, days=(end - start).days + 1)
     opened = select(func.count(Dispute.id)).where(
         Dispute.person_id == person_id, Dispute.opened_on >= start, Dispute.opened_on <= end)
     resolved = (
@@ -176,3 +171,10 @@ async def person_overview(
                                           start=campaign_start, end=today, tz=tz),
         "summary_status": summary.status if summary is not None else None,
     }
+
+
+async def people_with_summary(session: AsyncSession, *, week_start: dt.date) -> set[int]:
+    """Who has submitted a summary for the week starting on this Monday."""
+    result = await session.execute(
+        select(Summary.person_id).where(Summary.week_start == week_start))
+    return set(result.scalars())

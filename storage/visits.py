@@ -7,8 +7,9 @@ import datetime as dt
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.households import add_household, household_in_village
+from storage.households import resolve
 from storage.models import Person, Problem, Visit
+from storage.people import places
 
 KINDS = ("weak", "masses", "rich", "enterprise", "petitioner", "wise", "talent", "old")
 HOUSEHOLD_CATEGORIES = (
@@ -47,11 +48,11 @@ async def add_visit(
         _check(household_category, HOUSEHOLD_CATEGORIES, "household category")
     if problem_category is not None:
         _check(problem_category, PROBLEM_CATEGORIES, "problem category")
-    resolved = await _household_id(session, person=person, household_id=household_id,
-                                   name=household_name, category=household_category, now=now)
+    household = await resolve(session, person=person, now=now, household_id=household_id,
+                              household_name=household_name, category=household_category)
     visit = Visit(
-        person_id=person.id, village_id=person.village_id, township_id=person.township_id,
-        unit_id=person.unit_id, day=day, kind=kind, household_id=resolved,
+        person_id=person.id, **places(person), day=day, kind=kind,
+        household_id=household.id if household else None,
         household_category=household_category, heard=heard, wants=wants,
         followup=problem_category is not None, photo_file_id=photo_file_id,
         latitude=latitude, longitude=longitude, created_at=now,
@@ -71,25 +72,6 @@ async def add_visit(
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}")
-
-
-async def _household_id(
-    session: AsyncSession, *, person: Person, household_id: int | None, name: str | None,
-    category: str | None, now: dt.datetime,
-) -> int | None:
-    if person.village_id is None:
-        return None
-    if household_id is not None:
-        found = await household_in_village(session, household_id=household_id,
-                                           village_id=person.village_id)
-        if found is None:
-            raise ValueError(f"household {household_id} is not in the cadre's village")
-        return found.id
-    if not name:
-        return None
-    created = await add_household(session, village_id=person.village_id, name=name,
-                                  created_by=person.id, now=now, category=category)
-    return created.id
 
 
 def _scoped(

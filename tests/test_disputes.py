@@ -158,7 +158,7 @@ async def test_escalation_asks_for_a_reason_and_records_it(harness):
     replies = await harness.press(user, button(replies, ":ok"))
     assert "escalated · county" in replies[-1].plain_text
     [dispute] = await _disputes(harness)
-    assert (dispute.status, dispute.level, dispute.escalation_stage) == ("escalated", "county", 1)
+    assert (dispute.status, dispute.level, dispute.escalation_stage) == ("escalated", "county", 0)
     steps, audit = await _steps(harness, dispute.id)
     assert (steps[-1].action, steps[-1].note) == ("escalate", "Involves the county land bureau")
     assert audit[-1].new_value == "escalated"

@@ -1,0 +1,189 @@
+"""Digest and report text: pure functions from query results to a message, in either language.
+
+They live in `bot` (a leaf module) because the evening job and the /digest command both use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from bot.i18n import Translator
+from storage.figures import MemberDay, TownshipWeek, VillageDay
+from storage.visits import KINDS
+
+VISIT_KIND = "summary.visit_kind.{}"
+
+
+def _names(members: Iterable[MemberDay]) -> str:
+    return "、".join(m.name for m in members)
+
+
+def _visits(tr: Translator, by_kind: dict[str, int]) -> str:
+    total = sum(by_kind.values())
+    parts = [f"{tr(VISIT_KIND.format(kind))} {by_kind[kind]}"
+             for kind in KINDS if by_kind.get(kind)]
+    return tr("digest.visits", total=total) + (" — " + ", ".join(parts) if parts else "")
+
+
+def _reason(tr: Translator, reason: str | None) -> str:
+    return tr(f"checkin.reason.{reason or 'other'}")
+
+
+def _checkins(tr: Translator, team: VillageDay) -> list[str]:
+    inside = [m for m in team.members if m.in_village]
+    away = [m for m in team.members if m.in_village is False]
+    lines = [tr("digest.checked_in", done=team.checked_in, total=len(team.members),
+                inside=len(inside), away=len(away))]
+    if away:
+        shown = ", ".join(f"{m.name} ({_reason(tr, m.reason)})" for m in away)
+        lines.append(tr("digest.away", names=shown))
+    if team.missing:
+        lines.append(tr("digest.missing", names=_names(team.missing)))
+    return lines
+
+
+def render_team_digest(
+    tr: Translator, team: VillageDay, *, day: dt.date, silent_after_days: int
+) -> str:
+    """A team leader's evening digest of their village team."""
+    silent = team.silent(silent_after_days)
+    lines = [tr("digest.team_title", village=team.village, day=day.isoformat())]
+    lines += _checkins(tr, team)
+    lines.append(_visits(tr, team.visits_by_kind))
+    lines.append(tr("digest.disputes", new=team.disputes_new, open=team.disputes_open,
+                    overdue=team.disputes_overdue))
+    lines.append(tr("digest.problems", raised=team.problems_raised,
+                    solved=team.problems_solved))
+    if silent:
+        lines.append(tr("digest.silent", days=silent_after_days, names=_names(silent)))
+    else:
+        lines.append(tr("digest.none_silent", days=silent_after_days))
+    return "\n".join(lines)
+
+
+def _line(tr: Translator, name: str, rows: Sequence[VillageDay], silent_after_days: int) -> str:
+    members = sum(len(r.members) for r in rows)
+    return tr(
+        "digest.village_line", name=name,
+        done=sum(r.checked_in for r in rows), total=members,
+        visits=sum(sum(r.visits_by_kind.values()) for r in rows),
+        open=sum(r.disputes_open for r in rows), overdue=sum(r.disputes_overdue for r in rows),
+        silent=sum(len(r.silent(silent_after_days)) for r in rows),
+    )
+
+
+def render_township_digest(
+    tr: Translator, township: str, villages: Sequence[VillageDay], *, day: dt.date,
+    silent_after_days: int,
+) -> str:
+    """A township leader's digest: one line per village, worst first."""
+    ordered = sorted(villages, key=lambda v: v.badness(silent_after_days))
+    lines = [tr("digest.township_title", township=township, day=day.isoformat()),
+             tr("digest.village_legend")]
+    lines += [_line(tr, v.village, [v], silent_after_days) for v in ordered]
+    if not ordered:
+        lines.append(tr("digest.no_villages"))
+    return "\n".join(lines)
+
+
+def render_county_digest(
+    tr: Translator, villages: Sequence[VillageDay], *, day: dt.date, silent_after_days: int
+) -> str:
+    """The county's day: one line per township, worst first."""
+    by_township: dict[str, list[VillageDay]] = {}
+    for village in villages:
+        by_township.setdefault(village.township, []).append(village)
+
+    def badness(item: tuple[str, list[VillageDay]]) -> tuple[int, int, str]:
+        rows = item[1]
+        return (-sum(len(r.missing) for r in rows), -sum(r.disputes_overdue for r in rows),
+                item[0])
+
+    lines = [tr("digest.county_title", day=day.isoformat()), tr("digest.village_legend")]
+    lines += [_line(tr, name, rows, silent_after_days)
+              for name, rows in sorted(by_township.items(), key=badness)]
+    return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _money(value: Decimal) -> str:
+    return f"¥{value:,.2f}"
+
+
+def render_county_report(
+    tr: Translator,
+    *,
+    week_start: dt.date,
+    townships: Sequence[TownshipWeek],
+    disputes: dict[tuple[str, str], int],
+    aid: dict[str, Any],
+    min_days: int,
+) -> str:
+    """The Monday county report: reporting, days in the village, disputes, help."""
+    end = week_start + dt.timedelta(days=6)
+    lines = [tr("report.title", start=week_start.isoformat(), end=end.isoformat()),
+             tr("report.townships", minimum=min_days)]
+    for t in sorted(townships, key=lambda t: (t.completeness, t.compliance, t.township)):
+        lines.append(tr("report.township_line", township=t.township, summaries=t.summaries,
+                        cadres=t.cadres, completeness=_percent(t.completeness),
+                        compliant=t.compliant, compliance=_percent(t.compliance)))
+    expected = sum(t.cadres for t in townships)
+    submitted = sum(t.summaries for t in townships)
+    lines.append(tr("report.total", summaries=submitted, cadres=expected))
+    lines.append("")
+    lines.append(tr("report.disputes"))
+    lines += _dispute_lines(tr, disputes) or [tr("report.no_disputes")]
+    lines.append("")
+    lines.append(tr("report.aid", condolences=aid["condolence_count"],
+                    condolence_amount=_money(aid["condolence_amount"]),
+                    donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),
+                    labour=aid["labour_people"], projects=aid["project_count"],
+                    project_funds=_money(aid["project_funds"])))
+    return "\n".join(lines)
+
+
+STATUSES = ("reported", "mediating", "escalated", "resolved")
+
+
+def _dispute_lines(tr: Translator, disputes: dict[tuple[str, str], int]) -> list[str]:
+    lines = []
+    for category in sorted({c for c, _ in disputes}):
+        counts = {s: disputes.get((category, s), 0) for s in STATUSES}
+        detail = ", ".join(f"{tr(f'dispute.status.{s}')} {n}" for s, n in counts.items() if n)
+        lines.append(tr("report.dispute_line", category=tr(f"dispute.category.{category}"),
+                        total=sum(counts.values()), detail=detail))
+    return lines
+
+
+def render_for(
+    tr: Translator, person: Any, villages: dict[int, VillageDay], *, day: dt.date,
+    silent_after_days: int,
+) -> str | None:
+    """The digest a leader gets, picked by role from every village's day (None: no scope)."""
+    if person.role == "team_leader" and person.village_id in villages:
+        return render_team_digest(tr, villages[person.village_id], day=day,
+                                  silent_after_days=silent_after_days)
+    if person.role == "township_leader" and person.township_id is not None:
+        mine = [v for v in villages.values() if v.township_id == person.township_id]
+        name = person.township.name if person.township else ""
+        return render_township_digest(tr, name, mine, day=day,
+                                      silent_after_days=silent_after_days)
+    if person.role in ("leading_group", "office"):
+        return render_county_digest(tr, list(villages.values()), day=day,
+                                    silent_after_days=silent_after_days)
+    return None
+
+
+def scope_of(person: Any) -> dict[str, list[int] | None]:
+    """The villages or township whose figures a leader's digest needs."""
+    if person.role == "team_leader":
+        return {"village_ids": [person.village_id or 0], "township_ids": None}
+    if person.role == "township_leader":
+        return {"village_ids": None, "township_ids": [person.township_id or 0]}
+    return {"village_ids": None, "township_ids": None}

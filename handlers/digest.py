@@ -1,0 +1,23 @@
+"""/digest: a leader's digest of their team, township or county, now."""
+
+from __future__ import annotations
+
+from bot.digests import render_for, scope_of
+from bot.i18n import N_
+from handlers.base import Turn
+from handlers.registry import LEADERS, command
+from storage import figures
+
+
+@command("digest", roles=LEADERS, description=N_("help.digest"), order=72)
+async def digest(turn: Turn, args: str) -> None:
+    """Today's digest for the leader's own scope, as the evening job would send it."""
+    assert turn.person is not None
+    settings = turn.app.settings
+    villages = await figures.village_days(
+        turn.session, day=turn.today, now=turn.now, tz=settings.tz,
+        overdue_days=settings.dispute_overdue_days,
+        default_overdue_days=settings.overdue_days("default"), **scope_of(turn.person))
+    text = render_for(turn.tr, turn.person, villages, day=turn.today,
+                      silent_after_days=settings.silent_after_days)
+    turn.say(text or turn.tr("digest.not_in_scope"))

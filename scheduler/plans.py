@@ -1,0 +1,168 @@
+"""What each schedule sends: reminders, warnings, escalations, digests and the county report.
+
+A builder gets one due run and returns the messages for the outbox. It runs in the transaction
+that claimed the run, so the claim and the messages commit together or not at all; every
+message has a dedup key, so even a second run of the same day could not send it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from bot.clock import upcoming_holidays, week_start
+from scheduler.escalation import dispute_escalations
+from scheduler.reports import county_report, evening_digests
+from scheduler.runs import Plan, Run, above, leaders, message
+from scheduler.timing import daily, summary_deadline, weekly
+from storage import checkins, pairings, people, summaries
+from storage.figures import CADRE_ROLES
+from storage.models import Person
+from storage.outbox import Outgoing
+
+
+async def checkin_reminders(run: Run) -> list[Outgoing]:
+    """Morning: cadres without a check-in today, except those on approved leave."""
+    cadres = await people.reachable(run.session, roles=CADRE_ROLES)
+    done = await checkins.people_with_checkin(run.session, day=run.day)
+    # Leave runs over several days: yesterday's approved leave spares today's reminder.
+    leave = await checkins.people_with_checkin(
+        run.session, day=run.day - dt.timedelta(days=1), reason="leave")
+    return [message(p, run.tr(p)("remind.checkin"), key=f"checkin:{run.day}:{p.id}",
+                    kind="reminder")
+            for p in cadres if p.id not in done and p.id not in leave]
+
+
+async def attendance_warnings(run: Run) -> list[Outgoing]:
+    """Evening: warn a cadre who must stay every remaining day; tell leaders once it is lost."""
+    settings, day = run.ctx.settings, run.day
+    monday, remaining = week_start(day), 6 - day.weekday()
+    cadres = await people.reachable(run.session, roles=CADRE_ROLES)
+    days = await checkins.days_in_village_by_person(
+        run.session, person_ids=[p.id for p in cadres], start=monday, end=day)
+    teams, townships = await leaders(run.session)
+    out: list[Outgoing] = []
+    for cadre in cadres:
+        stayed = days.get(cadre.id, 0)
+        best = stayed + remaining
+        if best == settings.min_days_in_village and remaining > 0:
+            text = run.tr(cadre)("remind.attendance_warn", days=stayed, remaining=remaining,
+                                 minimum=settings.min_days_in_village)
+            out.append(message(cadre, text, key=f"attend-warn:{monday}:{cadre.id}",
+                               kind="reminder"))
+        elif best < settings.min_days_in_village:
+            for leader in above(cadre, teams, townships):
+                text = run.tr(leader)(
+                    "remind.attendance_miss", name=cadre.name, days=stayed, remaining=remaining,
+                    village=cadre.village.name if cadre.village else "",
+                    minimum=settings.min_days_in_village)
+                out.append(message(leader, text, kind="warning",
+                                   key=f"attend-miss:{monday}:{cadre.id}:{leader.id}"))
+    return out
+
+
+async def _missing_summaries(run: Run, monday: dt.date) -> list[Person]:
+    cadres = await people.reachable(run.session, roles=CADRE_ROLES)
+    done = await summaries.people_with_summary(run.session, week_start=monday)
+    return [p for p in cadres if p.id not in done]
+
+
+async def summary_reminders(run: Run) -> list[Outgoing]:
+    """Before the deadline: everyone who has not submitted this week's summary."""
+    settings = run.ctx.settings
+    monday = week_start((run.local_due + _reminder_lead(settings)).date())
+    deadline = summary_deadline(settings, monday).astimezone(settings.tz)
+    return [message(p, run.tr(p)("remind.summary", deadline=f"{deadline:%Y-%m-%d %H:%M}"),
+                    key=f"summary-remind:{monday}:{p.id}", kind="reminder")
+            for p in await _missing_summaries(run, monday)]
+
+
+def _reminder_lead(settings: Any) -> dt.timedelta:
+    return dt.timedelta(hours=settings.summary_reminder_hours_before)
+
+
+def _names(group: list[Person]) -> str:
+    return "、".join(p.name for p in group)
+
+
+async def summaries_missing_to_teams(run: Run) -> list[Outgoing]:
+    """At the deadline: each team leader gets the team's missing summaries."""
+    monday = week_start(run.day)
+    teams, _ = await leaders(run.session)
+    by_village: dict[int, list[Person]] = defaultdict(list)
+    for person in await _missing_summaries(run, monday):
+        by_village[person.village_id or 0].append(person)
+    out: list[Outgoing] = []
+    for village_id, group in by_village.items():
+        for leader in teams.get(village_id, []):
+            names = [p for p in group if p.id != leader.id]
+            if names:
+                text = run.tr(leader)("remind.summary_missing_team", week=monday.isoformat(),
+                                      names=_names(names))
+                out.append(message(leader, text, kind="warning",
+                                   key=f"summary-missing:{monday}:{leader.id}"))
+    return out
+
+
+async def summaries_missing_to_townships(run: Run) -> list[Outgoing]:
+    """A day after the deadline: each township leader gets the missing, village by village."""
+    monday = week_start((run.local_due - dt.timedelta(days=1)).date())
+    _, townships = await leaders(run.session)
+    by_township: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
+    for person in await _missing_summaries(run, monday):
+        village = person.village.name if person.village else ""
+        by_township[person.township_id or 0][village].append(person)
+    out: list[Outgoing] = []
+    for township_id, villages in by_township.items():
+        for leader in townships.get(township_id, []):
+            tr = run.tr(leader)
+            lines = [tr("remind.summary_missing_township", week=monday.isoformat())]
+            lines += [tr("remind.summary_missing_line", village=v, names=_names(g))
+                      for v, g in sorted(villages.items())]
+            out.append(message(leader, "\n".join(lines), kind="warning",
+                               key=f"summary-missing-t:{monday}:{leader.id}"))
+    return out
+
+
+async def holiday_reminders(run: Run) -> list[Outgoing]:
+    """Before New Year's Day and the Spring Festival: plan condolence visits to paired homes."""
+    settings = run.ctx.settings
+    holidays = upcoming_holidays(run.day, within_days=settings.holiday_reminder_days_before)
+    if not holidays:
+        return []
+    cadres = await people.reachable(run.session, roles=CADRE_ROLES)
+    paired = await pairings.pair_counts(run.session, person_ids=[p.id for p in cadres])
+    out: list[Outgoing] = []
+    for name, date in holidays:
+        for cadre in cadres:
+            tr = run.tr(cadre)
+            text = tr("remind.holiday", holiday=tr(f"holiday.{name}"), date=date.isoformat(),
+                      paired=paired.get(cadre.id, 0), quota=settings.pair_quota(cadre.rank),
+                      minimum=f"{settings.condolence_min_amount:.2f}")
+            out.append(message(cadre, text, kind="reminder",
+                               key=f"holiday:{name}:{date}:{cadre.id}"))
+    return out
+
+
+def plans() -> list[Plan]:
+    """Every schedule, with the settings that time it."""
+    return [
+        Plan("checkin_reminder", daily(lambda s: s.checkin_reminder_time), checkin_reminders),
+        Plan("attendance_check", daily(lambda s: s.attendance_check_time), attendance_warnings),
+        Plan("summary_reminder",
+             weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
+                    lambda s: -_reminder_lead(s)), summary_reminders),
+        Plan("summary_missing_team",
+             weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time),
+             summaries_missing_to_teams),
+        Plan("summary_missing_township",
+             weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
+                    lambda s: dt.timedelta(days=1)), summaries_missing_to_townships),
+        Plan("dispute_escalation", daily(lambda s: s.dispute_check_time), dispute_escalations),
+        Plan("evening_digest", daily(lambda s: s.digest_time), evening_digests),
+        Plan("county_report",
+             weekly(lambda s: s.county_report_weekday, lambda s: s.county_report_time),
+             county_report),
+        Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders),
+    ]

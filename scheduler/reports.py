@@ -1,0 +1,65 @@
+"""The evening digests and the Monday county report, with its chart."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from bot.charts import township_chart
+from bot.clock import week_start
+from bot.delivery import upload
+from bot.digests import render_county_report, render_for
+from scheduler.runs import Run, message
+from storage import aid, figures, people
+from storage.outbox import Outgoing
+
+LEADER_ROLES = ("team_leader", "township_leader")
+COUNTY_ROLES = ("leading_group", "office")
+
+
+async def evening_digests(run: Run) -> list[Outgoing]:
+    """Every team leader's and township leader's digest, from one set of queries."""
+    settings = run.ctx.settings
+    villages = await figures.village_days(
+        run.session, day=run.day, now=run.now, tz=settings.tz,
+        overdue_days=settings.dispute_overdue_days,
+        default_overdue_days=settings.overdue_days("default"))
+    out: list[Outgoing] = []
+    for leader in await people.reachable(run.session, roles=LEADER_ROLES):
+        text = render_for(run.tr(leader), leader, villages, day=run.day,
+                          silent_after_days=settings.silent_after_days)
+        if text is not None:
+            out.append(message(leader, text, kind="digest", key=f"digest:{run.day}:{leader.id}"))
+    return out
+
+
+async def county_report(run: Run) -> list[Outgoing]:
+    """Monday: last week's report to the leading group and the office, with a chart."""
+    settings = run.ctx.settings
+    monday = week_start(run.day) - dt.timedelta(days=7)
+    townships = await figures.township_weeks(
+        run.session, week_start=monday, min_days=settings.min_days_in_village)
+    disputes = await figures.disputes_by_category_status(run.session)
+    totals = await aid.aid_totals(run.session, start=monday, end=monday + dt.timedelta(days=6))
+    out: list[Outgoing] = []
+    charts: dict[str, bytes] = {}  # one rendering per language
+    for person in await people.reachable(run.session, roles=COUNTY_ROLES):
+        tr = run.tr(person)
+        text = render_county_report(tr, week_start=monday, townships=townships,
+                                    disputes=disputes, aid=totals,
+                                    min_days=settings.min_days_in_village)
+        key = f"report:{monday}:{person.id}"
+        out.append(message(person, text, kind="report", key=key))
+        if townships:
+            title = tr("report.chart_title", start=monday.isoformat())
+            if title not in charts:
+                # Rendering takes most of a second: off the event loop.
+                charts[title] = await asyncio.to_thread(
+                    township_chart, [(t.township, t.compliance, t.completeness) for t in townships],
+                    title=title, first_label=tr("report.chart_compliance"),
+                    second_label=tr("report.chart_completeness"))
+            photo = message(person, "", kind="report", key=key + ":chart")
+            photo.method = "sendPhoto"
+            photo.payload = upload("photo", f"report-{monday}.png", charts[title])
+            out.append(photo)
+    return out

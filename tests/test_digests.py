@@ -1,0 +1,158 @@
+"""Digests and the county report: full text in both languages, and the figures behind them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.digests import render_county_report, render_team_digest, render_township_digest
+from bot.i18n import translator
+from storage.figures import MemberDay, TownshipWeek, VillageDay
+from storage.models import Checkin, Dispute, Person, Problem, Summary, Visit
+from tests.scheduling import local, tick
+from tests.test_schedules import bind_everyone, messages
+
+DAY = dt.date(2026, 12, 1)
+
+
+def new_village() -> VillageDay:
+    team = VillageDay(1, "新村", 1, "黄金埠镇")
+    team.members = [
+        MemberDay(1, "张伟", "team_leader", True, None, 0),
+        MemberDay(2, "李娜", "cadre", False, "sick", 0),
+        MemberDay(3, "王芳", "cadre", None, None, 3),
+    ]
+    team.visits_by_kind = {"masses": 1, "weak": 2}
+    team.disputes_new, team.disputes_open, team.disputes_overdue = 1, 2, 1
+    team.problems_raised, team.problems_solved = 1, 0
+    return team
+
+
+def test_team_digest_in_english_and_chinese():
+    team = new_village()
+    assert render_team_digest(translator("en"), team, day=DAY, silent_after_days=2) == (
+        "<b>Team digest · 新村 · 2026-12-01</b>\n"
+        "Checked in: 2 of 3 (in the village 1, away 1)\n"
+        "Away: 李娜 (sick)\n"
+        "No check-in: 王芳\n"
+        "Visits today: 3 — the weak 2, the masses 1\n"
+        "Disputes: 1 new, 2 open, 1 overdue\n"
+        "Problems: 1 raised, 0 solved\n"
+        "Silent for 2 days or more: 王芳"
+    )
+    assert render_team_digest(translator("zh"), team, day=DAY, silent_after_days=2) == (
+        "<b>工作队日报 · 新村 · 2026-12-01</b>\n"
+        "今日报到：2/3（在村 1，离村 1）\n"
+        "离村：李娜 (生病)\n"
+        "未报到：王芳\n"
+        "今日走访：3 次 — 访贫困 2, 访群众 1\n"
+        "矛盾纠纷：新增 1，未结 2，超期 1\n"
+        "问题台账：新增 1，解决 0\n"
+        "连续 2 天以上无消息：王芳"
+    )
+
+
+def test_township_digest_lists_villages_worst_first():
+    good = VillageDay(2, "东岗村", 1, "黄金埠镇",
+                      members=[MemberDay(4, "刘洋", "team_leader", True, None, 0)])
+    text = render_township_digest(translator("en"), "黄金埠镇", [good, new_village()], day=DAY,
+                                  silent_after_days=2)
+    assert text == (
+        "<b>Township digest · 黄金埠镇 · 2026-12-01</b>\n"
+        "checked in · visits · open disputes (overdue) · silent\n"
+        "新村: 2/3 · 3 · 2 (1) · 1\n"
+        "东岗村: 1/1 · 0 · 0 (0) · 0"
+    )
+    zh = render_township_digest(translator("zh"), "黄金埠镇", [good], day=DAY,
+                                silent_after_days=2)
+    assert zh == ("<b>乡镇日报 · 黄金埠镇 · 2026-12-01</b>\n"
+                  "报到 · 走访 · 未结纠纷（超期）· 无消息\n"
+                  "东岗村：1/1 · 0 · 0（0）· 0")
+
+
+def test_county_report_in_english_and_chinese():
+    townships = [TownshipWeek(1, "黄金埠镇", cadres=5, compliant=2, summaries=3),
+                 TownshipWeek(2, "古埠镇", cadres=1, compliant=1, summaries=1)]
+    disputes = {("land", "reported"): 1, ("land", "resolved"): 2, ("accident", "mediating"): 1}
+    aid = {"condolence_count": 2, "condolence_amount": Decimal("400.00"), "donation_count": 1,
+           "donation_value": Decimal("1500.50"), "labour_people": 3, "project_count": 1,
+           "project_funds": Decimal("50000.00")}
+    args = {"week_start": dt.date(2026, 11, 23), "townships": townships, "disputes": disputes,
+            "aid": aid, "min_days": 5}
+    assert render_county_report(translator("en"), **args) == (
+        "<b>County report · week 2026-11-23 – 2026-11-29</b>\n"
+        "Per township: weekly summaries submitted · cadres with at least 5 days in the village\n"
+        "黄金埠镇: summaries 3/5 (60%) · in the village 2/5 (40%)\n"
+        "古埠镇: summaries 1/1 (100%) · in the village 1/1 (100%)\n"
+        "County: 4 of 6 summaries submitted\n"
+        "\n"
+        "<b>Disputes by category</b>\n"
+        "Safety accident: 1 (mediating 1)\n"
+        "Rural land expropriation: 3 (reported 1, resolved 2)\n"
+        "\n"
+        "<b>Help given</b>: condolence visits 2 (¥400.00), donations 1 (¥1,500.50), "
+        "labour export 3 people, projects 1 (¥50,000.00)"
+    )
+    zh = render_county_report(translator("zh"), **args)
+    assert zh.splitlines()[0] == "<b>全县周报 · 2026-11-23 至 2026-11-29</b>"
+    assert "黄金埠镇：小结 3/5（60%）· 驻村达标 2/5（40%）" in zh
+    assert "农村征地：3 件（已上报 1, 已化解 2）" in zh
+
+
+async def test_the_evening_digest_counts_the_days_records(harness):
+    chats = await bind_everyone(harness)
+    await tick(harness, local(2026, 12, 1, 19, 0))
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        people = {p.name: p for p in (await session.execute(select(Person))).scalars()}
+        for someone in people.values():
+            someone.last_seen_at = now
+        li, wang = people["李娜"], people["王芳"]
+        village = li.village_id
+        session.add_all([
+            Checkin(person_id=li.id, village_id=village, day=DAY, in_village=True,
+                    created_at=now, updated_at=now),
+            Checkin(person_id=wang.id, village_id=village, day=DAY, in_village=False,
+                    reason="meeting", created_at=now, updated_at=now),
+            # yesterday's visit is not today's
+            Visit(person_id=li.id, village_id=village, day=DAY - dt.timedelta(days=1),
+                  kind="old", heard="", wants="", created_at=now),
+            Visit(person_id=li.id, village_id=village, day=DAY, kind="weak", heard="",
+                  wants="", created_at=now),
+            Dispute(person_id=li.id, village_id=village, category="land", parties="A, B",
+                    people_count=2, flags={}, description="", urgency="normal",
+                    opened_on=dt.date(2026, 11, 25), created_at=now,
+                    last_step_at=now - dt.timedelta(days=4)),
+            Problem(person_id=li.id, village_id=village, category="water", description="",
+                    created_at=now, updated_at=now),
+            Summary(person_id=li.id, week_start=dt.date(2026, 11, 30), submitted_at=now),
+        ])
+        people["王芳"].last_seen_at = now - dt.timedelta(days=2, hours=1)
+    await tick(harness, local(2026, 12, 1, 20, 0))
+    [digest] = messages(harness, chats["张伟"])
+    assert digest == (
+        "Team digest · 新村 · 2026-12-01\n"
+        "Checked in: 2 of 3 (in the village 1, away 1)\n"
+        "Away: 王芳 (meeting in the county)\n"
+        "No check-in: 张伟\n"
+        "Visits today: 1 — the weak 1\n"
+        "Disputes: 0 new, 1 open, 1 overdue\n"
+        "Problems: 1 raised, 0 solved\n"
+        "Silent for 2 days or more: 王芳"
+    )
+    [township] = messages(harness, chats["孙丽"])
+    # 东岗村 is worse: two members without a check-in
+    assert township.splitlines()[2:] == ["东岗村: 0/2 · 0 · 0 (0) · 0", "新村: 2/3 · 1 · 1 (1) · 1"]
+    # A cadre gets no digest; a leader may ask for one at any time.
+    assert messages(harness, chats["李娜"]) == []
+    leader = harness.emu.user(chats["刘洋"], language_code="en")
+    [reply] = await harness.send(leader, "/digest")
+    assert reply.plain_text.startswith("Team digest · 东岗村 · 2026-12-01\nChecked in: 0 of 2")
+    office = harness.emu.user(chats["吴敏"], language_code="en")
+    [reply] = await harness.send(office, "/digest")
+    assert reply.plain_text.splitlines()[2] == "黄金埠镇: 2/5 · 1 · 1 (1) · 1"
+    cadre = harness.emu.user(chats["李娜"], language_code="en")
+    [reply] = await harness.send(cadre, "/digest")
+    assert "Team digest" not in reply.plain_text
