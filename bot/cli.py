@@ -1,4 +1,4 @@
-"""The `grassroots` command line: run, db upgrade, roster import/invites, demo."""
+"""The `grassroots` command line: run, serve, db upgrade, roster, backup/restore, demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.clock import SystemClock
 from bot.context import AppContext
 from bot.i18n import translate
+from bot.logs import setup_logging
 from bot.settings import Settings
 from storage.db import Database
 
@@ -21,6 +22,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot with long polling")
+    serve = sub.add_parser("serve", help="run the webhook, health check and HTTP API (uvicorn)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--host", default=None, help="default: WEB_HOST")
+    serve.add_argument("--port", type=int, default=None, help="default: WEB_PORT")
+    back = sub.add_parser("backup", help="write a consistent copy of the database")
+    back.add_argument("file", type=Path)
+    rest = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
+    rest.add_argument("file", type=Path)
     sub.add_parser("demo", help="a scripted tour on a local SQLite file, no Telegram needed")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the migrations")
@@ -37,14 +46,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the bot token
     args = _parser().parse_args(argv)
     settings = Settings()
+    setup_logging(settings.telegram_bot_token, settings.webhook_secret, settings.api_token)
     if args.command == "run":
         return _run(settings)
+    if args.command in ("backup", "restore"):
+        return _backup(settings, args)
+    if args.command == "serve":
+        return _serve(settings, args)
     if args.command == "demo":
         from bot.demo import main as demo_main
 
@@ -75,6 +85,35 @@ def _run(settings: Settings) -> int:
     asyncio.run(ctx.db.dispose())
     application = build_application(ctx)
     application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup, restore
+
+    try:
+        if args.command == "backup":
+            backup(settings.database_url, args.file)
+            print(f"backup written to {args.file}")
+        else:
+            restore(settings.database_url, args.file)
+            print(f"database restored from {args.file}")
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if not settings.telegram_bot_token or not settings.webhook_secret:
+        print("TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET must be set to serve the webhook",
+              file=sys.stderr)
+        return 2
+    uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,
+                port=args.port or settings.web_port, workers=args.workers,
+                proxy_headers=True, log_level="info")
     return 0
 
 

@@ -1,0 +1,86 @@
+"""The web side: the webhook's secret, processing before answering, the health check, the API's
+token and its schema."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.context import AppContext
+from bot.ratelimit import RateLimiter
+from bot.web import SECRET_HEADER, create_app, same_secret
+from storage.migrate import upgrade
+from storage.roster import import_roster_file
+from tests.harness import DEFAULT_ROSTER
+
+SECRET = "webhook-secret-123"
+TOKEN = "api-token-456"
+
+
+@pytest.fixture
+async def web(
+    empty_database, emulator, clock, settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The FastAPI app with its lifespan running, on a migrated database."""
+    db = empty_database
+    await asyncio.to_thread(upgrade, db.url, **db.engine_kwargs)
+    await import_roster_file(db, DEFAULT_ROSTER.encode(), "roster.csv", now=clock.now())
+    configured = settings.model_copy(update={
+        "database_url": db.url, "webhook_secret": SECRET, "api_token": TOKEN,
+        "webhook_url": "https://bot.example.org/hook"})
+    ctx = AppContext(settings=configured, db=db, clock=clock,
+                     limiter=RateLimiter(per_second=10_000, per_chat_per_second=10_000))
+    app = create_app(ctx)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+            yield client, app
+
+
+@pytest.fixture
+def database(empty_database):
+    """The web tests migrate their own database (the app checks the schema at start-up)."""
+    return empty_database
+
+
+def raw_update(emulator, update_id: int) -> dict[str, Any]:
+    return emulator.updates.history[update_id]
+
+
+def test_secrets_are_compared_whole_and_an_empty_one_matches_nothing():
+    assert same_secret("abc", "abc")
+    assert not same_secret("abd", "abc") and not same_secret(None, "abc")
+    assert not same_secret("", "")
+
+
+async def test_the_webhook_refuses_a_wrong_or_missing_secret_and_processes_the_right_one(
+    web, emulator
+):
+    client, _ = web
+    user = emulator.user(8101, first_name="Li", language_code="en")
+    update = raw_update(emulator, user.send("/start"))
+    assert (await client.post("/telegram", json=update)).status_code == 403
+    wrong = await client.post("/telegram", json=update, headers={SECRET_HEADER: "nope"})
+    assert wrong.status_code == 403
+    assert emulator.sent_to(user.id) == []
+    ok = await client.post("/telegram", json=update, headers={SECRET_HEADER: SECRET})
+    assert ok.status_code == 200
+    # Processed before the answer: the reply is already with Telegram.
+    [reply] = emulator.sent_to(user.id)
+    assert "phone" in reply.plain_text.lower()
+    again = await client.post("/telegram", json=update, headers={SECRET_HEADER: SECRET})
+    assert again.status_code == 200 and len(emulator.sent_to(user.id)) == 1
+    [hook] = [r for r in emulator.requests if r.method == "setWebhook"]
+    assert hook.params["url"] == "https://bot.example.org/hook/telegram"
+    assert hook.params["secret_token"] == SECRET
+
+
+async def test_healthz_reports_the_database_the_scheduler_and_the_outbox(web):
+    client, _ = web
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": True, "scheduler": True, "outbox_pending": 0}
