@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 
     outbox_global_per_second: float = Field(default=28.0, gt=0)
     outbox_per_chat_per_second: float = Field(default=1.0, gt=0)
+    # How long a process that wrote a reply owns it before the sender may send it instead.
+    outbox_claim_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

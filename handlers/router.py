@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -69,7 +70,10 @@ async def _run_turn(
             person.last_seen_at = now
             person.telegram_language = language
         await dispatch(turn)
-        turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True)
+        # The claim is a lease: if this process dies before sending, the sender takes over.
+        lease = dt.timedelta(seconds=app.settings.outbox_claim_seconds)
+        turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True,
+                                           claim_for=lease)
     return turn
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -19,7 +20,9 @@ async def drain(ctx: AppContext, bot: Bot, *, batch: int = 60, max_batches: int 
     total = 0
     for _ in range(max_batches):
         async with ctx.db.write() as session:
-            rows = await outbox.claim_due(session, now=ctx.clock.now(), limit=batch)
+            lease = dt.timedelta(seconds=2 * ctx.settings.outbox_claim_seconds)
+            rows = await outbox.claim_due(session, now=ctx.clock.now(), limit=batch,
+                                          owner_claim=lease)
         if not rows:
             break
         await deliver_rows(ctx, bot, rows)

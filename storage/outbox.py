@@ -40,6 +40,7 @@ async def enqueue(
     messages: Sequence[Outgoing],
     now: dt.datetime,
     claim: bool = False,
+    claim_for: dt.timedelta = INLINE_CLAIM,
 ) -> list[OutboxMessage]:
     """Store messages, a text too long for one as several; with `claim` the caller sends them."""
     rows: list[OutboxMessage] = []
@@ -57,7 +58,7 @@ async def enqueue(
                 status="pending",
                 attempts=0,
                 next_attempt_at=part.not_before or now,
-                claimed_until=now + INLINE_CLAIM if claim else None,
+                claimed_until=now + claim_for if claim else None,
                 created_at=now,
                 broadcast_id=part.broadcast_id,
             )
