@@ -77,8 +77,11 @@ async def check_schema(ctx: AppContext) -> None:
         )
 
 
-def build_application(ctx: AppContext, *, polling: bool = True) -> Application:  # type: ignore[type-arg]
-    """The Application, talking to BOT_API_BASE_URL, with every handler and job registered."""
+def build_application(ctx: AppContext) -> Application:  # type: ignore[type-arg]
+    """The Application, talking to BOT_API_BASE_URL, with every handler and job registered.
+
+    It has no Updater: updates come from bot.polling's Poller or from the webhook, both of
+    which confirm an update only after it has been processed."""
     settings = ctx.settings
     base = settings.bot_api_base_url.rstrip("/")
     builder = (
@@ -88,9 +91,7 @@ def build_application(ctx: AppContext, *, polling: bool = True) -> Application: 
         .base_file_url(f"{base}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor())
     )
-    builder = builder.post_init(_on_start)
-    if not polling:
-        builder = builder.updater(None)
+    builder = builder.post_init(_on_start).updater(None)
     application = builder.build()
     application.bot_data[KEY] = ctx
     load_handlers()

@@ -83,8 +83,9 @@ def _run(settings: Settings) -> int:
         print(exc, file=sys.stderr)
         return 3
     asyncio.run(ctx.db.dispose())
-    application = build_application(ctx)
-    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    from bot.polling import run_until_stopped
+
+    asyncio.run(run_until_stopped(build_application(ctx)))
     return 0
 
 

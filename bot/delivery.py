@@ -65,7 +65,7 @@ async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
     except Forbidden as exc:
         return Outcome("blocked", error=str(exc))
     except BadRequest as exc:
-        if "message is not modified" in str(exc):
+        if "message is not modified" in str(exc).lower():  # a repeated edit changed nothing
             return Outcome("sent", error=str(exc))
         log.warning("Telegram refused %s: %s", method, exc)
         return Outcome("failed", error=str(exc))

@@ -49,3 +49,4 @@ def setup_logging(*secrets: str, level: int = logging.INFO) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job per second

@@ -38,7 +38,7 @@ def same_secret(given: str | None, expected: str) -> bool:
 
 def create_app(ctx: AppContext, *, register_webhook: bool = True) -> FastAPI:
     """The FastAPI application around one python-telegram-bot Application (no Updater)."""
-    application = build_application(ctx, polling=False)
+    application = build_application(ctx)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from telegram import Update
 from bot.app import PerChatUpdateProcessor, build_application
 from bot.clock import FrozenClock
 from bot.context import AppContext
+from bot.polling import Poller
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from storage.db import Database
@@ -54,6 +55,7 @@ class BotHarness:
             limiter=RateLimiter(per_second=10_000, per_chat_per_second=10_000),
         )
         self.application: Any = None
+        self.poller: Poller | None = None
         self._done: Counter[int] = Counter()
         self._changed = asyncio.Condition()
 
@@ -69,15 +71,16 @@ class BotHarness:
         if self.application.post_init is not None:  # run_polling() calls it after initialize()
             await self.application.post_init(self.application)
         await self.application.start()
-        await self.application.updater.start_polling(poll_interval=0, timeout=1)
+        self.poller = Poller(self.application, timeout=1)
+        await self.poller.start()
 
     async def stop(self) -> None:
         """Stop the application as `run_polling` would."""
         if self.application is None:
             return
         app, self.application = self.application, None
-        if app.updater.running:
-            await app.updater.stop()
+        if self.poller is not None:
+            await self.poller.stop()
         if app.running:
             await app.stop()
         await app.shutdown()
