@@ -1,0 +1,229 @@
+"""SIGKILL the bot process at random moments while cadres report: every dialog finishes, every
+confirmed record exists once, and a scheduled reminder due meanwhile arrives exactly once.
+
+The bot runs as `grassroots run` in a subprocess against the emulator; the test kills and
+restarts it. KILLS=100 gives the run quoted in docs/reliability.md (the suite uses fewer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import sys
+import uuid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Dispute, OutboxMessage, Person, ScheduleState
+from storage.roster import import_roster_file
+from tests.conftest import POSTGRES_URL, _postgres_reachable
+from tests.harness import ROSTER_HEADER
+from tests.test_visits import button
+
+KILLS = int(os.environ.get("KILLS", "6"))
+CADRES = 4
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROSTER = ROSTER_HEADER + "".join(
+    f"干部{i},1390000{i:04d},ordinary,县农业局,黄金埠镇,新村,cadre\n" for i in range(CADRES))
+SAVED = "已上报纠纷"
+REMINDER = "还没有报到"
+# (what the cadre does, what must appear in the bot's answer before the next step)
+DIALOG = [("send", "/dispute", ":land"), ("press", ":land", "text"),
+          ("send", "村民甲与村委会", "text"), ("send", "3", ":s:3"), ("press", ":s:3", "text"),
+          ("send", "补偿款未到位", ":normal"),
+          ("press", ":normal", ":ok"), ("press", ":ok", SAVED)]
+
+
+class BotProcess:
+    """`grassroots run` in a subprocess that the test may kill at any moment."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        script = Path(sys.executable).with_name("grassroots")
+        self.process = await asyncio.create_subprocess_exec(
+            str(script), "run", env=self.env, stdout=asyncio.subprocess.DEVNULL,
+            stderr=self.log.open("ab"))
+        self.starts += 1
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
+
+
+def environment(emulator, url: str) -> dict[str, str]:
+    now = dt.datetime.now(SHANGHAI)
+    earlier = (now - dt.timedelta(hours=1)).strftime("%H:%M:%S")
+    other_day = str((now.weekday() + 3) % 7)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": emulator.token,
+           "BOT_API_BASE_URL": emulator.base_url, "DATABASE_URL": url,
+           "SCHEDULER_TICK_SECONDS": "1", "OUTBOX_CLAIM_SECONDS": "2",
+           "CAMPAIGN_START": (now.date() - dt.timedelta(days=10)).isoformat(),
+           # The check-in reminder comes due in the middle of the kills; nothing else does.
+           "CHECKIN_REMINDER_TIME": (now + dt.timedelta(seconds=12)).strftime("%H:%M:%S")}
+    for name in ("ATTENDANCE_CHECK_TIME", "DIGEST_TIME", "DISPUTE_CHECK_TIME",
+                 "HOLIDAY_REMINDER_TIME", "SUMMARY_DEADLINE_TIME", "COUNTY_REPORT_TIME"):
+        env[name] = earlier
+    env["SUMMARY_DEADLINE_WEEKDAY"] = env["COUNTY_REPORT_WEEKDAY"] = other_day
+    return env
+
+
+async def prepare(db: Database, emulator) -> list:
+    await asyncio.to_thread(upgrade, db.url)
+    await import_roster_file(db, ROSTER.encode(), "roster.csv",
+                             now=dt.datetime.now(dt.UTC))
+    users = []
+    async with db.write() as session:
+        for i, person in enumerate((await session.execute(
+                select(Person).order_by(Person.id))).scalars()):
+            person.telegram_user_id = 9100 + i
+            person.telegram_language = "zh-hans"
+            users.append(emulator.user(9100 + i, first_name=person.name, language_code="zh-hans"))
+    return users
+
+
+async def act(emulator, user, kind: str, what: str, last: list) -> list:
+    """One step; returns the bot's answers to it (waiting through kills and restarts)."""
+    before = len(emulator.sent_to(user.id))
+    if kind == "send":
+        user.send(what)
+    else:
+        user.press(button(last, what))
+    return await emulator.wait_for(lambda: emulator.sent_to(user.id)[before:] or None, 90)
+
+
+def shows(replies: list, expect: str) -> bool:
+    if expect == "text":
+        return True
+    if expect.startswith(":"):
+        return any(d and d.endswith(expect) for r in replies for row in r.buttons for _, d in row)
+    return any(expect in (r.plain_text or "") for r in replies)
+
+
+async def answer(emulator, user, before: int, expect: str, after: str) -> list:
+    """The bot's answer since message `before`, once it shows `expect`."""
+    def ready() -> list | None:
+        shown = emulator.sent_to(user.id)[before:]
+        return shown if shown and shows(shown, expect) else None
+    try:
+        return await emulator.wait_for(ready, 90)
+    except TimeoutError as exc:
+        tail = [(s.method, s.plain_text, s.buttons) for s in emulator.sent_to(user.id)[-4:]]
+        raise AssertionError(f"{user.id}: after {after} no {expect!r}: {tail}") from exc
+
+
+async def cadre_reports(emulator, user, stop: asyncio.Event) -> int:
+    """Report disputes one after another until told to stop; how many were confirmed."""
+    confirmed = 0
+    while not stop.is_set():
+        last: list = []
+        for kind, what, expect in DIALOG:
+            before = len(emulator.sent_to(user.id))
+            await act(emulator, user, kind, what, last)
+            # The answer may come in parts (a text, then the keyboard): wait for the part asked.
+            last = await answer(emulator, user, before, expect, f"{kind} {what!r}")
+        confirmed += 1
+    return confirmed
+
+
+async def run_kills(db: Database, url: str, emulator) -> None:
+    users = await prepare(db, emulator)
+    bot = BotProcess(environment(emulator, url), Path(os.environ.get("KILL_LOG", os.devnull)))
+    await bot.start()
+    await wait_for_schedules(db)  # the reminder's row exists before the first kill
+    stop = asyncio.Event()
+    drivers = [asyncio.create_task(cadre_reports(emulator, u, stop)) for u in users]
+    rng = random.Random(1)
+    for _ in range(KILLS):
+        await asyncio.sleep(rng.uniform(0.5, 3.0))
+        await bot.kill()
+        await bot.start()
+    # The reminder came due during the kills (or comes due now): wait until everyone has it.
+    try:
+        await emulator.wait_for(lambda: all(
+            any(REMINDER in (s.plain_text or "") for s in emulator.sent_to(u.id))
+            for u in users), 60)
+    except TimeoutError as exc:
+        async with db.read() as session:
+            rows = (await session.execute(select(
+                OutboxMessage.chat_id, OutboxMessage.kind, OutboxMessage.status,
+                OutboxMessage.claimed_until, OutboxMessage.next_attempt_at,
+                OutboxMessage.error).where(OutboxMessage.kind == "reminder"))).all()
+            states = (await session.execute(select(ScheduleState))).scalars().all()
+        raise AssertionError(f"reminders {rows}; schedules "
+                             f"{[(s.name, s.next_run_at, s.last_run_at) for s in states]}") from exc
+    stop.set()
+    confirmed = sum(await asyncio.gather(*drivers))
+    await asyncio.sleep(3)
+    await bot.kill()
+    async with db.read() as session:
+        assert (await session.execute(select(func.count(Dispute.id)))).scalar_one() == confirmed
+        unsent = (await session.execute(select(
+            OutboxMessage.method, OutboxMessage.status, OutboxMessage.error,
+            OutboxMessage.claimed_until, OutboxMessage.next_attempt_at).where(
+            OutboxMessage.status != "sent"))).all()
+        assert unsent == []
+    assert confirmed >= CADRES and bot.starts == KILLS + 1
+    for user in users:
+        texts = [s.plain_text or "" for s in emulator.sent_to(user.id)]
+        assert sum(REMINDER in t for t in texts) == 1, user.id
+        assert sum(SAVED in t for t in texts) >= 1
+
+
+async def wait_for_schedules(db: Database) -> None:
+    for _ in range(200):
+        async with db.read() as session:
+            rows = await session.execute(
+                select(ScheduleState.name).where(ScheduleState.name == "checkin_reminder"))
+            if rows.first() is not None:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bot never created its schedules")
+
+
+@pytest.fixture
+def database():
+    """This test makes its own database: a subprocess cannot share a test schema."""
+    return None
+
+
+async def test_sigkill_at_random_moments_loses_and_doubles_nothing_on_sqlite(emulator, tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path}/kill.db"
+    db = Database(url)
+    try:
+        await run_kills(db, url, emulator)
+    finally:
+        await db.dispose()
+
+
+async def test_sigkill_at_random_moments_loses_and_doubles_nothing_on_postgresql(emulator):
+    if not await _postgres_reachable():
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    name = f"gr_kill_{uuid.uuid4().hex[:10]}"
+    admin = Database(POSTGRES_URL)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
+    try:
+        await run_kills(db, url, emulator)
+    finally:
+        await db.dispose()
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.dispose()
