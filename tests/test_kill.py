@@ -29,6 +29,8 @@ from tests.harness import ROSTER_HEADER
 from tests.test_visits import button
 
 KILLS = int(os.environ.get("KILLS", "6"))
+# A step may wait out the whole kill phase: a bot killed every second or two barely polls.
+WAIT = 90 + 3 * KILLS
 CADRES = 4
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROSTER = ROSTER_HEADER + "".join(
@@ -102,7 +104,7 @@ async def act(emulator, user, kind: str, what: str, last: list) -> list:
         user.send(what)
     else:
         user.press(button(last, what))
-    return await emulator.wait_for(lambda: emulator.sent_to(user.id)[before:] or None, 90)
+    return await emulator.wait_for(lambda: emulator.sent_to(user.id)[before:] or None, WAIT)
 
 
 def shows(replies: list, expect: str) -> bool:
@@ -119,7 +121,7 @@ async def answer(emulator, user, before: int, expect: str, after: str) -> list:
         shown = emulator.sent_to(user.id)[before:]
         return shown if shown and shows(shown, expect) else None
     try:
-        return await emulator.wait_for(ready, 90)
+        return await emulator.wait_for(ready, WAIT)
     except TimeoutError as exc:
         tail = [(s.method, s.plain_text, s.buttons) for s in emulator.sent_to(user.id)[-4:]]
         raise AssertionError(f"{user.id}: after {after} no {expect!r}: {tail}") from exc
