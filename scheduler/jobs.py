@@ -42,7 +42,8 @@ async def run_plan(ctx: AppContext, plan: Plan) -> int | None:
             return None
         messages = await plan.build(Run(ctx, session, latest_due(plan, settings, due, now), now))
         stored = await outbox.enqueue(session, messages=messages, now=now)
-    log.info("schedule %s due %s ran: %d messages queued", plan.name, due, len(stored))
+    if stored:  # the frequent schedules mostly find nothing to send: no line for that
+        log.info("schedule %s due %s ran: %d messages queued", plan.name, due, len(stored))
     return len(stored)
 
 

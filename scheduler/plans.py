@@ -12,10 +12,11 @@ from collections import defaultdict
 from typing import Any
 
 from bot.clock import upcoming_holidays, week_start
+from scheduler.broadcasts import broadcast_reports
 from scheduler.escalation import dispute_escalations
 from scheduler.reports import county_report, evening_digests
 from scheduler.runs import Plan, Run, above, leaders, message
-from scheduler.timing import daily, summary_deadline, weekly
+from scheduler.timing import daily, every, summary_deadline, weekly
 from storage import checkins, pairings, people, summaries
 from storage.figures import CADRE_ROLES
 from storage.models import Person
@@ -165,4 +166,5 @@ def plans() -> list[Plan]:
              weekly(lambda s: s.county_report_weekday, lambda s: s.county_report_time),
              county_report),
         Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders),
+        Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports),
     ]

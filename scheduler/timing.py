@@ -49,6 +49,23 @@ def weekly(
     return next_after
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def every(seconds: float | Callable[[Settings], float]) -> NextRun:
+    """Every so many seconds (a number, or read from the settings), on a fixed grid.
+
+    The grid makes the next run the same whenever it is asked before that run is due, as the
+    schedule row needs: `now + seconds` would move on at every tick and never come due."""
+
+    def next_after(settings: Settings, now: dt.datetime) -> dt.datetime:
+        value = seconds(settings) if callable(seconds) else seconds
+        step = dt.timedelta(seconds=max(float(value), 0.001))
+        return _EPOCH + ((now - _EPOCH) // step + 1) * step
+
+    return next_after
+
+
 def summary_deadline(settings: Settings, week_start: dt.date) -> dt.datetime:
     """The weekly summary deadline of the week starting on this Monday (UTC)."""
     day = week_start + dt.timedelta(days=settings.summary_deadline_weekday)

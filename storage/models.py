@@ -347,6 +347,21 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
+class Broadcast(Base):
+    """A notice the office sent to an audience; its messages are outbox rows with its id."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    audience_kind: Mapped[str] = mapped_column(String(16))
+    audience_value: Mapped[str | None] = mapped_column(String(300))
+    recipients: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    # Set once the author has been sent the delivery report.
+    reported_at: Mapped[dt.datetime | None]
+
+
 class ScheduleState(Base):
     """A schedule's next due time: the database decides what is due and who owns it."""
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import dialogs
+from storage.audit import record_audit
 from storage.db import dialect_name
-from storage.models import Person
+from storage.models import Dialog, Person, Township, Unit, Village
 
 ROLES = ("cadre", "team_leader", "township_leader", "leading_group", "office")
 RANKS = ("county", "department", "ordinary")
@@ -100,3 +102,117 @@ def places(person: Person) -> dict[str, int | None]:
     """The cadre's village, township and unit, copied onto every record they make."""
     return {"village_id": person.village_id, "township_id": person.township_id,
             "unit_id": person.unit_id}
+
+
+# --- lookups for the office's roster and broadcast dialogs, and deactivation ---------------
+
+# A search for a person offers at most this many: more is a list, not a choice.
+MAX_MATCHES = 10
+
+
+def _containing(text: str) -> str:
+    """A LIKE pattern (escape character: backslash) for names that hold `text`."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def by_id(session: AsyncSession, *, person_id: int, lock: bool = False) -> Person | None:
+    """The person with this id; `lock` holds their row until the transaction ends (PostgreSQL)."""
+    query = select(Person).where(Person.id == person_id)
+    if lock and dialect_name(session) == "postgresql":
+        query = query.with_for_update(of=Person)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def search(
+    session: AsyncSession, *, query: str, phone: str | None, limit: int = MAX_MATCHES
+) -> list[Person]:
+    """Active people by normalised phone, else by exact name, else by a part of the name."""
+    base = select(Person).where(Person.active.is_(True)).order_by(Person.name, Person.id)
+    if phone is not None:
+        return list((await session.execute(base.where(Person.phone == phone))).scalars())
+    wanted = query.strip()
+    if not wanted:
+        return []
+    exact = list((await session.execute(base.where(Person.name == wanted))).scalars())
+    if exact:
+        return exact[:limit]
+    partial = base.where(Person.name.ilike(_containing(wanted), escape="\\")).limit(limit)
+    return list((await session.execute(partial)).scalars())
+
+
+async def in_village(session: AsyncSession, *, village_id: int) -> list[Person]:
+    """Everyone placed in a village, active or not: the team leader first, then by name."""
+    result = await session.execute(select(Person).where(Person.village_id == village_id))
+    people = list(result.scalars())
+    # Sorted here: the backends collate text differently.
+    return sorted(people, key=lambda p: (p.role != "team_leader", not p.active, p.name, p.id))
+
+
+async def townships(session: AsyncSession) -> list[Township]:
+    """Every township, by name."""
+    return list((await session.execute(select(Township).order_by(Township.name))).scalars())
+
+
+async def villages_of(session: AsyncSession, *, township_id: int) -> list[Village]:
+    """The villages of a township, by name."""
+    query = select(Village).where(Village.township_id == township_id).order_by(Village.name)
+    return list((await session.execute(query)).scalars())
+
+
+async def village_by_id(session: AsyncSession, *, village_id: int) -> Village | None:
+    """A village (with its township), if it exists."""
+    return await session.get(Village, village_id)
+
+
+async def villages_named(session: AsyncSession, *, name: str) -> list[Village]:
+    """Villages called `name`, or 'township/village' for one township's; '村' may be left off."""
+    township, _, village = name.strip().rpartition("/")
+    wanted = village.strip()
+    if not wanted:
+        return []
+    query = select(Village).join(Township, Village.township_id == Township.id).where(
+        Village.name.in_([wanted, wanted + "村"]))
+    if township.strip():
+        query = query.where(Township.name == township.strip())
+    result = await session.execute(query.order_by(Township.name, Village.name))
+    return list(result.unique().scalars())
+
+
+async def unit_by_id(session: AsyncSession, *, unit_id: int) -> Unit | None:
+    """A home unit, if it exists."""
+    return await session.get(Unit, unit_id)
+
+
+async def units_matching(session: AsyncSession, *, query: str, limit: int = 24) -> list[Unit]:
+    """Units whose name holds `query` (the exact name first), by name."""
+    wanted = query.strip()
+    if not wanted:
+        return []
+    result = await session.execute(
+        select(Unit).where(Unit.name.ilike(_containing(wanted), escape="\\")).order_by(Unit.name))
+    units = sorted(result.scalars(), key=lambda u: (u.name != wanted, u.name))
+    return units[:limit]
+
+
+async def deactivate(
+    session: AsyncSession, *, person: Person, by: int | None, now: dt.datetime
+) -> int | None:
+    """End a person's access: inactive, Telegram binding released, open dialog dropped, audited.
+
+    Their records stay. Returns the Telegram account that was bound (None if none)."""
+    released = person.telegram_user_id
+    await record_audit(session, actor_id=by, entity="person", entity_id=person.id,
+                       action="deactivate", field="active", old=person.active, new=False, at=now)
+    if released is not None:
+        await record_audit(session, actor_id=by, entity="person", entity_id=person.id,
+                           action="deactivate", field="telegram_user_id", old=released, new=None,
+                           at=now)
+        await dialogs.discard(session, chat_id=released)
+    await session.execute(delete(Dialog).where(Dialog.person_id == person.id))
+    person.active = False
+    person.telegram_user_id = None
+    person.menu_hash = None
+    person.updated_at = now
+    await session.flush()
+    return released

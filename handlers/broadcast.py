@@ -1,0 +1,216 @@
+"""/broadcast (office): a notice to everyone, a township, a village, a role or a unit.
+
+A form: the notice, the audience kind, then what names it — buttons throughout, a unit found
+by a part of its name. The confirm screen states how many people it reaches. Saving queues one
+outbox message per recipient; a scheduled job reports delivery to the author. `/broadcast
+status` shows how the recent ones went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.i18n import LOCALES, N_, Markup, locale_of, translate
+from handlers.base import Turn
+from handlers.dialogs import register_form
+from handlers.forms import Choice, Data, Form, Invalid, Question
+from handlers.registry import OFFICE
+from storage import broadcasts as store
+from storage import people
+from storage.models import Broadcast, Person
+from storage.textsplit import TELEGRAM_TEXT_LIMIT, text_units
+
+# The notice in characters; the header of the message takes part of Telegram's 4096.
+NOTICE_MAX_CHARS = 3900
+MAX_UNIT_BUTTONS = 12
+RECENT = 5
+STATUS_WORDS = frozenset({"status", "状态"})
+KIND_CHOICES = tuple(Choice(kind, f"broadcast.kind.{kind}") for kind in store.KINDS)
+ROLE_CHOICES = tuple(Choice(role, f"role.{role}") for role in people.ROLES)
+# Labels built from codes above; listed here so the catalog check sees every one.
+_LABELS = (
+    N_("broadcast.kind.all"), N_("broadcast.kind.township"), N_("broadcast.kind.village"),
+    N_("broadcast.kind.role"), N_("broadcast.kind.unit"),
+    N_("broadcast.audience.all"), N_("broadcast.audience.township"),
+    N_("broadcast.audience.village"), N_("broadcast.audience.role"),
+    N_("broadcast.audience.unit"),
+)
+
+
+def _person(turn: Turn) -> Person:
+    assert turn.person is not None  # the router lets only registered office staff reach a form
+    return turn.person
+
+
+def _code_id(data: Data, key: str) -> int | None:
+    code = str(data.get(key) or "")
+    return int(code[1:]) if code[1:].isdigit() else None
+
+
+async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
+    return [Choice(f"t{t.id}", t.name, literal=True)
+            for t in await people.townships(turn.session)]
+
+
+async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:
+    township_id = _code_id(data, "village_township")
+    if township_id is None:
+        return []
+    villages = await people.villages_of(turn.session, township_id=township_id)
+    return [Choice(f"v{v.id}", v.name, literal=True) for v in villages]
+
+
+async def _unit_choices(turn: Turn, data: Data) -> Sequence[Choice]:
+    units = await people.units_matching(turn.session, query=str(data.get("unit_query") or ""),
+                                        limit=MAX_UNIT_BUTTONS)
+    return [Choice(f"u{u.id}", u.name, literal=True) for u in units]
+
+
+def _fits_one_message(turn: Turn, data: Data, value: Any) -> None:
+    """The notice with its header, escaped, in every language, is one Telegram message."""
+    longest = max(text_units(translate(locale, "broadcast.message", text=value))
+                  for locale in LOCALES)
+    if longest > TELEGRAM_TEXT_LIMIT:
+        raise Invalid("broadcast.error.too_long", excess=longest - TELEGRAM_TEXT_LIMIT)
+
+
+def _is(kind: str) -> Any:
+    return lambda data: data.get("audience") == kind
+
+
+def _picking(kind: str, key: str) -> Any:
+    # Shown until the answer it leads to is given: editing that answer keeps this step.
+    return lambda data: data.get("audience") == kind and key not in data
+
+
+QUESTIONS = (
+    Question("text", N_("broadcast.q.text"), N_("broadcast.label.text"),
+             max_len=NOTICE_MAX_CHARS, validators=(_fits_one_message,)),
+    Question("audience", N_("broadcast.q.audience"), N_("broadcast.label.audience"),
+             kind="choice", choices=KIND_CHOICES),
+    Question("township", N_("broadcast.q.township"), N_("broadcast.label.township"),
+             kind="choice", choices=_township_choices, columns=3, when=_is("township")),
+    Question("village_township", N_("broadcast.q.village_township"),
+             N_("broadcast.label.township"), kind="choice", choices=_township_choices,
+             columns=3, when=_picking("village", "village")),
+    Question("village", N_("broadcast.q.village"), N_("broadcast.label.village"),
+             kind="choice", choices=_village_choices, columns=3, when=_is("village")),
+    Question("role", N_("broadcast.q.role"), N_("broadcast.label.role"), kind="choice",
+             choices=ROLE_CHOICES, columns=1, when=_is("role")),
+    Question("unit_query", N_("broadcast.q.unit_query"), N_("broadcast.label.unit_query"),
+             max_len=100, when=_picking("unit", "unit")),
+    Question("unit", N_("broadcast.q.unit"), N_("broadcast.label.unit"), kind="choice",
+             choices=_unit_choices, columns=1, when=_is("unit")),
+)
+
+
+def _label(turn: Turn, data: Data, key: str, options: Sequence[Choice]) -> str | None:
+    return next((c.text(turn) for c in options if c.code == data.get(key)), None)
+
+
+async def audience_of(turn: Turn, data: Data) -> tuple[str, str | None]:
+    """The audience the answers name, as storage takes it: (kind, name or None)."""
+    kind = data["audience"]
+    if kind == "township":
+        return kind, _label(turn, data, "township", await _township_choices(turn, data))
+    if kind == "village":
+        village_id = _code_id(data, "village")
+        village = None if village_id is None else await people.village_by_id(
+            turn.session, village_id=village_id)
+        return kind, None if village is None else f"{village.township.name}/{village.name}"
+    if kind == "role":
+        return kind, data.get("role")
+    if kind == "unit":
+        unit_id = _code_id(data, "unit")
+        unit = None if unit_id is None else await people.unit_by_id(turn.session, unit_id=unit_id)
+        return kind, None if unit is None else unit.name
+    return kind, None
+
+
+def audience_text(turn: Turn, kind: str, value: str | None) -> Markup:
+    """Who an audience is, in words (HTML, to put into another message)."""
+    shown = turn.tr(f"role.{value}") if kind == "role" else (value or "")
+    return Markup(turn.tr(f"broadcast.audience.{kind}", value=shown))
+
+
+async def _recipients(turn: Turn, data: Data) -> tuple[str, str | None, list[Person] | None]:
+    kind, value = await audience_of(turn, data)
+    if kind != "all" and value is None:
+        return kind, value, None
+    try:
+        return kind, value, await store.audience(turn.session, kind=kind, value=value)
+    except (store.UnknownAudience, store.AmbiguousVillage):
+        return kind, value, None  # renamed or removed since it was picked
+
+
+async def describe(turn: Turn, data: Data) -> list[str]:
+    """The confirm screen says whom the notice reaches, and how many."""
+    kind, value, found = await _recipients(turn, data)
+    if found is None:
+        return [turn.tr("broadcast.audience_gone")]
+    lines = [turn.tr("broadcast.reach", count=len(found),
+                     audience=audience_text(turn, kind, value))]
+    if not found:
+        lines.append(turn.tr("broadcast.reach_nobody"))
+    else:
+        lines.append(turn.tr("broadcast.not_sent_yet"))
+    return lines
+
+
+async def save(turn: Turn, data: Data) -> None:
+    """Queue the notice to every recipient, in each one's language."""
+    kind, value, found = await _recipients(turn, data)
+    if not found:
+        turn.say(turn.tr("broadcast.nobody"))
+        return
+    settings = turn.app.settings
+
+    def render(person: Person) -> str:
+        locale = locale_of(person.locale, person.telegram_language, settings.default_locale)
+        return translate(locale, "broadcast.message", text=data["text"])
+
+    broadcast = await store.create_broadcast(
+        turn.session, author_id=_person(turn).id, text=data["text"], kind=kind, value=value,
+        render=render, now=turn.now)
+    turn.say(turn.tr("broadcast.queued", id=broadcast.id, count=broadcast.recipients,
+                     audience=audience_text(turn, kind, value)))
+
+
+async def _status_line(turn: Turn, broadcast: Broadcast) -> str:
+    counts = await store.delivery_counts(turn.session, broadcast_id=broadcast.id)
+    local = broadcast.created_at.astimezone(turn.app.settings.tz)
+    return turn.tr(
+        "broadcast.status_line", id=broadcast.id, when=f"{local:%m-%d %H:%M}",
+        audience=audience_text(turn, broadcast.audience_kind, broadcast.audience_value),
+        count=broadcast.recipients, sent=counts["sent"], blocked=counts["blocked"],
+        failed=counts["failed"], pending=counts["pending"])
+
+
+async def show_status(turn: Turn) -> None:
+    """The recent broadcasts and how far each got."""
+    found = await store.recent(turn.session, limit=RECENT)
+    if not found:
+        turn.say(turn.tr("broadcast.status_none"))
+        return
+    lines = [turn.tr("broadcast.status_title")]
+    lines += [await _status_line(turn, broadcast) for broadcast in found]
+    turn.say("\n".join(lines))
+
+
+async def prepare(turn: Turn, args: str) -> Data | None:
+    """`/broadcast status` shows delivery; otherwise start, recalling the last broadcast."""
+    if args.strip().lower() in STATUS_WORDS:
+        await show_status(turn)
+        return None
+    last = await store.recent(turn.session, limit=1)
+    if last:
+        turn.say(turn.tr("broadcast.last", line=Markup(await _status_line(turn, last[0]))))
+    return {}
+
+
+BROADCAST = register_form(
+    Form(name="broadcast", title=N_("broadcast.title"), questions=QUESTIONS, save=save,
+         prepare=prepare, describe=describe),
+    roles=OFFICE, description=N_("help.broadcast"), order=82,
+)

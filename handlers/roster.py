@@ -1,0 +1,283 @@
+"""/roster (office): import a roster file sent in chat, list a village's people, deactivate one.
+
+A file sent with the caption /roster is imported by the same rules as `grassroots roster
+import`: all of it or none of it, every bad line named. A village is picked by buttons
+(township, then village) or typed: `/roster list 新村`. Deactivation is a form: a phone number
+or a name, the person picked from the matches, a confirm screen; `/roster off 李娜` starts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Document
+from telegram.error import TelegramError
+
+from bot.i18n import N_, locale_of, translate
+from handlers.base import Turn, inline_keyboard
+from handlers.dialogs import FORMS, start_form
+from handlers.forms import Choice, Data, Form, Question
+from handlers.registry import OFFICE, callback, command
+from storage import people, roster
+from storage.models import Person, Village
+from storage.outbox import Outgoing
+
+# Refused before download: a roster of thousands of people is well under a megabyte.
+MAX_UPLOAD_BYTES = min(5 * 1024 * 1024, roster.MAX_ROSTER_BYTES)
+MAX_ERRORS_SHOWN = 20
+LIST_WORDS = frozenset({"list", "列表", "名单"})
+OFF_WORDS = frozenset({"off", "deactivate", "停用"})
+
+
+def _office(turn: Turn) -> Person:
+    assert turn.person is not None  # the router lets only registered people reach a handler
+    return turn.person
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number with all but its last four digits hidden."""
+    return "****" + phone[-4:]
+
+
+@command("roster", roles=OFFICE, description=N_("help.roster"), order=86)
+async def roster_command(turn: Turn, args: str) -> None:
+    """A file with the caption /roster is imported; `list`/`off` go on; else the menu."""
+    message = turn.update.effective_message
+    if message is not None and message.document is not None:
+        await import_document(turn, message.document)
+        return
+    verb, _, rest = args.partition(" ")
+    if verb.lower() in LIST_WORDS:
+        await (_list_named(turn, rest.strip()) if rest.strip() else _pick_township(turn))
+    elif verb.lower() in OFF_WORDS:
+        await start_form(turn, DEACTIVATE, rest.strip())
+    else:
+        _menu(turn)
+
+
+def _menu(turn: Turn) -> None:
+    rows = [[(turn.tr("roster_chat.button.import"), "ros:imp")],
+            [(turn.tr("roster_chat.button.list"), "ros:list")],
+            [(turn.tr("roster_chat.button.off"), "ros:off")]]
+    turn.say(turn.tr("roster_chat.menu"), markup=inline_keyboard(rows))
+
+
+@callback("ros")
+async def on_button(turn: Turn, rest: str) -> None:
+    """ros:imp | ros:list | ros:t:<township> | ros:v:<village> | ros:off."""
+    if turn.person is None or turn.person.role not in OFFICE:
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    action, _, arg = rest.partition(":")
+    if action == "imp":
+        turn.say(turn.tr("roster_chat.import_howto", limit=_mb(MAX_UPLOAD_BYTES)))
+    elif action == "list":
+        await _pick_township(turn)
+    elif action == "t" and arg.isdigit():
+        await _pick_village(turn, int(arg))
+    elif action == "v" and arg.isdigit():
+        await _list_village(turn, int(arg))
+    elif action == "off":
+        await start_form(turn, DEACTIVATE)
+    else:
+        turn.notice(turn.tr("common.stale_button"))
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+async def import_document(turn: Turn, document: Document) -> None:
+    """Check the size, download, import in this turn's transaction, report."""
+    size = document.file_size
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        turn.say(turn.tr("roster_chat.too_large", size=_mb(size), limit=_mb(MAX_UPLOAD_BYTES)))
+        return
+    try:
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError:
+        turn.say(turn.tr("roster_chat.download_failed"))
+        return
+    if len(data) > MAX_UPLOAD_BYTES:  # Telegram did not say the size: judged after all
+        turn.say(turn.tr("roster_chat.too_large", size=_mb(len(data)),
+                         limit=_mb(MAX_UPLOAD_BYTES)))
+        return
+    result = await _import(turn, data, document.file_name or "roster.csv")
+    _report(turn, result)
+
+
+async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult:
+    """As the command line's import_roster_file, inside the turn's transaction."""
+    rows, read_errors = roster.read_roster(data, filename)
+    if not rows:
+        return roster.ImportResult(created=0, updated=0, unchanged=0, errors=read_errors)
+    # A savepoint: rows that read well but sit beside unreadable ones must not be written.
+    # The turn's own changes are flushed first, so that rolling back cannot undo them.
+    await turn.session.flush()
+    savepoint = await turn.session.begin_nested()
+    result = await roster.import_roster(turn.session, rows, now=turn.now,
+                                        actor_id=_office(turn).id)
+    if not read_errors:
+        await savepoint.commit()
+        return result
+    await savepoint.rollback()
+    errors = sorted(dict.fromkeys([*read_errors, *result.errors]), key=lambda e: e.line)
+    return roster.ImportResult(created=0, updated=0, unchanged=0, errors=errors)
+
+
+def _report(turn: Turn, result: roster.ImportResult) -> None:
+    if not result.errors:
+        turn.say(turn.tr("roster.report", created=result.created, updated=result.updated,
+                         unchanged=result.unchanged))
+        return
+    lines = [turn.tr("roster.rejected", count=len(result.errors))]
+    lines += [turn.tr(f"roster.error.{e.code}", line=e.line, value=e.value)
+              for e in result.errors[:MAX_ERRORS_SHOWN]]
+    if len(result.errors) > MAX_ERRORS_SHOWN:
+        lines.append(turn.tr("roster_chat.more_errors",
+                             count=len(result.errors) - MAX_ERRORS_SHOWN))
+    turn.say("\n".join(lines))
+
+
+# --- a village's people --------------------------------------------------------------------
+
+
+def _rows(buttons: list[tuple[str, str]], columns: int = 3) -> list[list[tuple[str, str]]]:
+    return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
+
+
+async def _pick_township(turn: Turn) -> None:
+    found = await people.townships(turn.session)
+    if not found:
+        turn.say(turn.tr("roster_chat.no_places"))
+        return
+    buttons = [(t.name, f"ros:t:{t.id}") for t in found]
+    turn.say(turn.tr("roster_chat.pick_township"), markup=inline_keyboard(_rows(buttons)))
+
+
+async def _pick_village(turn: Turn, township_id: int) -> None:
+    found = await people.villages_of(turn.session, township_id=township_id)
+    if not found:
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    buttons = [(v.name, f"ros:v:{v.id}") for v in found]
+    turn.say(turn.tr("roster_chat.pick_village", township=found[0].township.name),
+             markup=inline_keyboard(_rows(buttons)))
+
+
+async def _list_named(turn: Turn, name: str) -> None:
+    found = await people.villages_named(turn.session, name=name)
+    if not found:
+        turn.say(turn.tr("roster_chat.no_village", name=name))
+    elif len(found) == 1:
+        await _list_village(turn, found[0].id)
+    else:
+        buttons = [(_place(v), f"ros:v:{v.id}") for v in found]
+        turn.say(turn.tr("roster_chat.which_village", name=name),
+                 markup=inline_keyboard(_rows(buttons, columns=1)))
+
+
+def _place(village: Village) -> str:
+    return f"{village.township.name}/{village.name}"
+
+
+def _state(turn: Turn, person: Person) -> str:
+    if not person.active:
+        return turn.tr("roster_chat.state.inactive")
+    if person.telegram_user_id is None:
+        return turn.tr("roster_chat.state.unbound")
+    return turn.tr("roster_chat.state.bound")
+
+
+async def _list_village(turn: Turn, village_id: int) -> None:
+    village = await people.village_by_id(turn.session, village_id=village_id)
+    if village is None:
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    members = await people.in_village(turn.session, village_id=village.id)
+    lines = [turn.tr("roster_chat.village_title", village=_place(village), count=len(members))]
+    lines += [turn.tr("roster_chat.person_line", name=p.name, role=turn.tr(f"role.{p.role}"),
+                      phone=mask_phone(p.phone), state=_state(turn, p)) for p in members]
+    if not members:
+        lines.append(turn.tr("roster_chat.village_empty"))
+    turn.say("\n".join(lines))
+
+
+# --- deactivation --------------------------------------------------------------------------
+
+
+def _pid(data: Data) -> int | None:
+    code = str(data.get("person") or "")
+    return int(code[1:]) if code.startswith("p") and code[1:].isdigit() else None
+
+
+def _label(turn: Turn, person: Person) -> str:
+    place = _place(person.village) if person.village is not None else (
+        person.township.name if person.township is not None else "—")
+    return f"{person.name} · {turn.tr(f'role.{person.role}')} · {place} · " \
+           f"{mask_phone(person.phone)}"
+
+
+async def _matches(turn: Turn, data: Data) -> Sequence[Choice]:
+    """The active people the typed phone number or name finds."""
+    query = str(data.get("who") or "")
+    phone = roster.normalise_phone(query) if any(ch.isdigit() for ch in query) else None
+    found = await people.search(turn.session, query=query, phone=phone)
+    return [Choice(f"p{p.id}", _label(turn, p), literal=True) for p in found]
+
+
+async def _describe_off(turn: Turn, data: Data) -> list[str]:
+    person_id = _pid(data)
+    person = None if person_id is None else await people.by_id(turn.session, person_id=person_id)
+    if person is None:
+        return []
+    return [turn.tr("roster_chat.off_warning", name=person.name)]
+
+
+async def _save_off(turn: Turn, data: Data) -> None:
+    office = _office(turn)
+    person_id = _pid(data)
+    person = None if person_id is None else await people.by_id(
+        turn.session, person_id=person_id, lock=True)
+    if person is None or not person.active:
+        turn.say(turn.tr("roster_chat.already_inactive"))
+        return
+    if person.id == office.id:
+        turn.say(turn.tr("roster_chat.not_yourself"))
+        return
+    released = await people.deactivate(turn.session, person=person, by=office.id, now=turn.now)
+    if released is not None:
+        _tell_released(turn, person, released)
+    turn.say(turn.tr("roster_chat.deactivated", name=person.name))
+
+
+def _tell_released(turn: Turn, person: Person, chat_id: int) -> None:
+    """The person hears that their access ended, and their chat loses its command menu."""
+    locale = locale_of(person.locale, person.telegram_language, turn.app.settings.default_locale)
+    scope = {"type": "chat", "chat_id": chat_id}
+    turn.replies.append(Outgoing(
+        chat_id=chat_id, method="sendMessage", kind="notice", person_id=person.id,
+        payload={"text": translate(locale, "start.deactivated"), "parse_mode": "HTML"}))
+    turn.replies.append(Outgoing(chat_id=chat_id, method="deleteMyCommands", kind="menu",
+                                 person_id=person.id, payload={"scope": scope}))
+
+
+async def _prepare_off(turn: Turn, args: str) -> Data | None:
+    return {"who": args[:100]} if args else {}
+
+
+DEACTIVATE = Form(
+    name="roster_off", title=N_("roster_chat.off_title"),
+    questions=(
+        Question("who", N_("roster_chat.q.who"), N_("roster_chat.label.who"), max_len=100,
+                 when=lambda data: "person" not in data),
+        Question("person", N_("roster_chat.q.person"), N_("roster_chat.label.person"),
+                 kind="choice", choices=_matches, columns=1),
+    ),
+    save=_save_off, prepare=_prepare_off, describe=_describe_off,
+)
+FORMS[DEACTIVATE.name] = DEACTIVATE  # started from /roster, not a command of its own
