@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InputFile
@@ -31,12 +32,39 @@ def upload(field: str, filename: str, data: bytes) -> dict[str, Any]:
     }
 
 
+def upload_path(
+    field: str, path: str | Path, filename: str, *, remove: bool = False
+) -> dict[str, Any]:
+    """The payload entry that sends the file at `path`, read only when the request is made.
+
+    Large files stay out of the outbox row; with `remove` the file is deleted once the request
+    is final (sent, blocked or refused), not while a retry may still need it."""
+    return {
+        UPLOAD_KEY: {"field": field, "path": str(path), "filename": filename, "remove": remove}
+    }
+
+
 def _request_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
     kwargs = {key: value for key, value in payload.items() if key != UPLOAD_KEY}
     spec = payload.get(UPLOAD_KEY)
     if spec:
-        kwargs[spec["field"]] = InputFile(base64.b64decode(spec["data"]), filename=spec["filename"])
+        if "path" in spec:
+            content = Path(spec["path"]).read_bytes()
+        else:
+            content = base64.b64decode(spec["data"])
+        kwargs[spec["field"]] = InputFile(content, filename=spec["filename"])
     return kwargs
+
+
+def _remove_uploads(rows: list[Any], outcomes: list[Outcome]) -> None:
+    """Delete the files of path uploads marked `remove` whose request is final."""
+    for row, outcome in zip(rows, outcomes, strict=True):
+        spec = row.payload.get(UPLOAD_KEY) if isinstance(row.payload, dict) else None
+        if spec and spec.get("remove") and "path" in spec and outcome.status != "retry":
+            try:
+                Path(spec["path"]).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("could not remove %s: %s", spec["path"], exc)
 
 
 @dataclass(frozen=True)
@@ -57,7 +85,12 @@ def backoff(attempts: int) -> dt.timedelta:
 async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
     """Make one Bot API request and classify the answer."""
     try:
-        result = await bot.do_api_request(method, api_kwargs=_request_kwargs(payload))
+        kwargs = _request_kwargs(payload)
+    except OSError as exc:  # a path upload whose file is gone: no retry can bring it back
+        log.warning("cannot read the upload for %s: %s", method, exc)
+        return Outcome("failed", error=f"upload unreadable: {exc}")
+    try:
+        result = await bot.do_api_request(method, api_kwargs=kwargs)
     except RetryAfter as exc:
         retry = exc.retry_after
         seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
@@ -107,4 +140,5 @@ async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
                 await outbox.mark_final(
                     session, id=row.id, status=outcome.status, error=outcome.error, now=now
                 )
+    _remove_uploads(rows, outcomes)
     return outcomes

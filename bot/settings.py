@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     project_min_funds: Decimal = Decimal("30000.00")
 
     text_answer_max_chars: int = 1000
+    export_dir: str = "exports"  # where /export builds its workbooks until they are sent
     draft_stale_after_minutes: int = 120
 
     webhook_url: str = ""

@@ -1,0 +1,284 @@
+"""/export [period] [place]: an XLSX workbook of the campaign's records, sent as a document.
+
+The command answers at once; the workbook is built afterwards in a background task with its own
+read session (never inside the update's write transaction), written to a file under
+`export_dir`, and sent through the outbox as a path upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot
+
+from bot.context import AppContext
+from bot.delivery import deliver_rows, upload_path
+from bot.i18n import N_, Translator, translator
+from bot.xlsx import Sheet, write_workbook
+from handlers.base import Turn
+from handlers.parsing import ParseError, fold, parse_period
+from handlers.registry import LEADERS, command
+from storage import aid, disputes, export, outbox, visits
+from storage.outbox import Outgoing
+from storage.scope import COUNTY_ROLES, OutOfScope, Scope, UnknownPlace, own_scope, resolve
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what Telegram accepts from a bot
+PROBLEM_STATUSES = ("raised", "in_hand", "solved", "feedback", "checked")
+# Coded values shown by name: column -> message id prefix.
+CODES: dict[str, dict[str, str]] = {
+    "visits": {"kind": "visit.kind.", "household_category": "visit.category."},
+    "problems": {"category": "visit.problem.", "status": "export.problem_status."},
+    "disputes": {"category": "dispute.category.", "flags": "dispute.flag.",
+                 "urgency": "dispute.urgency.", "status": "dispute.status.",
+                 "level": "export.level.", "verdict": "dispute.verdict."},
+    "dispute_steps": {"category": "dispute.category.", "action": "export.action.",
+                      "status": "dispute.status."},
+    "checkins": {"reason": "checkin.reason."},
+    "aid": {"kind": "aid.kind.", "holiday": "aid.holiday."},
+    "summaries": {"figures": "summary.label.", "status": "export.summary_status."},
+    "pairings": {"rank": "export.rank.", "household_category": "visit.category."},
+    "people": {"rank": "export.rank.", "role": "role."},
+}
+AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
+              "donation_value", "labour_people", "project_count", "project_funds")
+
+# Exports being built, by chat: kept referenced so the tasks are not collected mid-way.
+RUNNING: dict[int, asyncio.Task[None]] = {}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One export to build: for whom, which records, in which language."""
+
+    chat_id: int
+    person_id: int
+    role: str
+    locale: str
+    scope: Scope
+    start: dt.date
+    end: dt.date
+
+    @property
+    def kinds(self) -> list[str]:
+        """The sheets: every record kind; the roster for the county roles; the audit trail for
+        the office's whole-county export (it names no place to filter by)."""
+        kinds = [k for k in export.KINDS if k not in ("people", "audit")]
+        if self.role in COUNTY_ROLES:
+            kinds.append("people")
+        if self.role == "office" and self.scope.kind == "county":
+            kinds.append("audit")
+        return kinds
+
+    @property
+    def filename(self) -> str:
+        """An ASCII file name: grassroots-<scope>-<start>-<end>.xlsx."""
+        if self.scope.kind == "village":
+            place = f"village-{self.scope.village_id}"
+        elif self.scope.kind == "township":
+            place = f"township-{self.scope.township_id}"
+        else:
+            place = "county"
+        return f"grassroots-{place}-{self.start.isoformat()}-{self.end.isoformat()}.xlsx"
+
+
+def split_args(
+    args: str, *, today: dt.date, campaign_start: dt.date
+) -> tuple[tuple[dt.date, dt.date] | None, str]:
+    """A period and a place name, in any order ('week 新村', '新村 11-25..11-30').
+
+    Raises ParseError for a period that ends before it starts."""
+    text = re.sub(r"\s*(\.\.|~|～|至)\s*", r"\1", fold(args))
+    period: tuple[dt.date, dt.date] | None = None
+    words: list[str] = []
+    for word in text.split():
+        found = None if period else parse_period(word, today=today,
+                                                 campaign_start=campaign_start)
+        if found is None:
+            words.append(word)
+        else:
+            period = found
+    return period, " ".join(words)
+
+
+def scope_label(tr: Translator, scope: Scope) -> str:
+    """The scope as a reader names it: a place, or the whole county."""
+    return scope.name if scope.kind != "county" else tr("export.scope.county")
+
+
+@command("export", roles=LEADERS, description=N_("help.export"), order=80)
+async def export_command(turn: Turn, args: str) -> None:
+    """Answer at once, then build the workbook in the background and send it."""
+    assert turn.person is not None
+    job = await _job(turn, args)
+    if job is None:
+        return
+    running = RUNNING.get(turn.chat_id)
+    if running is not None and not running.done():
+        turn.say(turn.tr("export.busy"))
+        return
+    turn.say(turn.tr("export.preparing", scope=scope_label(turn.tr, job.scope),
+                     start=job.start.isoformat(), end=job.end.isoformat()))
+    start_export(turn.app, turn.update.get_bot(), job)
+
+
+async def _job(turn: Turn, args: str) -> Job | None:
+    """The export the arguments ask for, or None after explaining why not."""
+    assert turn.person is not None
+    settings = turn.app.settings
+    try:
+        period, place = split_args(args, today=turn.today, campaign_start=settings.campaign_start)
+        scope = await resolve(turn.session, person=turn.person, name=place or None)
+    except ParseError:
+        turn.say(turn.tr("export.bad_period"))
+        return None
+    except UnknownPlace as exc:
+        turn.say(turn.tr("export.unknown_place", name=str(exc)))
+        return None
+    except OutOfScope as exc:
+        own = await own_scope(turn.session, person=turn.person)
+        turn.say(turn.tr("export.out_of_scope", place=str(exc),
+                         scope=scope_label(turn.tr, own) if own else ""))
+        return None
+    start, end = period or (settings.campaign_start, turn.today)
+    return Job(turn.chat_id, turn.person.id, turn.person.role, turn.locale, scope, start, end)
+
+
+def start_export(app: AppContext, bot: Bot, job: Job) -> asyncio.Task[None]:
+    """Build and send an export in a background task, remembered until it ends."""
+    task = asyncio.get_running_loop().create_task(run_export(app, bot, job))
+    RUNNING[job.chat_id] = task
+
+    def forget(done: asyncio.Task[None]) -> None:
+        if RUNNING.get(job.chat_id) is done:
+            del RUNNING[job.chat_id]
+
+    task.add_done_callback(forget)
+    return task
+
+
+async def run_export(app: AppContext, bot: Bot, job: Job) -> None:
+    """Build the workbook, queue it (or the reason it could not be built) and send it."""
+    tr = translator(job.locale)
+    try:
+        message = await build_export(app, job)
+    except Exception:
+        log.exception("export for chat %s failed", job.chat_id)
+        message = _text(job, tr("export.failed"))
+    try:
+        async with app.db.write() as session:
+            rows = await outbox.enqueue(session, messages=[message], now=app.clock.now(),
+                                        claim=True)
+        await deliver_rows(app, bot, rows)
+    except Exception:  # the outbox sender retries whatever was stored
+        log.exception("could not queue or send the export for chat %s", job.chat_id)
+
+
+async def build_export(app: AppContext, job: Job) -> Outgoing:
+    """Write the workbook to a file under export_dir; the sendDocument request that sends it."""
+    path = _new_file(Path(app.settings.export_dir))
+    try:
+        async with app.db.read() as session:
+            tz = app.settings.tz
+            summary = await summary_rows(session, job, now=app.clock.now(), tz=tz)
+            counts = await write_workbook(path, locale=job.locale, tz=tz, summary=summary,
+                                          sheets=_sheets(session, job, tz=tz))
+        too_large = path.stat().st_size > MAX_UPLOAD_BYTES
+    except BaseException:
+        _discard(path)
+        raise
+    if too_large:
+        _discard(path)
+        return _text(job, translator(job.locale)("export.too_large"))
+    return _document(job, path, counts)
+
+
+def _new_file(folder: Path) -> Path:
+    """An empty file of our own under `folder` (created if need be)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="export-", suffix=".xlsx", dir=folder)
+    os.close(handle)
+    return Path(name)
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _document(job: Job, path: Path, counts: dict[str, int]) -> Outgoing:
+    """The sendDocument request: the file by path, removed once sent, with a caption."""
+    tr = translator(job.locale)
+    counted = ", ".join(f"{tr(f'export.sheet.{kind}')} {count}" for kind, count in counts.items())
+    caption = tr("export.caption", scope=scope_label(tr, job.scope), start=job.start.isoformat(),
+                 end=job.end.isoformat(), counts=counted)
+    payload = {"caption": caption, "parse_mode": "HTML",
+               **upload_path("document", path, job.filename, remove=True)}
+    return Outgoing(chat_id=job.chat_id, method="sendDocument", payload=payload, kind="export",
+                    person_id=job.person_id)
+
+
+def _text(job: Job, text: str) -> Outgoing:
+    return Outgoing(chat_id=job.chat_id, method="sendMessage", kind="export",
+                    payload={"text": text, "parse_mode": "HTML"}, person_id=job.person_id)
+
+
+def _sheets(session: AsyncSession, job: Job, *, tz: dt.tzinfo) -> list[Sheet]:
+    """One lazily streamed sheet per kind: each query runs only when its sheet is written."""
+    filters: dict[str, Any] = dict(job.scope.filters)
+    where = export.Filter(export.window(job.start, job.end, tz), **filters)
+    return [Sheet(kind, export.COLUMNS[kind], export.rows(session, kind=kind, where=where),
+                  CODES.get(kind, {})) for kind in job.kinds]
+
+
+async def summary_rows(
+    session: AsyncSession, job: Job, *, now: dt.datetime, tz: dt.tzinfo
+) -> list[tuple[str, Any]]:
+    """The summary sheet: the /stats figures of the period and scope, from the same queries."""
+    tr = translator(job.locale)
+    filters: dict[str, Any] = dict(job.scope.filters)
+    by_kind = await visits.visits_by_kind(session, start=job.start, end=job.end, **filters)
+    by_status = await disputes.disputes_by_status(session, **filters)
+    problems = await visits.problems_by_status(session, **filters)
+    totals = await aid.aid_totals(session, start=job.start, end=job.end, **filters)
+    made = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    rows: list[tuple[str, Any]] = [
+        (tr("export.summary.title"), None),
+        (tr("export.summary.scope"), scope_label(tr, job.scope)),
+        (tr("export.summary.period"), f"{job.start.isoformat()} – {job.end.isoformat()}"),
+        (tr("export.summary.made"), made),
+        ("", None), (tr("export.summary.visits"), None),
+    ]
+    rows += [(tr(f"visit.kind.{kind}"), by_kind.get(kind, 0)) for kind in visits.KINDS]
+    rows += [(tr("export.summary.total"), sum(by_kind.values())),
+             ("", None), (tr("export.summary.disputes"), None)]
+    rows += _counted(tr, "dispute.status.", disputes.ALLOWED, by_status)
+    rows += [("", None), (tr("export.summary.problems"), None)]
+    rows += _counted(tr, "export.problem_status.", PROBLEM_STATUSES, problems)
+    rows += [("", None), (tr("export.summary.aid"), None)]
+    rows += [(tr(f"export.summary.aid.{key}"), totals[key]) for key in AID_TOTALS]
+    return rows
+
+
+def _counted(
+    tr: Translator, prefix: str, known: Any, counts: dict[str, int]
+) -> list[tuple[str, Any]]:
+    """Counts per status in the known order (then any others), and their total."""
+    order = list(known) + sorted(set(counts) - set(known))
+    rows: list[tuple[str, Any]] = []
+    for status in order:
+        try:
+            label = tr(prefix + status)
+        except KeyError:
+            label = status
+        rows.append((label, counts.get(status, 0)))
+    return [*rows, (tr("export.summary.total"), sum(counts.values()))]

@@ -1,0 +1,277 @@
+"""The campaign's records for an export: one streaming query per record kind.
+
+Each kind yields plain tuples in the order of its column keys, with the names a reader needs
+(cadre, unit, township, village, household) joined in. Rows come from a server-side cursor in
+batches, so a whole campaign is never held in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.figures import local_bounds
+from storage.models import (
+    Aid,
+    AuditEntry,
+    Checkin,
+    Dispute,
+    DisputeStep,
+    Household,
+    Pairing,
+    Person,
+    Problem,
+    Summary,
+    Township,
+    Unit,
+    Village,
+    Visit,
+)
+
+YIELD_PER = 2000
+
+VISITS = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind",
+          "household", "household_category", "heard", "wants", "followup", "photo",
+          "latitude", "longitude")
+PROBLEMS = ("id", "created_at", "updated_at", "cadre", "township", "village", "visit_id",
+            "category", "description", "status", "priority")
+DISPUTES = ("id", "opened_on", "created_at", "cadre", "unit", "township", "village",
+            "category", "parties", "people_count", "flags", "description", "urgency", "status",
+            "level", "verdict", "last_step_at", "reminder_stage")
+DISPUTE_STEPS = ("dispute_id", "at", "by", "township", "village", "category", "action",
+                 "status", "note")
+CHECKINS = ("id", "day", "cadre", "unit", "township", "village", "in_village", "reason",
+            "latitude", "longitude", "created_at", "updated_at")
+AID = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind", "household",
+       "holiday", "amount", "items", "people_count", "destination", "project_name")
+SUMMARIES = ("id", "week_start", "cadre", "unit", "township", "village", "figures",
+             "achievements", "problems", "plan", "short_reason", "status", "submitted_at",
+             "accepted_at", "accepted_by")
+PAIRINGS = ("id", "created_at", "cadre", "rank", "unit", "township", "village", "household",
+            "household_category")
+PEOPLE = ("id", "name", "phone", "rank", "role", "unit", "township", "village", "active",
+          "bound_at", "last_seen_at", "created_at")
+AUDIT = ("id", "at", "actor", "entity", "entity_id", "action", "field", "old_value",
+         "new_value")
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "visits": VISITS, "problems": PROBLEMS, "disputes": DISPUTES, "dispute_steps": DISPUTE_STEPS,
+    "checkins": CHECKINS, "aid": AID, "summaries": SUMMARIES, "pairings": PAIRINGS,
+    "people": PEOPLE, "audit": AUDIT,
+}
+KINDS = tuple(COLUMNS)
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period of inclusive local dates and the UTC instants that bound it."""
+
+    start: dt.date
+    end: dt.date
+    low: dt.datetime
+    high: dt.datetime
+
+
+def window(start: dt.date, end: dt.date, tz: dt.tzinfo) -> Window:
+    """The local days `start`..`end` inclusive, with their UTC bounds [low, high)."""
+    low, high = local_bounds(start, tz, days=(end - start).days + 1)
+    return Window(start, end, low, high)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which rows an export takes: a period and a scope's `village_ids` / `township_id`."""
+
+    window: Window
+    village_ids: list[int] | None = None
+    township_id: int | None = None
+
+
+async def _stream(session: AsyncSession, query: Select) -> AsyncIterator[Row]:
+    """The rows of a query, fetched YIELD_PER at a time from a server-side cursor."""
+    result = await session.stream(query.execution_options(yield_per=YIELD_PER))
+    try:
+        async for partition in result.partitions():
+            for row in partition:
+                yield tuple(row)
+    finally:
+        await result.close()
+
+
+def _placed(query: Select, village: Any, township: Any, where: Filter) -> Select:
+    """Limit a query to the scope by its village and township columns."""
+    if where.village_ids is not None:
+        query = query.where(village.in_(where.village_ids))
+    if where.township_id is not None:
+        query = query.where(township == where.township_id)
+    return query
+
+
+def _names(query: Select, village: Any, township: Any, unit: Any = None) -> Select:
+    """Outer-join the village, township (and unit) named by a row's id columns."""
+    query = query.outerjoin(Township, Township.id == township)
+    query = query.outerjoin(Village, Village.id == village)
+    if unit is not None:
+        query = query.outerjoin(Unit, Unit.id == unit)
+    return query
+
+
+def visit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Visits on local days of the period, by day."""
+    query: Select = select(
+        Visit.id, Visit.day, Visit.created_at, Person.name, Unit.name, Township.name,
+        Village.name, Visit.kind, Household.name, Visit.household_category, Visit.heard,
+        Visit.wants, Visit.followup, Visit.photo_file_id.is_not(None), Visit.latitude,
+        Visit.longitude,
+    ).join(Person, Person.id == Visit.person_id).outerjoin(
+        Household, Household.id == Visit.household_id)
+    query = _names(query, Visit.village_id, Visit.township_id, Visit.unit_id)
+    query = query.where(Visit.day >= where.window.start, Visit.day <= where.window.end)
+    query = _placed(query, Visit.village_id, Visit.township_id, where)
+    return _stream(session, query.order_by(Visit.day, Visit.id))
+
+
+def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Problems of the ledger raised in the period."""
+    query: Select = select(
+        Problem.id, Problem.created_at, Problem.updated_at, Person.name, Township.name,
+        Village.name, Problem.visit_id, Problem.category, Problem.description, Problem.status,
+        Problem.priority,
+    ).join(Person, Person.id == Problem.person_id)
+    query = _names(query, Problem.village_id, Problem.township_id)
+    query = query.where(Problem.created_at >= where.window.low,
+                        Problem.created_at < where.window.high)
+    query = _placed(query, Problem.village_id, Problem.township_id, where)
+    return _stream(session, query.order_by(Problem.created_at, Problem.id))
+
+
+def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Disputes opened in the period."""
+    query: Select = select(
+        Dispute.id, Dispute.opened_on, Dispute.created_at, Person.name, Unit.name,
+        Township.name, Village.name, Dispute.category, Dispute.parties, Dispute.people_count,
+        Dispute.flags, Dispute.description, Dispute.urgency, Dispute.status, Dispute.level,
+        Dispute.verdict, Dispute.last_step_at, Dispute.escalation_stage,
+    ).join(Person, Person.id == Dispute.person_id)
+    query = _names(query, Dispute.village_id, Dispute.township_id, Dispute.unit_id)
+    query = query.where(Dispute.opened_on >= where.window.start,
+                        Dispute.opened_on <= where.window.end)
+    query = _placed(query, Dispute.village_id, Dispute.township_id, where)
+    return _stream(session, query.order_by(Dispute.opened_on, Dispute.id))
+
+
+def dispute_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Steps taken in the period on disputes of the scope, in order."""
+    query: Select = select(
+        DisputeStep.dispute_id, DisputeStep.at, Person.name, Township.name, Village.name,
+        Dispute.category, DisputeStep.action, DisputeStep.status, DisputeStep.note,
+    ).join(Dispute, Dispute.id == DisputeStep.dispute_id).outerjoin(
+        Person, Person.id == DisputeStep.by_person_id)
+    query = _names(query, Dispute.village_id, Dispute.township_id)
+    query = query.where(DisputeStep.at >= where.window.low, DisputeStep.at < where.window.high)
+    query = _placed(query, Dispute.village_id, Dispute.township_id, where)
+    order = (DisputeStep.dispute_id, DisputeStep.at, DisputeStep.id)
+    return _stream(session, query.order_by(*order))
+
+
+def checkin_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Check-ins for local days of the period."""
+    query: Select = select(
+        Checkin.id, Checkin.day, Person.name, Unit.name, Township.name, Village.name,
+        Checkin.in_village, Checkin.reason, Checkin.latitude, Checkin.longitude,
+        Checkin.created_at, Checkin.updated_at,
+    ).join(Person, Person.id == Checkin.person_id)
+    query = _names(query, Checkin.village_id, Checkin.township_id, Checkin.unit_id)
+    query = query.where(Checkin.day >= where.window.start, Checkin.day <= where.window.end)
+    query = _placed(query, Checkin.village_id, Checkin.township_id, where)
+    return _stream(session, query.order_by(Checkin.day, Checkin.id))
+
+
+def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Help given on local days of the period."""
+    query: Select = select(
+        Aid.id, Aid.day, Aid.created_at, Person.name, Unit.name, Township.name, Village.name,
+        Aid.kind, Household.name, Aid.holiday, Aid.amount, Aid.items, Aid.people_count,
+        Aid.destination, Aid.project_name,
+    ).join(Person, Person.id == Aid.person_id).outerjoin(
+        Household, Household.id == Aid.household_id)
+    query = _names(query, Aid.village_id, Aid.township_id, Aid.unit_id)
+    query = query.where(Aid.day >= where.window.start, Aid.day <= where.window.end)
+    query = _placed(query, Aid.village_id, Aid.township_id, where)
+    return _stream(session, query.order_by(Aid.day, Aid.id))
+
+
+def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Weekly summaries of the weeks that overlap the period."""
+    accepter = aliased(Person)
+    query: Select = select(
+        Summary.id, Summary.week_start, Person.name, Unit.name, Township.name, Village.name,
+        Summary.figures, Summary.achievements, Summary.problems, Summary.plan,
+        Summary.short_reason, Summary.status, Summary.submitted_at, Summary.accepted_at,
+        accepter.name,
+    ).join(Person, Person.id == Summary.person_id).outerjoin(
+        accepter, accepter.id == Summary.accepted_by)
+    query = _names(query, Summary.village_id, Summary.township_id, Summary.unit_id)
+    first_week = where.window.start - dt.timedelta(days=6)
+    query = query.where(Summary.week_start >= first_week,
+                        Summary.week_start <= where.window.end)
+    query = _placed(query, Summary.village_id, Summary.township_id, where)
+    return _stream(session, query.order_by(Summary.week_start, Summary.id))
+
+
+def pairing_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Help pairs as they stood at the end of the period, with their households."""
+    query: Select = select(
+        Pairing.id, Pairing.created_at, Person.name, Person.rank, Unit.name, Township.name,
+        Village.name, Household.name, Household.category,
+    ).join(Person, Person.id == Pairing.person_id).join(
+        Household, Household.id == Pairing.household_id)
+    query = query.join(Village, Village.id == Household.village_id).join(
+        Township, Township.id == Village.township_id).outerjoin(Unit, Unit.id == Person.unit_id)
+    query = query.where(Pairing.created_at < where.window.high)
+    query = _placed(query, Household.village_id, Village.township_id, where)
+    return _stream(session, query.order_by(Township.name, Village.name, Pairing.id))
+
+
+def people_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """The roster (no period: who is on it now), without invite codes or Telegram ids."""
+    query: Select = select(
+        Person.id, Person.name, Person.phone, Person.rank, Person.role, Unit.name,
+        Township.name, Village.name, Person.active, Person.bound_at, Person.last_seen_at,
+        Person.created_at,
+    )
+    query = _names(query, Person.village_id, Person.township_id, Person.unit_id)
+    query = _placed(query, Person.village_id, Person.township_id, where)
+    return _stream(session, query.order_by(Person.id))
+
+
+def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """The audit trail of the period (it names no place: the whole county's)."""
+    query: Select = select(
+        AuditEntry.id, AuditEntry.at, Person.name, AuditEntry.entity, AuditEntry.entity_id,
+        AuditEntry.action, AuditEntry.field, AuditEntry.old_value, AuditEntry.new_value,
+    ).outerjoin(Person, Person.id == AuditEntry.actor_id)
+    query = query.where(AuditEntry.at >= where.window.low, AuditEntry.at < where.window.high)
+    return _stream(session, query.order_by(AuditEntry.at, AuditEntry.id))
+
+
+RowSource = Callable[..., AsyncIterator[Row]]
+SOURCES: dict[str, RowSource] = {
+    "visits": visit_rows, "problems": problem_rows, "disputes": dispute_rows,
+    "dispute_steps": dispute_step_rows, "checkins": checkin_rows, "aid": aid_rows,
+    "summaries": summary_rows, "pairings": pairing_rows, "people": people_rows,
+    "audit": audit_rows,
+}
+
+
+def rows(session: AsyncSession, *, kind: str, where: Filter) -> AsyncIterator[Row]:
+    """The rows of one kind, in the order of COLUMNS[kind] (nothing runs until iterated)."""
+    return SOURCES[kind](session, where=where)
