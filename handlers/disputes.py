@@ -1,20 +1,31 @@
 """/dispute reports a dispute or petition; /disputes lists the cadre's open ones and moves
-them: mediating, resolved (with the party's verdict), or escalated with a reason."""
+them: mediating, resolved (with the party's verdict), or escalated with a reason.
+
+Leaders' /disputes lists the open disputes of their scope, oldest first with the overdue ones
+marked, each with a button to read its history; only the reporting cadre moves a dispute."""
 
 from __future__ import annotations
 
-from bot.i18n import N_
-from handlers.base import Turn, inline_keyboard
+import datetime as dt
+
+from bot.i18n import N_, Translator
+from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import FORMS, register_form, start_form
 from handlers.forms import Choice, Data, Form, Question
-from handlers.registry import CADRE, callback, command
+from handlers.registry import CADRE, EVERYONE, callback, command
+from handlers.stats import scope_for, scope_label
 from storage import disputes as store
-from storage.models import Dispute, Person
+from storage import stats
+from storage.models import Dispute, DisputeStep, Person
+from storage.scope import own_scope
 
 CATEGORY_CHOICES = tuple(Choice(c, f"dispute.category.{c}") for c in store.CATEGORIES)
 FLAG_CHOICES = tuple(Choice(c, f"dispute.flag.{c}") for c in store.FLAGS)
 URGENCY_CHOICES = tuple(Choice(c, f"dispute.urgency.{c}") for c in store.URGENCIES)
 MAX_LISTED = 8  # four buttons each: a longer keyboard is unusable on a phone
+STATUS, LEVEL, CATEGORY = "dispute.status.{}", "dispute.level.{}", "dispute.category.{}"
+FLAG, URGENCY = "dispute.flag.{}", "dispute.urgency.{}"
+MAX_LEADER_LISTED = 24  # one history button each, four to a row
 # Labels built from codes above; listed here so the catalog check sees every one.
 _LABELS = (
     N_("dispute.category.land"), N_("dispute.category.demolition"),
@@ -68,17 +79,25 @@ DISPUTE = register_form(
 
 
 def _status(turn: Turn, dispute: Dispute) -> str:
-    label = turn.tr(f"dispute.status.{dispute.status}")
+    return status_text(turn.tr, dispute)
+
+
+def status_text(tr: Translator, dispute: Dispute) -> str:
+    """A dispute's status, with the level it was escalated to."""
+    label = tr(STATUS.format(dispute.status))
     if dispute.status == "escalated":
-        label += " · " + turn.tr(f"dispute.level.{dispute.level}")
+        label += " · " + tr(LEVEL.format(dispute.level))
     return label
 
 
+def _parties(dispute: Dispute) -> str:
+    return dispute.parties if len(dispute.parties) <= 40 else dispute.parties[:39] + "…"
+
+
 def _line(turn: Turn, dispute: Dispute) -> str:
-    parties = dispute.parties if len(dispute.parties) <= 40 else dispute.parties[:39] + "…"
     return turn.tr(
         "dispute.line", id=dispute.id, category=turn.tr(f"dispute.category.{dispute.category}"),
-        parties=parties, people=dispute.people_count, status=_status(turn, dispute),
+        parties=_parties(dispute), people=dispute.people_count, status=_status(turn, dispute),
         days=(turn.today - dispute.opened_on).days,
     )
 
@@ -96,8 +115,16 @@ def _buttons(turn: Turn, dispute: Dispute) -> list[list[tuple[str, str]]]:
     return [row[i : i + 2] for i in range(0, len(row), 2)]
 
 
-@command("disputes", roles=CADRE, description=N_("help.disputes"), order=31)
+@command("disputes", roles=EVERYONE, description=N_("help.disputes"), order=31)
 async def list_disputes(turn: Turn, args: str) -> None:
+    """A cadre's own open disputes; a leader's those of their scope (or a place in it)."""
+    if _person(turn).role == "cadre":
+        await _own_disputes(turn)
+    else:
+        await _scope_disputes(turn, args.strip() or None)
+
+
+async def _own_disputes(turn: Turn) -> None:
     """The cadre's open disputes, oldest first, each with the steps it can take next."""
     found = await store.open_disputes(turn.session, person_id=_person(turn).id)
     if not found:
@@ -197,3 +224,94 @@ STEP = Form(
     save=_save_step, prepare=_prepare_step, describe=_describe_step,
 )
 FORMS[STEP.name] = STEP  # started from a button, not a command
+
+
+# --- leaders: the open disputes of a scope, and any dispute's history --------------------------
+
+
+def _scope_line(tr: Translator, item: stats.OpenDispute, today: dt.date) -> str:
+    dispute = item.dispute
+    line = tr("disputes.scope_line", id=dispute.id,
+              category=tr(CATEGORY.format(dispute.category)), village=item.village,
+              parties=_parties(dispute), people=dispute.people_count,
+              status=status_text(tr, dispute), days=(today - dispute.opened_on).days,
+              reporter=item.reporter)
+    return tr("disputes.overdue_mark") + line if item.overdue else line
+
+
+def render_scope_disputes(
+    tr: Translator, items: list[stats.OpenDispute], *, place: str, today: dt.date
+) -> str:
+    """A leader's open disputes of a scope, oldest first, the overdue ones marked."""
+    if not items:
+        return tr("disputes.scope_none", place=place)
+    overdue = sum(1 for item in items if item.overdue)
+    lines = [tr("disputes.scope_title", place=place, count=len(items), overdue=overdue)]
+    lines += [_scope_line(tr, item, today) for item in items[:MAX_LEADER_LISTED]]
+    if len(items) > MAX_LEADER_LISTED:
+        lines.append(tr("dispute.more", count=len(items) - MAX_LEADER_LISTED))
+    lines.append(tr("disputes.history_hint"))
+    return "\n".join(lines)
+
+
+async def _scope_disputes(turn: Turn, name: str | None) -> None:
+    scope = await scope_for(turn, name)
+    if scope is None:
+        return
+    settings = turn.app.settings
+    items = await stats.open_disputes_in(
+        turn.session, scope=scope, now=turn.now, overdue_days=settings.dispute_overdue_days,
+        default_overdue_days=settings.overdue_days("default"))
+    shown = [item.dispute for item in items[:MAX_LEADER_LISTED]]
+    history = [(turn.tr("disputes.history_button", id=d.id), f"dsh:{d.id}") for d in shown]
+    rows: Buttons = [history[i : i + 4] for i in range(0, len(history), 4)]
+    # A team leader is also a cadre: their own disputes keep the buttons that move them.
+    rows += [row for d in shown if d.person_id == _person(turn).id for row in _buttons(turn, d)]
+    text = render_scope_disputes(turn.tr, items, place=scope_label(turn.tr, scope),
+                                 today=turn.today)
+    turn.say(text, markup=inline_keyboard(rows) if rows else None)
+
+
+def render_history(
+    tr: Translator, item: stats.OpenDispute, steps: list[tuple[DisputeStep, str]], *,
+    tz: dt.tzinfo,
+) -> str:
+    """A dispute's card: what it is, where it stands, and every dated step."""
+    dispute = item.dispute
+    flags = [tr(FLAG.format(f)) for f in store.FLAGS if dispute.flags.get(f)]
+    status = status_text(tr, dispute)
+    lines = [tr("disputes.history_title", id=dispute.id, village=item.village,
+                category=tr(CATEGORY.format(dispute.category))),
+             tr("disputes.history_facts", parties=dispute.parties, people=dispute.people_count,
+                urgency=tr(URGENCY.format(dispute.urgency)), reporter=item.reporter,
+                opened=dispute.opened_on.isoformat()),
+             tr("disputes.history_status",
+                status=tr("disputes.overdue_mark") + status if item.overdue else status)]
+    if flags:
+        lines.append(tr("disputes.history_flags", flags=tr("stats.separator").join(flags)))
+    lines += [tr("disputes.history_description", text=dispute.description),
+              tr("disputes.history_steps")]
+    for step, name in steps:
+        at = step.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        line = tr("disputes.step_line", at=at, status=tr(STATUS.format(step.status)), name=name)
+        lines.append(line + (tr("disputes.step_note", note=step.note) if step.note else ""))
+    return "\n".join(lines)
+
+
+@callback("dsh")
+async def on_history(turn: Turn, rest: str) -> None:
+    """A history button, dsh:<id>: the dispute's card, if it lies in the person's scope."""
+    if turn.person is None or not rest.isdigit():
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    settings = turn.app.settings
+    scope = await own_scope(turn.session, person=turn.person)  # None for a cadre: own only
+    item = await stats.dispute_in(
+        turn.session, dispute_id=int(rest), scope=scope, reporter_id=turn.person.id,
+        now=turn.now, overdue_days=settings.dispute_overdue_days,
+        default_overdue_days=settings.overdue_days("default"))
+    if item is None:
+        turn.notice(turn.tr("disputes.not_in_scope"))  # a forged id outside the scope
+        return
+    steps = await stats.dispute_history(turn.session, dispute_id=item.dispute.id)
+    turn.say(render_history(turn.tr, item, steps, tz=settings.tz))

@@ -1,0 +1,53 @@
+"""Charts for /stats, drawn on a bare Figure with the fonts of bot.charts (no pyplot)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bot import charts
+
+# Numbers in the cells only while they stay legible and cheap to draw (each is a text artist).
+MAX_ANNOTATED_CELLS = 120
+MAX_DAY_LABELS = 12
+ROW_INCHES, FRAME_INCHES = 0.34, 1.5
+
+
+def visits_heatmap(
+    series: Mapping[str, Mapping[dt.date, int]], days: Sequence[dt.date], *, title: str,
+    legend: str,
+) -> bytes:
+    """A PNG of visits per day (columns) per township or village (rows, with their totals)."""
+    families = list(charts.font_families(charts.CJK_FONTS))
+    text = charts._Drawable(charts.font_coverage(tuple(families)))
+    names = list(series)
+    grid = [[series[name].get(day, 0) for day in days] for name in names] or [[0] * len(days)]
+    height = FRAME_INCHES + ROW_INCHES * len(grid)
+    fig = Figure(figsize=(charts.WIDTH_INCHES, height), dpi=charts.DPI)
+    # Fixed margins, not a layout engine: laying out 27 labels twice costs more than drawing.
+    fig.subplots_adjust(left=0.2, right=0.93, top=1 - 0.55 / height, bottom=0.5 / height)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    top = max(max(row) for row in grid) or 1
+    image = ax.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=top,
+                      interpolation="nearest")
+    labels = [text(f"{name} · {sum(row)}") for name, row in zip(names, grid, strict=False)]
+    ax.set_yticks(range(len(labels)), labels=labels, fontfamily=families, fontsize=9)
+    step = max(1, -(-len(days) // MAX_DAY_LABELS))
+    ax.set_xticks(range(0, len(days), step),
+                  labels=[day.strftime("%m-%d") for day in days[::step]], fontsize=8)
+    if len(grid) * len(days) <= MAX_ANNOTATED_CELLS:
+        for y, row in enumerate(grid):
+            for x, value in enumerate(row):
+                ax.text(x, y, str(value), ha="center", va="center", fontsize=7,
+                        color="white" if value > top / 2 else "#333333")
+    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label(text(legend), fontfamily=families, fontsize=9)
+    fig.suptitle(text(title), fontfamily=families, fontsize=12)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=charts.DPI, metadata={"Software": None})
+    return out.getvalue()

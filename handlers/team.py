@@ -1,0 +1,195 @@
+"""/team, /laggards and /pairs: figures about the people of a leader's scope.
+
+The render_* functions are pure (translator and data in, text out), tested in both languages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.i18n import N_, Translator
+from handlers.base import Turn
+from handlers.registry import LEADERS, command
+from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
+from storage import stats
+from storage.scope import Scope
+
+LAST_WEEK = frozenset({"last", "上周"})
+BY_PLACE = {"township": N_("pairs.by_township"), "village": N_("pairs.by_village")}
+TEAM_SUMMARY = {
+    None: N_("team.summary.none"),
+    "submitted": N_("team.summary.submitted"),
+    "accepted": N_("team.summary.accepted"),
+}
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, str]:
+    end = week_start + dt.timedelta(days=6)
+    return {"start": week_start.isoformat(),
+            "end": (min(end, today) if today else end).isoformat()}
+
+
+# --- /team -----------------------------------------------------------------------------------
+
+def render_team(
+    tr: Translator, members: list[stats.TeamMember], *, village: str, week_start: dt.date,
+    today: dt.date, min_days: int,
+) -> str:
+    """A team's week so far: each member's days in the village, visits and summary."""
+    lines = [tr("team.title", village=village, **_span(week_start, today)),
+             tr("team.legend", minimum=min_days)]
+    for member in members:
+        name = member.name + (tr("team.leader_mark") if member.role == "team_leader" else "")
+        lines.append(tr("team.line", name=name, days=member.days, visits=member.visits,
+                        summary=tr(TEAM_SUMMARY.get(member.summary, TEAM_SUMMARY["submitted"]))))
+    if not members:
+        lines.append(tr("team.no_members"))
+    return "\n".join(lines)
+
+
+@command("team", roles=LEADERS, description=N_("help.team"), order=71)
+async def team(turn: Turn, args: str) -> None:
+    """The team leader's team this week; other leaders name a village of their scope."""
+    scope = await scope_for(turn, args.strip() or None)
+    if scope is None:
+        return
+    if scope.village_id is None:
+        turn.say(turn.tr("team.which_village"))
+        return
+    monday = _monday(turn.today)
+    members = await stats.team_week(turn.session, village_id=scope.village_id,
+                                    week_start=monday, today=turn.today)
+    turn.say(render_team(turn.tr, members, village=scope.name, week_start=monday,
+                         today=turn.today, min_days=turn.app.settings.min_days_in_village))
+
+
+# --- /laggards -------------------------------------------------------------------------------
+
+def _reasons(tr: Translator, person: stats.Laggard) -> str:
+    reasons = []
+    if person.short:
+        reasons.append(tr("laggards.short", days=person.days))
+    if person.no_summary:
+        reasons.append(tr("laggards.no_summary"))
+    if person.silent:
+        reasons.append(tr("laggards.never") if person.silent_days is None
+                       else tr("laggards.silent", days=person.silent_days))
+    return tr("stats.separator").join(reasons)
+
+
+def render_laggards(
+    tr: Translator, report: stats.Laggards, *, place: str, min_days: int,
+    silent_after_days: int,
+) -> str:
+    """Cadres behind in a week, grouped by township and home unit."""
+    lines = [tr("laggards.title", place=place, **_span(report.week_start)),
+             tr("laggards.legend", minimum=min_days, days=silent_after_days)]
+    if not report.summary_due:
+        lines.append(tr("laggards.summary_not_due"))
+    if not report.people:
+        lines.append(tr("laggards.none", cadres=report.cadres))
+        return "\n".join(lines)
+    lines.append(tr("laggards.count", count=len(report.people), cadres=report.cadres))
+    for township, unit, people in report.groups():
+        lines.append(tr("laggards.group", township=township, unit=unit))
+        lines += [tr("laggards.line", name=p.name, village=p.village, reasons=_reasons(tr, p))
+                  for p in people]
+    return "\n".join(lines)
+
+
+def _laggard_week(turn: Turn, args: str) -> tuple[dt.date, str | None] | None:
+    words = args.split()
+    if any(w.lower() in LAST_WEEK for w in words):
+        rest = " ".join(w for w in words if w.lower() not in LAST_WEEK)
+        return _monday(turn.today) - dt.timedelta(days=7), rest or None
+    parsed = parsed_args(turn, args)
+    if parsed is None:
+        return None
+    period, name = parsed
+    return _monday(period[0] if period else turn.today), name
+
+
+@command("laggards", roles=LEADERS, description=N_("help.laggards"), order=74)
+async def laggards(turn: Turn, args: str) -> None:
+    """Cadres of the scope behind this week (or another week), by township and home unit."""
+    parsed = _laggard_week(turn, args)
+    if parsed is None:
+        return
+    monday, name = parsed
+    scope = await scope_for(turn, name)
+    if scope is None:
+        return
+    settings = turn.app.settings
+    deadline = dt.datetime.combine(monday + dt.timedelta(days=settings.summary_deadline_weekday),
+                                   settings.summary_deadline_time, settings.tz)
+    report = await stats.laggards(
+        turn.session, scope=scope, week_start=monday, today=turn.today, now=turn.now,
+        min_days=settings.min_days_in_village, silent_after_days=settings.silent_after_days,
+        summary_due=deadline)
+    turn.say(render_laggards(turn.tr, report, place=scope_label(turn.tr, scope),
+                             min_days=settings.min_days_in_village,
+                             silent_after_days=settings.silent_after_days))
+
+
+# --- /pairs ----------------------------------------------------------------------------------
+
+def _groups(tr: Translator, groups: list[stats.PairGroup]) -> list[str]:
+    return [tr("pairs.group", name=g.name, met=g.met, quota=g.quota, short=len(g.short),
+               cadres=g.cadres) for g in groups]
+
+
+def _short(tr: Translator, cadres: list[stats.CadrePairs]) -> list[str]:
+    by_village: dict[tuple[str, str], list[stats.CadrePairs]] = {}
+    for cadre in sorted((c for c in cadres if c.short), key=lambda c: (c.township, c.village,
+                                                                       c.name)):
+        by_village.setdefault((cadre.township, cadre.village), []).append(cadre)
+    return [tr("pairs.short_line", township=township, village=village, people=", ".join(
+                tr("pairs.cadre", name=c.name, rank=tr(RANK.format(c.rank)), paired=c.paired,
+                   quota=c.quota) for c in people))
+            for (township, village), people in by_village.items()]
+
+
+def render_pairs(
+    tr: Translator, cadres: list[stats.CadrePairs], *, place: str, level: str,
+    quotas: dict[str, int],
+) -> str:
+    """Pairing against the quotas per township or village, per rank and per home unit."""
+    lines = [tr("pairs.title", place=place),
+             tr("pairs.quotas", **{rank: quotas[rank] for rank in RANKS})]
+    if not cadres:
+        lines.append(tr("pairs.no_cadres"))
+        return "\n".join(lines)
+    by_place = stats.pair_groups(
+        cadres, lambda c: c.township if level == "township" else c.village)
+    lines += [tr(BY_PLACE[level]),
+              *_groups(tr, by_place), tr("pairs.by_rank")]
+    ranked = sorted(stats.pair_groups(cadres, lambda c: c.rank),
+                    key=lambda g: RANKS.index(g.name) if g.name in RANKS else len(RANKS))
+    for group in ranked:
+        group.name = tr(RANK.format(group.name))
+    lines += _groups(tr, ranked)
+    lines += [tr("pairs.by_unit"), *_groups(tr, stats.pair_groups(cadres, lambda c: c.unit))]
+    short = _short(tr, cadres)
+    lines += [tr("pairs.short_title"), *short] if short else [tr("pairs.all_met")]
+    return "\n".join(lines)
+
+
+@command("pairs", roles=LEADERS, description=N_("help.pairs"), order=76)
+async def pairs(turn: Turn, args: str) -> None:
+    """Help pairs against the quotas of the scope (or a place in it), and who is short."""
+    scope = await scope_for(turn, args.strip() or None)
+    if scope is None:
+        return
+    settings = turn.app.settings
+    cadres = await stats.pairing_gaps(turn.session, scope=scope, quotas=settings.pair_quota)
+    turn.say(render_pairs(turn.tr, cadres, place=scope_label(turn.tr, scope),
+                          level=_level(scope),
+                          quotas={rank: settings.pair_quota(rank) for rank in RANKS}))
+
+
+def _level(scope: Scope) -> str:
+    return "township" if scope.kind == "county" else "village"
