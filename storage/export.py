@@ -93,10 +93,16 @@ class Filter:
     window: Window
     village_ids: list[int] | None = None
     township_id: int | None = None
+    offset: int = 0  # a page of the rows, for the HTTP API
+    limit: int | None = None
 
 
-async def _stream(session: AsyncSession, query: Select) -> AsyncIterator[Row]:
+async def _stream(session: AsyncSession, where: Filter, query: Select) -> AsyncIterator[Row]:
     """The rows of a query, fetched YIELD_PER at a time from a server-side cursor."""
+    if where.offset:
+        query = query.offset(where.offset)
+    if where.limit is not None:
+        query = query.limit(where.limit)
     result = await session.stream(query.execution_options(yield_per=YIELD_PER))
     try:
         async for partition in result.partitions():
@@ -136,7 +142,7 @@ def visit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query = _names(query, Visit.village_id, Visit.township_id, Visit.unit_id)
     query = query.where(Visit.day >= where.window.start, Visit.day <= where.window.end)
     query = _placed(query, Visit.village_id, Visit.township_id, where)
-    return _stream(session, query.order_by(Visit.day, Visit.id))
+    return _stream(session, where, query.order_by(Visit.day, Visit.id))
 
 
 def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -150,7 +156,7 @@ def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query = query.where(Problem.created_at >= where.window.low,
                         Problem.created_at < where.window.high)
     query = _placed(query, Problem.village_id, Problem.township_id, where)
-    return _stream(session, query.order_by(Problem.created_at, Problem.id))
+    return _stream(session, where, query.order_by(Problem.created_at, Problem.id))
 
 
 def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -165,7 +171,7 @@ def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query = query.where(Dispute.opened_on >= where.window.start,
                         Dispute.opened_on <= where.window.end)
     query = _placed(query, Dispute.village_id, Dispute.township_id, where)
-    return _stream(session, query.order_by(Dispute.opened_on, Dispute.id))
+    return _stream(session, where, query.order_by(Dispute.opened_on, Dispute.id))
 
 
 def dispute_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -179,7 +185,7 @@ def dispute_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
     query = query.where(DisputeStep.at >= where.window.low, DisputeStep.at < where.window.high)
     query = _placed(query, Dispute.village_id, Dispute.township_id, where)
     order = (DisputeStep.dispute_id, DisputeStep.at, DisputeStep.id)
-    return _stream(session, query.order_by(*order))
+    return _stream(session, where, query.order_by(*order))
 
 
 def checkin_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -192,7 +198,7 @@ def checkin_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query = _names(query, Checkin.village_id, Checkin.township_id, Checkin.unit_id)
     query = query.where(Checkin.day >= where.window.start, Checkin.day <= where.window.end)
     query = _placed(query, Checkin.village_id, Checkin.township_id, where)
-    return _stream(session, query.order_by(Checkin.day, Checkin.id))
+    return _stream(session, where, query.order_by(Checkin.day, Checkin.id))
 
 
 def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -206,7 +212,7 @@ def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query = _names(query, Aid.village_id, Aid.township_id, Aid.unit_id)
     query = query.where(Aid.day >= where.window.start, Aid.day <= where.window.end)
     query = _placed(query, Aid.village_id, Aid.township_id, where)
-    return _stream(session, query.order_by(Aid.day, Aid.id))
+    return _stream(session, where, query.order_by(Aid.day, Aid.id))
 
 
 def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -224,7 +230,7 @@ def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query = query.where(Summary.week_start >= first_week,
                         Summary.week_start <= where.window.end)
     query = _placed(query, Summary.village_id, Summary.township_id, where)
-    return _stream(session, query.order_by(Summary.week_start, Summary.id))
+    return _stream(session, where, query.order_by(Summary.week_start, Summary.id))
 
 
 def pairing_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -238,7 +244,7 @@ def pairing_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
         Township, Township.id == Village.township_id).outerjoin(Unit, Unit.id == Person.unit_id)
     query = query.where(Pairing.created_at < where.window.high)
     query = _placed(query, Household.village_id, Village.township_id, where)
-    return _stream(session, query.order_by(Township.name, Village.name, Pairing.id))
+    return _stream(session, where, query.order_by(Township.name, Village.name, Pairing.id))
 
 
 def people_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -250,7 +256,7 @@ def people_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     )
     query = _names(query, Person.village_id, Person.township_id, Person.unit_id)
     query = _placed(query, Person.village_id, Person.township_id, where)
-    return _stream(session, query.order_by(Person.id))
+    return _stream(session, where, query.order_by(Person.id))
 
 
 def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -260,7 +266,7 @@ def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
         AuditEntry.action, AuditEntry.field, AuditEntry.old_value, AuditEntry.new_value,
     ).outerjoin(Person, Person.id == AuditEntry.actor_id)
     query = query.where(AuditEntry.at >= where.window.low, AuditEntry.at < where.window.high)
-    return _stream(session, query.order_by(AuditEntry.at, AuditEntry.id))
+    return _stream(session, where, query.order_by(AuditEntry.at, AuditEntry.id))
 
 
 RowSource = Callable[..., AsyncIterator[Row]]

@@ -84,3 +84,75 @@ async def test_healthz_reports_the_database_the_scheduler_and_the_outbox(web):
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"database": True, "scheduler": True, "outbox_pending": 0}
+
+
+async def test_the_api_needs_its_bearer_token(web):
+    client, _ = web
+    assert (await client.get("/api/v1/stats")).status_code == 401
+    wrong = await client.get("/api/v1/stats", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    basic = await client.get("/api/v1/stats", headers={"Authorization": f"Basic {TOKEN}"})
+    assert basic.status_code == 401
+
+
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def test_the_api_serves_the_same_figures_and_rows_as_the_chat_in_pages(web):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from storage.models import Person, Visit
+
+    client, app = web
+    db = app.state.ctx.db
+    async with db.write() as session:
+        people = {p.name: p for p in (await session.execute(select(Person))).scalars()}
+        now = app.state.ctx.clock.now()
+        for i, name in enumerate(["李娜", "李娜", "陈静", "赵强"]):
+            who = people[name]
+            session.add(Visit(person_id=who.id, village_id=who.village_id,
+                              township_id=who.township_id, unit_id=who.unit_id,
+                              day=dt.date(2026, 11, 26 + i % 2), kind="weak", heard="h",
+                              wants="w", created_at=now))
+    stats = (await client.get("/api/v1/stats", params={"period": "campaign"},
+                              headers=auth())).json()
+    assert stats["visits"] == 4
+    township = (await client.get("/api/v1/stats", params={"period": "campaign",
+                                 "place": "黄金埠镇"}, headers=auth())).json()
+    assert township["visits"] == 3
+    first = (await client.get("/api/v1/visits", params={"per_page": 3},
+                              headers=auth())).json()
+    assert len(first["items"]) == 3 and first["next_page"] == 2
+    assert {"cadre", "village", "kind", "day"} <= set(first["items"][0])
+    second = (await client.get("/api/v1/visits", params={"per_page": 3, "page": 2},
+                               headers=auth())).json()
+    assert len(second["items"]) == 1 and second["next_page"] is None
+    village = (await client.get("/api/v1/visits", params={"place": "东岗村"},
+                                headers=auth())).json()
+    assert [item["cadre"] for item in village["items"]] == ["陈静"]
+    assert (await client.get("/api/v1/visits", params={"place": "无此村"},
+                             headers=auth())).status_code == 404
+    assert (await client.get("/api/v1/stats", params={"period": "someday"},
+                             headers=auth())).status_code == 422
+    for kind in ("disputes", "summaries"):
+        assert (await client.get(f"/api/v1/{kind}", headers=auth())).json()["items"] == []
+
+
+async def test_the_api_exports_the_workbook_and_publishes_its_schema(web):
+    import io
+
+    from openpyxl import load_workbook
+
+    client, _ = web
+    response = await client.get("/api/v1/export.xlsx", params={"lang": "en"}, headers=auth())
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    assert len(book.sheetnames) >= 8
+    schema = (await client.get("/openapi.json")).json()
+    for path in ("/api/v1/stats", "/api/v1/visits", "/api/v1/disputes", "/api/v1/summaries",
+                 "/api/v1/export.xlsx"):
+        assert path in schema["paths"], path
+    assert "/telegram" not in schema["paths"]
