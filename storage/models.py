@@ -362,6 +362,39 @@ class Broadcast(Base):
     reported_at: Mapped[dt.datetime | None]
 
 
+class SpotCheck(Base):
+    """A record drawn by the office for a leader above its cadre to verify."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (UniqueConstraint("record_kind", "record_id"),
+                      Index(None, "assigned_to", "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drawn_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    record_kind: Mapped[str] = mapped_column(String(8))  # "visit" or "aid"
+    record_id: Mapped[int] = mapped_column(Integer)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    note: Mapped[str | None] = mapped_column(Text)
+    drawn_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+
+
+class Appraisal(Base):
+    """A team leader's appraisal of one member at the summary stage."""
+
+    __tablename__ = "appraisals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    grade: Mapped[str] = mapped_column(String(24))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
 class ScheduleState(Base):
     """A schedule's next due time: the database decides what is due and who owns it."""
 

@@ -27,6 +27,7 @@ EXPECTED: dict[str, set[str]] = {
     "digest": LEADERS, "stats": LEADERS, "laggards": LEADERS, "pairs": LEADERS,
     "export": LEADERS, "team": {LEADER, TOWNSHIP, LEADING, OFFICE},
     "broadcast": {OFFICE}, "roster": {OFFICE},
+    "spotcheck": {LEADING, OFFICE}, "appraise": {LEADER},
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009"}

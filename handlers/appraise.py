@@ -1,0 +1,131 @@
+"""/appraise: at the summary stage the team leader grades each member of the team (excellent,
+competent, basically competent, incompetent) with a comment, the member's latest weekly
+summaries shown beside it. A member's button (apr:<person id>) opens a two-question form."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, Translator
+from handlers.base import Turn, inline_keyboard
+from handlers.dialogs import FORMS, start_form
+from handlers.forms import Choice, Data, Form, Question
+from handlers.registry import callback, command
+from storage import appraisals as store
+from storage.models import Appraisal, Person, Summary
+from storage.summaries import FIGURES
+
+LEADER = frozenset({"team_leader"})
+GRADE = "appraise.grade.{}"
+GRADE_CHOICES = tuple(Choice(g, GRADE.format(g)) for g in store.GRADES)
+_LABELS = (
+    N_("appraise.grade.excellent"), N_("appraise.grade.competent"),
+    N_("appraise.grade.basic"), N_("appraise.grade.incompetent"),
+    N_("appraise.figure.days_in_village"), N_("appraise.figure.visits"),
+    N_("appraise.figure.disputes_opened"), N_("appraise.figure.disputes_resolved"),
+    N_("appraise.figure.aid"),
+)
+
+
+def _person(turn: Turn) -> Person:
+    assert turn.person is not None  # the router lets only registered people reach commands
+    return turn.person
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+def render_team(tr: Translator, people: list[Person], graded: dict[int, Appraisal]) -> str:
+    """The team's members with their grades so far."""
+    if not people:
+        return tr("appraise.no_members")
+    lines = [tr("appraise.title", done=sum(1 for p in people if p.id in graded),
+                count=len(people))]
+    for person in people:
+        found = graded.get(person.id)
+        grade = tr(GRADE.format(found.grade)) if found else tr("appraise.not_yet")
+        lines.append(tr("appraise.line", name=person.name, grade=grade))
+    return "\n".join(lines)
+
+
+def render_member(tr: Translator, person: Person, summaries: list[Summary],
+                  current: Appraisal | None) -> str:
+    """A member's latest weekly summaries (figures and texts) and their appraisal so far."""
+    lines = [tr("appraise.member_title", name=person.name)]
+    if not summaries:
+        lines.append(tr("appraise.no_summary"))
+    for summary in summaries:
+        figures = tr("stats.separator").join(
+            tr(f"appraise.figure.{key}", count=int(summary.figures.get(key, 0)))
+            for key in FIGURES)
+        lines += [tr("appraise.week", start=summary.week_start.isoformat()), figures,
+                  tr("appraise.texts", achievements=summary.achievements,
+                     problems=summary.problems, plan=summary.plan)]
+    if current is not None:
+        lines.append(tr("appraise.current", grade=tr(GRADE.format(current.grade)),
+                        comment=current.comment))
+    return "\n".join(lines)
+
+
+# --- the command and the member buttons --------------------------------------------------------
+
+@command("appraise", roles=LEADER, description=N_("help.appraise"), order=72)
+async def appraise(turn: Turn, args: str) -> None:
+    """The team's members, each a button that opens their appraisal."""
+    leader = _person(turn)
+    people = await store.members(turn.session, leader=leader)
+    graded = (await store.appraisals_for(turn.session, village_id=leader.village_id)
+              if leader.village_id is not None else {})
+    buttons = [(p.name, f"apr:{p.id}") for p in people]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    turn.say(render_team(turn.tr, people, graded), markup=inline_keyboard(rows) if rows else None)
+
+
+@callback("apr")
+async def on_member(turn: Turn, rest: str) -> None:
+    """apr:<person id>: open that member's appraisal, if the presser leads their team."""
+    if turn.person is None or not rest.isdigit():
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    if await store.member(turn.session, leader=turn.person, person_id=int(rest)) is None:
+        turn.notice(turn.tr("appraise.not_your_team"))  # a forged id, or not a team leader
+        return
+    await start_form(turn, APPRAISE, rest)
+
+
+async def _prepare(turn: Turn, args: str) -> Data | None:
+    person = None
+    if turn.person is not None and args.isdigit():
+        person = await store.member(turn.session, leader=turn.person, person_id=int(args))
+    if person is None:
+        turn.say(turn.tr("appraise.not_your_team"))
+        return None
+    summaries = await store.latest_summaries(turn.session, person_id=person.id)
+    current = await store.appraisal_of(turn.session, person_id=person.id)
+    turn.say(render_member(turn.tr, person, summaries, current))
+    return {"ctx_person": person.id, "ctx_name": person.name}
+
+
+async def _describe(turn: Turn, data: Data) -> list[str]:
+    return [turn.tr("appraise.member_title", name=data["ctx_name"])]
+
+
+async def _save(turn: Turn, data: Data) -> None:
+    person = await store.member(turn.session, leader=_person(turn), person_id=data["ctx_person"])
+    if person is None:  # moved to another team since the form opened
+        turn.say(turn.tr("appraise.not_your_team"))
+        return
+    await store.set_appraisal(turn.session, person=person, by=_person(turn),
+                              grade=data["grade"], comment=data["comment"], now=turn.now)
+    turn.say(turn.tr("appraise.saved", name=person.name,
+                     grade=turn.tr(GRADE.format(data["grade"]))))
+
+
+APPRAISE = Form(
+    name="appraisal", title=N_("appraise.form_title"),
+    questions=(
+        Question("grade", N_("appraise.q.grade"), N_("appraise.label.grade"), kind="choice",
+                 choices=GRADE_CHOICES),
+        Question("comment", N_("appraise.q.comment"), N_("appraise.label.comment"),
+                 max_len=store.MAX_COMMENT),
+    ),
+    save=_save, prepare=_prepare, describe=_describe,
+)
+FORMS[APPRAISE.name] = APPRAISE  # started from a member's button, not by the command

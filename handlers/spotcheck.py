@@ -1,0 +1,212 @@
+"""/spotcheck: the office and the leading group draw recent visits and help records at random;
+each goes to a leader above its cadre, who answers "confirmed" or "could not confirm" with a
+note. `/spotcheck` alone shows what is pending and the results so far.
+
+The render_* functions are pure (translator and data in, text out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from bot.i18n import N_, Translator, locale_of, translator
+from handlers.base import Turn, inline_keyboard
+from handlers.dialogs import FORMS, start_form
+from handlers.forms import Data, Form, Question
+from handlers.registry import COUNTY, callback, command
+from handlers.stats import scope_for, scope_label
+from storage import spotchecks as store
+from storage.models import Person, SpotCheck
+from storage.outbox import Outgoing
+
+MAX_NOTE = 500
+STATUS = "spotcheck.status.{}"
+_LABELS = (
+    N_("spotcheck.status.pending"), N_("spotcheck.status.confirmed"),
+    N_("spotcheck.status.not_confirmed"), N_("spotcheck.kind.visit"), N_("spotcheck.kind.aid"),
+)
+
+
+def _person(turn: Turn) -> Person:
+    assert turn.person is not None  # the router lets only registered people reach commands
+    return turn.person
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+def render_record(tr: Translator, view: store.CheckView) -> str:
+    """One drawn record: what it is, who recorded it where, and its facts."""
+    kind = view.check.record_kind
+    label = tr(f"visit.kind.{view.kind}") if kind == "visit" else tr(f"aid.kind.{view.kind}")
+    lines = [tr("spotcheck.record", id=view.check.id, what=tr(f"spotcheck.kind.{kind}"),
+                kind=label, day=view.day.isoformat(), cadre=view.cadre, village=view.village)]
+    if kind == "visit":
+        lines.append(tr("spotcheck.visit_facts", heard=view.details["heard"],
+                        wants=view.details["wants"]))
+    else:
+        facts = "; ".join(f"{value}" for value in view.details.values())
+        if facts:
+            lines.append(tr("spotcheck.aid_facts", facts=facts))
+    return "\n".join(lines)
+
+
+def render_request(tr: Translator, view: store.CheckView) -> str:
+    """The message to the assignee: please verify this record."""
+    return "\n".join([tr("spotcheck.request_title"), render_record(tr, view),
+                      tr("spotcheck.request_hint")])
+
+
+def _result_line(tr: Translator, view: store.CheckView) -> str:
+    check = view.check
+    line = tr("spotcheck.result_line", id=check.id, status=tr(STATUS.format(check.status)),
+              assignee=view.assignee or tr("spotcheck.unassigned"))
+    return line + (tr("spotcheck.note", note=check.note) if check.note else "")
+
+
+def render_overview(tr: Translator, counts: dict[str, int], views: list[store.CheckView], *,
+                    place: str) -> str:
+    """The scope's checks: counts per status, then each check with its result."""
+    lines = [tr("spotcheck.overview_title", place=place, **counts)]
+    if not views:
+        lines.append(tr("spotcheck.none"))
+    for view in views:
+        lines += [render_record(tr, view), _result_line(tr, view)]
+    return "\n".join(lines)
+
+
+def render_drawn(tr: Translator, views: list[store.CheckView], *, asked: int, place: str) -> str:
+    """What a draw picked and to whom each went."""
+    if not views:
+        return tr("spotcheck.nothing_to_draw", place=place, days=store.RECENT_DAYS)
+    lines = [tr("spotcheck.drawn_title", count=len(views), asked=asked, place=place)]
+    for view in views:
+        lines += [render_record(tr, view),
+                  tr("spotcheck.assigned", assignee=view.assignee or tr("spotcheck.unassigned"))]
+    return "\n".join(lines)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def _parse(args: str) -> tuple[int | None, str | None] | None:
+    """(N, place) from the arguments; (None, None) for none; None for a bad N."""
+    words = args.split(maxsplit=1)
+    if not words:
+        return None, None
+    if not words[0].isdigit() or not 1 <= int(words[0]) <= store.MAX_DRAW:
+        return None
+    return int(words[0]), (words[1] if len(words) > 1 else None)
+
+
+@command("spotcheck", roles=COUNTY, description=N_("help.spotcheck"), order=83)
+async def spotcheck(turn: Turn, args: str) -> None:
+    """Draw N records for checking, or show the checks of the scope so far."""
+    parsed = _parse(args)
+    if parsed is None:
+        turn.say(turn.tr("spotcheck.bad_n", max=store.MAX_DRAW))
+        return
+    n, name = parsed
+    scope = await scope_for(turn, name)
+    if scope is None:
+        return
+    place = scope_label(turn.tr, scope)
+    if n is None:
+        counts = await store.summary(turn.session, scope=scope)
+        views = await store.in_scope(turn.session, scope=scope)
+        turn.say(render_overview(turn.tr, counts, views, place=place))
+        return
+    since = turn.today - dt.timedelta(days=store.RECENT_DAYS - 1)
+    checks = await store.draw(turn.session, scope=scope, n=n, since=since, by=_person(turn),
+                              now=turn.now, rng=random.Random())
+    views = await store.views_of(turn.session, check_ids=[c.id for c in checks])
+    turn.say(render_drawn(turn.tr, views, asked=n, place=place))
+    for view in views:
+        await _notify(turn, view)
+
+
+def _buttons(tr: Translator, check: SpotCheck) -> dict[str, object]:
+    return inline_keyboard([[(tr("spotcheck.button.confirmed"), f"spc:{check.id}:y"),
+                             (tr("spotcheck.button.not_confirmed"), f"spc:{check.id}:n")]])
+
+
+async def _notify(turn: Turn, view: store.CheckView) -> None:
+    """Send the assignee the record and the answer buttons, in the same turn."""
+    if view.check.assigned_to is None:
+        return
+    leader = await turn.session.get(Person, view.check.assigned_to)
+    if leader is None or leader.telegram_user_id is None or not leader.active:
+        return
+    tr = translator(locale_of(leader.locale, leader.telegram_language,
+                              turn.app.settings.default_locale))
+    payload = {"text": render_request(tr, view), "parse_mode": "HTML",
+               "reply_markup": _buttons(tr, view.check)}
+    turn.replies.append(Outgoing(chat_id=leader.telegram_user_id, method="sendMessage",
+                                 payload=payload, kind="spotcheck", person_id=leader.id,
+                                 dedup_key=f"spotcheck:{view.check.id}"))
+
+
+# --- the assignee's answer ---------------------------------------------------------------------
+
+async def _pending_check(turn: Turn, id_text: str) -> SpotCheck | None:
+    """The check if it is this person's and still pending; says why not otherwise."""
+    check = None
+    if turn.person is not None and id_text.isdigit():
+        check = await store.check_by_id(turn.session, check_id=int(id_text), lock=True)
+    if check is None or turn.person is None or check.assigned_to != turn.person.id:
+        turn.notice(turn.tr("spotcheck.not_yours"))
+        return None
+    if check.status != "pending":
+        turn.notice(turn.tr("spotcheck.already", status=turn.tr(STATUS.format(check.status))))
+        return None
+    return check
+
+
+@callback("spc")
+async def on_button(turn: Turn, rest: str) -> None:
+    """spc:<id>:y confirms; spc:<id>:n asks for a note first."""
+    id_text, _, code = rest.partition(":")
+    if code not in ("y", "n"):
+        turn.notice(turn.tr("common.stale_button"))
+        return
+    check = await _pending_check(turn, id_text)
+    if check is None:
+        return
+    if code == "n":
+        await start_form(turn, NOTE, str(check.id))
+        return
+    await store.answer(turn.session, check=check, status="confirmed", note=None,
+                       by=_person(turn), now=turn.now)
+    if turn.pressed_message_id is not None:
+        turn.request("editMessageReplyMarkup", {"message_id": turn.pressed_message_id})
+    turn.say(turn.tr("spotcheck.answered", id=check.id,
+                     status=turn.tr(STATUS.format(check.status))))
+
+
+async def _prepare_note(turn: Turn, args: str) -> Data | None:
+    check = await _pending_check(turn, args)
+    if check is None:
+        return None  # _pending_check has said why on the pressed button
+    return {"ctx_check": check.id}
+
+
+async def _describe_note(turn: Turn, data: Data) -> list[str]:
+    return [turn.tr("spotcheck.not_confirming", id=data["ctx_check"])]
+
+
+async def _save_note(turn: Turn, data: Data) -> None:
+    check = await _pending_check(turn, str(data["ctx_check"]))
+    if check is None:  # answered meanwhile (another chat, a repeated confirm)
+        turn.say(turn.callback_text or turn.tr("spotcheck.not_yours"))
+        return
+    await store.answer(turn.session, check=check, status="not_confirmed", note=data["note"],
+                       by=_person(turn), now=turn.now)
+    turn.say(turn.tr("spotcheck.answered", id=check.id,
+                     status=turn.tr(STATUS.format(check.status))))
+
+
+NOTE = Form(
+    name="spotcheck_note", title=N_("spotcheck.note_title"),
+    questions=(Question("note", N_("spotcheck.q.note"), N_("spotcheck.label.note"),
+                        max_len=MAX_NOTE),),
+    save=_save_note, prepare=_prepare_note, describe=_describe_note,
+)
+FORMS[NOTE.name] = NOTE  # started from a button, not a command

@@ -1,0 +1,104 @@
+"""Appraisals: at the summary stage the team leader grades each member of the team, with a
+comment; the office reads them all in the export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.audit import record_audit
+from storage.export import Filter, Row, _names, _placed, _stream
+from storage.models import Appraisal, Person, Summary, Township, Unit, Village
+
+GRADES = ("excellent", "competent", "basic", "incompetent")
+MAX_COMMENT = 500
+# The export's column keys for appraisal_rows, in order.
+APPRAISALS = ("id", "cadre", "rank", "unit", "township", "village", "grade", "comment", "by",
+              "created_at", "updated_at")
+
+
+async def members(session: AsyncSession, *, leader: Person) -> list[Person]:
+    """The active members of the leader's team the leader appraises (not the leader), by name."""
+    if leader.village_id is None:
+        return []
+    query = select(Person).where(Person.village_id == leader.village_id,
+                                 Person.active.is_(True), Person.id != leader.id)
+    people = list((await session.execute(query)).unique().scalars())
+    return sorted(people, key=lambda p: (p.name, p.id))  # the backends collate differently
+
+
+async def member(session: AsyncSession, *, leader: Person, person_id: int) -> Person | None:
+    """The member with this id if the leader leads their team; None otherwise."""
+    if leader.role != "team_leader":
+        return None
+    found = [p for p in await members(session, leader=leader) if p.id == person_id]
+    return found[0] if found else None
+
+
+async def appraisals_for(session: AsyncSession, *, village_id: int) -> dict[int, Appraisal]:
+    """The appraisals of a village's people, by person id."""
+    query = select(Appraisal).join(Person, Person.id == Appraisal.person_id).where(
+        Person.village_id == village_id)
+    return {a.person_id: a for a in (await session.execute(query)).scalars()}
+
+
+async def appraisal_of(session: AsyncSession, *, person_id: int) -> Appraisal | None:
+    """A person's appraisal, if any."""
+    query = select(Appraisal).where(Appraisal.person_id == person_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def set_appraisal(
+    session: AsyncSession, *, person: Person, by: Person, grade: str, comment: str,
+    now: dt.datetime,
+) -> Appraisal:
+    """Record or replace a person's appraisal; every changed field goes to the audit trail."""
+    if grade not in GRADES:
+        raise ValueError(f"unknown grade {grade!r}")
+    comment = comment.strip()[:MAX_COMMENT]
+    row = await appraisal_of(session, person_id=person.id)
+    if row is None:
+        row = Appraisal(person_id=person.id, by_id=by.id, grade=grade, comment=comment,
+                        created_at=now, updated_at=now)
+        session.add(row)
+        await session.flush()
+        await record_audit(session, actor_id=by.id, entity="appraisal", entity_id=row.id,
+                           action="create", at=now, field="grade", new=grade)
+        return row
+    for field, new in (("grade", grade), ("comment", comment)):
+        old = getattr(row, field)
+        if old != new:
+            setattr(row, field, new)
+            await record_audit(session, actor_id=by.id, entity="appraisal", entity_id=row.id,
+                               action="update", at=now, field=field, old=old, new=new)
+    row.by_id, row.updated_at = by.id, now
+    await session.flush()
+    return row
+
+
+async def latest_summaries(session: AsyncSession, *, person_id: int, limit: int = 2
+                           ) -> list[Summary]:
+    """A person's newest weekly summaries, newest first."""
+    query = select(Summary).where(Summary.person_id == person_id).order_by(
+        Summary.week_start.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every appraisal of the scope (the summary stage has no period), by township, village
+    and name; columns APPRAISALS."""
+    appraiser = aliased(Person)
+    query: Select = select(
+        Appraisal.id, Person.name, Person.rank, Unit.name, Township.name, Village.name,
+        Appraisal.grade, Appraisal.comment, appraiser.name, Appraisal.created_at,
+        Appraisal.updated_at,
+    ).join(Person, Person.id == Appraisal.person_id).join(
+        appraiser, appraiser.id == Appraisal.by_id)
+    query = _names(query, Person.village_id, Person.township_id, Person.unit_id)
+    query = _placed(query, Person.village_id, Person.township_id, where)
+    return _stream(session, where, query.order_by(Township.name, Village.name, Person.name,
+                                                  Appraisal.id))

@@ -1,0 +1,185 @@
+"""Spot checks: the office draws recent visits and help records at random, and a leader above
+each record's cadre confirms it or says it could not be confirmed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import record_audit
+from storage.db import dialect_name
+from storage.models import Aid, Person, SpotCheck, Village, Visit
+from storage.scope import Scope
+
+KINDS = ("visit", "aid")
+ANSWERS = ("confirmed", "not_confirmed")
+STATUSES = ("pending", *ANSWERS)
+RECENT_DAYS = 14
+MAX_DRAW = 50
+
+
+class NotAssignee(Exception):
+    """Only the leader a check is assigned to may answer it."""
+
+
+class AlreadyAnswered(Exception):
+    """The check has been answered already."""
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """A check with what a reader needs: the record's facts and the names around it."""
+
+    check: SpotCheck
+    cadre: str
+    village: str
+    assignee: str | None
+    day: dt.date
+    kind: str  # the visit kind or the aid kind
+    details: dict[str, Any]
+
+
+def _in_scope(query: Any, model: Any, scope: Scope) -> Any:
+    if scope.village_id is not None:
+        return query.where(model.village_id == scope.village_id)
+    if scope.township_id is not None:
+        return query.where(model.township_id == scope.township_id)
+    return query
+
+
+async def _candidates(
+    session: AsyncSession, *, model: Any, kind: str, scope: Scope, since: dt.date, n: int
+) -> list[tuple[str, Any]]:
+    drawn = select(SpotCheck.record_id).where(SpotCheck.record_kind == kind)
+    query = select(model).where(model.day >= since, model.village_id.is_not(None),
+                                model.id.not_in(drawn))
+    query = _in_scope(query, model, scope).order_by(func.random()).limit(n)
+    return [(kind, row) for row in (await session.execute(query)).scalars()]
+
+
+async def assignee_for(session: AsyncSession, *, cadre: Person) -> Person | None:
+    """The team leader of the cadre's village; the township leader when the cadre leads the
+    team or the village has no active team leader."""
+    query = select(Person).where(Person.active.is_(True), Person.role == "team_leader",
+                                 Person.village_id == cadre.village_id, Person.id != cadre.id)
+    leader = (await session.execute(query.order_by(Person.id))).unique().scalars().first()
+    if leader is not None and cadre.role != "team_leader":
+        return leader
+    query = select(Person).where(Person.active.is_(True), Person.role == "township_leader",
+                                 Person.township_id == cadre.township_id)
+    return (await session.execute(query.order_by(Person.id))).unique().scalars().first()
+
+
+async def draw(
+    session: AsyncSession, *, scope: Scope, n: int, since: dt.date, by: Person,
+    now: dt.datetime, rng: random.Random,
+) -> list[SpotCheck]:
+    """Draw up to `n` visits and help records since `since` in the scope, none drawn before,
+    and assign each to a leader above its cadre."""
+    if not 1 <= n <= MAX_DRAW:
+        raise ValueError(f"n must be 1..{MAX_DRAW}")
+    pool = await _candidates(session, model=Visit, kind="visit", scope=scope, since=since, n=n)
+    pool += await _candidates(session, model=Aid, kind="aid", scope=scope, since=since, n=n)
+    rng.shuffle(pool)
+    checks = []
+    for kind, record in pool[:n]:
+        cadre = await session.get(Person, record.person_id)
+        assert cadre is not None
+        leader = await assignee_for(session, cadre=cadre)
+        check = SpotCheck(
+            drawn_by=by.id, record_kind=kind, record_id=record.id, cadre_id=cadre.id,
+            village_id=record.village_id, township_id=record.township_id,
+            assigned_to=leader.id if leader else None, status="pending", drawn_at=now)
+        session.add(check)
+        checks.append(check)
+    await session.flush()
+    for check in checks:
+        await record_audit(session, actor_id=by.id, entity="spot_check", entity_id=check.id,
+                           action="draw", at=now, new=f"{check.record_kind}:{check.record_id}")
+    return checks
+
+
+async def check_by_id(session: AsyncSession, *, check_id: int, lock: bool = False
+                      ) -> SpotCheck | None:
+    """One spot check (`lock`: row-locked on PostgreSQL until the transaction ends)."""
+    query = select(SpotCheck).where(SpotCheck.id == check_id)
+    if lock and dialect_name(session) == "postgresql":
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def answer(
+    session: AsyncSession, *, check: SpotCheck, status: str, note: str | None, by: Person,
+    now: dt.datetime,
+) -> SpotCheck:
+    """Record the assignee's answer, with an audit entry; refuses anyone else."""
+    if status not in ANSWERS:
+        raise ValueError(f"unknown answer {status!r}")
+    if check.assigned_to != by.id:
+        raise NotAssignee(by.id)
+    if check.status != "pending":
+        raise AlreadyAnswered(check.id)
+    check.status, check.note, check.answered_at = status, note, now
+    await record_audit(session, actor_id=by.id, entity="spot_check", entity_id=check.id,
+                       action="answer", at=now, field="status", old="pending",
+                       new=status if note is None else f"{status}: {note}")
+    await session.flush()
+    return check
+
+
+async def _views(session: AsyncSession, checks: list[SpotCheck]) -> list[CheckView]:
+    views = []
+    for check in checks:
+        model: Any = Visit if check.record_kind == "visit" else Aid
+        record = await session.get(model, check.record_id)
+        assert record is not None  # records are never deleted
+        cadre = await session.get(Person, check.cadre_id)
+        village = await session.get(Village, check.village_id) if check.village_id else None
+        leader = await session.get(Person, check.assigned_to) if check.assigned_to else None
+        views.append(CheckView(
+            check=check, cadre=cadre.name if cadre else "", village=village.name if village else "",
+            assignee=leader.name if leader else None, day=record.day, kind=record.kind,
+            details=_details(record)))
+    return views
+
+
+def _details(record: Visit | Aid) -> dict[str, Any]:
+    if isinstance(record, Visit):
+        return {"heard": record.heard, "wants": record.wants}
+    fields = ("holiday", "amount", "items", "people_count", "destination", "project_name")
+    return {name: getattr(record, name) for name in fields if getattr(record, name) is not None}
+
+
+async def views_of(session: AsyncSession, *, check_ids: list[int]) -> list[CheckView]:
+    """The checks with these ids, described, in id order."""
+    query = select(SpotCheck).where(SpotCheck.id.in_(check_ids)).order_by(SpotCheck.id)
+    return await _views(session, list((await session.execute(query)).scalars()))
+
+
+async def pending_for(session: AsyncSession, *, assignee_id: int) -> list[CheckView]:
+    """The checks waiting for this leader's answer, oldest first."""
+    query = select(SpotCheck).where(SpotCheck.assigned_to == assignee_id,
+                                    SpotCheck.status == "pending").order_by(SpotCheck.id)
+    return await _views(session, list((await session.execute(query)).scalars()))
+
+
+async def in_scope(session: AsyncSession, *, scope: Scope, limit: int = 30) -> list[CheckView]:
+    """The scope's checks, pending first then the newest answers."""
+    query = _in_scope(select(SpotCheck), SpotCheck, scope).order_by(
+        (SpotCheck.status != "pending"), SpotCheck.answered_at.desc(), SpotCheck.id
+    ).limit(limit)
+    return await _views(session, list((await session.execute(query)).scalars()))
+
+
+async def summary(session: AsyncSession, *, scope: Scope) -> dict[str, int]:
+    """How many checks of the scope stand in each status (every status present)."""
+    query = _in_scope(select(SpotCheck.status, func.count()).group_by(SpotCheck.status),
+                      SpotCheck, scope)
+    counts = {status: 0 for status in STATUSES}
+    counts.update({s: int(c) for s, c in (await session.execute(query)).all()})
+    return counts
