@@ -49,6 +49,7 @@ CODES: dict[str, dict[str, str]] = {
     "summaries": {"figures": "summary.label.", "status": "export.summary_status."},
     "pairings": {"rank": "export.rank.", "household_category": "visit.category."},
     "people": {"rank": "export.rank.", "role": "role."},
+    "appraisals": {"rank": "export.rank.", "grade": "appraise.grade."},
 }
 AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
               "donation_value", "labour_people", "project_count", "project_funds")
@@ -73,12 +74,12 @@ class Job:
     def kinds(self) -> list[str]:
         """The sheets: every record kind; the roster for the county roles; the audit trail for
         the office's whole-county export (it names no place to filter by)."""
-        kinds = [k for k in export.KINDS if k not in ("people", "audit")]
+        allowed = set()
         if self.role in COUNTY_ROLES:
-            kinds.append("people")
+            allowed.add("people")
         if self.role == "office" and self.scope.kind == "county":
-            kinds.append("audit")
-        return kinds
+            allowed.add("audit")
+        return [k for k in export.KINDS if k not in ("people", "audit") or k in allowed]
 
     @property
     def filename(self) -> str:

@@ -4,21 +4,15 @@ comment; the office reads them all in the export."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.audit import record_audit
-from storage.export import Filter, Row, _names, _placed, _stream
-from storage.models import Appraisal, Person, Summary, Township, Unit, Village
+from storage.models import Appraisal, Person, Summary
 
 GRADES = ("excellent", "competent", "basic", "incompetent")
 MAX_COMMENT = 500
-# The export's column keys for appraisal_rows, in order.
-APPRAISALS = ("id", "cadre", "rank", "unit", "township", "village", "grade", "comment", "by",
-              "created_at", "updated_at")
 
 
 async def members(session: AsyncSession, *, leader: Person) -> list[Person]:
@@ -86,19 +80,3 @@ async def latest_summaries(session: AsyncSession, *, person_id: int, limit: int 
     query = select(Summary).where(Summary.person_id == person_id).order_by(
         Summary.week_start.desc()).limit(limit)
     return list((await session.execute(query)).scalars())
-
-
-def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Every appraisal of the scope (the summary stage has no period), by township, village
-    and name; columns APPRAISALS."""
-    appraiser = aliased(Person)
-    query: Select = select(
-        Appraisal.id, Person.name, Person.rank, Unit.name, Township.name, Village.name,
-        Appraisal.grade, Appraisal.comment, appraiser.name, Appraisal.created_at,
-        Appraisal.updated_at,
-    ).join(Person, Person.id == Appraisal.person_id).join(
-        appraiser, appraiser.id == Appraisal.by_id)
-    query = _names(query, Person.village_id, Person.township_id, Person.unit_id)
-    query = _placed(query, Person.village_id, Person.township_id, where)
-    return _stream(session, where, query.order_by(Township.name, Village.name, Person.name,
-                                                  Appraisal.id))

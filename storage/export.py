@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from storage.figures import local_bounds
 from storage.models import (
     Aid,
+    Appraisal,
     AuditEntry,
     Checkin,
     Dispute,
@@ -60,10 +61,13 @@ PEOPLE = ("id", "name", "phone", "rank", "role", "unit", "township", "village", 
 AUDIT = ("id", "at", "actor", "entity", "entity_id", "action", "field", "old_value",
          "new_value")
 
+APPRAISALS = ("id", "cadre", "rank", "unit", "township", "village", "grade", "comment", "by",
+              "created_at", "updated_at")
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "disputes": DISPUTES, "dispute_steps": DISPUTE_STEPS,
     "checkins": CHECKINS, "aid": AID, "summaries": SUMMARIES, "pairings": PAIRINGS,
-    "people": PEOPLE, "audit": AUDIT,
+    "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
 }
 KINDS = tuple(COLUMNS)
 
@@ -269,12 +273,28 @@ def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     return _stream(session, where, query.order_by(AuditEntry.at, AuditEntry.id))
 
 
+def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every appraisal of the scope (the summary stage has no period), by township, village
+    and name; columns APPRAISALS."""
+    appraiser = aliased(Person)
+    query: Select = select(
+        Appraisal.id, Person.name, Person.rank, Unit.name, Township.name, Village.name,
+        Appraisal.grade, Appraisal.comment, appraiser.name, Appraisal.created_at,
+        Appraisal.updated_at,
+    ).join(Person, Person.id == Appraisal.person_id).join(
+        appraiser, appraiser.id == Appraisal.by_id)
+    query = _names(query, Person.village_id, Person.township_id, Person.unit_id)
+    query = _placed(query, Person.village_id, Person.township_id, where)
+    return _stream(session, where, query.order_by(Township.name, Village.name, Person.name,
+                                                  Appraisal.id))
+
+
 RowSource = Callable[..., AsyncIterator[Row]]
 SOURCES: dict[str, RowSource] = {
     "visits": visit_rows, "problems": problem_rows, "disputes": dispute_rows,
     "dispute_steps": dispute_step_rows, "checkins": checkin_rows, "aid": aid_rows,
     "summaries": summary_rows, "pairings": pairing_rows, "people": people_rows,
-    "audit": audit_rows,
+    "audit": audit_rows, "appraisals": appraisal_rows,
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from storage import appraisals as store
+from storage import export
 from storage.export import Filter, window
 from storage.models import Appraisal, AuditEntry, Summary
 from tests.conftest import SHANGHAI
@@ -135,10 +136,10 @@ async def test_set_appraisal_refuses_an_unknown_grade_and_the_export_rows_follow
                                   grade="competent", comment="ok", now=now)
     span = window(MONDAY, MONDAY + dt.timedelta(days=6), SHANGHAI)
     async with harness.db.read() as session:
-        county = [row async for row in store.appraisal_rows(session, where=Filter(span))]
-        village = [row async for row in store.appraisal_rows(
+        county = [row async for row in export.appraisal_rows(session, where=Filter(span))]
+        village = [row async for row in export.appraisal_rows(
             session, where=Filter(span, village_ids=[found["陈静"].village_id]))]
-    assert len(county) == 2 and all(len(r) == len(store.APPRAISALS) for r in county)
+    assert len(county) == 2 and all(len(r) == len(export.APPRAISALS) for r in county)
     by_name = {r[1]: r for r in county}
     assert len(by_name["李娜"][7]) == store.MAX_COMMENT
     assert by_name["李娜"][4:9] == ("黄金埠镇", "新村", "excellent", "x" * 500, "张伟")

@@ -186,7 +186,7 @@ async def test_a_team_leader_gets_only_their_village_in_chinese(harness, exports
     filename, book, _params = await fetch_workbook(harness, users["张伟"])
     assert filename.startswith("grassroots-village-")
     assert book.sheetnames == ["汇总", "走访", "问题台账", "矛盾纠纷", "调处过程", "签到", "帮扶",
-                               "周小结", "结对帮扶"]  # no roster, no audit log
+                               "周小结", "结对帮扶", "考核评定"]  # no roster, no audit log
     visits = by_header(book, "走访")
     assert {r["村"] for r in visits} == {"新村"}
     assert sorted(r["干部"] for r in visits) == ["张伟", "李娜"]
