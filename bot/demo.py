@@ -1,13 +1,15 @@
 """`grassroots demo`: the real bot against a local Bot API emulator, on a fresh SQLite file.
 
 No Telegram account is needed: the emulator plays Telegram and the users, and the real
-application talks HTTP to it. The tour prints each exchange as a chat transcript.
+application talks HTTP to it. The tour prints each exchange as a chat transcript; the user
+taps the very buttons the bot sent. The clock is frozen, so every run tells the same story.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,6 @@ from zoneinfo import ZoneInfo
 from bot.clock import FrozenClock
 from bot.settings import Settings
 from storage.db import Database
-from storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DB = Path("grassroots-demo.db")
@@ -37,15 +38,55 @@ def show(who: str, said: str, replies: list[Any]) -> None:
     """Print one exchange of the transcript."""
     print(f"\n👤 {who}: {said}")
     for sent in replies:
+        if sent.method == "editMessageReplyMarkup":
+            continue  # only the buttons went away
         text = sent.plain_text if sent.text is not None else f"[{sent.method}]"
+        mark = "✎" if sent.is_edit else "🤖"
         for line in text.splitlines():
-            print(f"   🤖 {line}")
+            print(f"   {mark} {line}")
         for row in sent.buttons or []:
             print("      " + "  ".join(f"[{label}]" for label, _ in row))
+        if sent.keyboard_labels:
+            print("      ⌨ " + "  ".join(f"[{label}]" for label in sent.keyboard_labels))
+
+
+class Speaker:
+    """One person in the tour: what they send and tap is printed with the bot's answers."""
+
+    def __init__(self, harness: Any, user: Any, name: str) -> None:
+        self.harness, self.user, self.name = harness, user, name
+        self.replies: list[Any] = []
+
+    async def send(self, text: str) -> list[Any]:
+        """Send a text (or a command) and print the exchange."""
+        self.replies = await self.harness.send(self.user, text)
+        show(self.name, text, self.replies)
+        return self.replies
+
+    async def tap(self, label: str | None = None, *, suffix: str | None = None,
+                  position: int | None = None) -> list[Any]:
+        """Tap a button of the bot's last answer, found by label, data suffix or position."""
+        from tests.harness import find_button
+
+        shown, data, message_id = find_button(self.replies, label, suffix=suffix,
+                                              position=position)
+        self.replies = await self.harness.press(self.user, data, message_id=message_id)
+        show(self.name, f"[{shown}]", self.replies)
+        return self.replies
+
+    async def share(self, what: str, update_id: int) -> list[Any]:
+        """Something that is not text (a photo, a location): print what it was."""
+        self.replies = await self.harness.roundtrip(self.user, update_id)
+        show(self.name, f"[{what}]", self.replies)
+        return self.replies
 
 
 async def tour() -> None:
-    """Register a cadre, a team leader and the office, and show what each may do."""
+    """Register a cadre, a team leader and the office, show what each may do, then follow the
+    cadre through a week: check-ins, a visit, a dispute and the weekly summary."""
+    # Imported here, not above: importing Alembic logs INFO lines, and main() quieted them.
+    from storage.migrate import upgrade
+
     emulator_cls, (harness_cls, roster) = _emulator_modules()
     url = f"sqlite+aiosqlite:///{DEMO_DB}"
     await asyncio.to_thread(upgrade, url)
@@ -66,7 +107,9 @@ async def tour() -> None:
     try:
         await harness.import_roster(roster)
         print(f"Roster imported into {DEMO_DB}; the bot talks to the emulator at {emu.base_url}.")
-        await _registration(harness)
+        cadre = await _registration(harness)
+        await _cadre_week(harness, cadre)
+        await _what_was_saved(harness)
     finally:
         await harness.stop()
         await db.dispose()
@@ -77,7 +120,7 @@ async def tour() -> None:
     print("\nEvery request the bot made was valid Bot API 10.1.")
 
 
-async def _registration(harness: Any) -> None:
+async def _registration(harness: Any) -> Any:
     from sqlalchemy import select
 
     from storage.models import Person
@@ -113,11 +156,99 @@ async def _registration(harness: Any) -> None:
         "[shares someone else's contact]",
         await harness.contact(stranger, "13800138003", user_id=9999),
     )
+    return cadre
+
+
+def _at(harness: Any, when: dt.datetime, *, quietly: bool = False) -> None:
+    harness.at(when)
+    if not quietly:
+        print(f"\n-- {when:%A %d %B, %H:%M} --")
+
+
+def _day(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+async def _cadre_week(harness: Any, user: Any) -> None:
+    """李娜's week in English: check-ins, a visit, a dispute, and Friday's summary."""
+    print("\n== A cadre's week: /checkin, /visit, /dispute, /summary ==")
+    monday = harness.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    _at(harness, _day(monday, 9))
+    li = Speaker(harness, user, "李娜 (cadre)")
+    await li.send("/language")
+    await li.tap("English")
+    await li.send("/checkin")
+    await li.tap(suffix="ci:v")
+    await li.share("shares her location", user.location(28.69, 116.69))
+    _at(harness, _day(monday, 15, 30))
+    await _visit(li)
+    await _dispute(li)
+    for offset in range(1, 5):  # Tuesday to Friday: the same one tap each morning
+        _at(harness, _day(monday + dt.timedelta(days=offset), 8, 30), quietly=True)
+        await harness.press(user, _find(await harness.send(user, "/checkin"), "ci:v"))
+    print("\n(Tuesday to Friday she checks in the same way: five days in the village.)")
+    _at(harness, _day(monday + dt.timedelta(days=4), 18))
+    await li.send("/summary")
+    await li.send("Visited 12 households; Mr Li's clinic trips are arranged.")
+    await li.send("The road to the east hamlet floods when it rains.")
+    await li.send("Take the boundary dispute to the township's land office.")
+    await li.tap("Save")
+
+
+def _find(replies: list[Any], suffix: str) -> str:
+    from tests.harness import find_button
+
+    return str(find_button(replies, suffix=suffix)[1])
+
+
+async def _visit(li: Speaker) -> None:
+    """A visit to the weak, to the confirm screen and saved."""
+    await li.send("/visit")
+    await li.tap(suffix=":weak")
+    await li.tap(suffix=":ill")
+    await li.send("李大爷")
+    await li.send("Needs medicine every month; the clinic is 15 km away.")
+    await li.send("A doctor who comes to the village once a month.")
+    await li.tap(suffix=":yes")
+    await li.tap(suffix=":health")
+    await li.share("sends a photo", li.user.photo())
+    await li.tap("Skip")
+    await li.tap(position=0)  # today
+    await li.tap("Save")
+
+
+async def _dispute(li: Speaker) -> None:
+    """A land dispute with a petition flag, to the confirm screen and saved."""
+    await li.send("/dispute")
+    await li.tap(suffix=":ownership")
+    await li.send("The Zhang and Li families")
+    await li.send("六")
+    await li.tap(suffix=":repeated")
+    await li.tap(suffix=":d:3")  # Done
+    await li.send("A field boundary moved when the canal was rebuilt; both families farm it.")
+    await li.tap(suffix=":high")
+    await li.tap("Save")
+
+
+async def _what_was_saved(harness: Any) -> None:
+    from sqlalchemy import func, select
+
+    from storage.models import Checkin, Dispute, Problem, Summary, Visit
+
+    counts = []
+    async with harness.db.read() as session:
+        for name, model in (("check-ins", Checkin), ("visits", Visit),
+                            ("problems in the ledger", Problem), ("disputes", Dispute),
+                            ("weekly summaries", Summary)):
+            count = (await session.execute(select(func.count()).select_from(model))).scalar()
+            counts.append(f"{name}: {count}")
+    print(f"\nIn {DEMO_DB} now — " + ", ".join(counts) + ".")
 
 
 def main() -> int:
     """Run the tour on a fresh database file."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+    logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output; keep warnings
     asyncio.run(tour())
     return 0

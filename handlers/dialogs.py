@@ -8,6 +8,7 @@ each dialog, so a button from an old or finished dialog does nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from bot.i18n import N_
@@ -37,7 +38,7 @@ async def start_form(turn: Turn, form: Form, args: str = "") -> None:
     """Start a form, or offer to continue the draft the user left open."""
     existing = await store.get(turn.session, chat_id=turn.chat_id)
     if existing is not None and existing.form in FORMS and existing.step != RESUME:
-        _offer_resume(turn, existing, form)
+        _offer_resume(turn, existing, form, args)
         return
     data = await form.prepare(turn, args) if form.prepare else {}
     if data is None:
@@ -54,7 +55,10 @@ async def start_form(turn: Turn, form: Form, args: str = "") -> None:
     await _advance(turn, form, dialog, data, [])
 
 
-def _offer_resume(turn: Turn, dialog: Dialog, wanted: Form) -> None:
+def _offer_resume(turn: Turn, dialog: Dialog, wanted: Form, args: str) -> None:
+    # What to start instead is kept with the draft, not trusted from the button: a forged
+    # "discard" must not open a form this user may not start (the office's broadcast).
+    dialog.history = {**dialog.history, "wanted": [wanted.name, args]}
     minutes = int((turn.now - dialog.updated_at).total_seconds() // 60)
     text = turn.tr("form.resume_offer", title=turn.tr(FORMS[dialog.form].title), minutes=minutes)
     buttons = [
@@ -74,11 +78,19 @@ async def _advance(turn: Turn, form: Form, dialog: Dialog, data: Data, stack: li
     """Ask the next unanswered question, or show the confirm screen."""
     question = form.next_question(data)
     step = question.key if question is not None else CONFIRM
-    store.touch(dialog, step=step, data=data, stack=stack, now=turn.now)
+    _touch(dialog, step=step, data=data, stack=stack, now=turn.now)
     if question is None:
         await _confirm_screen(turn, form, dialog, data)
     else:
         await _ask(turn, form, dialog, question, data)
+
+
+def _touch(dialog: Dialog, *, step: str, data: Data, stack: list[str], now: dt.datetime) -> None:
+    """Record the dialog's step; an offer to start another form instead still stands."""
+    wanted = dialog.history.get("wanted")
+    store.touch(dialog, step=step, data=data, stack=stack, now=now)
+    if wanted is not None:
+        dialog.history = {**dialog.history, "wanted": wanted}
 
 
 async def _ask(turn: Turn, form: Form, dialog: Dialog, question: Question, data: Data) -> None:
@@ -256,12 +268,21 @@ async def on_button(turn: Turn, rest: str) -> None:
         await cancel(turn, "")
     elif action == "c":
         await _resume(turn, form, dialog, data)
-    elif action == "n" and arg in FORMS:
-        await store.discard(turn.session, chat_id=turn.chat_id)
-        turn.say(turn.tr("form.discarded", title=turn.tr(form.title)))
-        await start_form(turn, FORMS[arg])
+    elif action == "n":
+        await _discard_for(turn, form, dialog, arg)
     else:
         turn.notice(turn.tr("form.stale_button"))
+
+
+async def _discard_for(turn: Turn, form: Form, dialog: Dialog, name: str) -> None:
+    """Discard the draft and start the form (with the arguments) the offer was made for."""
+    wanted_name, args = dialog.history.get("wanted") or (None, "")
+    if wanted_name != name or name not in FORMS:
+        turn.notice(turn.tr("form.stale_button"))  # a forged button, or an older offer
+        return
+    await store.discard(turn.session, chat_id=turn.chat_id)
+    turn.say(turn.tr("form.discarded", title=turn.tr(form.title)))
+    await start_form(turn, FORMS[name], args)
 
 
 async def _on_question_button(
@@ -283,7 +304,7 @@ async def _on_question_button(
         picked = list(data.get(f"_{question.key}", []))
         picked = [c for c in picked if c != code] if code in picked else [*picked, code]
         data[f"_{question.key}"] = picked
-        store.touch(
+        _touch(
             dialog, step=dialog.step, data=data, stack=dialog.history.get("stack", []), now=turn.now
         )
         await _ask(turn, form, dialog, question, data)

@@ -15,8 +15,12 @@ from typing import Any
 
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_day, parse_int, parse_money
+from storage.models import Money
 
 Data = dict[str, Any]
+# The largest amount storage's money columns hold (Numeric(14, 2): 999999999999.99).
+MONEY_MAX = Decimal(10) ** ((Money.precision or 0) - (Money.scale or 0)) - Decimal(1).scaleb(
+    -(Money.scale or 0))
 
 
 class Invalid(Exception):
@@ -115,11 +119,13 @@ def parse_typed(turn: Turn, question: Question, data: Data, text: str) -> Any:
         if question.kind == "int":
             return _bounded(parse_int(text), question)
         if question.kind == "money":
-            return str(_bounded(parse_money(text), question))
+            return str(_storable(_bounded(parse_money(text), question)))
         if question.kind == "date":
             return check_day(turn, parse_day(text, today=turn.today)).isoformat()
     except ParseError as exc:
         raise Invalid(f"form.error.{question.kind}") from exc
+    except ArithmeticError as exc:  # more digits than a Decimal holds: far too large
+        raise Invalid("form.error.too_large", maximum=str(MONEY_MAX)) from exc
     if question.kind in ("text", "choice", "multi"):
         return check_text(turn, question, text)
     raise Invalid("form.error.use_buttons")
@@ -144,6 +150,13 @@ def check_day(turn: Turn, day: dt.date) -> dt.date:
     if day < start:
         raise Invalid("form.error.before_campaign", start=start.isoformat())
     return day
+
+
+def _storable(amount: Decimal) -> Decimal:
+    """An amount the money columns can hold; a larger one would fail the whole save."""
+    if amount > MONEY_MAX:
+        raise Invalid("form.error.too_large", maximum=str(MONEY_MAX))
+    return amount
 
 
 def _bounded(value: Any, question: Question) -> Any:

@@ -104,15 +104,20 @@ QUESTIONS = (
 )
 
 
-def _household_ref(value: str) -> tuple[int | None, str | None]:
-    """A button answer is `h<id>`; anything typed is a household's name."""
+async def _household_ref(turn: Turn, value: str) -> tuple[int | None, str | None]:
+    """A button answer is `h<id>` of the cadre's village; anything else is a typed name (a
+    typed "h12" naming no household of the village must not fail the save)."""
     match = HOUSEHOLD_CODE.fullmatch(value)
-    return (int(match.group(1)), None) if match else (None, value)
+    village_id = _person(turn).village_id
+    if match and village_id is not None and await households.household_in_village(
+            turn.session, household_id=int(match.group(1)), village_id=village_id):
+        return int(match.group(1)), None
+    return None, value
 
 
 async def save(turn: Turn, data: Data) -> None:
     """Record the visit (and its problem, if follow-up is needed) and confirm it."""
-    household_id, household_name = _household_ref(data["household"])
+    household_id, household_name = await _household_ref(turn, data["household"])
     location = data.get("location") or {}
     visit = await store.add_visit(
         turn.session, person=_person(turn), kind=data["kind"],

@@ -140,7 +140,42 @@ class BotHarness:
         """Pin the clock."""
         self.clock.set(when)
 
+    async def tap(
+        self, user: EmuUser, replies: list[Sent], label: str | None = None, *,
+        suffix: str | None = None, position: int | None = None,
+    ) -> list[Sent]:
+        """The user taps a button the bot offered in `replies` (see `find_button`)."""
+        _, data, message_id = find_button(replies, label, suffix=suffix, position=position)
+        return await self.press(user, data, message_id=message_id)
+
 
 def texts(sent: list[Sent]) -> list[str]:
     """The plain text of each message, for transcript assertions."""
     return [s.plain_text for s in sent if s.text is not None]
+
+
+def offered_buttons(sent: list[Sent]) -> list[tuple[str, str, int]]:
+    """Every inline button in `sent` as (label, callback_data, message_id): the newest
+    message first, each message's buttons in reading order."""
+    return [(label, data, s.message_id) for s in reversed(sent)
+            for row in s.buttons for label, data in row if data is not None]
+
+
+def find_button(
+    sent: list[Sent], label: str | None = None, *, suffix: str | None = None,
+    position: int | None = None,
+) -> tuple[str, str, int]:
+    """The newest offered button whose label contains `label`, or whose callback_data ends
+    with `suffix`, or the one at `position` (0 first) of the newest keyboard:
+    (label, callback_data, message_id)."""
+    buttons = offered_buttons(sent)
+    if position is not None and buttons:
+        newest = [b for b in buttons if b[2] == buttons[0][2]]  # in reading order
+        if 0 <= position < len(newest):
+            return newest[position]
+    for button in buttons:
+        if (label is not None and label in button[0]) or (
+                suffix is not None and button[1].endswith(suffix)):
+            return button
+    raise LookupError(f"no button {label or suffix or position!r} in "
+                      f"{[(b[0], b[1]) for b in buttons]}")
