@@ -110,6 +110,9 @@ async def tour() -> None:
         cadre = await _registration(harness)
         await _cadre_week(harness, cadre)
         await _what_was_saved(harness)
+        from bot.demo_rhythm import rhythm_and_office
+
+        await rhythm_and_office(harness, show)
     finally:
         await harness.stop()
         await db.dispose()
