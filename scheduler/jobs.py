@@ -40,8 +40,11 @@ async def run_plan(ctx: AppContext, plan: Plan) -> int | None:
         if not await schedules.take(session, name=plan.name, due_at=due, next_run_at=upcoming,
                                     now=now):
             return None
-        messages = await plan.build(Run(ctx, session, latest_due(plan, settings, due, now), now))
-        stored = await outbox.enqueue(session, messages=messages, now=now)
+        run = Run(ctx, session, latest_due(plan, settings, due, now), now)
+        if plan.same_day_only and run.day != now.astimezone(settings.tz).date():
+            log.info("schedule %s due %s skipped: its day is over", plan.name, due)
+            return 0
+        stored = await outbox.enqueue(session, messages=await plan.build(run), now=now)
     if stored:  # the frequent schedules mostly find nothing to send: no line for that
         log.info("schedule %s due %s ran: %d messages queued", plan.name, due, len(stored))
     return len(stored)

@@ -149,11 +149,13 @@ async def holiday_reminders(run: Run) -> list[Outgoing]:
 def plans() -> list[Plan]:
     """Every schedule, with the settings that time it."""
     return [
-        Plan("checkin_reminder", daily(lambda s: s.checkin_reminder_time), checkin_reminders),
-        Plan("attendance_check", daily(lambda s: s.attendance_check_time), attendance_warnings),
+        Plan("checkin_reminder", daily(lambda s: s.checkin_reminder_time), checkin_reminders,
+             same_day_only=True),
+        Plan("attendance_check", daily(lambda s: s.attendance_check_time), attendance_warnings,
+             same_day_only=True),
         Plan("summary_reminder",
              weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
-                    lambda s: -_reminder_lead(s)), summary_reminders),
+                    lambda s: -_reminder_lead(s)), summary_reminders, same_day_only=True),
         Plan("summary_missing_team",
              weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time),
              summaries_missing_to_teams),
@@ -165,6 +167,7 @@ def plans() -> list[Plan]:
         Plan("county_report",
              weekly(lambda s: s.county_report_weekday, lambda s: s.county_report_time),
              county_report),
-        Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders),
+        Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders,
+             same_day_only=True),
         Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports),
     ]

@@ -52,6 +52,9 @@ class Plan:
     name: str
     next_after: NextRun
     build: Build
+    # A morning reminder for a day already gone tells the cadre nothing: a run caught up on a
+    # later local day is claimed but sends nothing. Digests and reports still catch up.
+    same_day_only: bool = False
 
 
 def message(person: Person, text: str, *, key: str, kind: str) -> Outgoing:

@@ -87,6 +87,18 @@ async def test_it_reminds_only_cadres_without_a_checkin_and_not_those_on_leave(h
     assert (await tick(harness, local(2026, 12, 1, 8, 30))).get("checkin_reminder") is None
 
 
+async def test_a_morning_reminder_missed_while_down_is_not_sent_the_next_day(harness):
+    chats = await bind_everyone(harness)
+    await tick(harness, local(2026, 12, 1, 7, 0))
+    await harness.stop()  # down from Tuesday 07:00 to Wednesday 07:30: Tuesday's 08:00 passed
+    harness.at(local(2026, 12, 2, 7, 30))
+    await harness.start()
+    assert (await tick(harness))["checkin_reminder"] == 0
+    assert messages(harness, chats["陈静"]) == []
+    assert (await tick(harness, local(2026, 12, 2, 8, 0)))["checkin_reminder"] == 5
+    assert len(messages(harness, chats["陈静"])) == 1
+
+
 async def test_a_bot_down_at_2000_sends_the_digest_once_when_it_is_back(harness):
     chats = await bind_everyone(harness)
     await tick(harness, local(2026, 12, 1, 19, 0))

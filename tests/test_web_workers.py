@@ -81,7 +81,9 @@ async def test_two_workers_share_dialogs_and_schedules(empty_database, emulator,
             disputes = (await session.execute(select(Dispute))).scalars().all()
         assert [(d.parties, d.people_count) for d in disputes] == [("村民甲与村委会", 3)]
 
-        # Both workers' schedulers wake at the same moment: each reminder is queued once.
+        # Both workers' schedulers wake at the same moment: each reminder is queued once. (Their
+        # own JobQueues may have created the rows on Saturday: Sunday's reminder, caught up on
+        # Monday, is stale and sends nothing.)
         for ctx in contexts:
             ctx.clock.set(local(2026, 11, 30, 7, 0))
         await asyncio.gather(*(run_due(ctx) for ctx in contexts))
