@@ -13,6 +13,7 @@ import os
 import random
 import signal
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -97,57 +98,81 @@ async def prepare(db: Database, emulator) -> list:
     return users
 
 
-async def act(emulator, user, kind: str, what: str, last: list) -> list:
-    """One step; returns the bot's answers to it (waiting through kills and restarts)."""
-    before = len(emulator.sent_to(user.id))
-    if kind == "send":
-        user.send(what)
-    else:
-        user.press(button(last, what))
-    return await emulator.wait_for(lambda: emulator.sent_to(user.id)[before:] or None, WAIT)
+UNAVAILABLE = "服务暂时不可用"  # the apology that asks to send again: a cadre would
+FAILED = "系统出了点问题"  # an unexpected error: a defect, never retried here
+
+
+def toasts(emulator, user_id: int) -> list[str]:
+    """The texts the bot answered this user's button presses with."""
+    queries = emulator.world.callback_queries
+    return [p.get("text") or "" for p in emulator.callback_answers
+            if queries.get(str(p["callback_query_id"]), {}).get("from", {}).get("id") == user_id]
 
 
 def shows(replies: list, expect: str) -> bool:
-    if expect == "text":
-        return True
+    if expect == "text":  # any answer but the reminder, which may arrive at any moment
+        return any(REMINDER not in (r.plain_text or "") for r in replies)
     if expect.startswith(":"):
         return any(d and d.endswith(expect) for r in replies for row in r.buttons for _, d in row)
     return any(expect in (r.plain_text or "") for r in replies)
 
 
-async def answer(emulator, user, before: int, expect: str, after: str) -> list:
-    """The bot's answer since message `before`, once it shows `expect`."""
-    def ready() -> list | None:
-        shown = emulator.sent_to(user.id)[before:]
-        return shown if shown and shows(shown, expect) else None
-    try:
-        return await emulator.wait_for(ready, WAIT)
-    except TimeoutError as exc:
-        tail = [(s.method, s.plain_text, s.buttons) for s in emulator.sent_to(user.id)[-4:]]
-        raise AssertionError(f"{user.id}: after {after} no {expect!r}: {tail}") from exc
+async def step(emulator, user, kind: str, what: str, expect: str, last: list, log: Path) -> list:
+    """Send or press, then wait (through kills and restarts) for the answer that shows
+    `expect`; asked to try again because the database was unavailable, do as a cadre would."""
+    for _ in range(10):
+        before = len(emulator.sent_to(user.id))
+        pressed = len(toasts(emulator, user.id))
+        if kind == "send":
+            user.send(what)
+        else:
+            user.press(button(last, what))
+
+        def ready(before: int = before, pressed: int = pressed) -> list | str | None:
+            shown = emulator.sent_to(user.id)[before:]
+            said = [r.plain_text or "" for r in shown] + toasts(emulator, user.id)[pressed:]
+            if any(FAILED in t for t in said):
+                return "failed"
+            if shown and shows(shown, expect):
+                return shown
+            return "again" if any(UNAVAILABLE in t for t in said) else None
+        try:
+            result = await emulator.wait_for(ready, WAIT)
+        except TimeoutError:
+            result = "timeout"
+        if isinstance(result, list):
+            return result
+        if result != "again":
+            tail = [(s.method, s.plain_text, s.buttons) for s in emulator.sent_to(user.id)[-4:]]
+            errors = [line for line in _lines(log) if " ERROR " in line or "Traceback" in line]
+            raise AssertionError(f"{user.id}: {kind} {what!r} -> {result}, no {expect!r}: {tail}; "
+                                 f"toasts {toasts(emulator, user.id)[-3:]}; bot log {errors[-10:]}")
+    raise AssertionError(f"{user.id}: {kind} {what!r} unavailable ten times over")
 
 
-async def cadre_reports(emulator, user, stop: asyncio.Event) -> int:
+def _lines(log: Path) -> list[str]:
+    return log.read_text(errors="replace").splitlines() if log.exists() else []
+
+
+async def cadre_reports(emulator, user, stop: asyncio.Event, log: Path) -> int:
     """Report disputes one after another until told to stop; how many were confirmed."""
     confirmed = 0
     while not stop.is_set():
         last: list = []
         for kind, what, expect in DIALOG:
-            before = len(emulator.sent_to(user.id))
-            await act(emulator, user, kind, what, last)
-            # The answer may come in parts (a text, then the keyboard): wait for the part asked.
-            last = await answer(emulator, user, before, expect, f"{kind} {what!r}")
+            last = await step(emulator, user, kind, what, expect, last, log)
         confirmed += 1
     return confirmed
 
 
 async def run_kills(db: Database, url: str, emulator) -> None:
     users = await prepare(db, emulator)
-    bot = BotProcess(environment(emulator, url), Path(os.environ.get("KILL_LOG", os.devnull)))
+    log = Path(os.environ.get("KILL_LOG") or tempfile.mkstemp(suffix=".log")[1])
+    bot = BotProcess(environment(emulator, url), log)
     await bot.start()
     await wait_for_schedules(db)  # the reminder's row exists before the first kill
     stop = asyncio.Event()
-    drivers = [asyncio.create_task(cadre_reports(emulator, u, stop)) for u in users]
+    drivers = [asyncio.create_task(cadre_reports(emulator, u, stop, log)) for u in users]
     rng = random.Random(1)
     for _ in range(KILLS):
         await asyncio.sleep(rng.uniform(0.5, 3.0))
