@@ -90,6 +90,8 @@ class BotApiEmulator:
         self.callback_answers: list[dict[str, Any]] = []
         self.documents: list[tuple[int | str, str, bytes, dict[str, Any]]] = []
         self.count_429 = 0
+        # Seconds each request waits before it is handled: the network between bot and Telegram.
+        self.round_trip = 0.0
         self.stopping = False
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -179,6 +181,10 @@ class BotApiEmulator:
         """Turn rate limiting off again."""
         self.limiter = None
 
+    def network(self, round_trip: float) -> None:
+        """Answer every request `round_trip` seconds late, as a Bot API across a network does."""
+        self.round_trip = round_trip
+
     def fail_rate(self, status: int = 502, fraction: float = 0.05,
                   methods: set[str] | None = frozenset({"sendMessage"}),
                   seed: int = 0) -> None:
@@ -257,6 +263,8 @@ class BotApiEmulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         record = Request(request.match_info["method"], {}, time.monotonic())
         self.requests.append(record)
+        if self.round_trip:
+            await asyncio.sleep(self.round_trip)
         if self.faults.is_down:
             return _drop_connection(request)  # status stays 0: no answer
         # Long polls do not make the bot busy; everything else does until answered.

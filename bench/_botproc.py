@@ -1,0 +1,196 @@
+"""A bot in its own process for the benchmarks: Grassroots as `grassroots run` runs it, or
+python-telegram-bot's plainest echo bot. Prints READY once it polls; stops on SIGTERM.
+
+    python bench/_botproc.py grassroots --api URL --db URL [--schema S] --clock ISO
+    python bench/_botproc.py echo --api URL
+
+Not run by hand: bench/throughput.py, spike.py and memory.py start it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import signal
+import sys
+import time
+from typing import Any
+
+import _common  # the repository root on sys.path, and the defaults
+
+from bot.context import AppContext
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from storage.db import Database
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=("grassroots", "echo"))
+    parser.add_argument("--api", required=True, help="the emulator's base URL")
+    parser.add_argument("--token", default=_common.TOKEN)
+    parser.add_argument("--db", default="")
+    parser.add_argument("--schema", default=None)
+    parser.add_argument("--clock", default="2026-12-04T16:00:00+08:00")
+    parser.add_argument("--global-rate", type=float, default=None,
+                        help="OUTBOX_GLOBAL_PER_SECOND (default: the setting's default)")
+    parser.add_argument("--per-chat-rate", type=float, default=None,
+                        help="OUTBOX_PER_CHAT_PER_SECOND (default: the setting's default)")
+    parser.add_argument("--poller", choices=("grassroots", "eager"), default="grassroots",
+                        help="bot.polling's Poller (default) or, to compare, an eager one")
+    parser.add_argument("--http-pool", type=int, default=None,
+                        help="connections to the Bot API (default: bot.app's)")
+    parser.add_argument("--profile", default=None,
+                        help="profile the run: a .pstats file (cProfile), else pyinstrument HTML")
+    return parser.parse_args()
+
+
+class RunningClock:
+    """The clock starts at the given moment and runs at real speed (leases, last seen)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start = start.astimezone(dt.UTC)
+        self.started = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        """The start plus the seconds since."""
+        return self.start + dt.timedelta(seconds=time.monotonic() - self.started)
+
+
+async def _until_terminated() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print("READY", flush=True)
+    await stop.wait()
+
+
+async def run_echo(args: argparse.Namespace) -> None:
+    """python-telegram-bot's echo example, sequential (its default) and polling."""
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    application = (Application.builder().token(args.token).base_url(f"{args.api}/bot")
+                   .base_file_url(f"{args.api}/file/bot").build())
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=10)
+        await _until_terminated()
+        await application.updater.stop()
+        await application.stop()
+
+
+async def run_grassroots(args: argparse.Namespace) -> None:
+    """The real application, started as `grassroots run` starts it; its clock starts at
+    --clock (the dialogs' dates are fixed) and runs at real speed."""
+    import bot.app
+    from bot.app import build_application
+
+    if args.http_pool is not None:
+        bot.app.HTTP_CONNECTIONS = args.http_pool
+
+    overrides: dict[str, Any] = {}
+    if args.global_rate is not None:
+        overrides["outbox_global_per_second"] = args.global_rate
+    if args.per_chat_rate is not None:
+        overrides["outbox_per_chat_per_second"] = args.per_chat_rate
+    settings = Settings(_env_file=None, telegram_bot_token=args.token,
+                        bot_api_base_url=args.api, bot_username=_common.BOT_USERNAME,
+                        database_url=args.db, campaign_start=dt.date(2026, 11, 23),
+                        **overrides)
+    kwargs: dict[str, Any] = ({"connect_args": {"server_settings": {"search_path": args.schema}}}
+                              if args.schema else {})
+    db = Database(settings.database_url, **kwargs)
+    clock = RunningClock(dt.datetime.fromisoformat(args.clock))
+    ctx = AppContext(settings=settings, db=db, clock=clock,
+                     limiter=RateLimiter(settings.outbox_global_per_second,
+                                         settings.outbox_per_chat_per_second))
+    application = build_application(ctx)
+    if application.job_queue is not None:
+        # The schedules would send reminders at the pinned time; the outbox sender stays.
+        for job in application.job_queue.jobs():
+            if job.name != "outbox":
+                job.schedule_removal()
+    poller = _poller(application, args.poller)
+    async with application:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        await poller.start()
+        await _until_terminated()
+        await poller.stop()
+        await application.stop()
+    await db.dispose()
+
+
+class EagerPoller:
+    """For comparison only: fetch the next batch at once and confirm what was fetched, as
+    python-telegram-bot's Updater does (an update in hand is lost if the process dies)."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.loop_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.loop_task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        app, offset = self.application, None
+        processor = app.update_processor
+        while True:
+            updates = await app.bot.get_updates(offset=offset, timeout=10, limit=100)
+            for update in updates:
+                task = asyncio.create_task(
+                    processor.process_update(update, app.process_update(update)))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            if updates:
+                offset = updates[-1].update_id + 1
+
+    async def stop(self) -> None:
+        if self.loop_task is not None:
+            self.loop_task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _poller(application: Any, kind: str) -> Any:
+    """The poller `grassroots run` uses, or the eager one to compare with."""
+    if kind == "eager":
+        return EagerPoller(application)
+    from bot.polling import Poller
+
+    return Poller(application)
+
+
+def main() -> None:
+    args = _parse()
+    runner = run_echo if args.kind == "echo" else run_grassroots
+    if not args.profile:
+        asyncio.run(runner(args))
+    elif args.profile.endswith(".pstats"):  # cProfile: exact calls, greenlets and all
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            asyncio.run(runner(args))
+        profile.dump_stats(args.profile)
+    else:  # pyinstrument: a statistical profile as HTML
+        from pyinstrument import Profiler
+
+        with Profiler(async_mode="disabled", interval=0.001) as profiler:
+            asyncio.run(runner(args))
+        with open(args.profile, "w", encoding="utf-8") as out:
+            out.write(profiler.output_html())
+        print(profiler.output_text(unicode=False, color=False), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

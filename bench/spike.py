@@ -1,0 +1,141 @@
+"""Item 2 — the deadline spike: 2,000 cadres each complete their weekly summary within 60 s.
+
+The bot runs in a child process as `grassroots run` runs it; the Bot API emulator and the
+cadres are in this process. Each cadre starts at a moment spread over the window, answers
+each question after a think time, and taps Save. Latency of each update: from the moment the
+emulator hands it to the bot (the getUpdates answer) to the moment the last message answering
+it reaches the emulator.
+
+    .venv/bin/python bench/spike.py [--backend sqlite|postgresql] [--cadres 2000]
+        [--window 60] [--think 1-3] [--repeats 1] [--limiter open|default]
+
+Telegram's sending rates are item 4's subject: by default (--limiter open) the bot's rate
+limiter is opened so that the figure is the bot's own; --limiter default keeps 28/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from _common import (
+    BOT_USERNAME,
+    CADRE_ROLES,
+    TOKEN,
+    BotProcess,
+    Spy,
+    county,
+    cpu_seconds,
+    fresh_backend,
+    median,
+    percentile,
+    print_machine,
+    seed_week,
+    table,
+)
+from _dialogs import Conversations, summary, think_time
+from sqlalchemy import func, select
+
+from storage.models import Summary
+from tests.emulator import BotApiEmulator
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 12, 4, 16, 0, tzinfo=SHANGHAI)  # Friday, an hour before the deadline
+MONDAY = dt.date(2026, 11, 30)
+
+
+async def run_spike(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """One spike on a fresh database; the figures of the run."""
+    async with fresh_backend(args.backend) as backend:
+        db = backend.database()
+        now = NOW.astimezone(dt.UTC)
+        members = await county(db, now=now, cadres=args.cadres)
+        # Checked in every day this week including today, but for those with a short week.
+        short = await seed_week(db, members, monday=MONDAY, today=dt.date(2026, 12, 4), now=now)
+        emu = BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
+        emu.network(args.rtt_ms / 1000)
+        conv = Conversations(emu)
+        cadres = [m for m in members if m.role in CADRE_ROLES][:args.cadres]
+        for m in cadres:
+            conv.add(m.user_id, summary(m.person_id in short))
+        low, high = (float(x) for x in args.think.split("-"))
+        steps = max(len(c.script) for c in conv.chats.values())
+        latest_start = max(0.0, args.window - steps * high - 2)
+        rng = random.Random(seed)
+        starts = sorted(rng.uniform(0, latest_start) for _ in cadres)
+        await emu.start()
+        rates = ([] if args.limiter == "default"
+                 else ["--global-rate", "100000", "--per-chat-rate", "100000"])
+        bot = BotProcess(["grassroots", "--api", emu.base_url, *backend.args(), "--clock",
+                          NOW.isoformat(), "--poller", args.poller, *rates])
+        await bot.start()
+        spying = Spy(bot.pid, args.spy, "--gil") if args.spy else None
+        try:
+            if spying is not None:
+                await spying.start()
+            cpu = -bot.cpu(), -cpu_seconds()
+            seconds = await conv.run(starts=starts, think=think_time(low, high, seed),
+                                     within=args.window * 10)
+            cpu = cpu[0] + bot.cpu(), cpu[1] + cpu_seconds()
+        finally:
+            if spying is not None:
+                await spying.stop()
+            await bot.stop()
+            await emu.stop()
+        async with db.read() as session:
+            saved = (await session.execute(select(func.count()).select_from(Summary))).scalar_one()
+        await db.dispose()
+    checked = conv.check()
+    latencies = conv.latencies()
+    return {"cadres": len(cadres), "updates": checked["steps"], "seconds": seconds,
+            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99), "max": max(latencies, default=float("nan")),
+            "saved": saved, "lost": checked["lost"], "extra": checked["extra"],
+            "errors": checked["violations"] + checked["http_errors"] + checked["chats_failed"],
+            "bot_cpu": cpu[0]}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--cadres", type=int, default=2000)
+    parser.add_argument("--window", type=float, default=60.0, help="seconds")
+    parser.add_argument("--think", default="1-3", help="seconds between an answer and the "
+                        "cadre's next message, uniform (default 1-3)")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--limiter", choices=("open", "default"), default="open")
+    parser.add_argument("--poller", choices=("grassroots", "eager"), default="grassroots",
+                        help="bot.polling's Poller, or to compare one that does not wait for "
+                        "a batch before fetching the next (python-telegram-bot's way)")
+    parser.add_argument("--py-spy", default=None, dest="spy",
+                        help="py-spy recording of the bot: .svg flame graph, else collapsed")
+    parser.add_argument("--rtt-ms", type=float, default=0.0,
+                        help="a network round trip added to every Bot API request (default 0)")
+    args = parser.parse_args()
+    print_machine()
+    print(f"backend {args.backend}: {args.cadres} cadres finish a summary within "
+          f"{args.window:g} s (think {args.think} s, limiter {args.limiter}, "
+          f"poller {args.poller})", flush=True)
+    rows, p99s = [], []
+    for repeat in range(1, args.repeats + 1):
+        fig = await run_spike(args, seed=repeat)
+        p99s.append(fig["p99"])
+        rows.append([repeat, fig["cadres"], fig["updates"], f"{fig['seconds']:.1f}",
+                     f"{fig['updates'] / fig['seconds']:.0f}",
+                     *(f"{1000 * fig[k]:.0f}" for k in ("p50", "p95", "p99", "max")),
+                     f"{1000 * fig['bot_cpu'] / max(1, fig['updates']):.1f}",
+                     fig["saved"], fig["lost"], fig["extra"], fig["errors"]])
+        print(f"run {repeat}: p99 {1000 * fig['p99']:.0f} ms", flush=True)
+    print()
+    print(table(["run", "cadres", "updates", "seconds", "updates/s", "p50 ms", "p95 ms",
+                 "p99 ms", "max ms", "bot CPU ms/update", "summaries saved", "lost",
+                 "extra", "errors"], rows))
+    print(f"\nmedian p99 {1000 * median(p99s):.0f} ms (target < 250 ms)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
