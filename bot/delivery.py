@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InputFile
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.warnings import PTBUserWarning
 
 from storage import outbox
@@ -75,6 +82,9 @@ class Outcome:
     retry_after: float = 0.0
     error: str = ""
     result: Any = None
+    # Telegram refused it at the gate (a 5xx, a refused connection): it counted against no
+    # rate limit. A timeout may have gone through, so it is not one of these.
+    unsent: bool = False
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -103,7 +113,8 @@ async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
         log.warning("Telegram refused %s: %s", method, exc)
         return Outcome("failed", error=str(exc))
     except (NetworkError, TelegramError) as exc:
-        return Outcome("retry", retry_after=-1, error=f"{type(exc).__name__}: {exc}")
+        return Outcome("retry", retry_after=-1, error=f"{type(exc).__name__}: {exc}",
+                       unsent=not isinstance(exc, TimedOut))
     return Outcome("sent", result=result)
 
 
@@ -120,6 +131,8 @@ async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
         outcome = await send(bot, row.method, row.payload)
         if outcome.status == "retry":
             waiting.add(row.chat_id)
+            if outcome.unsent:
+                ctx.limiter.refund(row.chat_id)
         outcomes.append(outcome)
     now = ctx.clock.now()
     async with ctx.db.write() as session:

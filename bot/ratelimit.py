@@ -8,13 +8,20 @@ from collections import defaultdict
 
 
 class RateLimiter:
-    """Token buckets: one for the bot, one per chat. `acquire` waits until both allow a send."""
+    """Token buckets: one for the bot, one per chat. `acquire` waits until both allow a send.
 
-    def __init__(self, per_second: float = 28.0, per_chat_per_second: float = 1.0, burst: int = 3):
+    A chat may get a short burst (`burst`, as Telegram allows). The bot's bucket is smaller:
+    Telegram counts sends in any one-second window, and a bucket of b lets b + per_second
+    through in one second — 31 at 28/s with b = 3, over 30. It holds 1.5 sends: 29 at most in
+    a second, and half a send to make up for a sleep that woke up late."""
+
+    def __init__(self, per_second: float = 28.0, per_chat_per_second: float = 1.0, burst: int = 3,
+                 global_burst: float = 1.5):
         self.per_second = per_second
         self.per_chat = per_chat_per_second
         self.burst = burst
-        self._global_tokens = float(burst)
+        self.global_burst = global_burst
+        self._global_tokens = float(global_burst)
         self._global_at = time.monotonic()
         self._chat_tokens: dict[int, float] = defaultdict(lambda: float(burst))
         self._chat_at: dict[int, float] = {}
@@ -22,7 +29,8 @@ class RateLimiter:
 
     def _refill(self, chat_id: int, now: float) -> None:
         self._global_tokens = min(
-            float(self.burst), self._global_tokens + (now - self._global_at) * self.per_second
+            float(self.global_burst),
+            self._global_tokens + (now - self._global_at) * self.per_second,
         )
         self._global_at = now
         last = self._chat_at.get(chat_id, now)
@@ -41,6 +49,12 @@ class RateLimiter:
         """Seconds until a send to this chat would be allowed (0 if now)."""
         self._refill(chat_id, time.monotonic())
         return self._wait_needed(chat_id)
+
+    def refund(self, chat_id: int) -> None:
+        """Give back the slot of a send that never reached Telegram (a 5xx or network error):
+        it counted against no limit, and the sends after it need not wait for it."""
+        self._global_tokens = min(float(self.global_burst), self._global_tokens + 1)
+        self._chat_tokens[chat_id] = min(float(self.burst), self._chat_tokens[chat_id] + 1)
 
     async def acquire(self, chat_id: int) -> None:
         """Wait for a send slot for this chat, then take it."""
