@@ -21,6 +21,13 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Update], None]
 
+# Connections to the Bot API. httpcore looks at every pooled connection on each request, so
+# python-telegram-bot's default of 256 makes a request cost more the more chats are served at
+# once; beyond these, requests wait their turn (up to the pool timeout, then NetworkError and
+# the outbox retries).
+HTTP_CONNECTIONS = 16
+HTTP_POOL_TIMEOUT = 30.0
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Different chats run concurrently; the updates of one chat run one after another."""
@@ -90,6 +97,8 @@ def build_application(ctx: AppContext) -> Application:  # type: ignore[type-arg]
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor())
+        .connection_pool_size(HTTP_CONNECTIONS)
+        .pool_timeout(HTTP_POOL_TIMEOUT)
     )
     builder = builder.post_init(_on_start).updater(None)
     application = builder.build()

@@ -20,6 +20,9 @@ from storage import outbox, people, updates
 
 log = logging.getLogger(__name__)
 
+# last_seen_at serves "silent for days": refreshing it once a minute spares a row update a turn.
+LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
+
 
 def parse_command(text: str) -> tuple[str, str] | None:
     """('visit', 'args') for '/visit@bot args'; None when the text is no command."""
@@ -67,7 +70,8 @@ async def _run_turn(
                            app.settings.default_locale)
         turn = Turn(app, session, update, chat_id, user_id, person, locale, now)
         if person is not None:
-            person.last_seen_at = now
+            if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_PRECISION:
+                person.last_seen_at = now
             person.telegram_language = language
         await dispatch(turn)
         # The claim is a lease: if this process dies before sending, the sender takes over.
