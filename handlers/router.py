@@ -95,6 +95,10 @@ async def dispatch(turn: Turn) -> None:
     if data is not None:
         await _on_button(turn, data)
         return
+    if turn.update.edited_message is not None:
+        # An edit of an earlier message is no answer to the question asked now.
+        turn.say(turn.tr("common.edit_not_read"))
+        return
     parsed = parse_command(turn.text)
     if parsed is not None:
         if not await dialogs.handles_command(turn, parsed[0]):

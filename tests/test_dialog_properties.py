@@ -465,7 +465,7 @@ class Run:
 
     def intent(self, action: Action) -> tuple[str, Any] | None:
         """The dialog an action asks for: a form's command, or an escalation button."""
-        if action.kind in ("text", "edit"):
+        if action.kind == "text":
             parsed = parse_command(action.value.strip())
             if parsed is not None and parsed[0] in ("visit", "dispute", "aid", "summary"):
                 return parsed[0], None
@@ -479,7 +479,9 @@ class Run:
     # --- the model: what a step may change -----------------------------------------------
 
     async def predict(self, action: Action) -> Expect:
-        if action.kind in ("text", "edit"):
+        if action.kind == "edit":  # an edit is no answer: it is said so, and nothing changes
+            return Expect()
+        if action.kind == "text":
             parsed = parse_command(action.value.strip())
             return Expect(closes=parsed is not None and parsed[0] == "cancel")
         if action.kind != "press":
