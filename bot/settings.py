@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     holiday_reminder_time: dt.time = dt.time(9, 0)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
 
-    outbox_global_per_second: float = Field(default=28.0, gt=0)
+    outbox_global_per_second: float = Field(default=28.5, gt=0)
     outbox_per_chat_per_second: float = Field(default=1.0, gt=0)
     # How long a process that wrote a reply owns it before the sender may send it instead.
     outbox_claim_seconds: float = Field(default=30.0, gt=0)
