@@ -200,3 +200,5 @@ async def test_random_updates_of_every_kind_are_answered_and_change_nothing(harn
             assert watch.records == [], watch.records
     assert harness.emu.violations == [], harness.emu.violations
     assert await records(harness) == harness.fuzz_records
+    harness.fuzz_total = getattr(harness, "fuzz_total", 0) + fuzz.sent_updates
+    print(f"fuzz: {harness.fuzz_total} updates so far")  # the figure docs/reliability.md quotes
