@@ -189,3 +189,29 @@ async def test_reminders_survive_telegram_answering_429_and_502_and_arrive_once(
     async with harness.db.read() as session:
         statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
     assert set(statuses) == {"sent"}
+
+
+async def test_telegram_unreachable_for_an_hour_holds_every_digest_and_delivers_each_once(harness):
+    chats = await bind_everyone(harness)
+    await tick(harness, local(2026, 12, 1, 19, 0))
+    harness.emu.down()  # every connection refused from 19:30 to 20:55
+    for minute in range(30, 60, 5):
+        await tick(harness, local(2026, 12, 1, 19, minute))
+    for minute in range(0, 60, 5):
+        ran = await tick(harness, local(2026, 12, 1, 20, minute))
+        if minute == 0:
+            assert ran["evening_digest"] == 3  # queued on time, though nothing can go out
+    assert all(harness.emu.sent_to(chat) == [] for chat in chats.values())
+    async with harness.db.read() as session:
+        held = (await session.execute(select(OutboxMessage.status, OutboxMessage.attempts).where(
+            OutboxMessage.kind == "digest"))).all()
+    assert len(held) == 3 and {status for status, _ in held} == {"pending"}
+    assert min(attempts for _, attempts in held) >= 3  # tried again and again, with backoff
+    harness.emu.up()
+    for minute in range(0, 15, 5):
+        await tick(harness, local(2026, 12, 1, 21, minute))
+    for name in ("张伟", "刘洋", "孙丽"):
+        assert len([m for m in messages(harness, chats[name]) if "digest" in m]) == 1, name
+    async with harness.db.read() as session:
+        statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
+    assert set(statuses) == {"sent"}
