@@ -171,7 +171,9 @@ class Checkin(Base):
     """One day of one cadre: in the village, or away with a reason."""
 
     __tablename__ = "checkins"
-    __table_args__ = (UniqueConstraint("person_id", "day"), Index(None, "village_id", "day"))
+    __table_args__ = (UniqueConstraint("person_id", "day"), Index(None, "village_id", "day"),
+                      # A week's days in the village per cadre, from the index alone.
+                      Index("ix_checkins_day_person", "day", "person_id", "in_village"))
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
@@ -190,7 +192,9 @@ class Visit(Base):
     """One of the "eight visits", feeding the people's-feelings diary."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index(None, "village_id", "day"), Index(None, "person_id", "day"))
+    __table_args__ = (Index(None, "village_id", "day"), Index(None, "person_id", "day"),
+                      # A period's visits by kind and category, from the index alone.
+                      Index("ix_visits_day_kind", "day", "kind", "household_category"))
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
@@ -213,6 +217,9 @@ class Problem(Base):
     """A problem in a village's ledger: raised → in hand → solved → feedback → checked back."""
 
     __tablename__ = "problems"
+    # Problems raised, and solved, in a period.
+    __table_args__ = (Index("ix_problems_created_at", "created_at"),
+                      Index("ix_problems_status_updated_at", "status", "updated_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
