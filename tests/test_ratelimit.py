@@ -1,0 +1,42 @@
+"""The sender's rate limiter: whatever the bucket holds, no one-second window gets more sends
+than Telegram's limit allows, and a chat gets about one a second after a short burst."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.ratelimit import RateLimiter
+
+
+def most_in_one_second(times: list[float]) -> int:
+    return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+
+
+async def test_no_one_second_window_holds_more_than_the_rate_even_after_a_pause():
+    limiter = RateLimiter(per_second=40, global_burst=5)
+    sent: list[float] = []
+    for number in range(100):
+        if number == 30:
+            await asyncio.sleep(0.3)  # a pause fills the bucket: it may be made up, not exceeded
+        await limiter.acquire(number)  # a chat each: only the bot's limit applies
+        sent.append(time.monotonic())
+    assert limiter.per_window == 40
+    assert most_in_one_second(sent) <= 40
+
+
+async def test_a_chat_gets_its_burst_then_waits_for_its_bucket():
+    limiter = RateLimiter(per_second=1000, per_chat_per_second=20, burst=3)
+    sent: list[float] = []
+    for _ in range(23):
+        await limiter.acquire(7)
+        sent.append(time.monotonic())
+    assert most_in_one_second(sent) <= 3 + 20
+
+
+async def test_a_refunded_send_frees_its_place_in_the_window():
+    limiter = RateLimiter(per_second=3, global_burst=3)
+    for chat in range(3):
+        await limiter.acquire(chat)
+    limiter.refund(2)  # never reached Telegram
+    assert limiter.delay_for(3) == 0
