@@ -83,7 +83,8 @@ class Speaker:
 
 async def tour() -> None:
     """Register a cadre, a team leader and the office, show what each may do, then follow the
-    cadre through a week: check-ins, a visit, a dispute and the weekly summary."""
+    cadre through a week: check-ins, a visit, a dispute, a publicity session and the weekly
+    summary."""
     # Imported here, not above: importing Alembic logs INFO lines, and main() quieted them.
     from storage.migrate import upgrade
 
@@ -173,8 +174,9 @@ def _day(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 async def _cadre_week(harness: Any, user: Any) -> None:
-    """李娜's week in English: check-ins, a visit, a dispute, and Friday's summary."""
-    print("\n== A cadre's week: /checkin, /visit, /dispute, /summary ==")
+    """李娜's week in English: check-ins, a visit, a dispute, a publicity session, and Friday's
+    summary."""
+    print("\n== A cadre's week: /checkin, /visit, /dispute, /publicity, /summary ==")
     monday = harness.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
     _at(harness, _day(monday, 9))
     li = Speaker(harness, user, "李娜 (cadre)")
@@ -186,6 +188,7 @@ async def _cadre_week(harness: Any, user: Any) -> None:
     _at(harness, _day(monday, 15, 30))
     await _visit(li)
     await _dispute(li)
+    await _publicity(li)
     for offset in range(1, 5):  # Tuesday to Friday: the same one tap each morning
         _at(harness, _day(monday + dt.timedelta(days=offset), 8, 30), quietly=True)
         await harness.press(user, _find(await harness.send(user, "/checkin"), "ci:v"))
@@ -233,16 +236,30 @@ async def _dispute(li: Speaker) -> None:
     await li.tap("Save")
 
 
+async def _publicity(li: Speaker) -> None:
+    """A mass meeting on two policies, with the slogans and a board put up for it."""
+    await li.send("/publicity")
+    await li.tap(suffix=":mass")
+    await li.tap(position=0)  # today
+    await li.send("４２")
+    await li.tap(suffix=":cooperative_medical")
+    await li.tap(suffix=":rural_pension")
+    await li.tap(suffix=":d:3")  # Done
+    await li.send("六")
+    await li.send("1")
+    await li.tap("Save")
+
+
 async def _what_was_saved(harness: Any) -> None:
     from sqlalchemy import func, select
 
-    from storage.models import Checkin, Dispute, Problem, Summary, Visit
+    from storage.models import Checkin, Dispute, Problem, Publicity, Summary, Visit
 
     counts = []
     async with harness.db.read() as session:
         for name, model in (("check-ins", Checkin), ("visits", Visit),
                             ("problems in the ledger", Problem), ("disputes", Dispute),
-                            ("weekly summaries", Summary)):
+                            ("publicity sessions", Publicity), ("weekly summaries", Summary)):
             count = (await session.execute(select(func.count()).select_from(model))).scalar()
             counts.append(f"{name}: {count}")
     print(f"\nIn {DEMO_DB} now — " + ", ".join(counts) + ".")

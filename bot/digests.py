@@ -57,6 +57,9 @@ def render_team_digest(
                     overdue=team.disputes_overdue))
     lines.append(tr("digest.problems", raised=team.problems_raised,
                     solved=team.problems_solved))
+    done = team.publicity
+    lines.append(tr("digest.publicity", sessions=done.sessions, people=done.attendance,
+                    slogans=done.slogans, boards=done.boards))
     if silent:
         lines.append(tr("digest.silent", days=silent_after_days, names=_names(silent)))
     else:

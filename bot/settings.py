@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     labour_export_min_per_village: int = 2
     project_min_funds: Decimal = Decimal("30000.00")
 
+    # Publicity topics a cadre picks from (codes; each has a label publicity.topic.<code> in the
+    # catalogs, a code without one is shown as it is). "other" is always offered after them.
+    publicity_topics: list[str] = Field(default_factory=lambda: [
+        "cooperative_medical", "rural_pension", "farm_subsidies", "plenary_session",
+        "legal_education", "family_planning"])
+
     text_answer_max_chars: int = 1000
     export_dir: str = "exports"  # where /export builds its workbooks until they are sent
     draft_stale_after_minutes: int = 120

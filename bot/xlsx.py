@@ -83,6 +83,9 @@ class Cells:
             return cell
         if isinstance(value, dict):
             return self.text(self.flags(value, prefix))
+        if isinstance(value, list):  # coded values picked together (a session's topics)
+            return self.text("; ".join(self.label(prefix, str(v)) if prefix else str(v)
+                                       for v in value))
         return value if kind is dt.date else self.text(str(value))
 
     def text(self, value: str) -> Any:

@@ -27,7 +27,7 @@ from bot.xlsx import Sheet, write_workbook
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_period
 from handlers.registry import LEADERS, command
-from storage import aid, disputes, export, outbox, visits
+from storage import aid, disputes, export, outbox, publicity, visits
 from storage.outbox import Outgoing
 from storage.scope import COUNTY_ROLES, OutOfScope, Scope, UnknownPlace, own_scope, resolve
 
@@ -46,6 +46,7 @@ CODES: dict[str, dict[str, str]] = {
                       "status": "dispute.status."},
     "checkins": {"reason": "checkin.reason."},
     "aid": {"kind": "aid.kind.", "holiday": "aid.holiday."},
+    "publicity": {"kind": "publicity.kind.", "topics": "publicity.topic."},
     "summaries": {"figures": "summary.label.", "status": "export.summary_status."},
     "pairings": {"rank": "export.rank.", "household_category": "visit.category."},
     "people": {"rank": "export.rank.", "role": "role."},
@@ -53,6 +54,7 @@ CODES: dict[str, dict[str, str]] = {
 }
 AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
               "donation_value", "labour_people", "project_count", "project_funds")
+PUBLICITY_TOTALS = ("sessions", "attendance", "slogans", "boards")
 
 # Exports being built, by chat: kept referenced so the tasks are not collected mid-way.
 RUNNING: dict[int, asyncio.Task[None]] = {}
@@ -251,6 +253,7 @@ async def summary_rows(
     by_status = await disputes.disputes_by_status(session, **filters)
     problems = await visits.problems_by_status(session, **filters)
     totals = await aid.aid_totals(session, start=job.start, end=job.end, **filters)
+    held = await publicity.publicity_totals(session, start=job.start, end=job.end, **filters)
     made = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     rows: list[tuple[str, Any]] = [
         (tr("export.summary.title"), None),
@@ -267,6 +270,9 @@ async def summary_rows(
     rows += _counted(tr, "export.problem_status.", PROBLEM_STATUSES, problems)
     rows += [("", None), (tr("export.summary.aid"), None)]
     rows += [(tr(f"export.summary.aid.{key}"), totals[key]) for key in AID_TOTALS]
+    rows += [("", None), (tr("export.summary.publicity"), None)]
+    rows += [(tr(f"export.summary.publicity.{key}"), getattr(held, key))
+             for key in PUBLICITY_TOTALS]
     return rows
 
 

@@ -166,6 +166,9 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str) -> str:
     lines += _disputes(tr, figures)
     lines.append(tr("stats.problems", raised=figures.problems_raised,
                     solved=figures.problems_solved))
+    done = figures.publicity
+    lines.append(tr("stats.publicity", sessions=done.sessions, people=done.attendance,
+                    slogans=done.slogans, boards=done.boards))
     lines.append(tr("report.aid", condolences=aid["condolence_count"],
                     condolence_amount=_money(aid["condolence_amount"]),
                     donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),

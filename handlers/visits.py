@@ -57,7 +57,7 @@ async def _household_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     return [Choice(f"h{h.id}", h.name, literal=True) for h in found]
 
 
-async def _day_choices(turn: Turn, data: Data) -> Sequence[Choice]:
+async def day_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     """Today, and yesterday unless that was before the campaign; the code is the ISO date."""
     today = turn.today.isoformat()
     # The date is on the label too: a draft resumed tomorrow must not say "today" wrongly.
@@ -69,7 +69,7 @@ async def _day_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     return choices
 
 
-def _parse_day(turn: Turn, data: Data, text: str) -> Any:
+def parse_past_day(turn: Turn, data: Data, text: str) -> Any:
     """A typed date: never in the future, never before the campaign started."""
     try:
         day = parse_day(text, today=turn.today)
@@ -100,7 +100,7 @@ QUESTIONS = (
     Question("location", N_("visit.q.location"), N_("visit.label.location"),
              kind="location", optional=True),
     Question("day", N_("visit.q.day"), N_("visit.label.day"), kind="choice",
-             choices=_day_choices, allow_text=True, parse=_parse_day),
+             choices=day_choices, allow_text=True, parse=parse_past_day),
 )
 
 

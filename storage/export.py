@@ -28,6 +28,7 @@ from storage.models import (
     Pairing,
     Person,
     Problem,
+    Publicity,
     Summary,
     Township,
     Unit,
@@ -51,6 +52,8 @@ CHECKINS = ("id", "day", "cadre", "unit", "township", "village", "in_village", "
             "latitude", "longitude", "created_at", "updated_at")
 AID = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind", "household",
        "holiday", "amount", "items", "people_count", "destination", "project_name")
+PUBLICITY = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind",
+             "attendance", "topics", "other_topic", "slogans", "boards")
 SUMMARIES = ("id", "week_start", "cadre", "unit", "township", "village", "figures",
              "achievements", "problems", "plan", "short_reason", "status", "submitted_at",
              "accepted_at", "accepted_by")
@@ -66,8 +69,8 @@ APPRAISALS = ("id", "cadre", "rank", "unit", "township", "village", "grade", "co
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "disputes": DISPUTES, "dispute_steps": DISPUTE_STEPS,
-    "checkins": CHECKINS, "aid": AID, "summaries": SUMMARIES, "pairings": PAIRINGS,
-    "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
+    "checkins": CHECKINS, "aid": AID, "publicity": PUBLICITY, "summaries": SUMMARIES,
+    "pairings": PAIRINGS, "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
 }
 KINDS = tuple(COLUMNS)
 
@@ -219,6 +222,19 @@ def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     return _stream(session, where, query.order_by(Aid.day, Aid.id))
 
 
+def publicity_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Publicity sessions held on local days of the period."""
+    query: Select = select(
+        Publicity.id, Publicity.day, Publicity.created_at, Person.name, Unit.name,
+        Township.name, Village.name, Publicity.kind, Publicity.attendance, Publicity.topics,
+        Publicity.other_topic, Publicity.slogans, Publicity.boards,
+    ).join(Person, Person.id == Publicity.person_id)
+    query = _names(query, Publicity.village_id, Publicity.township_id, Publicity.unit_id)
+    query = query.where(Publicity.day >= where.window.start, Publicity.day <= where.window.end)
+    query = _placed(query, Publicity.village_id, Publicity.township_id, where)
+    return _stream(session, where, query.order_by(Publicity.day, Publicity.id))
+
+
 def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     """Weekly summaries of the weeks that overlap the period."""
     accepter = aliased(Person)
@@ -293,8 +309,8 @@ RowSource = Callable[..., AsyncIterator[Row]]
 SOURCES: dict[str, RowSource] = {
     "visits": visit_rows, "problems": problem_rows, "disputes": dispute_rows,
     "dispute_steps": dispute_step_rows, "checkins": checkin_rows, "aid": aid_rows,
-    "summaries": summary_rows, "pairings": pairing_rows, "people": people_rows,
-    "audit": audit_rows, "appraisals": appraisal_rows,
+    "publicity": publicity_rows, "summaries": summary_rows, "pairings": pairing_rows,
+    "people": people_rows, "audit": audit_rows, "appraisals": appraisal_rows,
 }
 
 

@@ -26,6 +26,7 @@ from storage.models import (
     Village,
     Visit,
 )
+from storage.publicity import PublicityTotals, publicity_by_village
 
 CADRE_ROLES = ("cadre", "team_leader")
 SOLVED = ("solved", "feedback", "checked")
@@ -58,6 +59,7 @@ class VillageDay:
     disputes_overdue: int = 0
     problems_raised: int = 0
     problems_solved: int = 0
+    publicity: PublicityTotals = field(default_factory=PublicityTotals)
 
     @property
     def checked_in(self) -> int:
@@ -204,7 +206,7 @@ async def village_days(
     village_ids: Iterable[int] | None = None,
     township_ids: Iterable[int] | None = None,
 ) -> dict[int, VillageDay]:
-    """Each village's day in scope (all villages when no scope is given), in six queries."""
+    """Each village's day in scope (all villages when no scope is given), in seven queries."""
     days = await _villages(session, village_ids, township_ids)
     if not days:
         return days
@@ -213,6 +215,9 @@ async def village_days(
     await _disputes(session, days, day, now, overdue_days, default_overdue_days)
     low, high = local_bounds(day, tz)
     await _problems(session, days, low, high)
+    found = await publicity_by_village(session, start=day, end=day, village_ids=list(days))
+    for village_id, totals in found.items():
+        _of(days, village_id).publicity = totals
     return days
 
 

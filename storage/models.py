@@ -295,6 +295,27 @@ class Aid(Base):
     created_at: Mapped[dt.datetime]
 
 
+class Publicity(Base):
+    """A publicity session: a meeting or door-to-door preaching on the policies, with the
+    slogans posted and boards set up for it."""
+
+    __tablename__ = "publicity"
+    __table_args__ = (Index(None, "village_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    attendance: Mapped[int] = mapped_column(Integer)
+    topics: Mapped[list[str]] = mapped_column(JSONType, default=list)  # topic codes
+    other_topic: Mapped[str | None] = mapped_column(String(200))
+    slogans: Mapped[int] = mapped_column(Integer, default=0)
+    boards: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+
+
 class Summary(Base):
     """A cadre's weekly summary; correctable until the team leader accepts it."""
 

@@ -42,6 +42,7 @@ from storage.models import (
     Village,
     Visit,
 )
+from storage.publicity import PublicityTotals, publicity_totals
 from storage.scope import Scope
 
 
@@ -106,6 +107,7 @@ class Stats:
     problems_raised: int = 0
     problems_solved: int = 0
     aid: dict[str, Any] = field(default_factory=dict)
+    publicity: PublicityTotals = field(default_factory=PublicityTotals)
     summaries_submitted: int = 0
     summaries_expected: int = 0
     summaries_early: int = 0
@@ -315,7 +317,7 @@ async def scope_stats(
     deadline_weekday: int = 6,
     deadline_time: dt.time = dt.time.max,
 ) -> Stats:
-    """Every figure of a scope from `start` to `end` (inclusive), in seven queries.
+    """Every figure of a scope from `start` to `end` (inclusive), in eight queries.
 
     A week's summaries are due at `deadline_weekday`/`deadline_time` local (default: its end)."""
     stats = Stats(scope.kind, scope.name, "township" if scope.kind == "county" else "village",
@@ -327,6 +329,7 @@ async def scope_stats(
                     overdue_condition(now, overdue_days, default_overdue_days))
     await _problems(session, stats, scope, tz)
     stats.aid = await aid_totals(session, start=start, end=end, **_filters(scope))
+    stats.publicity = await publicity_totals(session, start=start, end=end, **_filters(scope))
 
     def due(monday: dt.date) -> bool:
         day = monday + dt.timedelta(days=deadline_weekday)

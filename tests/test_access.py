@@ -23,6 +23,7 @@ EXPECTED: dict[str, set[str]] = {
     "start": EVERYONE, "help": EVERYONE, "language": EVERYONE, "cancel": EVERYONE,
     "checkin": {CADRE, LEADER}, "visit": {CADRE, LEADER}, "dispute": {CADRE, LEADER},
     "aid": {CADRE, LEADER}, "summary": {CADRE, LEADER}, "me": {CADRE, LEADER},
+    "publicity": {CADRE, LEADER},
     "disputes": EVERYONE,  # cadres their own; leaders their scope
     "digest": LEADERS, "stats": LEADERS, "laggards": LEADERS, "pairs": LEADERS,
     "export": LEADERS, "team": {LEADER, TOWNSHIP, LEADING, OFFICE},

@@ -59,7 +59,7 @@ from tests.harness import ROSTER_HEADER, BotHarness, texts
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCALE = max(1, int(os.environ.get("PROPERTY_SCALE", "1")))
 SHRINK = os.environ.get("PROPERTY_SHRINK", "") not in ("", "0")
-CADRE_FORMS = frozenset({"visit", "dispute", "aid", "summary", "dispute_step"})
+CADRE_FORMS = frozenset({"visit", "dispute", "aid", "summary", "dispute_step", "publicity"})
 REASONS = ("meeting", "sick", "leave", "other")
 HOUSEHOLD_CODE = re.compile(r"h(\d+)")
 APOLOGIES = {translate(locale, msgid) for locale in ("zh", "en")

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from bot.digests import render_county_report, render_team_digest, render_township_digest
 from bot.i18n import translator
 from storage.figures import MemberDay, TownshipWeek, VillageDay
-from storage.models import Checkin, Dispute, Person, Problem, Summary, Visit
+from storage.models import Checkin, Dispute, Person, Problem, Publicity, Summary, Visit
+from storage.publicity import PublicityTotals
 from tests.scheduling import local, tick
 from tests.test_schedules import bind_everyone, messages
 
@@ -27,6 +28,7 @@ def new_village() -> VillageDay:
     team.visits_by_kind = {"masses": 1, "weak": 2}
     team.disputes_new, team.disputes_open, team.disputes_overdue = 1, 2, 1
     team.problems_raised, team.problems_solved = 1, 0
+    team.publicity = PublicityTotals(2, 45, 6, 1, {"mass": 1, "door_to_door": 1})
     return team
 
 
@@ -40,6 +42,7 @@ def test_team_digest_in_english_and_chinese():
         "Visits today: 3 — the weak 2, the masses 1\n"
         "Disputes: 1 new, 2 open, 1 overdue\n"
         "Problems: 1 raised, 0 solved\n"
+        "Publicity today: sessions 2, attended by 45 · slogans 6, boards 1\n"
         "Silent for 2 days or more: 王芳"
     )
     assert render_team_digest(translator("zh"), team, day=DAY, silent_after_days=2) == (
@@ -50,6 +53,7 @@ def test_team_digest_in_english_and_chinese():
         "今日走访：3 次 — 访贫困 2, 访群众 1\n"
         "矛盾纠纷：新增 1，未结 2，超期 1\n"
         "问题台账：新增 1，解决 0\n"
+        "今日宣传：2 场，参加 45 人次 · 标语 6 条，宣传栏 1 块\n"
         "连续 2 天以上无消息：王芳"
     )
 
@@ -128,6 +132,18 @@ async def test_the_evening_digest_counts_the_days_records(harness):
             Problem(person_id=li.id, village_id=village, category="water", description="",
                     created_at=now, updated_at=now),
             Summary(person_id=li.id, week_start=dt.date(2026, 11, 30), submitted_at=now),
+            # today's publicity of this village counts; yesterday's and another village's not
+            Publicity(person_id=li.id, village_id=village, day=DAY, kind="mass", attendance=40,
+                      topics=["rural_pension"], slogans=3, boards=1, created_at=now),
+            Publicity(person_id=wang.id, village_id=village, day=DAY, kind="door_to_door",
+                      attendance=6, topics=["cooperative_medical"], slogans=0, boards=0,
+                      created_at=now),
+            Publicity(person_id=li.id, village_id=village, day=DAY - dt.timedelta(days=1),
+                      kind="mass", attendance=99, topics=[], slogans=9, boards=9,
+                      created_at=now),
+            Publicity(person_id=people["刘洋"].id, village_id=people["刘洋"].village_id,
+                      day=DAY, kind="mobilisation", attendance=70, topics=[], slogans=1,
+                      boards=0, created_at=now),
         ])
         people["王芳"].last_seen_at = now - dt.timedelta(days=2, hours=1)
     await tick(harness, local(2026, 12, 1, 20, 0))
@@ -140,6 +156,7 @@ async def test_the_evening_digest_counts_the_days_records(harness):
         "Visits today: 1 — the weak 1\n"
         "Disputes: 0 new, 1 open, 1 overdue\n"
         "Problems: 1 raised, 0 solved\n"
+        "Publicity today: sessions 2, attended by 46 · slogans 3, boards 1\n"
         "Silent for 2 days or more: 王芳"
     )
     [township] = messages(harness, chats["孙丽"])
@@ -150,6 +167,7 @@ async def test_the_evening_digest_counts_the_days_records(harness):
     leader = harness.emu.user(chats["刘洋"], language_code="en")
     [reply] = await harness.send(leader, "/digest")
     assert reply.plain_text.startswith("Team digest · 东岗村 · 2026-12-01\nChecked in: 0 of 2")
+    assert "Publicity today: sessions 1, attended by 70 · slogans 1, boards 0" in reply.plain_text
     office = harness.emu.user(chats["吴敏"], language_code="en")
     [reply] = await harness.send(office, "/digest")
     assert reply.plain_text.splitlines()[2] == "黄金埠镇: 2/5 · 1 · 1 (1) · 1"

@@ -20,6 +20,7 @@ from storage.aid import add_aid
 from storage.disputes import add_dispute, move_dispute
 from storage.models import Checkin, Person, Summary, Village, Visit
 from storage.pairings import pair
+from storage.publicity import add_publicity
 from storage.visits import add_visit
 from tests.harness import texts
 from tests.scheduling import SHANGHAI, local
@@ -79,6 +80,14 @@ async def seed(harness) -> None:
                       now=local(2026, 11, 27, 10), household_name="李家", holiday="new_year",
                       amount=Decimal("250.50"))
         await pair(s, person=people["李娜"], now=local(2026, 11, 24, 8), household_name="李家")
+        await add_publicity(s, person=people["李娜"], day=DAY(2026, 11, 25), kind="mass",
+                            attendance=35, topics=["cooperative_medical", "other"],
+                            other_topic="森林防火", slogans=4, boards=1,
+                            now=local(2026, 11, 25, 20))
+        await add_publicity(s, person=people["赵强"], day=DAY(2026, 11, 26), kind="door_to_door",
+                            attendance=6, topics=["rural_pension"], now=local(2026, 11, 26, 9))
+        await add_publicity(s, person=people["李娜"], day=DAY(2026, 11, 20), kind="mass",
+                            attendance=80, topics=[], now=local(2026, 11, 20, 9))  # before
         for name, away in (("李娜", False), ("赵强", True)):
             p = people[name]
             s.add(Checkin(person_id=p.id, village_id=p.village_id, township_id=p.township_id,
@@ -178,6 +187,25 @@ async def test_money_flags_and_the_summary_sheet_read_as_numbers_and_names(harne
     assert summary["Visits"] == 4 and summary["Roster"] == 9
 
 
+async def test_the_publicity_sheet_and_summary_hold_the_periods_sessions(harness, exports):
+    users = await bind(harness, "en")
+    await seed(harness)
+    await export_as(harness, users["吴敏"], "/export")
+    _name, book, params = await fetch_workbook(harness, users["吴敏"])
+    rows = by_header(book, "Publicity")
+    assert [(r["Date"].date(), r["Cadre"], r["Kind of session"], r["Attendance"], r["Topics"],
+             r["Other topic"], r["Slogans posted"], r["Boards set up"]) for r in rows] == [
+        (DAY(2026, 11, 25), "李娜", "Mass meeting", 35,
+         "Rural cooperative medical care; Other", "森林防火", 4, 1),
+        (DAY(2026, 11, 26), "赵强", "Door-to-door preaching", 6, "New rural pension pilot",
+         None, 0, 0)]  # the session before the period is left out
+    assert rows[0]["Recorded at"] == dt.datetime(2026, 11, 25, 20, 0)
+    summary = dict(row[:2] for row in sheet_rows(book, "Summary") if row and row[0])
+    assert (summary["Publicity sessions"], summary["People attending publicity"],
+            summary["Slogans posted"], summary["Publicity boards set up"]) == (2, 41, 4, 1)
+    assert "Publicity 2" in params["caption"]
+
+
 async def test_a_team_leader_gets_only_their_village_in_chinese(harness, exports):
     users = await bind(harness, "zh-hans")
     await seed(harness)
@@ -186,13 +214,16 @@ async def test_a_team_leader_gets_only_their_village_in_chinese(harness, exports
     filename, book, _params = await fetch_workbook(harness, users["张伟"])
     assert filename.startswith("grassroots-village-")
     assert book.sheetnames == ["汇总", "走访", "问题台账", "矛盾纠纷", "调处过程", "签到", "帮扶",
-                               "周小结", "结对帮扶", "考核评定"]  # no roster, no audit log
+                               "宣传", "周小结", "结对帮扶", "考核评定"]  # no roster, no audit log
     visits = by_header(book, "走访")
     assert {r["村"] for r in visits} == {"新村"}
     assert sorted(r["干部"] for r in visits) == ["张伟", "李娜"]
     assert visits[0]["需跟进"] == "否"
     assert [r["村"] for r in by_header(book, "签到")] == ["新村"]
     assert [r["村"] for r in by_header(book, "矛盾纠纷")] == ["新村"]
+    [held] = by_header(book, "宣传")  # 赵强's session is in another village
+    assert (held["宣传形式"], held["宣讲内容"], held["其他内容"], held["参加人数"]) == (
+        "群众会", "新型农村合作医疗; 其他", "森林防火", 35)
 
 
 async def test_a_township_leader_may_name_a_village_of_their_township(harness, exports):

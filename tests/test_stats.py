@@ -19,7 +19,8 @@ from bot.i18n import translator
 from bot.stats_charts import visits_heatmap
 from handlers.stats import BadPeriod, render_stats, split_args
 from storage import stats, visits
-from storage.models import Aid, Checkin, Dispute, Person, Problem, Summary, Visit
+from storage.models import Aid, Checkin, Dispute, Person, Problem, Publicity, Summary, Visit
+from storage.publicity import PublicityTotals, publicity_totals
 from storage.scope import Scope
 from tests.conftest import SHANGHAI
 from tests.test_schedules import bind_everyone
@@ -42,7 +43,7 @@ def sample() -> stats.Stats:
         disputes_by_status={"resolved": 1, "reported": 1}, disputes_by_category={"land": 2},
         disputes_open=2, disputes_overdue=1, problems_raised=3, problems_solved=1, aid=AID,
         summaries_submitted=4, summaries_expected=5, summaries_early=1,
-        summaries_early_expected=5)
+        summaries_early_expected=5, publicity=PublicityTotals(3, 120, 8, 2, {"mass": 3}))
 
 
 def test_stats_in_english_and_chinese():
@@ -59,6 +60,7 @@ def test_stats_in_english_and_chinese():
         "Opened in the period, now: reported 1, resolved 1\n"
         "By category: Rural land expropriation 2\n"
         "<b>Problems</b>: 3 raised, 1 solved\n"
+        "<b>Publicity</b>: sessions 3, attended by 120 · slogans 8, boards 2\n"
         "<b>Help given</b>: condolence visits 2 (¥400.00), donations 1 (¥1,500.50), "
         "labour export 3 people, projects 1 (¥50,000.00)\n"
         "<b>Weekly summaries</b>: 4 of 5 submitted (weeks past the deadline)"
@@ -77,6 +79,7 @@ def test_stats_in_english_and_chinese():
         "本期新增目前：已上报 1, 已化解 1\n"
         "按类别：农村征地 2\n"
         "<b>问题台账</b>：新增 3，解决 1\n"
+        "<b>宣传</b>：3 场，参加 120 人次 · 标语 8 条，宣传栏 2 块\n"
         "<b>帮扶</b>：慰问 2 户次（¥400.00），捐赠 1 次（¥1,500.50），"
         "劳务输出 3 人，引进项目 1 个（¥50,000.00）\n"
         "<b>周小结</b>：已过截止的 5 份中已交 4 份；未到截止已交 1/5 份"
@@ -167,6 +170,13 @@ async def seed(harness) -> dict[str, Person]:
              Aid(**_on(found["赵强"]), kind="project", day=MONDAY, amount=Decimal("30000"))]
     rows += [Summary(**_on(found[n]), week_start=MONDAY, submitted_at=now)
              for n in ("李娜", "赵强")]
+    rows += [Publicity(**_on(found[n]), day=MONDAY + dt.timedelta(days=offset), kind=kind,
+                       attendance=people, topics=["rural_pension"], slogans=slogans,
+                       boards=boards, created_at=now)
+             for n, offset, kind, people, slogans, boards in (
+                 ("李娜", 0, "mass", 40, 3, 1), ("李娜", 2, "door_to_door", 5, 0, 0),
+                 ("赵强", 1, "mobilisation", 60, 2, 1), ("陈静", 3, "party_members", 25, 1, 0),
+                 ("李娜", -1, "mass", 99, 9, 9))]  # the last: the week before
     async with harness.db.write() as session:
         for row in rows:
             if isinstance(row, Aid):
@@ -226,6 +236,15 @@ async def test_every_figure_of_a_scope_matches_its_raw_rows(harness):
             (a.amount for a in aid if a.kind == "condolence"), Decimal("0.00"))
         assert figures.aid["project_funds"] == sum(
             (a.amount for a in aid if a.kind == "project"), Decimal("0.00"))
+        held = await raw(harness, Publicity, lambda r, inside=inside: inside(r) and in_week(r))
+        assert (figures.publicity.sessions, figures.publicity.attendance,
+                figures.publicity.slogans, figures.publicity.boards) == (
+            len(held), sum(p.attendance for p in held), sum(p.slogans for p in held),
+            sum(p.boards for p in held))
+        assert figures.publicity.by_kind == _count(held, "kind")
+        async with harness.db.read() as session:  # one number, one query
+            assert figures.publicity == await publicity_totals(
+                session, start=MONDAY, end=end, **_filters(scope))
         summaries = await raw(harness, Summary, inside)
         cadres = await raw(harness, Person, lambda p, inside=inside: inside(p) and p.role in (
             "cadre", "team_leader"))
