@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.households import resolve
 from storage.models import Aid, Person
 from storage.people import places
+from storage.scope import in_period
 
 KINDS = ("condolence", "donation", "labour", "project")
 HOLIDAYS = ("new_year", "spring_festival")
@@ -76,13 +77,9 @@ async def aid_totals(
         _count_if("donation"), _sum_if("donation", Aid.amount),
         _sum_if("labour", Aid.people_count), _count_if("project"),
         _sum_if("project", Aid.amount),
-    ).where(Aid.day >= start, Aid.day <= end)
-    if village_ids is not None:
-        query = query.where(Aid.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Aid.township_id == township_id)
-    if person_id is not None:
-        query = query.where(Aid.person_id == person_id)
+    )
+    query = in_period(query, Aid, start=start, end=end, village_ids=village_ids,
+                      township_id=township_id, person_id=person_id)
     row = (await session.execute(query)).one()
     return {
         "count": int(row[0]),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person, Publicity
 from storage.people import places
+from storage.scope import in_period
 
 KINDS = ("mobilisation", "party_members", "mass", "door_to_door")
 OTHER_TOPIC = "other"  # the topic whose name the cadre types
@@ -36,6 +37,15 @@ class PublicityTotals:
         self.slogans += slogans
         self.boards += boards
         self.by_kind[kind] = self.by_kind.get(kind, 0) + sessions
+
+    def merge(self, other: PublicityTotals) -> None:
+        """Count another place's publicity in."""
+        self.sessions += other.sessions
+        self.attendance += other.attendance
+        self.slogans += other.slogans
+        self.boards += other.boards
+        for kind, count in other.by_kind.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + count
 
 
 async def add_publicity(
@@ -81,14 +91,9 @@ async def publicity_by_village(
                     func.coalesce(func.sum(Publicity.attendance), 0),
                     func.coalesce(func.sum(Publicity.slogans), 0),
                     func.coalesce(func.sum(Publicity.boards), 0))
-             .where(Publicity.day >= start, Publicity.day <= end)
              .group_by(Publicity.village_id, Publicity.kind))
-    if village_ids is not None:
-        query = query.where(Publicity.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Publicity.township_id == township_id)
-    if person_id is not None:
-        query = query.where(Publicity.person_id == person_id)
+    query = in_period(query, Publicity, start=start, end=end, village_ids=village_ids,
+                      township_id=township_id, person_id=person_id)
     found: dict[int | None, PublicityTotals] = {}
     for village_id, kind, count, people, slogans, boards in (await session.execute(query)).all():
         found.setdefault(village_id, PublicityTotals()).add(
@@ -110,10 +115,5 @@ async def publicity_totals(
     for village in (await publicity_by_village(
             session, start=start, end=end, village_ids=village_ids, township_id=township_id,
             person_id=person_id)).values():
-        for kind, count in village.by_kind.items():
-            total.by_kind[kind] = total.by_kind.get(kind, 0) + count
-        total.sessions += village.sessions
-        total.attendance += village.attendance
-        total.slogans += village.slogans
-        total.boards += village.boards
+        total.merge(village)
     return total

@@ -6,14 +6,32 @@ office the whole county. Every figure query takes `village_ids` and `township_id
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person, Township, Village
 
 COUNTY_ROLES = ("leading_group", "office")
+
+
+def in_period(
+    query: Select, model: Any, *, start: dt.date, end: dt.date, village_ids: list[int] | None,
+    township_id: int | None, person_id: int | None,
+) -> Select:
+    """Rows of a dated record (`model` has day, village_id, township_id and person_id) from
+    `start` to `end` inclusive, in the villages, township or of the person given."""
+    query = query.where(model.day >= start, model.day <= end)
+    if village_ids is not None:
+        query = query.where(model.village_id.in_(village_ids))
+    if township_id is not None:
+        query = query.where(model.township_id == township_id)
+    if person_id is not None:
+        query = query.where(model.person_id == person_id)
+    return query
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import resolve
 from storage.models import Person, Problem, Visit
 from storage.people import places
+from storage.scope import in_period
 
 KINDS = ("weak", "masses", "rich", "enterprise", "petitioner", "wise", "talent", "old")
 HOUSEHOLD_CATEGORIES = (
@@ -74,20 +75,6 @@ def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
         raise ValueError(f"unknown {what} {value!r}")
 
 
-def _scoped(
-    query: Select, *, start: dt.date, end: dt.date, village_ids: list[int] | None,
-    township_id: int | None, person_id: int | None,
-) -> Select:
-    query = query.where(Visit.day >= start, Visit.day <= end)
-    if village_ids is not None:
-        query = query.where(Visit.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Visit.township_id == township_id)
-    if person_id is not None:
-        query = query.where(Visit.person_id == person_id)
-    return query
-
-
 async def visits_by_kind(
     session: AsyncSession,
     *,
@@ -98,8 +85,9 @@ async def visits_by_kind(
     person_id: int | None = None,
 ) -> dict[str, int]:
     """Visits per kind from `start` to `end` inclusive (kinds with none are absent)."""
-    query = _scoped(select(Visit.kind, func.count()).group_by(Visit.kind), start=start, end=end,
-                    village_ids=village_ids, township_id=township_id, person_id=person_id)
+    query = in_period(select(Visit.kind, func.count()).group_by(Visit.kind), Visit, start=start,
+                      end=end, village_ids=village_ids, township_id=township_id,
+                      person_id=person_id)
     return {kind: int(count) for kind, count in (await session.execute(query)).all()}
 
 
@@ -107,8 +95,8 @@ async def visits_by_person(
     session: AsyncSession, *, person_ids: list[int], start: dt.date, end: dt.date
 ) -> dict[int, int]:
     """How many visits each person recorded from `start` to `end` (absent: none)."""
-    query = _scoped(select(Visit.person_id, func.count()).group_by(Visit.person_id),
-                    start=start, end=end, village_ids=None, township_id=None, person_id=None)
+    query = in_period(select(Visit.person_id, func.count()).group_by(Visit.person_id), Visit,
+                      start=start, end=end, village_ids=None, township_id=None, person_id=None)
     query = query.where(Visit.person_id.in_(person_ids))
     return {pid: int(count) for pid, count in (await session.execute(query)).all()}
 
