@@ -1,9 +1,10 @@
 """/roster (office): import a roster file sent in chat, list a village's people, deactivate one.
 
-A file sent with the caption /roster is imported by the same rules as `grassroots roster
-import`: all of it or none of it, every bad line named. A village is picked by buttons
-(township, then village) or typed: `/roster list 新村`. Deactivation is a form: a phone number
-or a name, the person picked from the matches, a confirm screen; `/roster off 李娜` starts it.
+A CSV or XLSX file the office sends (with the caption /roster, or bare) is imported by the
+same rules as `grassroots roster import`: all of it or none of it, every bad line named.
+A village is picked by buttons (township, then village) or typed: `/roster list 新村`.
+Deactivation is a form: a phone number or a name, the person picked from the matches, a
+confirm screen; `/roster off 李娜` starts it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from storage.outbox import Outgoing
 # Refused before download: a roster of thousands of people is well under a megabyte.
 MAX_UPLOAD_BYTES = min(5 * 1024 * 1024, roster.MAX_ROSTER_BYTES)
 MAX_ERRORS_SHOWN = 20
+ROSTER_SUFFIXES = (".csv", ".xlsx")  # a bare file of another kind is not taken for a roster
 LIST_WORDS = frozenset({"list", "列表", "名单"})
 OFF_WORDS = frozenset({"off", "deactivate", "停用"})
 
@@ -85,6 +87,17 @@ async def on_button(turn: Turn, rest: str) -> None:
         await start_form(turn, DEACTIVATE)
     else:
         turn.notice(turn.tr("common.stale_button"))
+
+
+async def on_bare_document(turn: Turn) -> bool:
+    """A CSV or XLSX file the office sends without a caption is a roster, as with /roster."""
+    message = turn.update.effective_message
+    document = message.document if message is not None else None
+    if (document is None or turn.person is None or turn.person.role not in OFFICE
+            or not (document.file_name or "").lower().endswith(ROSTER_SUFFIXES)):
+        return False
+    await import_document(turn, document)
+    return True
 
 
 # --- import --------------------------------------------------------------------------------

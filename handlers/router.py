@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 from bot.context import AppContext
 from bot.delivery import deliver_rows
 from bot.i18n import locale_of, normalise_locale, translate
-from handlers import checkin, dialogs, start
+from handlers import checkin, dialogs, roster, start
 from handlers.base import Turn
 from handlers.registry import CALLBACKS, COMMANDS
 from storage import outbox, people, updates
@@ -104,7 +104,8 @@ async def dispatch(turn: Turn) -> None:
         if not await dialogs.handles_command(turn, parsed[0]):
             await _on_command(turn, *parsed)
         return
-    if await dialogs.on_input(turn) or await checkin.on_location(turn):
+    if (await dialogs.on_input(turn) or await checkin.on_location(turn)
+            or await roster.on_bare_document(turn)):
         return
     turn.say(turn.tr("common.not_understood"))
 

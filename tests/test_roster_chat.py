@@ -233,3 +233,22 @@ async def test_only_the_office_may_use_the_roster(harness):
         assert harness.emu.callback_answers[-1].get("text") == "This button no longer works."
     assert _downloads(harness) == 0
     assert await _snapshot(harness) == before
+
+
+async def test_a_roster_file_sent_without_a_caption_is_imported_too(harness):
+    chats, office = await _office(harness, language="zh-hans")
+    rows = [line.split(",") for line in DEFAULT_ROSTER.strip().splitlines()]
+    rows += [["孔明", "13800138011", "department", "县科技局", "古埠镇", "新村", "cadre"]]
+    replies = await _upload(harness, office, "名单.xlsx", _xlsx(rows), caption=None,
+                            mime_type="application/vnd.ms-excel")
+    assert texts(replies) == ["名单已导入：新增 1 人，更新 0 人，未变 9 人。"]
+    assert (await _people(harness))["孔明"].village.name == "新村"
+    # Another kind of file from the office, and a CSV from a cadre, are not taken for a roster.
+    before, downloads = await _snapshot(harness), _downloads(harness)
+    replies = await _upload(harness, office, "notice.pdf", b"%PDF-1.4", caption=None,
+                            mime_type="application/pdf")
+    assert texts(replies) == ["没有看懂这条消息。发送 /help 查看可以做什么。"]
+    lina = harness.emu.user(chats["李娜"], first_name="李娜", language_code="en")
+    replies = await _upload(harness, lina, "roster.csv", DEFAULT_ROSTER.encode(), caption=None)
+    assert texts(replies) == ["I did not understand that. Send /help to see what you can do."]
+    assert _downloads(harness) == downloads and await _snapshot(harness) == before
