@@ -132,7 +132,8 @@ async def _correct(
             changes.append((key, getattr(row, key), getattr(text, key)))
             setattr(row, key, getattr(text, key))
     row.figures = dict(figures)  # a new dict, so the JSON column is seen as changed
-    row.submitted_at = now
+    # submitted_at stays the first submission: a correction after the deadline must not make
+    # a summary that was on time late (the corrections' times are in the audit log).
     for field, old, new in changes:
         await record_audit(session, actor_id=person.id, entity="summary", entity_id=row.id,
                            action="correct", at=now, field=field, old=old, new=new)

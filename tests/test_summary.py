@@ -119,6 +119,8 @@ async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_tr
     assert "本周主要工作成效" in replies[-1].plain_text  # five days: no reason asked
     replies = await fill_texts(harness, user, ["走访五户", "道路问题", "下周开会"])
     await tap(harness, user, replies, "提交")
+    [first] = await summaries(harness)
+    harness.at(harness.clock.now() + dt.timedelta(days=1))  # corrected a day later
     replies = await harness.send(user, "/summary")
     assert "本周小结已提交" in replies[-1].plain_text and "走访次数: 1" in replies[-1].plain_text
     replies = await tap(harness, user, replies, "✏️ 走访次数")
@@ -127,6 +129,8 @@ async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_tr
     assert "已更正" in "\n".join(texts(replies))
     [row] = await summaries(harness)
     assert row.figures["visits"] == 4 and row.achievements == "走访五户"
+    # Submitted when first submitted: a late correction does not make it late.
+    assert row.submitted_at == first.submitted_at
     async with harness.db.read() as session:
         audit = list((await session.execute(
             select(AuditEntry).where(AuditEntry.entity == "summary"))).scalars())
