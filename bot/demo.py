@@ -16,6 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import FrozenClock
+from bot.demo_cases import model_cases
+from bot.demo_problems import problem_ledger
+from bot.demo_stage import summary_stage
+from bot.demo_villages import village_work
 from bot.settings import Settings
 from storage.db import Database
 
@@ -111,9 +115,13 @@ async def tour() -> None:
         cadre = await _registration(harness)
         await _cadre_week(harness, cadre)
         await _what_was_saved(harness)
+        await problem_ledger(harness, cadre)
+        await village_work(harness)
+        await model_cases(harness, cadre)
         from bot.demo_rhythm import rhythm_and_office
 
         await rhythm_and_office(harness, show)
+        await summary_stage(harness)
     finally:
         await harness.stop()
         await db.dispose()

@@ -11,10 +11,14 @@ from decimal import Decimal
 from typing import Any
 
 from bot.i18n import Translator
+from bot.villagework import VillageWork, report_lines
+from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
+from storage.publicity import PublicityTotals
 from storage.visits import KINDS
 
 VISIT_KIND = "summary.visit_kind.{}"
+MAX_OVERDUE_LISTED = 3  # the team digest names the first few; /problems has them all
 
 
 def _names(members: Iterable[MemberDay]) -> str:
@@ -57,14 +61,39 @@ def render_team_digest(
                     overdue=team.disputes_overdue))
     lines.append(tr("digest.problems", raised=team.problems_raised,
                     solved=team.problems_solved))
-    done = team.publicity
-    lines.append(tr("digest.publicity", sessions=done.sessions, people=done.attendance,
-                    slogans=done.slogans, boards=done.boards))
+    lines += _overdue_problems(tr, team)
+    lines.append(_publicity(tr, "digest.publicity", team.publicity))
     if silent:
         lines.append(tr("digest.silent", days=silent_after_days, names=_names(silent)))
     else:
         lines.append(tr("digest.none_silent", days=silent_after_days))
     return "\n".join(lines)
+
+
+def _overdue_problems(tr: Translator, team: VillageDay) -> list[str]:
+    """The team's overdue problems: how many, and the first few."""
+    late = team.problems_overdue
+    if not late:
+        return []
+    lines = [tr("digest.problems_overdue", count=len(late))]
+    for problem in late[:MAX_OVERDUE_LISTED]:
+        text = problem.description
+        lines.append(tr("digest.problem_overdue_line", id=problem.id,
+                        category=tr(f"visit.problem.{problem.category}"),
+                        text=text if len(text) <= 30 else text[:29] + "…",
+                        status=tr(f"problem.status.{problem.status}"),
+                        day=problem.next_due_on.isoformat() if problem.next_due_on else ""))
+    return lines
+
+
+def _township_problems(tr: Translator, villages: Sequence[VillageDay]) -> list[str]:
+    """A township's overdue problems: the total, and the villages that have them."""
+    late = [(v.village, len(v.problems_overdue)) for v in villages if v.problems_overdue]
+    if not late:
+        return []
+    names = tr("stats.separator").join(f"{name} {count}" for name, count in late)
+    return [tr("digest.township_problems_overdue", count=sum(n for _, n in late),
+               villages=names)]
 
 
 def _line(tr: Translator, name: str, rows: Sequence[VillageDay], silent_after_days: int) -> str:
@@ -87,9 +116,33 @@ def render_township_digest(
     lines = [tr("digest.township_title", township=township, day=day.isoformat()),
              tr("digest.village_legend")]
     lines += [_line(tr, v.village, [v], silent_after_days) for v in ordered]
+    lines += _township_problems(tr, ordered)
     if not ordered:
         lines.append(tr("digest.no_villages"))
+    else:
+        lines.append(_publicity(tr, "digest.publicity", _township_publicity(ordered)))
     return "\n".join(lines)
+
+
+def _township_publicity(villages: Sequence[VillageDay]) -> PublicityTotals:
+    total = PublicityTotals()
+    for village in villages:
+        total.merge(village.publicity)
+    return total
+
+
+def _publicity(tr: Translator, msgid: str, done: PublicityTotals) -> str:
+    return tr(msgid, sessions=done.sessions, people=done.attendance, slogans=done.slogans,
+              boards=done.boards)
+
+
+def _case_lines(tr: Translator, featured: Sequence[CaseView]) -> list[str]:
+    """The week's cases featured for publicity: title, village, cadre."""
+    if not featured:
+        return [tr("report.no_cases")]
+    return [tr("report.cases", count=len(featured))] + [
+        tr("report.case_line", title=v.case.title, village=v.village,
+           cadre=v.cadre) for v in featured]
 
 
 def render_county_digest(
@@ -127,8 +180,12 @@ def render_county_report(
     disputes: dict[tuple[str, str], int],
     aid: dict[str, Any],
     min_days: int,
+    publicity: PublicityTotals | None = None,
+    featured: Sequence[CaseView] = (),
+    village_work: VillageWork | None = None,
 ) -> str:
-    """The Monday county report: reporting, days in the village, disputes, help."""
+    """The Monday county report: reporting, days in the village, disputes, help, publicity
+    and the model cases featured."""
     end = week_start + dt.timedelta(days=6)
     lines = [tr("report.title", start=week_start.isoformat(), end=end.isoformat()),
              tr("report.townships", minimum=min_days)]
@@ -148,6 +205,11 @@ def render_county_report(
                     donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),
                     labour=aid["labour_people"], projects=aid["project_count"],
                     project_funds=_money(aid["project_funds"])))
+    if village_work is not None:
+        lines += report_lines(tr, village_work)
+    lines.append(_publicity(tr, "report.publicity", publicity or PublicityTotals()))
+    lines.append("")
+    lines += _case_lines(tr, featured)
     return "\n".join(lines)
 
 

@@ -48,8 +48,32 @@ class Settings(BaseSettings):
     publicity_topics: list[str] = Field(default_factory=lambda: [
         "cooperative_medical", "rural_pension", "farm_subsidies", "plenary_session",
         "legal_education", "family_planning"])
+    # Winter (year-end) work items each village sets a target for (codes; each has a label
+    # winter.item.<code> in the catalogs, a code without one is shown as it is).
+    winter_items: list[str] = Field(default_factory=lambda: [
+        "water_works", "winter_planting", "winter_construction", "family_planning",
+        "afforestation", "fire_prevention", "tax", "investment", "medical_care", "pension"])
+    # Progress above the target is allowed (more trees planted is good news) up to this share
+    # of it; more is taken for a typing mistake.
+    winter_progress_max_percent: int = Field(default=300, ge=100)
+    # In the county report, a township's items below this share of their target are named.
+    winter_lagging_percent: int = Field(default=50, ge=0, le=100)
+
+    # The summary stage (issue 8): when /final opens and when the summaries are due.
+    summary_stage_start: dt.date = dt.date(2027, 2, 1)
+    summary_stage_deadline: dt.date = dt.date(2027, 2, 17)
+    stage_reminder_time: dt.time = dt.time(9, 0)
+    # Commendation and criticism (/merit): rows shown, units named, and the thresholds (percent)
+    # below which a unit or cadre is criticised: weeks at the minimum days, summaries on time.
+    merit_max_rows: int = Field(default=10, ge=1, le=50)
+    merit_commend_top: int = Field(default=3, ge=1, le=20)
+    merit_min_days_share: int = Field(default=80, ge=0, le=100)
+    merit_min_summaries_share: int = Field(default=80, ge=0, le=100)
 
     text_answer_max_chars: int = 1000
+    # A model case's text (/case) is a write-up, longer than other answers; Telegram takes at
+    # most 4096 characters in one message.
+    case_text_max_chars: int = Field(default=3000, ge=1, le=4096)
     export_dir: str = "exports"  # where /export builds its workbooks until they are sent
     draft_stale_after_minutes: int = 120
 
@@ -70,6 +94,12 @@ class Settings(BaseSettings):
     county_report_time: dt.time = dt.time(8, 0)
     dispute_check_time: dt.time = dt.time(10, 0)
     dispute_overdue_days: dict[str, int] = Field(default_factory=lambda: {"default": 3})
+    # The problem ledger: days each step is given, and when its holders are reminded.
+    problem_raised_days: int = Field(default=7, ge=1)
+    problem_feedback_days: int = Field(default=3, ge=0)
+    problem_checkback_days: int = Field(default=14, ge=1)
+    problem_escalate_days: int = Field(default=3, ge=0)
+    problem_check_time: dt.time = dt.time(8, 30)
     silent_after_days: int = Field(default=2, ge=1)
     holiday_reminder_days_before: int = Field(default=7, ge=1, le=60)
     holiday_reminder_time: dt.time = dt.time(9, 0)

@@ -9,7 +9,9 @@ from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import FORMS, start_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import callback, command
+from handlers.stage import render_summary as render_stage
 from storage import appraisals as store
+from storage import stage
 from storage.models import Appraisal, Person, Summary
 from storage.summaries import FIGURES
 
@@ -100,7 +102,20 @@ async def _prepare(turn: Turn, args: str) -> Data | None:
     summaries = await store.latest_summaries(turn.session, person_id=person.id)
     current = await store.appraisal_of(turn.session, person_id=person.id)
     turn.say(render_member(turn.tr, person, summaries, current))
+    # At the summary stage the appraisal is of the whole campaign: the personal summary too.
+    if turn.today >= turn.app.settings.summary_stage_start:
+        turn.say(await stage_lines(turn, person))
     return {"ctx_person": person.id, "ctx_name": person.name}
+
+
+async def stage_lines(turn: Turn, person: Person) -> str:
+    """The member's personal summary of the campaign, as the appraisal shows it."""
+    found = await stage.personal_of(turn.session, person_id=person.id)
+    if found is None:
+        return turn.tr("stage.appraise_no_summary")
+    return "\n".join([turn.tr("stage.appraise_summary",
+                              status=turn.tr(f"stage.status.{found.status}")),
+                      render_stage(turn.tr, found, person.name)])
 
 
 async def _describe(turn: Turn, data: Data) -> list[str]:

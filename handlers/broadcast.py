@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.i18n import LOCALES, N_, Markup, locale_of, translate
 from handlers.base import Turn
-from handlers.dialogs import register_form
-from handlers.forms import Choice, Data, Form, Invalid, Question
+from handlers.dialogs import register_form, start_form
+from handlers.forms import Choice, Data, Form, Invalid, Question, check_text
 from handlers.registry import OFFICE
 from storage import broadcasts as store
 from storage import people
@@ -199,14 +199,38 @@ async def show_status(turn: Turn) -> None:
 
 
 async def prepare(turn: Turn, args: str) -> Data | None:
-    """`/broadcast status` shows delivery; otherwise start, recalling the last broadcast."""
+    """`/broadcast status` shows delivery; otherwise start, recalling the last broadcast (with
+    the notice already written when another command drafted it)."""
     if args.strip().lower() in STATUS_WORDS:
         await show_status(turn)
         return None
     last = await store.recent(turn.session, limit=1)
     if last:
         turn.say(turn.tr("broadcast.last", line=Markup(await _status_line(turn, last[0]))))
+    if args.startswith(DRAFTED):
+        return _drafted(turn, args.removeprefix(DRAFTED))
     return {}
+
+
+# Marks a notice another command drafted, passed as the form's arguments (a user cannot type it).
+DRAFTED = "\x1e"
+
+
+def _drafted(turn: Turn, text: str) -> Data:
+    """The drafted notice as the form's first answer, if it passes the checks a typed one does;
+    otherwise the office is asked to write it."""
+    try:
+        value = check_text(turn, QUESTIONS[0], text)
+        _fits_one_message(turn, {}, value)
+    except Invalid as exc:
+        turn.say(turn.tr(exc.msgid, **exc.values))
+        return {}
+    return {"text": value}
+
+
+async def start_drafted(turn: Turn, text: str) -> None:
+    """Open /broadcast with this notice written: the office picks the audience and confirms."""
+    await start_form(turn, BROADCAST, DRAFTED + text)
 
 
 BROADCAST = register_form(

@@ -21,6 +21,9 @@ from storage.models import Dialog
 FORMS: dict[str, Form] = {}
 CONFIRM = "_confirm"
 RESUME = "_resume"
+# A "photos" question takes at most this many unless its max_value says fewer: Telegram's
+# media group holds 10, so every photo of an answer can be shown again as one album.
+MEDIA_GROUP_MAX = 10
 
 
 def register_form(form: Form, *, roles: frozenset[str], description: str, order: int) -> Form:
@@ -112,12 +115,16 @@ async def _ask(turn: Turn, form: Form, dialog: Dialog, question: Question, data:
             rows.append(row)
         if question.kind == "multi":
             rows.append([(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")])
+    if question.kind == "photos":
+        rows.append([(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")])
     if question.optional:
         rows.append([(turn.tr("form.button.skip"), f"f:{dialog.token}:s:{index}")])
     markup: dict[str, Any] | None = inline_keyboard(rows) if rows else None
     if question.kind == "location":
         markup = _location_keyboard(turn)
     text = turn.tr(question.prompt) + "\n" + turn.tr("form.hint")
+    if question.kind == "photos" and data.get(f"_{question.key}"):
+        text += "\n" + _photos_so_far(turn, question, data)
     turn.say(text, markup=markup)
     if question.kind == "location" and question.optional:
         turn.say(
@@ -151,6 +158,8 @@ async def display(turn: Turn, form: Form, question: Question, data: Data) -> str
         return f"📍 {value['latitude']:.5f}, {value['longitude']:.5f}"
     if question.kind == "photo":
         return "🖼"
+    if question.kind == "photos":
+        return f"🖼 × {len(value)}" if value else "—"
     return str(value)
 
 
@@ -195,6 +204,9 @@ async def on_input(turn: Turn) -> bool:
         await _confirm_screen(turn, form, dialog, data)
         return True
     question = form.question(dialog.step)
+    if question.kind == "photos":
+        await _add_photo(turn, form, dialog, question, data)
+        return True
     try:
         value = _typed_value(turn, question, data)
         if question.kind in ("choice", "multi") and not question.allow_text:
@@ -222,6 +234,37 @@ def _typed_value(turn: Turn, question: Question, data: Data) -> Any:
     if not turn.text:
         raise Invalid("form.error.text_expected")
     return parse_typed(turn, question, data, turn.text)
+
+
+def photo_limit(question: Question) -> int:
+    """How many photos a "photos" question takes."""
+    return min(int(question.max_value or MEDIA_GROUP_MAX), MEDIA_GROUP_MAX)
+
+
+def _photos_so_far(turn: Turn, question: Question, data: Data) -> str:
+    return turn.tr("form.photos_so_far", count=len(data.get(f"_{question.key}", [])),
+                   limit=photo_limit(question))
+
+
+async def _add_photo(
+    turn: Turn, form: Form, dialog: Dialog, question: Question, data: Data
+) -> None:
+    """One more photo for a "photos" question; the answer is complete at the limit or Done."""
+    message = turn.update.effective_message
+    if message is None or not message.photo:
+        turn.say(turn.tr("form.error.photos"))  # the photos so far stay in the draft
+        await _ask(turn, form, dialog, question, data)
+        return
+    picked = [*data.get(f"_{question.key}", []), message.photo[-1].file_id]
+    if len(picked) >= photo_limit(question):
+        await _answer(turn, form, dialog, question, data, picked)
+        return
+    data[f"_{question.key}"] = picked
+    _touch(dialog, step=dialog.step, data=data, stack=dialog.history.get("stack", []),
+           now=turn.now)
+    index = form.questions.index(question)
+    done = [[(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")]]
+    turn.say(_photos_so_far(turn, question, data), markup=inline_keyboard(done))
 
 
 async def _typed_choice(turn: Turn, question: Question, data: Data) -> Any:
@@ -311,7 +354,9 @@ async def _on_question_button(
     elif action == "d":
         picked = list(data.get(f"_{question.key}", []))
         if not picked and not question.optional:
-            turn.notice(turn.tr("form.error.pick_one"))
+            photos = question.kind == "photos"
+            turn.notice(turn.tr("form.error.photos_needed") if photos
+                        else turn.tr("form.error.pick_one"))
             return
         await _answer(turn, form, dialog, question, data, picked)
     else:

@@ -27,7 +27,7 @@ from bot.xlsx import Sheet, write_workbook
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_period
 from handlers.registry import LEADERS, command
-from storage import aid, disputes, export, outbox, publicity, visits
+from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage.outbox import Outgoing
 from storage.scope import COUNTY_ROLES, OutOfScope, Scope, UnknownPlace, own_scope, resolve
 
@@ -38,7 +38,10 @@ PROBLEM_STATUSES = ("raised", "in_hand", "solved", "feedback", "checked")
 # Coded values shown by name: column -> message id prefix.
 CODES: dict[str, dict[str, str]] = {
     "visits": {"kind": "visit.kind.", "household_category": "visit.category."},
-    "problems": {"category": "visit.problem.", "status": "export.problem_status."},
+    "problems": {"category": "visit.problem.", "status": "export.problem_status.",
+                 "priority": "problem.priority."},
+    "problem_steps": {"category": "visit.problem.", "action": "problem.action.",
+                      "status": "export.problem_status."},
     "disputes": {"category": "dispute.category.", "flags": "dispute.flag.",
                  "urgency": "dispute.urgency.", "status": "dispute.status.",
                  "level": "export.level.", "verdict": "dispute.verdict."},
@@ -47,14 +50,20 @@ CODES: dict[str, dict[str, str]] = {
     "checkins": {"reason": "checkin.reason."},
     "aid": {"kind": "aid.kind.", "holiday": "aid.holiday."},
     "publicity": {"kind": "publicity.kind.", "topics": "publicity.topic."},
+    "cases": {"kind": "case.kind.", "status": "case.status."},
     "summaries": {"figures": "summary.label.", "status": "export.summary_status."},
     "pairings": {"rank": "export.rank.", "household_category": "visit.category."},
     "people": {"rank": "export.rank.", "role": "role."},
     "appraisals": {"rank": "export.rank.", "grade": "appraise.grade."},
+    "stage_summaries": {"kind": "stage.kind.", "rank": "export.rank.", "figures": "stage.label.",
+                        "status": "stage.status.", "grade": "appraise.grade."},
+    "rectification": {"types": "rectify.type."},
+    "winter": {"item": "winter.item.", "unit": "winter.unit."},
 }
 AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
               "donation_value", "labour_people", "project_count", "project_funds")
 PUBLICITY_TOTALS = ("sessions", "attendance", "slogans", "boards")
+RECTIFICATION_TOTALS = ("marked", "measures", "rules", "complete")
 
 # Exports being built, by chat: kept referenced so the tasks are not collected mid-way.
 RUNNING: dict[int, asyncio.Task[None]] = {}
@@ -254,6 +263,7 @@ async def summary_rows(
     problems = await visits.problems_by_status(session, **filters)
     totals = await aid.aid_totals(session, start=job.start, end=job.end, **filters)
     held = await publicity.publicity_totals(session, start=job.start, end=job.end, **filters)
+    reported = await cases.case_totals(session, start=job.start, end=job.end, **filters)
     made = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     rows: list[tuple[str, Any]] = [
         (tr("export.summary.title"), None),
@@ -273,6 +283,13 @@ async def summary_rows(
     rows += [("", None), (tr("export.summary.publicity"), None)]
     rows += [(tr(f"export.summary.publicity.{key}"), getattr(held, key))
              for key in PUBLICITY_TOTALS]
+    rows += [("", None), (tr("export.summary.cases"), None),
+             (tr("export.summary.cases.submitted"), reported.submitted),
+             (tr("export.summary.cases.featured"), reported.featured)]
+    marked = await rectification.rectification_totals(session, **filters)
+    rows += [("", None), (tr("export.summary.rectification"), None)]
+    rows += [(tr(f"export.summary.rectification.{key}"), getattr(marked, key))
+             for key in RECTIFICATION_TOTALS]
     return rows
 
 

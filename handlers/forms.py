@@ -57,7 +57,9 @@ class Question:
     key: str
     prompt: str
     label: str
-    kind: str = "text"  # text | int | money | date | choice | multi | location | photo
+    # text | int | money | date | choice | multi | location | photo | photos (several, then
+    # Done; max_value caps how many)
+    kind: str = "text"
     choices: Sequence[Choice] | ChoicesFn = ()
     allow_text: bool = False  # a choice question that also takes a typed answer
     when: Callable[[Data], bool] | None = None

@@ -18,6 +18,7 @@ from bot.charts import township_chart
 from bot.delivery import upload
 from bot.i18n import N_, Translator
 from bot.stats_charts import visits_heatmap
+from bot.villagework import rectification_line, winter_lines
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_day, parse_period
 from handlers.registry import LEADERS, command
@@ -137,6 +138,15 @@ def _disputes(tr: Translator, figures: stats.Stats) -> list[str]:
     return lines
 
 
+def _problem_ledger(tr: Translator, figures: stats.Stats) -> str:
+    """The ledger now: every status, then the overdue."""
+    counts = figures.problems_by_status
+    return tr("stats.problem_ledger", raised=counts.get("raised", 0),
+              in_hand=counts.get("in_hand", 0), solved=counts.get("solved", 0),
+              feedback=counts.get("feedback", 0), checked=counts.get("checked", 0),
+              overdue=figures.problems_overdue)
+
+
 def _summaries(tr: Translator, figures: stats.Stats) -> str:
     if figures.summaries_expected:
         line = tr("stats.summaries", submitted=figures.summaries_submitted,
@@ -166,14 +176,20 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str) -> str:
     lines += _disputes(tr, figures)
     lines.append(tr("stats.problems", raised=figures.problems_raised,
                     solved=figures.problems_solved))
+    if figures.problems_by_status:
+        lines.append(_problem_ledger(tr, figures))
     done = figures.publicity
     lines.append(tr("stats.publicity", sessions=done.sessions, people=done.attendance,
                     slogans=done.slogans, boards=done.boards))
+    lines.append(tr("stats.cases", submitted=figures.cases.submitted,
+                    featured=figures.cases.featured))
     lines.append(tr("report.aid", condolences=aid["condolence_count"],
                     condolence_amount=_money(aid["condolence_amount"]),
                     donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),
                     labour=aid["labour_people"], projects=aid["project_count"],
                     project_funds=_money(aid["project_funds"])))
+    lines.append(rectification_line(tr, figures.rectification))
+    lines += winter_lines(tr, figures.winter)
     lines.append(_summaries(tr, figures))
     return "\n".join(lines)
 

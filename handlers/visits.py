@@ -46,7 +46,7 @@ def _person(turn: Turn) -> Person:
     return turn.person
 
 
-async def _household_choices(turn: Turn, data: Data) -> Sequence[Choice]:
+async def household_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     """The cadre's paired households first, then the rest of the village's list."""
     person = _person(turn)
     if person.village_id is None:
@@ -88,7 +88,7 @@ QUESTIONS = (
     Question("category", N_("visit.q.category"), N_("visit.label.category"), kind="choice",
              choices=CATEGORY_CHOICES, when=_is("kind", "weak")),
     Question("household", N_("visit.q.household"), N_("visit.label.household"),
-             kind="choice", choices=_household_choices, allow_text=True, max_len=100),
+             kind="choice", choices=household_choices, allow_text=True, max_len=100),
     Question("heard", N_("visit.q.heard"), N_("visit.label.heard"), max_len=1000),
     Question("wants", N_("visit.q.wants"), N_("visit.label.wants"), max_len=1000),
     Question("followup", N_("visit.q.followup"), N_("visit.label.followup"), kind="choice",
@@ -104,7 +104,7 @@ QUESTIONS = (
 )
 
 
-async def _household_ref(turn: Turn, value: str) -> tuple[int | None, str | None]:
+async def household_ref(turn: Turn, value: str) -> tuple[int | None, str | None]:
     """A button answer is `h<id>` of the cadre's village; anything else is a typed name (a
     typed "h12" naming no household of the village must not fail the save)."""
     match = HOUSEHOLD_CODE.fullmatch(value)
@@ -117,7 +117,7 @@ async def _household_ref(turn: Turn, value: str) -> tuple[int | None, str | None
 
 async def save(turn: Turn, data: Data) -> None:
     """Record the visit (and its problem, if follow-up is needed) and confirm it."""
-    household_id, household_name = await _household_ref(turn, data["household"])
+    household_id, household_name = await household_ref(turn, data["household"])
     location = data.get("location") or {}
     visit = await store.add_visit(
         turn.session, person=_person(turn), kind=data["kind"],
@@ -126,6 +126,7 @@ async def save(turn: Turn, data: Data) -> None:
         household_category=data.get("category"), problem_category=data.get("problem"),
         photo_file_id=data.get("photo"), latitude=location.get("latitude"),
         longitude=location.get("longitude"),
+        problem_due_on=turn.today + dt.timedelta(days=turn.app.settings.problem_raised_days),
     )
     turn.say(turn.tr("visit.saved", kind=turn.tr(f"visit.kind.{visit.kind}"),
                      day=visit.day.isoformat()))

@@ -14,8 +14,10 @@ from typing import Any
 from bot.clock import upcoming_holidays, week_start
 from scheduler.broadcasts import broadcast_reports
 from scheduler.escalation import dispute_escalations
+from scheduler.problems import problem_reminders
 from scheduler.reports import county_report, evening_digests
 from scheduler.runs import Plan, Run, above, leaders, message
+from scheduler.stage import stage_notices
 from scheduler.timing import daily, every, summary_deadline, weekly
 from storage import checkins, pairings, people, summaries
 from storage.figures import CADRE_ROLES
@@ -163,6 +165,8 @@ def plans() -> list[Plan]:
              weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
                     lambda s: dt.timedelta(days=1)), summaries_missing_to_townships),
         Plan("dispute_escalation", daily(lambda s: s.dispute_check_time), dispute_escalations),
+        Plan("problem_reminder", daily(lambda s: s.problem_check_time), problem_reminders,
+             same_day_only=True),
         Plan("evening_digest", daily(lambda s: s.digest_time), evening_digests),
         Plan("county_report",
              weekly(lambda s: s.county_report_weekday, lambda s: s.county_report_time),
@@ -170,4 +174,6 @@ def plans() -> list[Plan]:
         Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders,
              same_day_only=True),
         Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports),
+        Plan("stage_notices", daily(lambda s: s.stage_reminder_time), stage_notices,
+             same_day_only=True),
     ]

@@ -10,7 +10,8 @@ from bot.clock import week_start
 from bot.delivery import upload
 from bot.digests import render_county_report, render_for
 from scheduler.runs import Run, message
-from storage import aid, figures, people
+from scheduler.villagework import village_work
+from storage import aid, cases, figures, people, publicity
 from storage.outbox import Outgoing
 
 LEADER_ROLES = ("team_leader", "township_leader")
@@ -41,13 +42,18 @@ async def county_report(run: Run) -> list[Outgoing]:
         run.session, week_start=monday, min_days=settings.min_days_in_village)
     disputes = await figures.disputes_by_category_status(run.session)
     totals = await aid.aid_totals(run.session, start=monday, end=monday + dt.timedelta(days=6))
+    sunday = monday + dt.timedelta(days=6)
+    held = await publicity.publicity_totals(run.session, start=monday, end=sunday)
+    featured = await cases.featured_between(run.session, start=monday, end=sunday)
+    work = await village_work(run)
     out: list[Outgoing] = []
     charts: dict[str, bytes] = {}  # one rendering per language
     for person in await people.reachable(run.session, roles=COUNTY_ROLES):
         tr = run.tr(person)
         text = render_county_report(tr, week_start=monday, townships=townships,
                                     disputes=disputes, aid=totals,
-                                    min_days=settings.min_days_in_village)
+                                    min_days=settings.min_days_in_village, publicity=held,
+                                    featured=featured, village_work=work)
         key = f"report:{monday}:{person.id}"
         out.append(message(person, text, kind="report", key=key))
         if townships:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,16 +25,23 @@ from storage.models import (
     Dispute,
     DisputeStep,
     Household,
+    ModelCase,
     Pairing,
     Person,
     Problem,
+    ProblemStep,
     Publicity,
+    StageSummary,
     Summary,
     Township,
     Unit,
     Village,
     Visit,
+    WinterItem,
 )
+from storage.problems import PRIORITIES
+from storage.rectification import RULE_KINDS, progress_of, progress_query
+from storage.winter import percent, unit_of
 
 YIELD_PER = 2000
 
@@ -42,7 +49,10 @@ VISITS = ("id", "day", "created_at", "cadre", "unit", "township", "village", "ki
           "household", "household_category", "heard", "wants", "followup", "photo",
           "latitude", "longitude")
 PROBLEMS = ("id", "created_at", "updated_at", "cadre", "township", "village", "visit_id",
-            "category", "description", "status", "priority")
+            "category", "description", "status", "priority", "household", "measures",
+            "responsible", "due_on", "feedback_on", "next_due_on")
+PROBLEM_STEPS = ("problem_id", "day", "created_at", "by", "township", "village", "category",
+                 "action", "status", "held", "measures", "responsible", "due_on", "note")
 DISPUTES = ("id", "opened_on", "created_at", "cadre", "unit", "township", "village",
             "category", "parties", "people_count", "flags", "description", "urgency", "status",
             "level", "verdict", "last_step_at", "reminder_stage")
@@ -54,6 +64,8 @@ AID = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind"
        "holiday", "amount", "items", "people_count", "destination", "project_name")
 PUBLICITY = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind",
              "attendance", "topics", "other_topic", "slogans", "boards")
+CASES = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kind", "title",
+         "text", "photos", "status", "decided_by", "decided_at")
 SUMMARIES = ("id", "week_start", "cadre", "unit", "township", "village", "figures",
              "achievements", "problems", "plan", "short_reason", "status", "submitted_at",
              "accepted_at", "accepted_by")
@@ -66,11 +78,21 @@ AUDIT = ("id", "at", "actor", "entity", "entity_id", "action", "field", "old_val
 
 APPRAISALS = ("id", "cadre", "rank", "unit", "township", "village", "grade", "comment", "by",
               "created_at", "updated_at")
+STAGE_SUMMARIES = ("id", "kind", "cadre", "rank", "unit", "township", "village", "figures",
+                   "achievements", "experience", "problems", "suggestions", "status",
+                   "submitted_at", "accepted_at", "accepted_by", "grade", "appraisal",
+                   "appraised_by")
+RECTIFICATION = ("township", "village", "types", "measures", *RULE_KINDS, "last_action")
+WINTER = ("township", "village", "item", "unit", "target", "progress", "percent")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "visits": VISITS, "problems": PROBLEMS, "disputes": DISPUTES, "dispute_steps": DISPUTE_STEPS,
-    "checkins": CHECKINS, "aid": AID, "publicity": PUBLICITY, "summaries": SUMMARIES,
+    "visits": VISITS, "problems": PROBLEMS, "problem_steps": PROBLEM_STEPS,
+    "disputes": DISPUTES, "dispute_steps": DISPUTE_STEPS,
+    "checkins": CHECKINS, "aid": AID, "publicity": PUBLICITY, "cases": CASES,
+    "summaries": SUMMARIES,
     "pairings": PAIRINGS, "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
+    "stage_summaries": STAGE_SUMMARIES,
+    "rectification": RECTIFICATION, "winter": WINTER,
 }
 KINDS = tuple(COLUMNS)
 
@@ -105,12 +127,18 @@ class Filter:
 
 
 async def _stream(session: AsyncSession, where: Filter, query: Select) -> AsyncIterator[Row]:
-    """The rows of a query, fetched YIELD_PER at a time from a server-side cursor."""
+    """The rows of a query, fetched YIELD_PER at a time from a server-side cursor.
+
+    The query selects columns, never whole entities: it runs on the session's connection,
+    without the ORM's row loading (a third of the fetching time of a large export)."""
+    if any(isinstance(column["type"], type) for column in query.column_descriptions):
+        raise ValueError("export queries select columns, not entities")
     if where.offset:
         query = query.offset(where.offset)
     if where.limit is not None:
         query = query.limit(where.limit)
-    result = await session.stream(query.execution_options(yield_per=YIELD_PER))
+    connection = await session.connection()
+    result = await connection.stream(query.execution_options(yield_per=YIELD_PER))
     try:
         async for partition in result.partitions():
             for row in partition:
@@ -157,13 +185,34 @@ def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     query: Select = select(
         Problem.id, Problem.created_at, Problem.updated_at, Person.name, Township.name,
         Village.name, Problem.visit_id, Problem.category, Problem.description, Problem.status,
-        Problem.priority,
-    ).join(Person, Person.id == Problem.person_id)
+        case(*[(Problem.priority == n, code) for code, n in PRIORITIES.items()],
+             else_="normal"),
+        Household.name, Problem.measures, Problem.responsible, Problem.due_on,
+        Problem.feedback_on, Problem.next_due_on,
+    ).join(Person, Person.id == Problem.person_id).outerjoin(
+        Household, Household.id == Problem.household_id)
     query = _names(query, Problem.village_id, Problem.township_id)
     query = query.where(Problem.created_at >= where.window.low,
                         Problem.created_at < where.window.high)
     query = _placed(query, Problem.village_id, Problem.township_id, where)
     return _stream(session, where, query.order_by(Problem.created_at, Problem.id))
+
+
+def problem_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Steps taken in the period on problems of the scope, in order."""
+    query: Select = select(
+        ProblemStep.problem_id, ProblemStep.day, ProblemStep.created_at, Person.name,
+        Township.name, Village.name, Problem.category, ProblemStep.action, ProblemStep.status,
+        ProblemStep.held, ProblemStep.measures, ProblemStep.responsible, ProblemStep.due_on,
+        ProblemStep.note,
+    ).join(Problem, Problem.id == ProblemStep.problem_id).outerjoin(
+        Person, Person.id == ProblemStep.by_person_id)
+    query = _names(query, Problem.village_id, Problem.township_id)
+    query = query.where(ProblemStep.created_at >= where.window.low,
+                        ProblemStep.created_at < where.window.high)
+    query = _placed(query, Problem.village_id, Problem.township_id, where)
+    order = (ProblemStep.problem_id, ProblemStep.created_at, ProblemStep.id)
+    return _stream(session, where, query.order_by(*order))
 
 
 def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -233,6 +282,29 @@ def publicity_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row
     query = query.where(Publicity.day >= where.window.start, Publicity.day <= where.window.end)
     query = _placed(query, Publicity.village_id, Publicity.township_id, where)
     return _stream(session, where, query.order_by(Publicity.day, Publicity.id))
+
+
+async def case_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Model cases submitted on local days of the period; photos as how many there are."""
+    decider = aliased(Person)
+    query: Select = select(
+        ModelCase.id, ModelCase.day, ModelCase.created_at, Person.name, Unit.name,
+        Township.name, Village.name, ModelCase.kind, ModelCase.title, ModelCase.text,
+        ModelCase.photos, ModelCase.status, decider.name, ModelCase.decided_at,
+    ).join(Person, Person.id == ModelCase.person_id).outerjoin(
+        decider, decider.id == ModelCase.decided_by)
+    query = _names(query, ModelCase.village_id, ModelCase.township_id, ModelCase.unit_id)
+    query = query.where(ModelCase.day >= where.window.start, ModelCase.day <= where.window.end)
+    query = _placed(query, ModelCase.village_id, ModelCase.township_id, where)
+    photos = CASES.index("photos")
+    inner = _stream(session, where, query.order_by(ModelCase.day, ModelCase.id))
+    try:
+        async for row in inner:
+            yield (*row[:photos], len(row[photos] or []), *row[photos + 1:])
+    finally:
+        close = getattr(inner, "aclose", None)  # a writer that stops early closes the cursor
+        if close is not None:
+            await close()
 
 
 def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -305,12 +377,61 @@ def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row
                                                   Appraisal.id))
 
 
+def stage_summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every stage summary of the scope (no period: the campaign's), with its author's
+    appraisal; columns STAGE_SUMMARIES."""
+    accepter, appraiser = aliased(Person), aliased(Person)
+    query: Select = select(
+        StageSummary.id, StageSummary.kind, Person.name, Person.rank, Unit.name, Township.name,
+        Village.name, StageSummary.figures, StageSummary.achievements, StageSummary.experience,
+        StageSummary.problems, StageSummary.suggestions, StageSummary.status,
+        StageSummary.submitted_at, StageSummary.accepted_at, accepter.name, Appraisal.grade,
+        Appraisal.comment, appraiser.name,
+    ).join(Person, Person.id == StageSummary.person_id).outerjoin(
+        accepter, accepter.id == StageSummary.accepted_by).outerjoin(
+        Appraisal, Appraisal.person_id == StageSummary.person_id).outerjoin(
+        appraiser, appraiser.id == Appraisal.by_id)
+    query = _names(query, StageSummary.village_id, StageSummary.township_id,
+                   StageSummary.unit_id)
+    query = _placed(query, StageSummary.village_id, StageSummary.township_id, where)
+    return _stream(session, where, query.order_by(Township.name, Village.name,
+                                                  StageSummary.kind.desc(), Person.name,
+                                                  StageSummary.id))
+
+
+async def rectification_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Each marked village as it stands (marks have no period) with its measures and rules;
+    columns RECTIFICATION."""
+    query = progress_query(village_ids=where.village_ids, township_id=where.township_id)
+    async for row in _stream(session, where, query):
+        village = progress_of(row)
+        yield (village.township, village.village, village.types, village.measures,
+               *[bool(village.rules.get(kind)) for kind in RULE_KINDS], village.last_action)
+
+
+async def winter_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Each village's winter items with a target, as they stand; columns WINTER."""
+    query: Select = select(
+        Township.name, Village.name, WinterItem.item, WinterItem.target, WinterItem.progress,
+    ).join(Village, Village.id == WinterItem.village_id).join(
+        Township, Township.id == WinterItem.township_id)
+    query = _placed(query, WinterItem.village_id, WinterItem.township_id, where)
+    query = query.order_by(Township.name, Village.name, WinterItem.item)
+    async for township, village, item, target, progress in _stream(session, where, query):
+        done = percent(progress, target)
+        yield (township, village, item, unit_of(item), target, progress,
+               None if done is None else round(done, 1))
+
 RowSource = Callable[..., AsyncIterator[Row]]
 SOURCES: dict[str, RowSource] = {
-    "visits": visit_rows, "problems": problem_rows, "disputes": dispute_rows,
+    "visits": visit_rows, "problems": problem_rows, "problem_steps": problem_step_rows,
+    "disputes": dispute_rows,
     "dispute_steps": dispute_step_rows, "checkins": checkin_rows, "aid": aid_rows,
-    "publicity": publicity_rows, "summaries": summary_rows, "pairings": pairing_rows,
+    "publicity": publicity_rows, "cases": case_rows, "summaries": summary_rows,
+    "pairings": pairing_rows,
     "people": people_rows, "audit": audit_rows, "appraisals": appraisal_rows,
+    "stage_summaries": stage_summary_rows,
+    "rectification": rectification_rows, "winter": winter_rows,
 }
 
 

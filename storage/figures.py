@@ -26,6 +26,7 @@ from storage.models import (
     Village,
     Visit,
 )
+from storage.problems import overdue_by_village
 from storage.publicity import PublicityTotals, publicity_by_village
 
 CADRE_ROLES = ("cadre", "team_leader")
@@ -59,6 +60,7 @@ class VillageDay:
     disputes_overdue: int = 0
     problems_raised: int = 0
     problems_solved: int = 0
+    problems_overdue: list[Problem] = field(default_factory=list)  # by priority, then age
     publicity: PublicityTotals = field(default_factory=PublicityTotals)
 
     @property
@@ -206,7 +208,7 @@ async def village_days(
     village_ids: Iterable[int] | None = None,
     township_ids: Iterable[int] | None = None,
 ) -> dict[int, VillageDay]:
-    """Each village's day in scope (all villages when no scope is given), in seven queries."""
+    """Each village's day in scope (all villages when no scope is given), in eight queries."""
     days = await _villages(session, village_ids, township_ids)
     if not days:
         return days
@@ -215,6 +217,9 @@ async def village_days(
     await _disputes(session, days, day, now, overdue_days, default_overdue_days)
     low, high = local_bounds(day, tz)
     await _problems(session, days, low, high)
+    late = await overdue_by_village(session, today=day, village_ids=list(days))
+    for late_in, problems in late.items():
+        _of(days, late_in).problems_overdue = problems
     found = await publicity_by_village(session, start=day, end=day, village_ids=list(days))
     for village_id, totals in found.items():
         _of(days, village_id).publicity = totals

@@ -219,7 +219,8 @@ class Problem(Base):
     __tablename__ = "problems"
     # Problems raised, and solved, in a period.
     __table_args__ = (Index("ix_problems_created_at", "created_at"),
-                      Index("ix_problems_status_updated_at", "status", "updated_at"))
+                      Index("ix_problems_status_updated_at", "status", "updated_at"),
+                      Index("ix_problems_next_due_on", "next_due_on"))
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
@@ -228,9 +229,18 @@ class Problem(Base):
     category: Mapped[str] = mapped_column(String(24))
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="raised")
-    priority: Mapped[int] = mapped_column(Integer, default=2)
+    priority: Mapped[int] = mapped_column(Integer, default=2)  # 1 high, 2 normal, 3 low
     created_at: Mapped[dt.datetime]
-    updated_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]  # the last step
+    # The problem ledger's lifecycle (migration 0006): what is being done, by whom, by when;
+    # next_due_on is the day the next step falls due (None: nothing is due, or checked back).
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    measures: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(200))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    feedback_on: Mapped[dt.date | None] = mapped_column(Date)
+    next_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    escalated_on: Mapped[dt.date | None] = mapped_column(Date)  # team leader told, this step
 
 
 class Dispute(Base):
@@ -430,3 +440,152 @@ class ScheduleState(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_run_at: Mapped[dt.datetime]
     last_run_at: Mapped[dt.datetime | None]
+
+
+# --- /stats speed (issue 6; migration 0010) ---
+# Covering indexes for what a week's /stats reads: the ledger's problems by status (every
+# problem, whatever the period), disputes opened in the period, the county's help in it.
+Index("ix_problems_status_next_due_on", Problem.status, Problem.next_due_on)
+Index("ix_disputes_opened_on", Dispute.opened_on, Dispute.category, Dispute.status)
+Index("ix_aid_day", Aid.day)
+
+
+# --- Problem ledger (issue 8; migration 0006) ---
+
+
+class ProblemStep(Base):
+    """One dated step of a problem in the ledger: who moved it where, with what."""
+
+    __tablename__ = "problem_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(16))  # raise, take, solve, feedback, check
+    status: Mapped[str] = mapped_column(String(16))  # the status reached
+    note: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(200))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    held: Mapped[bool | None] = mapped_column(Boolean)  # a check back: did the solution hold
+    day: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+
+
+# --- Village rectification and winter work (issue 8; migration 0007) ---
+
+
+class VillageMark(Base):
+    """A village the office marked as one or more of the "three types" for rectification.
+
+    Unmarking keeps the row (active False) so its measures and rules stay attached; every
+    change is in the audit log."""
+
+    __tablename__ = "village_marks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), unique=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("townships.id"), index=True)
+    weak_team: Mapped[bool] = mapped_column(Boolean, default=False)
+    disputes: Mapped[bool] = mapped_column(Boolean, default=False)
+    weak_management: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    marked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    marked_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class RectifyAction(Base):
+    """A marked village team's step: a measure taken, or a rule of one of four kinds."""
+
+    __tablename__ = "rectify_actions"
+    __table_args__ = (Index(None, "village_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # measure, village_rules, finance, ...
+    text: Mapped[str] = mapped_column(Text)
+    day: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+
+
+class WinterItem(Base):
+    """One year-end work item of a village: its target and the progress so far."""
+
+    __tablename__ = "winter_items"
+    __table_args__ = (UniqueConstraint("village_id", "item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int] = mapped_column(ForeignKey("townships.id"), index=True)
+    item: Mapped[str] = mapped_column(String(32))
+    target: Mapped[int] = mapped_column(BigInteger)
+    progress: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    updated_at: Mapped[dt.datetime]
+
+
+class WinterUpdate(Base):
+    """The history of a winter item: who set which target and progress, when."""
+
+    __tablename__ = "winter_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("winter_items.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    target: Mapped[int] = mapped_column(BigInteger)
+    progress: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime]
+
+
+# --- Model cases (issue 8; migration 0008) ---
+
+
+class ModelCase(Base):
+    """A model case or good practice a cadre reports; the office features some for publicity
+    (status submitted -> featured or set_aside, with who decided and when)."""
+
+    __tablename__ = "model_cases"
+    __table_args__ = (Index(None, "village_id", "day"), Index(None, "status", "created_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[dt.date] = mapped_column(Date, index=True)  # local day it was submitted
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    photos: Mapped[list[str]] = mapped_column(JSONType, default=list)  # Telegram file_ids
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    created_at: Mapped[dt.datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, index=True)  # local day of it
+
+
+# --- Summary stage (issue 8; migration 0009) ---
+
+
+class StageSummary(Base):
+    """A summary of the whole campaign: a cadre's personal one, a team's, or a township's.
+
+    One per author and kind; its figures are drafted from the records; correctable until the
+    one above accepts it (team leader: personal; township leader: team, and team leaders'
+    personal; office: township)."""
+
+    __tablename__ = "stage_summaries"
+    __table_args__ = (UniqueConstraint("person_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # personal | team | township
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    achievements: Mapped[str] = mapped_column(Text, default="")
+    experience: Mapped[str] = mapped_column(Text, default="")
+    problems: Mapped[str] = mapped_column(Text, default="")
+    suggestions: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    submitted_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

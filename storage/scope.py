@@ -18,13 +18,12 @@ from storage.models import Person, Township, Village
 COUNTY_ROLES = ("leading_group", "office")
 
 
-def in_period(
-    query: Select, model: Any, *, start: dt.date, end: dt.date, village_ids: list[int] | None,
-    township_id: int | None, person_id: int | None,
+def in_place(
+    query: Select, model: Any, *, village_ids: list[int] | None, township_id: int | None,
+    person_id: int | None,
 ) -> Select:
-    """Rows of a dated record (`model` has day, village_id, township_id and person_id) from
-    `start` to `end` inclusive, in the villages, township or of the person given."""
-    query = query.where(model.day >= start, model.day <= end)
+    """Rows of a record (`model` has village_id, township_id and person_id) in the villages,
+    township or of the person given."""
     if village_ids is not None:
         query = query.where(model.village_id.in_(village_ids))
     if township_id is not None:
@@ -32,6 +31,16 @@ def in_period(
     if person_id is not None:
         query = query.where(model.person_id == person_id)
     return query
+
+
+def in_period(
+    query: Select, model: Any, *, start: dt.date, end: dt.date, village_ids: list[int] | None,
+    township_id: int | None, person_id: int | None,
+) -> Select:
+    """Rows of a dated record (`model` has day, village_id, township_id and person_id) from
+    `start` to `end` inclusive, in the villages, township or of the person given."""
+    return in_place(query.where(model.day >= start, model.day <= end), model,
+                    village_ids=village_ids, township_id=township_id, person_id=person_id)
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.households import resolve
 from storage.models import Person, Problem, Visit
 from storage.people import places
+from storage.problems import CATEGORIES as PROBLEM_CATEGORIES
+from storage.problems import raise_problem
 from storage.scope import in_period
 
 KINDS = ("weak", "masses", "rich", "enterprise", "petitioner", "wise", "talent", "old")
 HOUSEHOLD_CATEGORIES = (
     "poor", "ill", "five_guarantee", "left_behind", "zero_employment", "petitioning",
     "specialised",
-)
-PROBLEM_CATEGORIES = (
-    "land", "infrastructure", "livelihood", "health", "employment", "dispute", "other",
 )
 
 
@@ -38,9 +37,11 @@ async def add_visit(
     photo_file_id: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
+    problem_due_on: dt.date | None = None,
 ) -> Visit:
     """Record a visit with the cadre's village, township and unit; a problem category puts
-    it in the village's problem ledger (status "raised").
+    it in the village's problem ledger (status "raised", to be taken in hand by
+    `problem_due_on`).
 
     The household is named by id (of the cadre's village) or by a name, new names joining
     the village's list."""
@@ -61,12 +62,10 @@ async def add_visit(
     session.add(visit)
     await session.flush()
     if problem_category is not None:
-        session.add(Problem(
-            village_id=person.village_id, township_id=person.township_id, person_id=person.id,
-            visit_id=visit.id, category=problem_category, description=wants, status="raised",
-            created_at=now, updated_at=now,
-        ))
-        await session.flush()
+        await raise_problem(session, person=person, category=problem_category,
+                            description=wants, priority="normal", day=day, now=now,
+                            next_due_on=problem_due_on, visit_id=visit.id,
+                            household_id=visit.household_id)
     return visit
 
 

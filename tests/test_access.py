@@ -24,11 +24,19 @@ EXPECTED: dict[str, set[str]] = {
     "checkin": {CADRE, LEADER}, "visit": {CADRE, LEADER}, "dispute": {CADRE, LEADER},
     "aid": {CADRE, LEADER}, "summary": {CADRE, LEADER}, "me": {CADRE, LEADER},
     "publicity": {CADRE, LEADER},
+    "case": {CADRE, LEADER}, "cases": {LEADING, OFFICE},  # the leading group reads only
+    "problem": {CADRE, LEADER},
+    "problems": EVERYONE,  # cadres and team leaders their village's ledger; leaders their scope
     "disputes": EVERYONE,  # cadres their own; leaders their scope
+    # /rectify: the office marks villages, a marked village's cadres record, leaders read;
+    # /winter: the team leader updates, cadres and leaders above read.
+    "rectify": EVERYONE, "winter": EVERYONE,
     "digest": LEADERS, "stats": LEADERS, "laggards": LEADERS, "pairs": LEADERS,
     "export": LEADERS, "team": {LEADER, TOWNSHIP, LEADING, OFFICE},
     "broadcast": {OFFICE}, "roster": {OFFICE},
     "spotcheck": {LEADING, OFFICE}, "appraise": {LEADER},
+    # /final: the summary stage's writers, and the office, which accepts township summaries.
+    "final": {CADRE, LEADER, TOWNSHIP, OFFICE}, "merit": {LEADING, OFFICE},
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009"}

@@ -41,6 +41,7 @@ from handlers.router import parse_command
 from storage import checkins as checkin_store
 from storage import disputes as dispute_store
 from storage import households, people, summaries
+from storage import problems as problem_store
 from storage.models import (
     Aid,
     Checkin,
@@ -59,7 +60,8 @@ from tests.harness import ROSTER_HEADER, BotHarness, texts
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCALE = max(1, int(os.environ.get("PROPERTY_SCALE", "1")))
 SHRINK = os.environ.get("PROPERTY_SHRINK", "") not in ("", "0")
-CADRE_FORMS = frozenset({"visit", "dispute", "aid", "summary", "dispute_step", "publicity"})
+CADRE_FORMS = frozenset({"visit", "dispute", "aid", "summary", "dispute_step", "publicity",
+                         "problem", "problem_step", "case", "final", "rectify_action"})
 REASONS = ("meeting", "sick", "leave", "other")
 HOUSEHOLD_CODE = re.compile(r"h(\d+)")
 APOLOGIES = {translate(locale, msgid) for locale in ("zh", "en")
@@ -726,6 +728,23 @@ class Run:
         moved = {**self.state.disputes, dispute_id: ("escalated", level, verdict)}
         return Expect(delta={"steps": 1}, disputes=moved, verify=[verify])
 
+    async def expect_problem(self, draft: dict[str, Any]) -> Expect:
+        offered = set(await self.village_households())
+
+        async def verify(state: State) -> None:
+            problem = await self.newest(Problem)
+            assert (problem.category, problem.description, problem.status, problem.visit_id) == (
+                draft["category"], draft["description"], "raised", None)
+            assert problem_store.priority_code(problem) == draft["priority"]
+            if draft.get("household"):
+                await self.household_named(problem.household_id, draft["household"], offered)
+            else:
+                assert problem.household_id is None
+            assert (problem.village_id, problem.township_id) == (
+                self.person.village_id, self.person.township_id), "the problem lost its place"
+
+        return Expect(delta={"problems": 1}, verify=[verify])
+
     async def accept_summary(self) -> None:
         """The team leader accepts this week's summary, if there is one (the neighbour acts)."""
         monday = self.today - dt.timedelta(days=self.today.weekday())
@@ -1014,6 +1033,13 @@ async def test_an_aid_dialog_of_any_kind_takes_anything_and_saves_only_what_was_
 @given(data=st.data())
 async def test_a_summary_takes_anything_and_is_submitted_only_when_confirmed(harness, data):
     plan = Plan("summary", begin_with("/summary"), seed_week, (*MOVES, "accept"), finish=7)
+    await explore(harness, data, plan, (1, 8))
+
+
+@examples(6)
+@given(data=st.data())
+async def test_a_problem_dialog_takes_anything_and_saves_only_what_was_confirmed(harness, data):
+    plan = Plan("problem", begin_with("/problem"), Run.add_households, finish=6)
     await explore(harness, data, plan, (1, 8))
 
 

@@ -9,8 +9,18 @@ from sqlalchemy import select
 
 from bot.digests import render_county_report, render_team_digest, render_township_digest
 from bot.i18n import translator
+from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
-from storage.models import Checkin, Dispute, Person, Problem, Publicity, Summary, Visit
+from storage.models import (
+    Checkin,
+    Dispute,
+    ModelCase,
+    Person,
+    Problem,
+    Publicity,
+    Summary,
+    Visit,
+)
 from storage.publicity import PublicityTotals
 from tests.scheduling import local, tick
 from tests.test_schedules import bind_everyone, messages
@@ -28,6 +38,11 @@ def new_village() -> VillageDay:
     team.visits_by_kind = {"masses": 1, "weak": 2}
     team.disputes_new, team.disputes_open, team.disputes_overdue = 1, 2, 1
     team.problems_raised, team.problems_solved = 1, 0
+    team.problems_overdue = [
+        Problem(id=7, category="infrastructure", description="The <bridge> is broken",
+                status="in_hand", next_due_on=dt.date(2026, 11, 30)),
+        Problem(id=9, category="livelihood", description="A" * 40, status="solved",
+                next_due_on=dt.date(2026, 11, 29))]
     team.publicity = PublicityTotals(2, 45, 6, 1, {"mass": 1, "door_to_door": 1})
     return team
 
@@ -42,6 +57,9 @@ def test_team_digest_in_english_and_chinese():
         "Visits today: 3 — the weak 2, the masses 1\n"
         "Disputes: 1 new, 2 open, 1 overdue\n"
         "Problems: 1 raised, 0 solved\n"
+        "⚠️ Overdue problems: 2\n"
+        "#7 Infrastructure · The &lt;bridge&gt; is broken · in hand, next step due 2026-11-30\n"
+        f"#9 Livelihood · {'A' * 29}… · solved, next step due 2026-11-29\n"
         "Publicity today: sessions 2, attended by 45 · slogans 6, boards 1\n"
         "Silent for 2 days or more: 王芳"
     )
@@ -53,6 +71,9 @@ def test_team_digest_in_english_and_chinese():
         "今日走访：3 次 — 访贫困 2, 访群众 1\n"
         "矛盾纠纷：新增 1，未结 2，超期 1\n"
         "问题台账：新增 1，解决 0\n"
+        "⚠️ 逾期问题：2 个\n"
+        "#7 基础设施 · The &lt;bridge&gt; is broken · 办理中，下一步应于 2026-11-30 完成\n"
+        f"#9 生活困难 · {'A' * 29}… · 已解决，下一步应于 2026-11-29 完成\n"
         "今日宣传：2 场，参加 45 人次 · 标语 6 条，宣传栏 1 块\n"
         "连续 2 天以上无消息：王芳"
     )
@@ -67,13 +88,16 @@ def test_township_digest_lists_villages_worst_first():
         "<b>Township digest · 黄金埠镇 · 2026-12-01</b>\n"
         "checked in · visits · open disputes (overdue) · silent\n"
         "新村: 2/3 · 3 · 2 (1) · 1\n"
-        "东岗村: 1/1 · 0 · 0 (0) · 0"
+        "东岗村: 1/1 · 0 · 0 (0) · 0\n"
+        "⚠️ Overdue problems: 2 — 新村 2\n"
+        "Publicity today: sessions 2, attended by 45 · slogans 6, boards 1"
     )
     zh = render_township_digest(translator("zh"), "黄金埠镇", [good], day=DAY,
                                 silent_after_days=2)
     assert zh == ("<b>乡镇日报 · 黄金埠镇 · 2026-12-01</b>\n"
                   "报到 · 走访 · 未结纠纷（超期）· 无消息\n"
-                  "东岗村：1/1 · 0 · 0（0）· 0")
+                  "东岗村：1/1 · 0 · 0（0）· 0\n"
+                  "今日宣传：0 场，参加 0 人次 · 标语 0 条，宣传栏 0 块")
 
 
 def test_county_report_in_english_and_chinese():
@@ -83,8 +107,11 @@ def test_county_report_in_english_and_chinese():
     aid = {"condolence_count": 2, "condolence_amount": Decimal("400.00"), "donation_count": 1,
            "donation_value": Decimal("1500.50"), "labour_people": 3, "project_count": 1,
            "project_funds": Decimal("50000.00")}
+    featured = [CaseView(ModelCase(title="Night school <for> farmers"), "李娜", "新村"),
+                CaseView(ModelCase(title="护林队"), "赵强", "古埠村")]
     args = {"week_start": dt.date(2026, 11, 23), "townships": townships, "disputes": disputes,
-            "aid": aid, "min_days": 5}
+            "aid": aid, "min_days": 5, "featured": featured,
+            "publicity": PublicityTotals(3, 120, 7, 2, {"mass": 3})}
     assert render_county_report(translator("en"), **args) == (
         "<b>County report · week 2026-11-23 – 2026-11-29</b>\n"
         "Per township: weekly summaries submitted · cadres with at least 5 days in the village\n"
@@ -97,12 +124,27 @@ def test_county_report_in_english_and_chinese():
         "Rural land expropriation: 3 (reported 1, resolved 2)\n"
         "\n"
         "<b>Help given</b>: condolence visits 2 (¥400.00), donations 1 (¥1,500.50), "
-        "labour export 3 people, projects 1 (¥50,000.00)"
+        "labour export 3 people, projects 1 (¥50,000.00)\n"
+        "<b>Publicity</b>: sessions 3, attended by 120 · slogans 7, boards 2\n"
+        "\n"
+        "<b>Model cases featured for publicity</b> (2)\n"
+        "· Night school &lt;for&gt; farmers — 新村, 李娜\n"
+        "· 护林队 — 古埠村, 赵强"
     )
     zh = render_county_report(translator("zh"), **args)
     assert zh.splitlines()[0] == "<b>全县周报 · 2026-11-23 至 2026-11-29</b>"
     assert "黄金埠镇：小结 3/5（60%）· 驻村达标 2/5（40%）" in zh
     assert "农村征地：3 件（已上报 1, 已化解 2）" in zh
+    assert zh.splitlines()[-5:] == [
+        "<b>政策宣传</b>：3 场，参加 120 人次 · 标语 7 条，宣传栏 2 块", "",
+        "<b>选送宣传的典型案例</b>（2 件）", "· Night school &lt;for&gt; farmers — 新村，李娜",
+        "· 护林队 — 古埠村，赵强"]
+    quiet = {**args, "featured": [], "publicity": None}
+    assert render_county_report(translator("en"), **quiet).splitlines()[-3:] == [
+        "<b>Publicity</b>: sessions 0, attended by 0 · slogans 0, boards 0", "",
+        "No case was featured this week."]
+    assert render_county_report(translator("zh"), **quiet).splitlines()[-1] == (
+        "本周没有选送宣传的案例。")
 
 
 async def test_the_evening_digest_counts_the_days_records(harness):
@@ -131,6 +173,13 @@ async def test_the_evening_digest_counts_the_days_records(harness):
                     last_step_at=now - dt.timedelta(days=4)),
             Problem(person_id=li.id, village_id=village, category="water", description="",
                     created_at=now, updated_at=now),
+            # in hand since last week, past its by-when day: overdue; one due today is not
+            Problem(person_id=li.id, village_id=village, category="land", description="Fence",
+                    status="in_hand", next_due_on=DAY - dt.timedelta(days=1),
+                    created_at=now - dt.timedelta(days=7), updated_at=now - dt.timedelta(days=7)),
+            Problem(person_id=li.id, village_id=village, category="land", description="Gate",
+                    status="in_hand", next_due_on=DAY,
+                    created_at=now - dt.timedelta(days=7), updated_at=now - dt.timedelta(days=7)),
             Summary(person_id=li.id, week_start=dt.date(2026, 11, 30), submitted_at=now),
             # today's publicity of this village counts; yesterday's and another village's not
             Publicity(person_id=li.id, village_id=village, day=DAY, kind="mass", attendance=40,
@@ -156,12 +205,18 @@ async def test_the_evening_digest_counts_the_days_records(harness):
         "Visits today: 1 — the weak 1\n"
         "Disputes: 0 new, 1 open, 1 overdue\n"
         "Problems: 1 raised, 0 solved\n"
+        "⚠️ Overdue problems: 1\n"
+        "#2 Land · Fence · in hand, next step due 2026-11-30\n"
         "Publicity today: sessions 2, attended by 46 · slogans 3, boards 1\n"
         "Silent for 2 days or more: 王芳"
     )
     [township] = messages(harness, chats["孙丽"])
     # 东岗村 is worse: two members without a check-in
-    assert township.splitlines()[2:] == ["东岗村: 0/2 · 0 · 0 (0) · 0", "新村: 2/3 · 1 · 1 (1) · 1"]
+    # today's publicity of both villages, summed; yesterday's 99 people not
+    assert township.splitlines()[2:] == ["东岗村: 0/2 · 0 · 0 (0) · 0", "新村: 2/3 · 1 · 1 (1) · 1",
+                                         "⚠️ Overdue problems: 1 — 新村 1",
+                                         "Publicity today: sessions 3, attended by 116 · "
+                                         "slogans 4, boards 1"]
     # A cadre gets no digest; a leader may ask for one at any time.
     assert messages(harness, chats["李娜"]) == []
     leader = harness.emu.user(chats["刘洋"], language_code="en")
@@ -174,3 +229,31 @@ async def test_the_evening_digest_counts_the_days_records(harness):
     cadre = harness.emu.user(chats["李娜"], language_code="en")
     [reply] = await harness.send(cadre, "/digest")
     assert "Team digest" not in reply.plain_text
+
+
+def test_county_report_shows_winter_work_per_township_and_rectification():
+    from bot.villagework import VillageWork
+    from storage.rectification import RectificationTotals
+    from storage.winter import WinterSum
+
+    work = VillageWork(
+        {"黄金埠镇": {"afforestation": WinterSum(300, 90, 2), "tax": WinterSum(100, 150, 1)},
+         "古埠镇": {"pension": WinterSum(50, 45, 1)}},
+        RectificationTotals(3, {"weak_team": 2, "weak_management": 1}, 4, 6, 1), 50)
+    args = {"week_start": dt.date(2026, 11, 23), "townships": [], "disputes": {},
+            "aid": dict.fromkeys(("condolence_count", "donation_count", "labour_people",
+                                  "project_count"), 0) | dict.fromkeys(
+                ("condolence_amount", "donation_value", "project_funds"), Decimal(0)),
+            "min_days": 5, "village_work": work}
+    en = render_county_report(translator("en"), **args).splitlines()
+    at = en.index("<b>Winter work and rectification</b> (overall progress per township, the "
+                  "furthest behind first):")
+    # 黄金埠镇: afforestation 30%, tax 150% counted as 100% → 65%; 古埠镇: 90%
+    assert en[at - 1:at + 5] == [
+        "", en[at], "• 黄金埠镇: 65% — lagging: Afforestation 30%", "• 古埠镇: 90%",
+        "Rectification: villages marked 3 (Weak team 2, Weak management 1); measures 4, "
+        "rules 6; villages with all four kinds of rule 1", ""]
+    zh = render_county_report(translator("zh"), **args)
+    assert "• 黄金埠镇：65%——滞后：植树造林 30%" in zh.splitlines()
+    assert ("软弱涣散村整顿：整顿村 3 个（班子软弱 2、管理薄弱 1）；措施 4 项，制度 6 项；"
+            "四项制度齐全 1 个") in zh.splitlines()

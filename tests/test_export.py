@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 
 from bot.i18n import translate
 from bot.xlsx import BATCH_ROWS, Sheet, write_workbook
+from bot.xlsx_rows import RowSheet
 from storage import export
 from storage.aid import add_aid
 from storage.disputes import add_dispute, move_dispute
@@ -213,8 +214,10 @@ async def test_a_team_leader_gets_only_their_village_in_chinese(harness, exports
     assert "新村" in replies[0]
     filename, book, _params = await fetch_workbook(harness, users["张伟"])
     assert filename.startswith("grassroots-village-")
-    assert book.sheetnames == ["汇总", "走访", "问题台账", "矛盾纠纷", "调处过程", "签到", "帮扶",
-                               "宣传", "周小结", "结对帮扶", "考核评定"]  # no roster, no audit log
+    assert book.sheetnames == ["汇总", "走访", "问题台账", "问题办理过程", "矛盾纠纷", "调处过程",
+                               "签到", "帮扶",
+                               "宣传", "典型案例", "周小结", "结对帮扶", "考核评定", "阶段总结",
+                               "整顿村", "冬季工作"]  # no roster, no audit log
     visits = by_header(book, "走访")
     assert {r["村"] for r in visits} == {"新村"}
     assert sorted(r["干部"] for r in visits) == ["张伟", "李娜"]
@@ -276,14 +279,14 @@ async def test_the_row_sources_stream_and_the_writer_consumes_them_as_they_come(
             assert inspect.isasyncgen(source), kind
             assert [row async for row in source] == []
     appended: list[Any] = []
-    original = WriteOnlyWorksheet.append
+    original = RowSheet.write
 
-    def counting(sheet, row):
-        original(sheet, row)
+    def counting(sheet, xml):
+        original(sheet, xml)
         if sheet.title == "Visits":
-            appended.append(row)
+            appended.extend(re.findall(r'<row r="(\d+)"', xml))
 
-    monkeypatch.setattr(WriteOnlyWorksheet, "append", counting)
+    monkeypatch.setattr(RowSheet, "write", counting)
 
     async def rows():
         for number in range(1, 2001):
@@ -294,4 +297,28 @@ async def test_the_row_sources_stream_and_the_writer_consumes_them_as_they_come(
     counts = await write_workbook(tmp_path / "x.xlsx", locale="en", tz=SHANGHAI, summary=[],
                                   sheets=[Sheet("visits", ("id", "heard"), rows())])
     assert counts == {"visits": 2000}
-    assert len(appended) == 2001  # the header and every row
+    assert appended == [str(number) for number in range(1, 2002)]  # the header and every row
+    book = load_workbook(tmp_path / "x.xlsx")
+    assert [row[1].value for row in book["Visits"].iter_rows(min_row=2000)] == [
+        "row 1999", "row 2000"]
+
+
+async def test_the_row_writer_keeps_awkward_values_as_a_reader_expects(tmp_path):
+    async def rows():
+        yield (1, "  lead & <tail>\x01 ", "", None, True, 2**40, 0.1 + 0.2, float("nan"),
+               Decimal("12.50"), dt.datetime(2026, 11, 26, 15, 30, 0, 250000, tzinfo=dt.UTC),
+               dt.date(2026, 11, 27), {"repeated": True, "count": 3}, ["a", "b"], "#N/A")
+
+    columns = ("id", "text", "empty", "none", "flag", "big", "float", "nan", "money", "at",
+               "day", "flags", "list", "error")
+    path = tmp_path / "x.xlsx"
+    await write_workbook(path, locale="en", tz=SHANGHAI, summary=[],
+                         sheets=[Sheet("visits", columns, rows())])
+    row = [cell for cell in load_workbook(path)["Visits"][2]]
+    assert [c.value for c in row] == [
+        1, "  lead & <tail> ", None, None, "yes", 2**40, 0.1 + 0.2, None, 12.5,
+        dt.datetime(2026, 11, 26, 23, 30, 0, 250000), dt.datetime(2026, 11, 27),
+        "repeated; count: 3", "a; b", "#N/A"]
+    assert [c.data_type for c in row[12:]] == ["s", "s"]  # text, never an error value
+    assert (row[8].number_format, row[9].number_format, row[10].number_format) == (
+        "0.00", "yyyy-mm-dd h:mm:ss", "yyyy-mm-dd")

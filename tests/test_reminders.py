@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from storage.models import Checkin, Dispute, OutboxMessage, Person, Summary
+from storage.models import Checkin, Dispute, ModelCase, OutboxMessage, Person, Publicity, Summary
 from tests.scheduling import local, tick
 from tests.test_schedules import bind_everyone, messages
 
@@ -133,6 +133,7 @@ async def test_the_monday_county_report_reaches_the_county_with_a_chart(harness)
     async with harness.db.write() as session:
         session.add(Summary(person_id=people["李娜"].id, week_start=week[0],
                             submitted_at=harness.clock.now()))
+        session.add_all(_publicity_and_cases(people, week, harness.clock.now()))
     await tick(harness, local(2026, 11, 30, 7, 0))
     await tick(harness, local(2026, 11, 30, 8, 0))
     for name in ("吴敏", "周杰"):
@@ -140,8 +141,37 @@ async def test_the_monday_county_report_reaches_the_county_with_a_chart(harness)
         assert [s.method for s in sent] == ["sendMessage", "sendPhoto"]
     report = messages(harness, chats["吴敏"])[0]
     assert "黄金埠镇: summaries 1/5 (20%) · in the village 2/5 (40%)" in report
+    # the week's publicity (not the Saturday before it) and the cases featured in the week
+    lines = report.splitlines()
+    publicity = lines.index("Publicity: sessions 2, attended by 48 · slogans 5, boards 1")
+    assert lines[publicity + 1:publicity + 5] == [
+        "", "Model cases featured for publicity (2)", "· 夜校 — 新村, 李娜",
+        "· 护林队 — 古埠村, 赵强"]
     assert messages(harness, chats["张伟"]) == [] or all(
         "County report" not in m for m in messages(harness, chats["张伟"]))
+
+
+def _publicity_and_cases(
+    people: dict[str, Person], week: list[dt.date], now: dt.datetime
+) -> list[object]:
+    li, zhao = people["李娜"], people["赵强"]
+
+    def held(who: Person, day: dt.date, attendance: int, slogans: int) -> Publicity:
+        return Publicity(person_id=who.id, village_id=who.village_id, day=day, kind="mass",
+                         attendance=attendance, topics=[], slogans=slogans, boards=1 if
+                         slogans else 0, created_at=now)
+
+    def case(who: Person, title: str, status: str, decided: dt.date | None) -> ModelCase:
+        return ModelCase(person_id=who.id, village_id=who.village_id, day=week[0],
+                         kind="model", title=title, text="…", photos=[], status=status,
+                         created_at=now, decided_on=decided,
+                         decided_at=now if decided else None)
+
+    return [held(li, week[1], 40, 5), held(zhao, week[6], 8, 0),
+            held(li, week[0] - dt.timedelta(days=2), 99, 9),
+            case(li, "夜校", "featured", week[2]), case(zhao, "护林队", "featured", week[6]),
+            case(li, "set aside", "set_aside", week[3]), case(li, "waiting", "submitted", None),
+            case(zhao, "last week's", "featured", week[0] - dt.timedelta(days=1))]
 
 
 @pytest.mark.parametrize("today, expected", [

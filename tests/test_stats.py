@@ -19,9 +19,12 @@ from bot.i18n import translator
 from bot.stats_charts import visits_heatmap
 from handlers.stats import BadPeriod, render_stats, split_args
 from storage import stats, visits
+from storage.cases import CaseCounts
 from storage.models import Aid, Checkin, Dispute, Person, Problem, Publicity, Summary, Visit
 from storage.publicity import PublicityTotals, publicity_totals
+from storage.rectification import RectificationTotals
 from storage.scope import Scope
+from storage.winter import WinterSum
 from tests.conftest import SHANGHAI
 from tests.test_schedules import bind_everyone
 
@@ -42,8 +45,12 @@ def sample() -> stats.Stats:
                stats.WeekCompliance(dt.date(2026, 11, 30), 2, 2, 5, 4)],
         disputes_by_status={"resolved": 1, "reported": 1}, disputes_by_category={"land": 2},
         disputes_open=2, disputes_overdue=1, problems_raised=3, problems_solved=1, aid=AID,
+        problems_by_status={"raised": 1, "in_hand": 2, "checked": 1}, problems_overdue=1,
         summaries_submitted=4, summaries_expected=5, summaries_early=1,
-        summaries_early_expected=5, publicity=PublicityTotals(3, 120, 8, 2, {"mass": 3}))
+        summaries_early_expected=5, publicity=PublicityTotals(3, 120, 8, 2, {"mass": 3}),
+        rectification=RectificationTotals(2, {"weak_team": 2, "disputes": 1}, 3, 5, 1),
+        winter={"tax": WinterSum(9000, 900, 1), "afforestation": WinterSum(300, 150, 2)},
+        cases=CaseCounts(4, 1))
 
 
 def test_stats_in_english_and_chinese():
@@ -60,9 +67,17 @@ def test_stats_in_english_and_chinese():
         "Opened in the period, now: reported 1, resolved 1\n"
         "By category: Rural land expropriation 2\n"
         "<b>Problems</b>: 3 raised, 1 solved\n"
+        "Ledger now: raised 1, in hand 2, solved 0, feedback given 0, checked back 1"
+        " · 1 overdue\n"
         "<b>Publicity</b>: sessions 3, attended by 120 · slogans 8, boards 2\n"
+        "<b>Model cases</b>: submitted 4, featured for publicity 1\n"
         "<b>Help given</b>: condolence visits 2 (¥400.00), donations 1 (¥1,500.50), "
         "labour export 3 people, projects 1 (¥50,000.00)\n"
+        "Rectification: villages marked 2 (Weak team 2, Prominent disputes 1); measures 3, "
+        "rules 5; villages with all four kinds of rule 1\n"
+        "Winter work (done / target over villages with a target):\n"
+        "  Afforestation: 150/300 mu (50%) · villages 2\n"
+        "  Tax collection: 900/9000 yuan (10%) · villages 1\n"
         "<b>Weekly summaries</b>: 4 of 5 submitted (weeks past the deadline)"
         " · before the deadline: 1 of 5 in"
     )
@@ -79,9 +94,16 @@ def test_stats_in_english_and_chinese():
         "本期新增目前：已上报 1, 已化解 1\n"
         "按类别：农村征地 2\n"
         "<b>问题台账</b>：新增 3，解决 1\n"
+        "台账现状：已登记 1，办理中 2，已解决 0，已书面反馈 0，已回头看 1 · 逾期 1\n"
         "<b>宣传</b>：3 场，参加 120 人次 · 标语 8 条，宣传栏 2 块\n"
+        "<b>典型案例</b>：上报 4 件，选送宣传 1 件\n"
         "<b>帮扶</b>：慰问 2 户次（¥400.00），捐赠 1 次（¥1,500.50），"
         "劳务输出 3 人，引进项目 1 个（¥50,000.00）\n"
+        "软弱涣散村整顿：整顿村 2 个（班子软弱 2、矛盾突出 1）；措施 3 项，制度 5 项；"
+        "四项制度齐全 1 个\n"
+        "冬季工作（完成/任务，仅计已设任务的村）：\n"
+        "  植树造林：150/300 亩（50%），2 个村\n"
+        "  财税征收：900/9000 元（10%），1 个村\n"
         "<b>周小结</b>：已过截止的 5 份中已交 4 份；未到截止已交 1/5 份"
     )
 
