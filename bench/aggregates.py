@@ -13,7 +13,8 @@ the evening of its last day (a Monday):
   `before_cursor_execute` listener on the engines);
 - the county report (`scheduler.reports.county_report`, its chart included), and its statements;
 - the office's whole-campaign export (`handlers.export.build_export`, every sheet) in a child
-  process: wall seconds, and the child's peak resident memory (its own
+  process: wall seconds, the child's CPU seconds (user + system: on a shared machine the
+  steadier figure), and the child's peak resident memory (its own
   `getrusage(RUSAGE_SELF).ru_maxrss`, interpreter and imports included), and the RSS it had
   before the export started.
 
@@ -241,6 +242,7 @@ async def measure_export(backend: Backend, repeats: int) -> dict[str, Any]:
             raise RuntimeError(f"export child failed ({proc.returncode})")
         runs.append(json.loads(out.decode().strip().splitlines()[-1]))
     return {"export s": median([r["seconds"] for r in runs]),
+            "export cpu s": median([r["cpu"] for r in runs]),
             "export peak MB": median([r["peak_kb"] / MB for r in runs]),
             "export base MB": median([r["base_kb"] / MB for r in runs]),
             "export MB file": median([r["bytes"] / 1e6 for r in runs]),
@@ -266,6 +268,8 @@ async def export_child(url: str, schema: str | None) -> None:
                 dt.datetime.combine(last, dt.time(21), TZ).astimezone(dt.UTC)))
             job = Job(1, office, "office", "zh", Scope("county"), START, last)
             base = rss_now()
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = usage.ru_utime + usage.ru_stime
             started = time.perf_counter()
             message = await build_export(camp, job)
             seconds = time.perf_counter() - started
@@ -273,7 +277,9 @@ async def export_child(url: str, schema: str | None) -> None:
         finally:
             await db.dispose()
     rows = message.payload.get("caption", "")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": seconds, "base_kb": base, "bytes": size,
+                      "cpu": usage.ru_utime + usage.ru_stime - cpu,
                       "sent": message.method == "sendDocument",
                       "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "rows": rows if message.method == "sendDocument" else
@@ -353,7 +359,8 @@ COLUMNS = [
     ("digests", "all digests ms", "{:.0f}"), ("digest messages", "digests", "{}"),
     ("digest queries", "digest queries", "{}"),
     ("report", "county report ms", "{:.0f}"), ("report queries", "report queries", "{}"),
-    ("export s", "export s", "{:.1f}"), ("export peak MB", "export peak RSS MB", "{:.0f}"),
+    ("export s", "export s", "{:.1f}"), ("export cpu s", "export CPU s", "{:.1f}"),
+    ("export peak MB", "export peak RSS MB", "{:.0f}"),
     ("export base MB", "RSS before export MB", "{:.0f}"),
     ("export MB file", "xlsx MB", "{:.1f}"), ("export sent", "xlsx sent", "{}"),
 ]

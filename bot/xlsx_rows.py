@@ -1,0 +1,241 @@
+"""The data sheets of an export, their rows written as SpreadsheetML text.
+
+openpyxl's write-only sheet builds a cell object and an XML element for every cell and
+serialises it through ElementTree: 25-40 µs a cell, with or without lxml, while a county's
+campaign is about 12 million cells. Here a row of database values becomes its `<row>` element
+by string formatting (about a microsecond a cell), inside a sheet that openpyxl still heads,
+closes and packs into the workbook (column widths, frozen header, styles, relationships).
+The cells are what openpyxl writes for the same values (inline strings, numbers, and dates and
+times as serial numbers with openpyxl's own date formats), floats exactly rather than to 16
+digits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from io import BytesIO
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.packaging.relationship import RelationshipList
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet._writer import WorksheetWriter
+
+MONEY_FORMAT = "0.00"
+MAX_CELL_CHARS = 32_767  # Excel refuses longer cells
+EPOCH = dt.date(1899, 12, 30).toordinal()  # Excel's day 0 (Windows dates, as openpyxl writes)
+EMPTY_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
+
+
+class _Written:
+    """What openpyxl's ExcelWriter takes from a closed write-only sheet: its file and
+    relationships (the interface of openpyxl's WorksheetWriter that ExcelWriter uses)."""
+
+    def __init__(self, path: str, rels: RelationshipList) -> None:
+        self.out = path
+        self._rels = rels
+
+    def cleanup(self) -> None:
+        """Remove the sheet's file once it is in the workbook."""
+        os.remove(self.out)
+
+
+class RowSheet(WriteOnlyWorksheet):
+    """A write-only sheet whose rows arrive as XML text; set its columns and panes first."""
+
+    def __init__(self, parent: Workbook, title: str) -> None:
+        super().__init__(parent, title)
+        self._file: IO[bytes] | None = None
+        self._file_path = ""
+        self._tail = b""
+        self._sheet_rels = RelationshipList()
+        self._done = False
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+    def write(self, xml: str) -> None:
+        """Add rows (`<row>` elements); the first call fixes the sheet's head."""
+        if self._file is None:
+            self._open()
+        assert self._file is not None
+        self._file.write(xml.encode("utf-8"))
+
+    def _open(self) -> None:
+        # openpyxl writes the sheet without rows; the rows go where its empty sheetData was.
+        skeleton = WorksheetWriter(self, out=BytesIO())
+        skeleton.write_top()
+        xf = skeleton.xf.send(True)
+        with xf.element("sheetData"):
+            pass
+        skeleton.xf.send(None)
+        skeleton.write_tail()
+        skeleton.close()
+        head, tail = EMPTY_DATA.split(skeleton.out.getvalue(), maxsplit=1)
+        handle, self._file_path = tempfile.mkstemp(prefix="grassroots-sheet-", suffix=".xml")
+        self._file = os.fdopen(handle, "wb")
+        self._file.write(head + b"<sheetData>")
+        self._tail = b"</sheetData>" + tail
+        self._sheet_rels = skeleton._rels
+
+    def close(self) -> None:
+        """End the sheet's file; the workbook packs it when saved."""
+        if self._done:
+            return
+        if self._file is None:
+            self._open()
+        assert self._file is not None
+        self._file.write(self._tail)
+        self._file.close()
+        self._writer = _Written(self._file_path, self._sheet_rels)
+        self._done = True
+
+    def append(self, row: Any) -> None:
+        raise TypeError("rows of a RowSheet are written with write()")
+
+
+def add_sheet(book: Workbook, title: str) -> RowSheet:
+    """A new RowSheet at the end of a write-only workbook."""
+    sheet = RowSheet(book, title)
+    book._add_sheet(sheet)  # what Workbook.create_sheet does with its own sheet class
+    return sheet
+
+
+class Styles:
+    """The workbook's style ids for the cells written here, registered through openpyxl."""
+
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+        bold = WriteOnlyCell(sheet, value="")
+        bold.font = Font(bold=True)
+        money = WriteOnlyCell(sheet, value=0)
+        money.number_format = MONEY_FORMAT
+        self.bold = bold.style_id
+        self.money = money.style_id
+        # openpyxl's own formats for dates and times ("yyyy-mm-dd", "yyyy-mm-dd h:mm:ss").
+        self.date = WriteOnlyCell(sheet, value=dt.date(2000, 1, 1)).style_id
+        self.datetime = WriteOnlyCell(sheet, value=dt.datetime(2000, 1, 1)).style_id
+
+
+def inline(text: str) -> str:
+    """The end of a cell holding text as an inline string (legal characters only, within a
+    cell's limit); an empty text is an empty cell, as openpyxl writes it."""
+    if not text.isprintable():
+        text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    if not text:
+        return ' t="inlineStr"/>'
+    text = text[:MAX_CELL_CHARS]
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if text[:1].isspace() or text[-1:].isspace():
+        return f' t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return f' t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+Cell = Callable[[Any, "str | None"], str]
+
+
+class RowXml:
+    """Rows of database values as `<row>` elements, in one language and time zone.
+
+    Cells are chosen by the value's exact type. `label(prefix, code)` names coded values,
+    `flags(mapping, prefix)` a JSON object; yes and no are the reader's words for booleans."""
+
+    def __init__(self, *, tz: dt.tzinfo, styles: Styles, yes: str, no: str,
+                 label: Callable[[str, str], str],
+                 flags: Callable[[Mapping[str, Any], str | None], str]) -> None:
+        self.tz, self.styles, self.label, self.flags = tz, styles, label, flags
+        self.letters: list[str] = []
+        self._bodies: dict[tuple[str, str], str] = {}
+        self._days: dict[dt.date, str] = {}
+        self._bool = {True: inline(yes), False: inline(no)}
+        self.cell: dict[type, Cell] = {
+            str: self._str, int: self._number, float: self._float, bool: self._yes_no,
+            dt.datetime: self._datetime, dt.date: self._date, Decimal: self._money,
+            dict: self._mapping, list: self._list,
+        }
+
+    def header(self, titles: Sequence[str]) -> str:
+        """Row 1: bold titles."""
+        self._columns(len(titles))
+        bold = f' s="{self.styles.bold}"'
+        cells = [f'<c r="{letter}1"{bold}{inline(title)}'
+                 for letter, title in zip(self.letters, titles, strict=False)]
+        return '<row r="1">' + "".join(cells) + "</row>"
+
+    def rows(self, rows: Sequence[Sequence[Any]], prefixes: Sequence[str | None],
+             first: int) -> str:
+        """Rows numbered from `first`; coded values by prefix; None cells left out."""
+        self._columns(len(prefixes))
+        cell, fallback, letters = self.cell, self._other, self.letters
+        out: list[str] = []
+        for index, row in enumerate(rows, start=first):
+            out.append(f'<row r="{index}">')
+            for letter, value, prefix in zip(letters, row, prefixes, strict=False):
+                if value is not None:
+                    write = cell.get(type(value), fallback)
+                    out.append(f'<c r="{letter}{index}"' + write(value, prefix))
+            out.append("</row>")
+        return "".join(out)
+
+    def _columns(self, count: int) -> None:
+        while len(self.letters) < count:
+            self.letters.append(get_column_letter(len(self.letters) + 1))
+
+    def _str(self, value: str, prefix: str | None) -> str:
+        if not prefix:
+            return inline(value)
+        key = (prefix, value)
+        body = self._bodies.get(key)
+        if body is None:
+            body = self._bodies[key] = inline(self.label(prefix, value))
+        return body
+
+    def _number(self, value: int, _prefix: str | None) -> str:
+        return f"><v>{value}</v></c>"
+
+    def _float(self, value: float, _prefix: str | None) -> str:
+        # repr: the shortest text that reads back as the same float (openpyxl keeps 16 digits).
+        return f"><v>{value!r}</v></c>" if math.isfinite(value) else "/>"
+
+    def _money(self, value: Decimal, _prefix: str | None) -> str:
+        return f' s="{self.styles.money}"><v>{float(value):.16g}</v></c>'
+
+    def _yes_no(self, value: bool, _prefix: str | None) -> str:
+        return self._bool[value]
+
+    def _datetime(self, value: dt.datetime, _prefix: str | None) -> str:
+        if value.tzinfo is not None:
+            value = value.astimezone(self.tz)
+        seconds = (value.hour * 3600 + value.minute * 60 + value.second
+                   + value.microsecond / 10**6)
+        serial = value.toordinal() - EPOCH + seconds / 86400
+        return f' s="{self.styles.datetime}"><v>{serial:.16g}</v></c>'
+
+    def _date(self, value: dt.date, _prefix: str | None) -> str:
+        body = self._days.get(value)
+        if body is None:
+            serial = value.toordinal() - EPOCH
+            body = self._days[value] = f' s="{self.styles.date}"><v>{serial}</v></c>'
+        return body
+
+    def _mapping(self, value: Mapping[str, Any], prefix: str | None) -> str:
+        return inline(self.flags(value, prefix))
+
+    def _list(self, value: list[Any], prefix: str | None) -> str:
+        # Coded values picked together (a session's topics).
+        text = "; ".join(self.label(prefix, str(v)) if prefix else str(v) for v in value)
+        return inline(text)
+
+    def _other(self, value: Any, _prefix: str | None) -> str:
+        return inline(str(value))
