@@ -88,7 +88,12 @@ def _overdue_problems(tr: Translator, team: VillageDay) -> list[str]:
 
 def _township_problems(tr: Translator, villages: Sequence[VillageDay]) -> list[str]:
     """A township's overdue problems: the total, and the villages that have them."""
-    late = [(v.village, len(v.problems_overdue)) for v in villages if v.problems_overdue]
+    return _overdue_by_place(tr, [(v.village, len(v.problems_overdue)) for v in villages])
+
+
+def _overdue_by_place(tr: Translator, counts: Sequence[tuple[str, int]]) -> list[str]:
+    """Overdue problems: the total, and the places (villages or townships) that have them."""
+    late = [(name, count) for name, count in counts if count]
     if not late:
         return []
     names = tr("stats.separator").join(f"{name} {count}" for name, count in late)
@@ -159,8 +164,10 @@ def render_county_digest(
                 item[0])
 
     lines = [tr("digest.county_title", day=day.isoformat()), tr("digest.village_legend")]
-    lines += [_line(tr, name, rows, silent_after_days)
-              for name, rows in sorted(by_township.items(), key=badness)]
+    ordered = sorted(by_township.items(), key=badness)
+    lines += [_line(tr, name, rows, silent_after_days) for name, rows in ordered]
+    lines += _overdue_by_place(tr, [(name, sum(len(r.problems_overdue) for r in rows))
+                                    for name, rows in ordered])
     return "\n".join(lines)
 
 

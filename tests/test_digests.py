@@ -7,7 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.digests import render_county_report, render_team_digest, render_township_digest
+from bot.digests import (
+    render_county_digest,
+    render_county_report,
+    render_team_digest,
+    render_township_digest,
+)
 from bot.i18n import translator
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
@@ -98,6 +103,18 @@ def test_township_digest_lists_villages_worst_first():
                   "报到 · 走访 · 未结纠纷（超期）· 无消息\n"
                   "东岗村：1/1 · 0 · 0（0）· 0\n"
                   "今日宣传：0 场，参加 0 人次 · 标语 0 条，宣传栏 0 块")
+
+
+def test_county_digest_lists_townships_worst_first_with_their_overdue_problems():
+    other = VillageDay(3, "古埠村", 2, "古埠镇",
+                       members=[MemberDay(5, "赵强", "team_leader", True, None, 0)])
+    text = render_county_digest(translator("en"), [other, new_village()], day=DAY,
+                                silent_after_days=2)
+    assert text.splitlines()[2:] == ["黄金埠镇: 2/3 · 3 · 2 (1) · 1",
+                                     "古埠镇: 1/1 · 0 · 0 (0) · 0",
+                                     "⚠️ Overdue problems: 2 — 黄金埠镇 2"]
+    zh = render_county_digest(translator("zh"), [other], day=DAY, silent_after_days=2)
+    assert zh.splitlines()[2:] == ["古埠镇：1/1 · 0 · 0（0）· 0"]  # nothing overdue: no line
 
 
 def test_county_report_in_english_and_chinese():
