@@ -279,7 +279,10 @@ async def _answer(
 ) -> None:
     data[question.key] = value
     data.pop(f"_{question.key}", None)
-    stack = [k for k in dialog.history.get("stack", []) if k != question.key] + [question.key]
+    for key in question.resets:
+        data.pop(key, None)
+    dropped = {question.key, *question.resets}
+    stack = [k for k in dialog.history.get("stack", []) if k not in dropped] + [question.key]
     await _advance(turn, form, dialog, data, stack)
 
 

@@ -70,6 +70,8 @@ class Question:
     validators: Sequence[Validator] = ()
     parse: Parser | None = None
     columns: int = 2
+    # Answers that depend on this one (a village on its township): asked again once it changes.
+    resets: tuple[str, ...] = ()
 
     def active(self, data: Data) -> bool:
         """Whether this question is asked, given the answers so far."""

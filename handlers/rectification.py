@@ -147,9 +147,10 @@ MARK = Form(
     name="rectify_mark", title=N_("rectify.mark_title"),
     questions=(
         Question("township", N_("rectify.q.township"), N_("rectify.label.township"),
-                 kind="choice", choices=_township_choices, columns=3),
+                 kind="choice", choices=_township_choices, columns=3,
+                 resets=("village", "action", "types")),
         Question("village", N_("rectify.q.village"), N_("rectify.label.village"),
-                 kind="choice", choices=_village_choices, columns=3),
+                 kind="choice", choices=_village_choices, columns=3, resets=("action", "types")),
         Question("action", N_("rectify.q.action"), N_("rectify.label.action"), kind="choice",
                  choices=ACTION_CHOICES, when=_is_marked),
         Question("types", N_("rectify.q.types"), N_("rectify.label.types"), kind="multi",

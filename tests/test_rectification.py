@@ -105,6 +105,27 @@ async def test_the_office_marks_a_village_through_township_and_village_buttons(h
         "• 新村 (Weak team, Weak management): 0 measures; rules 0 of 4"]
 
 
+async def test_changing_the_township_on_the_confirm_screen_asks_the_village_again(harness):
+    user = await _user(harness, OFFICE)
+    replies = await harness.send(user, "/rectify")
+    replies = await harness.press(user, labelled(replies, "黄金埠镇"))
+    replies = await harness.press(user, labelled(replies, "新村"))
+    replies = await harness.press(user, button(replies, ":weak_team"))
+    replies = await harness.press(user, button(replies, ":d:3"))
+    replies = await harness.press(user, labelled(replies, "✏️ Township"))
+    replies = await harness.press(user, labelled(replies, "古埠镇"))
+    assert "Which village?" in replies[-1].plain_text  # 新村 is not in 古埠镇
+    assert labels(replies[-1]) == ["古埠村"]
+    replies = await harness.press(user, labelled(replies, "古埠村"))
+    assert "Which of the three types" in replies[-1].plain_text  # asked again for this one
+    replies = await harness.press(user, button(replies, ":disputes"))
+    replies = await harness.press(user, button(replies, ":d:3"))
+    assert replies[-1].plain_text.splitlines()[2:5] == [
+        "Township: 古埠镇", "Village: 古埠村", "Types: Prominent disputes"]
+    await harness.press(user, button(replies, ":ok"))
+    assert await _marks(harness) == {"古埠村": (True, ["disputes"])}
+
+
 async def test_the_office_types_names_changes_and_unmarks_in_chinese(harness):
     user = await _user(harness, OFFICE, language="zh-hans")
     await _mark(harness, "古埠村", ["disputes"])
