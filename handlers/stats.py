@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from storage import stats
 from storage.disputes import CATEGORIES
 from storage.scope import OutOfScope, Scope, UnknownPlace, own_scope, resolve
 from storage.visits import HOUSEHOLD_CATEGORIES, KINDS
+from storage.winter import UNITS
 
 VISIT_KIND = "summary.visit_kind.{}"
 HOUSEHOLD = "visit.category.{}"
@@ -159,8 +161,10 @@ def _summaries(tr: Translator, figures: stats.Stats) -> str:
     return line
 
 
-def render_stats(tr: Translator, figures: stats.Stats, *, place: str) -> str:
-    """The /stats message: every figure of a scope over a period."""
+def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
+                 winter_items: Sequence[str] = tuple(UNITS)) -> str:
+    """The /stats message: every figure of a scope over a period (winter items in the
+    configured order)."""
     kinds = _counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
     households = _counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
     aid: dict[str, Any] = figures.aid
@@ -189,7 +193,7 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str) -> str:
                     labour=aid["labour_people"], projects=aid["project_count"],
                     project_funds=_money(aid["project_funds"])))
     lines.append(rectification_line(tr, figures.rectification))
-    lines += winter_lines(tr, figures.winter)
+    lines += winter_lines(tr, figures.winter, winter_items)
     lines.append(_summaries(tr, figures))
     return "\n".join(lines)
 
@@ -239,5 +243,6 @@ async def stats_command(turn: Turn, args: str) -> None:
         deadline_weekday=settings.summary_deadline_weekday,
         deadline_time=settings.summary_deadline_time)
     place = scope_label(turn.tr, scope)
-    turn.say(render_stats(turn.tr, figures, place=place))
+    turn.say(render_stats(turn.tr, figures, place=place,
+                          winter_items=turn.app.settings.winter_items))
     await _charts(turn, scope, figures, place)

@@ -81,6 +81,12 @@ def test_stats_in_english_and_chinese():
         "<b>Weekly summaries</b>: 4 of 5 submitted (weeks past the deadline)"
         " · before the deadline: 1 of 5 in"
     )
+    # Winter items come in the configured order (WINTER_ITEMS), tax first here.
+    ordered = render_stats(translator("en"), sample(), place="黄金埠镇",
+                           winter_items=["tax", "afforestation"]).splitlines()
+    assert [line for line in ordered if "mu (" in line or "yuan (" in line] == [
+        "  Tax collection: 900/9000 yuan (10%) · villages 1",
+        "  Afforestation: 150/300 mu (50%) · villages 2"]
     assert render_stats(translator("zh"), sample(), place="黄金埠镇") == (
         "<b>数据统计 · 黄金埠镇 · 2026-11-23 至 2026-12-01</b>\n"
         "驻村干部：5 人\n"
