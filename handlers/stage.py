@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, locale_of, translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question
@@ -21,6 +21,7 @@ from handlers.registry import CADRE, callback
 from handlers.summary import by_kind_line
 from storage import stage as store
 from storage.models import Person, StageSummary
+from storage.outbox import Outgoing
 
 ROLES = CADRE | {"township_leader", "office"}
 MAX_LISTED = 30
@@ -169,7 +170,7 @@ async def save(turn: Turn, data: Data) -> None:
     kind = data["ctx_kind"]
     text = store.StageText(**{key: data[key] for key in store.TEXTS})
     try:
-        _, new = await store.submit_stage_summary(
+        row, new = await store.submit_stage_summary(
             turn.session, person=_person(turn), kind=kind, figures=data["ctx_figures"],
             text=text, now=turn.now)
     except store.StageLocked:
@@ -177,6 +178,22 @@ async def save(turn: Turn, data: Data) -> None:
         return
     msgid = "stage.submitted" if new else "stage.corrected"
     turn.say(turn.tr(msgid, kind=turn.tr(KIND.format(kind))))
+    if new:
+        await _tell_reviewers(turn, row)
+
+
+async def _tell_reviewers(turn: Turn, row: StageSummary) -> None:
+    """Whoever accepts the summary hears, in their language, that it is waiting."""
+    author = _person(turn)
+    for reviewer in await store.reviewers(turn.session, author=author, kind=row.kind):
+        assert reviewer.telegram_user_id is not None  # reviewers() returns reachable people
+        tr = translator(locale_of(reviewer.locale, reviewer.telegram_language,
+                                  turn.app.settings.default_locale))
+        text = tr("stage.review_notice", name=author.name, kind=tr(KIND.format(row.kind)))
+        turn.replies.append(Outgoing(
+            chat_id=reviewer.telegram_user_id, method="sendMessage",
+            payload={"text": text, "parse_mode": "HTML"}, kind="notice", person_id=reviewer.id,
+            dedup_key=f"stage:{row.id}:submitted:{reviewer.id}"))
 
 
 FINAL = register_form(

@@ -176,6 +176,19 @@ def may_accept(reviewer: Person, row: StageSummary, author: Person) -> bool:
             and reviewer.village_id is not None and reviewer.village_id == row.village_id)
 
 
+async def reviewers(session: AsyncSession, *, author: Person, kind: str) -> list[Person]:
+    """The people reachable on Telegram who accept this author's summary of this kind."""
+    if kind == "township":
+        role = "office"
+    elif kind == "team" or author.role == "team_leader":
+        role = "township_leader"
+    else:
+        role = "team_leader"
+    row = StageSummary(kind=kind, village_id=author.village_id, township_id=author.township_id)
+    return [p for p in await people.reachable(session, roles=(role,))
+            if may_accept(p, row, author)]
+
+
 async def to_review(session: AsyncSession, *, reviewer: Person) -> list[StageSummary]:
     """The summaries this reviewer accepts, those still waiting first, then by submission."""
     query = select(StageSummary).join(Person, Person.id == StageSummary.person_id)

@@ -198,12 +198,17 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
     chats = await bind_everyone(harness)
     li = harness.emu.user(chats["李娜"], language_code="en")
     await submit(harness, li)
+    # Her team leader hears it is waiting; another team's leader does not.
+    notice = "📝 李娜 has submitted their Personal summary. Send /final to read and accept it."
+    assert messages(harness, chats["张伟"]) == [notice]
+    assert not any(m.startswith("📝") for m in messages(harness, chats["刘洋"]))
     replies = await harness.send(li, "/final")  # reopened at the confirm screen
     assert "This corrects the summary you submitted" in texts(replies)[-1]
     replies = await harness.tap(replies=replies, user=li, label="✏️ Suggestions")
     replies = await harness.send(li, "Pave the road")
     replies = await harness.tap(li, replies, suffix=":ok")
     assert texts(replies)[-1:] == ["✅ Personal summary corrected."]
+    assert messages(harness, chats["张伟"]) == [notice]  # a correction tells him nothing new
     [row] = await stage_rows(harness)
     assert row.suggestions == "Pave the road"
     audit = [a for a in await _all(harness, AuditEntry) if a.entity == "stage_summary"]
