@@ -201,7 +201,7 @@ async def _cadre_week(harness: Any, user: Any) -> None:
         _at(harness, _day(monday + dt.timedelta(days=offset), 8, 30), quietly=True)
         await harness.press(user, _find(await harness.send(user, "/checkin"), "ci:v"))
     print("\n(Tuesday to Friday she checks in the same way: five days in the village.)")
-    _at(harness, _day(monday + dt.timedelta(days=4), 18))
+    _at(harness, _day(monday + dt.timedelta(days=4), 16, 30))  # before the 17:00 deadline
     await li.send("/summary")
     await li.send("Visited 12 households; Mr Li's clinic trips are arranged.")
     await li.send("The road to the east hamlet floods when it rains.")
