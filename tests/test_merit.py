@@ -166,10 +166,10 @@ def test_the_listing_is_ranked_capped_and_in_both_languages():
                        thresholds=(80, 80))
     assert en.splitlines() == [
         "<b>Figures by home unit</b>, 2026-11-23 – 2026-11-29, best first:",
-        "1. 县教育局 (1 cadres): 5 days in the village, 100% of weeks at 5; 3 visits; 0 disputes "
-        "resolved; 0 help; summaries on time 0/0",
-        "2. 县财政局 (2 cadres): 9 days in the village, 50% of weeks at 5; 7 visits; 1 disputes "
-        "resolved; 2 help; summaries on time 1/2",
+        "1. 县教育局 · cadres 1: days in the village 5, weeks at 5 100%; visits 3; disputes "
+        "resolved 0; help 0; summaries on time 0/0",
+        "2. 县财政局 · cadres 2: days in the village 9, weeks at 5 50%; visits 7; disputes "
+        "resolved 1; help 2; summaries on time 1/2",
         "… and 1 more.",
         "A criticism names those under 80% of weeks at 5 days in the village or under 80% of "
         "weekly summaries on time."]
@@ -191,13 +191,13 @@ async def test_the_office_drafts_a_commendation_and_broadcasts_it_in_english(har
     replies = await harness.send(wu, "/merit week")
     lines = texts(replies)[0].splitlines()
     assert lines[0] == "Figures by home unit, 2026-11-23 – 2026-11-29, best first:"
-    assert lines[1].startswith("1. 县教育局 (1 cadres): 5 days in the village, 100% of weeks at 5")
+    assert lines[1].startswith("1. 县教育局 · cadres 1: days in the village 5, weeks at 5 100%")
     replies = await harness.tap(wu, replies, "Draft commendation")
     prompt = texts(replies)[-1]
     assert "Who should receive it?" in prompt
     replies = await harness.tap(wu, replies, suffix=":all")
     confirm = texts(replies)[-1]
-    assert "Notice of commendation" in confirm and "• 县教育局: 100% of weeks at 5" in confirm
+    assert "Notice of commendation" in confirm and "• 县教育局: weeks at 5 days in the village 100%" in confirm
     assert "县委办" not in confirm  # 赵强: every day in the village, but his summary late
     assert "📨 Recipients: 8 — " in confirm
     replies = await harness.tap(wu, replies, suffix=":ok")
