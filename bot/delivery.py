@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, InputMediaPhoto
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -51,8 +51,18 @@ def upload_path(
     }
 
 
+def _media(item: Any) -> Any:
+    # python-telegram-bot takes an album's items only as its own objects, not as stored JSON.
+    if isinstance(item, dict) and item.get("type") == "photo":
+        return InputMediaPhoto(media=item["media"], caption=item.get("caption"),
+                               parse_mode=item.get("parse_mode"))
+    return item
+
+
 def _request_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
     kwargs = {key: value for key, value in payload.items() if key != UPLOAD_KEY}
+    if isinstance(kwargs.get("media"), list):
+        kwargs["media"] = [_media(item) for item in kwargs["media"]]
     spec = payload.get(UPLOAD_KEY)
     if spec:
         if "path" in spec:

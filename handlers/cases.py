@@ -118,15 +118,16 @@ def _decision_buttons(tr: Translator, case: ModelCase) -> dict[str, object]:
 
 
 def _send_photos(turn: Turn, case: ModelCase) -> None:
-    """Each photo as its own sendPhoto, the title as the first one's caption.
-
-    Not one album (sendMediaGroup): the outbox hands raw parameters to python-telegram-bot,
-    which takes `media` only as its own InputMedia objects, never as stored JSON."""
-    for number, file_id in enumerate(case.photos):
-        payload: dict[str, object] = {"photo": file_id}
-        if number == 0:
-            payload["caption"] = case.title[:CAPTION_MAX]
-        turn.request("sendPhoto", payload)
+    """The photos as one album (a single photo on its own), the title as the first caption."""
+    items: list[dict[str, object]] = [{"type": "photo", "media": file_id}
+                                      for file_id in case.photos[:MEDIA_GROUP_MAX]]
+    if not items:
+        return
+    items[0]["caption"] = case.title[:CAPTION_MAX]
+    if len(items) == 1:
+        turn.request("sendPhoto", {"photo": items[0]["media"], "caption": items[0]["caption"]})
+    else:
+        turn.request("sendMediaGroup", {"media": items})
 
 
 @callback("mc")

@@ -230,8 +230,12 @@ async def test_the_office_opens_a_case_features_it_and_the_cadre_is_told(harness
     assert replies[0].buttons == [[("#1 夜校", "mc:v:1")]]
     replies = await harness.press(office, "mc:v:1")
     [case] = await _cases(harness)
-    assert [(s.method, s.params.get("photo"), s.params.get("caption")) for s in replies[:2]] == [
-        ("sendPhoto", case.photos[0], "夜校"), ("sendPhoto", case.photos[1], None)]
+    # One album: two photo messages from one sendMediaGroup, the title on the first.
+    assert [(s.method, s.text) for s in replies[:2]] == [("sendMediaGroup", "夜校"),
+                                                         ("sendMediaGroup", None)]
+    assert replies[0].params["media"] == [
+        {"type": "photo", "media": case.photos[0], "caption": "夜校"},
+        {"type": "photo", "media": case.photos[1]}]
     assert replies[2].plain_text == (
         "#1 Good practice: 夜校\n新村 · 李娜 · 2026-11-28 · photos: 2 · submitted\n\n"
         "We ran a night school for farmers.")
