@@ -80,7 +80,7 @@ async def test_a_raised_problem_is_saved_with_its_first_step_in_english(harness)
     replies = await harness.send(user, "The bridge to the fields is broken")
     assert "How urgent" in replies[-1].plain_text
     assert [label for row in replies[-1].buttons for label, _ in row][:3] == [
-        "high", "normal", "low"]
+        "High", "Normal", "Low"]
     replies = await harness.press(user, button(replies, ":high"))
     assert "Which household" in replies[-1].plain_text
     replies = await harness.send(user, "Li Si")
@@ -129,7 +129,7 @@ async def test_the_whole_lifecycle_offers_only_the_next_step_in_english(harness)
     [problem] = await _problems(harness)
     replies = await harness.send(user, "/problems")
     assert "Open problems of 新村: 1 (0 overdue)" in replies[0].plain_text
-    assert "[normal] Infrastructure · The bridge to the fields is broken · raised" in (
+    assert "[Normal] Infrastructure · The bridge to the fields is broken · raised" in (
         replies[0].plain_text)
     assert _buttons(replies) == [f"prb:{problem.id}"]
     replies = await harness.press(user, f"prb:{problem.id}")
