@@ -15,6 +15,7 @@ from bot.villagework import VillageWork, report_lines
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
 from storage.publicity import PublicityTotals
+from storage.scope import summed
 from storage.visits import KINDS
 
 VISIT_KIND = "summary.visit_kind.{}"
@@ -130,10 +131,7 @@ def render_township_digest(
 
 
 def _township_publicity(villages: Sequence[VillageDay]) -> PublicityTotals:
-    total = PublicityTotals()
-    for village in villages:
-        total.merge(village.publicity)
-    return total
+    return summed((village.publicity for village in villages), PublicityTotals())
 
 
 def _publicity(tr: Translator, msgid: str, done: PublicityTotals) -> str:

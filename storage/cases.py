@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_audit
 from storage.models import ModelCase, Person, Village
 from storage.people import places
-from storage.scope import in_place
+from storage.scope import in_place, summed
 
 KINDS = ("model", "practice")  # a model case, a good practice
 SUBMITTED, FEATURED, SET_ASIDE = "submitted", "featured", "set_aside"
@@ -181,9 +181,6 @@ async def case_totals(
     person_id: int | None = None,
 ) -> CaseCounts:
     """The cases of a scope in a period: its villages' counts summed."""
-    total = CaseCounts()
-    for village in (await cases_by_village(
-            session, start=start, end=end, village_ids=village_ids, township_id=township_id,
-            person_id=person_id)).values():
-        total.merge(village)
-    return total
+    return summed((await cases_by_village(
+        session, start=start, end=end, village_ids=village_ids, township_id=township_id,
+        person_id=person_id)).values(), CaseCounts())

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person, Publicity
 from storage.people import places
-from storage.scope import in_period
+from storage.scope import in_period, summed
 
 KINDS = ("mobilisation", "party_members", "mass", "door_to_door")
 OTHER_TOPIC = "other"  # the topic whose name the cadre types
@@ -111,9 +111,6 @@ async def publicity_totals(
     person_id: int | None = None,
 ) -> PublicityTotals:
     """The publicity of a scope from `start` to `end` inclusive: its villages' rows summed."""
-    total = PublicityTotals()
-    for village in (await publicity_by_village(
-            session, start=start, end=end, village_ids=village_ids, township_id=township_id,
-            person_id=person_id)).values():
-        total.merge(village)
-    return total
+    return summed((await publicity_by_village(
+        session, start=start, end=end, village_ids=village_ids, township_id=township_id,
+        person_id=person_id)).values(), PublicityTotals())

@@ -7,8 +7,9 @@ office the whole county. Every figure query takes `village_ids` and `township_id
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Person, Township, Village
 
 COUNTY_ROLES = ("leading_group", "office")
+
+
+class Mergeable(Protocol):
+    """Figures of one place that another place's can be counted into."""
+
+    def merge(self, other: Self) -> None: ...
+
+
+M = TypeVar("M", bound=Mergeable)
+
+
+def summed(parts: Iterable[M], total: M) -> M:
+    """One total from the parts' figures: a scope's from its villages'."""
+    for part in parts:
+        total.merge(part)
+    return total
 
 
 def in_place(
