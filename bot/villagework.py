@@ -87,7 +87,7 @@ def rectification_line(tr: Translator, totals: RectificationTotals) -> str:
 def item_line(tr: Translator, item: str, *, target: int | None, progress: int) -> str:
     """'Afforestation: 120/200 mu (60%)', or the item without a target yet."""
     if not target:
-        return tr("winter.item_no_target", item=item_label(tr, item))
+        return tr("winter.item_no_target", item=item_label(tr, item), unit=unit_label(tr, item))
     return tr("winter.item_line", item=item_label(tr, item), progress=progress, target=target,
               unit=unit_label(tr, item), percent=pct(percent(progress, target)))
 

@@ -17,11 +17,16 @@ from tests.test_visits import button
 
 CADRE, LEADER, TOWNSHIP, OFFICE = "13800138002", "13800138001", "13800138007", "13800138009"
 NO_TARGETS_EN = [
-    "Water-works repair: no target yet", "Winter planting: no target yet",
-    "Winter construction: no target yet", "Family planning: no target yet",
-    "Afforestation: no target yet", "Forest-fire prevention: no target yet",
-    "Tax collection: no target yet", "Investment attracted: no target yet",
-    "Cooperative medical care enrolment: no target yet", "Rural pension enrolment: no target yet"]
+    "Water-works repair: no target yet (in projects)",
+    "Winter planting: no target yet (in mu)",
+    "Winter construction: no target yet (in projects)",
+    "Family planning: no target yet (in people)",
+    "Afforestation: no target yet (in mu)",
+    "Forest-fire prevention: no target yet (in households)",
+    "Tax collection: no target yet (in yuan)",
+    "Investment attracted: no target yet (in yuan)",
+    "Cooperative medical care enrolment: no target yet (in people)",
+    "Rural pension enrolment: no target yet (in people)"]
 
 
 async def _user(harness, phone, language="en", user_id=6601):
@@ -60,7 +65,7 @@ async def test_the_team_leader_sets_a_target_and_progress_in_english(harness):
     assert len(replies[0].buttons) == 10 and replies[0].buttons[4] == [
         ("Afforestation", "wnt:afforestation")]
     replies = await harness.press(user, "wnt:afforestation")
-    assert texts(replies)[0] == "Afforestation: no target yet"
+    assert texts(replies)[0] == "Afforestation: no target yet (in mu)"
     assert "What is the village's target" in replies[-1].plain_text
     assert replies[-1].buttons == []  # no target to keep yet
     replies = await harness.send(user, "0")
