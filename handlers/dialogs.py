@@ -81,6 +81,8 @@ async def _advance(turn: Turn, form: Form, dialog: Dialog, data: Data, stack: li
     """Ask the next unanswered question, or show the confirm screen."""
     question = form.next_question(data)
     step = question.key if question is not None else CONFIRM
+    if question is not None and question.initial is not None and f"_{step}" not in data:
+        data[f"_{step}"] = await question.initial(turn, data)
     _touch(dialog, step=step, data=data, stack=stack, now=turn.now)
     if question is None:
         await _confirm_screen(turn, form, dialog, data)
@@ -281,6 +283,7 @@ async def _answer(
     data.pop(f"_{question.key}", None)
     for key in question.resets:
         data.pop(key, None)
+        data.pop(f"_{key}", None)  # a multi question's picks so far
     dropped = {question.key, *question.resets}
     stack = [k for k in dialog.history.get("stack", []) if k not in dropped] + [question.key]
     await _advance(turn, form, dialog, data, stack)

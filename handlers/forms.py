@@ -72,6 +72,8 @@ class Question:
     columns: int = 2
     # Answers that depend on this one (a village on its township): asked again once it changes.
     resets: tuple[str, ...] = ()
+    # A multi question's picks when first asked (a marked village's current types).
+    initial: Callable[[Turn, Data], Awaitable[list[str]]] | None = None
 
     def active(self, data: Data) -> bool:
         """Whether this question is asked, given the answers so far."""

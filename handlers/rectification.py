@@ -118,6 +118,13 @@ def _types_asked(data: Data) -> bool:
     return data.get("action") != UNMARK
 
 
+async def _current_types(turn: Turn, data: Data) -> list[str]:
+    """A marked village's types, picked already when the office changes them."""
+    if not _is_marked(data):
+        return []
+    return store.types_of(await store.mark_of(turn.session, village_id=_village_id(data)))
+
+
 async def _describe_mark(turn: Turn, data: Data) -> list[str]:
     if "village" not in data:
         return []
@@ -154,7 +161,7 @@ MARK = Form(
         Question("action", N_("rectify.q.action"), N_("rectify.label.action"), kind="choice",
                  choices=ACTION_CHOICES, when=_is_marked),
         Question("types", N_("rectify.q.types"), N_("rectify.label.types"), kind="multi",
-                 choices=TYPE_CHOICES, columns=1, when=_types_asked),
+                 choices=TYPE_CHOICES, columns=1, when=_types_asked, initial=_current_types),
     ),
     save=_save_mark, prepare=_prepare_mark, describe=_describe_mark,
 )

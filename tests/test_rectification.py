@@ -126,6 +126,29 @@ async def test_changing_the_township_on_the_confirm_screen_asks_the_village_agai
     assert await _marks(harness) == {"古埠村": (True, ["disputes"])}
 
 
+async def test_changing_a_marked_villages_types_starts_from_its_current_types(harness):
+    user = await _user(harness, OFFICE)
+    await _mark(harness, "古埠村", ["disputes"])
+    replies = await harness.send(user, "/rectify 古埠村")
+    replies = await harness.press(user, button(replies, ":change"))
+    assert labels(replies[-1]) == ["Weak team", "✓ Prominent disputes", "Weak management",
+                                   "Done ✔"]
+    replies = await harness.press(user, button(replies, ":weak_management"))
+    replies = await harness.press(user, button(replies, ":d:3"))
+    assert "Types: Prominent disputes、Weak management" in replies[-1].plain_text
+    await harness.press(user, button(replies, ":ok"))
+    assert await _marks(harness) == {"古埠村": (True, ["disputes", "weak_management"])}
+    # Another village picked instead: its own (no) types, not the first one's.
+    replies = await harness.send(user, "/rectify 古埠村")
+    replies = await harness.press(user, button(replies, ":change"))
+    replies = await harness.press(user, button(replies, ":d:3"))
+    replies = await harness.press(user, labelled(replies, "✏️ Township"))
+    replies = await harness.press(user, labelled(replies, "黄金埠镇"))
+    replies = await harness.press(user, labelled(replies, "新村"))
+    assert labels(replies[-1]) == ["Weak team", "Prominent disputes", "Weak management",
+                                   "Done ✔"]
+
+
 async def test_the_office_types_names_changes_and_unmarks_in_chinese(harness):
     user = await _user(harness, OFFICE, language="zh-hans")
     await _mark(harness, "古埠村", ["disputes"])
