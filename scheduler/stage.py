@@ -10,7 +10,7 @@ import datetime as dt
 from bot.i18n import Translator
 from scheduler.runs import Run, by_place, message
 from storage import people, stage
-from storage.models import Person
+from storage.models import Person, StageSummary
 from storage.outbox import Outgoing
 
 KIND = "stage.kind.{}"
@@ -37,11 +37,13 @@ async def _tell(run: Run, pairs: list[tuple[Person, str]], msgid: str, key: str)
 
 def _reviewers_of(author: Person, kind: str, teams: dict[int, list[Person]],
                   townships: dict[int, list[Person]], office: list[Person]) -> list[Person]:
-    if kind == "township":
-        return office
-    if kind == "team" or author.role == "team_leader":
-        return townships.get(author.township_id or 0, [])
-    return [p for p in teams.get(author.village_id or 0, []) if p.id != author.id]
+    """Who accepts the author's summary, among the leaders loaded once for the whole run."""
+    candidates = {"office": office,
+                  "township_leader": townships.get(author.township_id or 0, []),
+                  "team_leader": teams.get(author.village_id or 0, [])}[
+        stage.reviewer_role(kind, author)]
+    row = StageSummary(kind=kind, village_id=author.village_id, township_id=author.township_id)
+    return [p for p in candidates if stage.may_accept(p, row, author)]
 
 
 async def _missing_lists(run: Run, missing: list[tuple[Person, str]]) -> list[Outgoing]:

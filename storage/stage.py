@@ -165,27 +165,32 @@ async def submit_stage_summary(
     return row, False
 
 
+def reviewer_role(kind: str, author: Person) -> str:
+    """The role that accepts a summary of this kind by this author: the one above."""
+    if kind == "township":
+        return "office"
+    if kind == "team" or author.role == "team_leader":
+        return "township_leader"
+    return "team_leader"
+
+
 def may_accept(reviewer: Person, row: StageSummary, author: Person) -> bool:
     """Whether the reviewer is the one above the summary's author."""
-    if row.kind == "township":
-        return reviewer.role == "office"
-    if row.kind == "team" or author.role == "team_leader":
-        return (reviewer.role == "township_leader"
-                and reviewer.township_id is not None and reviewer.township_id == row.township_id)
-    return (reviewer.role == "team_leader" and reviewer.id != author.id
-            and reviewer.village_id is not None and reviewer.village_id == row.village_id)
+    role = reviewer_role(row.kind, author)
+    if reviewer.role != role:
+        return False
+    if role == "township_leader":
+        return reviewer.township_id is not None and reviewer.township_id == row.township_id
+    if role == "team_leader":
+        return (reviewer.id != author.id
+                and reviewer.village_id is not None and reviewer.village_id == row.village_id)
+    return True
 
 
 async def reviewers(session: AsyncSession, *, author: Person, kind: str) -> list[Person]:
     """The people reachable on Telegram who accept this author's summary of this kind."""
-    if kind == "township":
-        role = "office"
-    elif kind == "team" or author.role == "team_leader":
-        role = "township_leader"
-    else:
-        role = "team_leader"
     row = StageSummary(kind=kind, village_id=author.village_id, township_id=author.township_id)
-    return [p for p in await people.reachable(session, roles=(role,))
+    return [p for p in await people.reachable(session, roles=(reviewer_role(kind, author),))
             if may_accept(p, row, author)]
 
 
