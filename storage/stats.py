@@ -331,7 +331,7 @@ async def scope_stats(
     deadline_weekday: int = 6,
     deadline_time: dt.time = dt.time.max,
 ) -> Stats:
-    """Every figure of a scope from `start` to `end` (inclusive), in eight queries.
+    """Every figure of a scope from `start` to `end` (inclusive), in thirteen queries.
 
     A week's summaries are due at `deadline_weekday`/`deadline_time` local (default: its end)."""
     stats = Stats(scope.kind, scope.name, "township" if scope.kind == "county" else "village",
