@@ -28,6 +28,7 @@ from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_period
 from handlers.registry import LEADERS, command
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
+from storage import problems as store_problems
 from storage.outbox import Outgoing
 from storage.scope import COUNTY_ROLES, OutOfScope, Scope, UnknownPlace, own_scope, resolve
 
@@ -260,7 +261,8 @@ async def summary_rows(
     filters: dict[str, Any] = dict(job.scope.filters)
     by_kind = await visits.visits_by_kind(session, start=job.start, end=job.end, **filters)
     by_status = await disputes.disputes_by_status(session, **filters)
-    problems = await visits.problems_by_status(session, **filters)
+    problems, _ = await store_problems.status_counts(session, today=now.astimezone(tz).date(),
+                                                     **filters)
     totals = await aid.aid_totals(session, start=job.start, end=job.end, **filters)
     held = await publicity.publicity_totals(session, start=job.start, end=job.end, **filters)
     reported = await cases.case_totals(session, start=job.start, end=job.end, **filters)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_audit
 from storage.models import Person, Problem, ProblemStep, Village
 from storage.people import places
+from storage.scope import in_place
 
 CATEGORIES = ("land", "infrastructure", "livelihood", "health", "employment", "dispute", "other")
 STATUSES = ("raised", "in_hand", "solved", "feedback", "checked")
@@ -185,22 +186,14 @@ def _listed() -> Select[Problem, str, str]:
             .join(Person, Person.id == Problem.person_id))
 
 
-def _where(village_ids: list[int] | None, township_id: int | None) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    if village_ids is not None:
-        found.append(Problem.village_id.in_(village_ids))
-    if township_id is not None:
-        found.append(Problem.township_id == township_id)
-    return found
-
-
 async def open_problems(
     session: AsyncSession, *, village_ids: list[int] | None = None,
     township_id: int | None = None,
 ) -> list[Listed]:
     """Open problems of a scope (None: the county), by priority then age, in one query."""
     rows = (await session.execute(
-        _listed().where(Problem.status.in_(OPEN), *_where(village_ids, township_id))
+        in_place(_listed().where(Problem.status.in_(OPEN)), Problem, village_ids=village_ids,
+                 township_id=township_id, person_id=None)
         .order_by(Problem.priority, Problem.created_at, Problem.id)
     )).all()
     return [Listed(problem, village, reporter) for problem, village, reporter in rows]
@@ -212,7 +205,8 @@ async def problem_in(
 ) -> Listed | None:
     """A problem (any status) if it lies inside the scope given."""
     row = (await session.execute(
-        _listed().where(Problem.id == problem_id, *_where(village_ids, township_id))
+        in_place(_listed().where(Problem.id == problem_id), Problem, village_ids=village_ids,
+                 township_id=township_id, person_id=None)
     )).first()
     return None if row is None else Listed(row[0], row[1], row[2])
 
@@ -234,8 +228,10 @@ async def status_counts(
 ) -> tuple[dict[str, int], int]:
     """The ledger of a scope now: problems per status, and how many are overdue (one query)."""
     rows = (await session.execute(
-        select(Problem.status, func.count(), func.count(case((overdue(today), Problem.id))))
-        .where(*_where(village_ids, township_id)).group_by(Problem.status)
+        in_place(select(Problem.status, func.count(),
+                        func.count(case((overdue(today), Problem.id)))),
+                 Problem, village_ids=village_ids, township_id=township_id, person_id=None)
+        .group_by(Problem.status)
     )).all()
     return {status: int(count) for status, count, _ in rows}, sum(int(r[2]) for r in rows)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import resolve
-from storage.models import Person, Problem, Visit
+from storage.models import Person, Visit
 from storage.people import places
 from storage.problems import CATEGORIES as PROBLEM_CATEGORIES
 from storage.problems import raise_problem
@@ -98,19 +98,6 @@ async def visits_by_person(
                       start=start, end=end, village_ids=None, township_id=None, person_id=None)
     query = query.where(Visit.person_id.in_(person_ids))
     return {pid: int(count) for pid, count in (await session.execute(query)).all()}
-
-
-async def problems_by_status(
-    session: AsyncSession, *, village_ids: list[int] | None = None,
-    township_id: int | None = None,
-) -> dict[str, int]:
-    """The problem ledger's rows per status."""
-    query = select(Problem.status, func.count()).group_by(Problem.status)
-    if village_ids is not None:
-        query = query.where(Problem.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Problem.township_id == township_id)
-    return {status: int(count) for status, count in (await session.execute(query)).all()}
 
 
 async def visits_of(session: AsyncSession, *, person_id: int) -> list[Visit]:
