@@ -16,6 +16,7 @@ from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import CADRE, EVERYONE, command
 from handlers.stats import scope_for, scope_label
 from handlers.visits import day_choices, parse_past_day
+from storage import people
 from storage import rectification as store
 from storage.models import Person, Village
 from storage.scope import Scope, UnknownPlace, named_place
@@ -100,14 +101,14 @@ def _village_id(data: Data) -> int:
 
 async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     return [Choice(str(t.id), t.name, literal=True)
-            for t in await store.townships(turn.session)]
+            for t in await people.townships(turn.session)]
 
 
 async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     township_id = int(data.get("township") or 0)
     marked = await store.marked_ids(turn.session, township_id=township_id)
     return [Choice(_village_code(v.id, marked), v.name, literal=True)
-            for v in await store.villages_of(turn.session, township_id=township_id)]
+            for v in await people.villages_of(turn.session, township_id=township_id)]
 
 
 def _is_marked(data: Data) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_audit
 from storage.models import Dispute, DisputeStep, Person
 from storage.people import places
+from storage.scope import in_place
 
 CATEGORIES = ("land", "demolition", "pollution", "accident", "ownership", "other")
 FLAGS = ("repeated", "collective", "province", "beijing", "superior", "county_leader")
@@ -121,13 +122,8 @@ async def open_disputes(
     limit: int | None = None,
 ) -> list[Dispute]:
     """Disputes not yet resolved, oldest first."""
-    query = select(Dispute).where(Dispute.status.in_(OPEN))
-    if person_id is not None:
-        query = query.where(Dispute.person_id == person_id)
-    if village_ids is not None:
-        query = query.where(Dispute.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Dispute.township_id == township_id)
+    query = in_place(select(Dispute).where(Dispute.status.in_(OPEN)), Dispute,
+                     village_ids=village_ids, township_id=township_id, person_id=person_id)
     query = query.order_by(Dispute.opened_on, Dispute.id)
     if limit is not None:
         query = query.limit(limit)
@@ -142,13 +138,8 @@ async def disputes_by_status(
     person_id: int | None = None,
 ) -> dict[str, int]:
     """How many disputes are in each status (statuses with none are absent)."""
-    query = select(Dispute.status, func.count()).group_by(Dispute.status)
-    if village_ids is not None:
-        query = query.where(Dispute.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Dispute.township_id == township_id)
-    if person_id is not None:
-        query = query.where(Dispute.person_id == person_id)
+    query = in_place(select(Dispute.status, func.count()).group_by(Dispute.status), Dispute,
+                     village_ids=village_ids, township_id=township_id, person_id=person_id)
     return {status: int(count) for status, count in (await session.execute(query)).all()}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_audit
 from storage.models import Person, RectifyAction, Township, Village, VillageMark
 from storage.people import places
+from storage.scope import in_place
 
 TYPES = ("weak_team", "disputes", "weak_management")
 RULE_KINDS = ("village_rules", "finance", "openness", "procedure")
@@ -141,11 +142,7 @@ def progress_query(*, village_ids: list[int] | None = None,
                   VillageMark.weak_team, VillageMark.disputes, VillageMark.weak_management)
         .order_by(Township.name, Village.name)
     )
-    if village_ids is not None:
-        query = query.where(VillageMark.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(VillageMark.township_id == township_id)
-    return query
+    return in_place(query, VillageMark, village_ids=village_ids, township_id=township_id)
 
 
 def progress_of(row: Sequence[Any]) -> VillageProgress:
@@ -191,18 +188,6 @@ async def village_progress(session: AsyncSession, *, village_id: int) -> Village
     """One village's progress, or None when it is not marked."""
     found = await progress_by_village(session, village_ids=[village_id])
     return found[0] if found else None
-
-
-async def villages_of(session: AsyncSession, *, township_id: int) -> list[Village]:
-    """A township's villages by name (the office's pick list)."""
-    found = await session.execute(
-        select(Village).where(Village.township_id == township_id).order_by(Village.name))
-    return list(found.scalars())
-
-
-async def townships(session: AsyncSession) -> list[Township]:
-    """Every township by name (the office's pick list)."""
-    return list((await session.execute(select(Township).order_by(Township.name))).scalars())
 
 
 async def marked_ids(session: AsyncSession, *, township_id: int) -> set[int]:

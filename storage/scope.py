@@ -37,7 +37,7 @@ def summed(parts: Iterable[M], total: M) -> M:
 
 def in_place(
     query: Select, model: Any, *, village_ids: list[int] | None, township_id: int | None,
-    person_id: int | None,
+    person_id: int | None = None,
 ) -> Select:
     """Rows of a record (`model` has village_id, township_id and person_id) in the villages,
     township or of the person given."""

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person, Township, Village, WinterItem, WinterUpdate
+from storage.scope import in_place
 
 # The unit each known item is counted in (a label winter.unit.<unit> in the catalogs); a
 # configured item not listed here is counted in plain "units".
@@ -99,10 +100,7 @@ async def winter_by_township(
                     func.coalesce(func.sum(WinterItem.target), 0),
                     func.coalesce(func.sum(WinterItem.progress), 0), func.count())
              .group_by(WinterItem.township_id, WinterItem.item))
-    if village_ids is not None:
-        query = query.where(WinterItem.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(WinterItem.township_id == township_id)
+    query = in_place(query, WinterItem, village_ids=village_ids, township_id=township_id)
     found: dict[int, dict[str, WinterSum]] = {}
     for tid, item, target, progress, count in (await session.execute(query)).all():
         found.setdefault(tid, {})[item] = WinterSum(int(target), int(progress), int(count))
@@ -148,10 +146,7 @@ async def village_items(
              .join(Village, Village.id == WinterItem.village_id)
              .join(Township, Township.id == WinterItem.township_id)
              .order_by(Township.name, Village.name, WinterItem.item))
-    if village_ids is not None:
-        query = query.where(WinterItem.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(WinterItem.township_id == township_id)
+    query = in_place(query, WinterItem, village_ids=village_ids, township_id=township_id)
     return [VillageItem(t, v, item, int(target), int(progress))
             for t, v, item, target, progress in (await session.execute(query)).all()]
 
