@@ -23,7 +23,7 @@ def audience_text(tr: Translator, broadcast: Broadcast) -> str:
 
 def report_text(tr: Translator, broadcast: Broadcast, counts: dict[str, int],
                 blocked: list[Person]) -> str:
-    """Delivered, blocked (named when few) and failed, for one finished broadcast."""
+    """Delivered, blocked (named when few), failed and withdrawn, for one finished broadcast."""
     lines = [
         tr("broadcast.report.title", id=broadcast.id, audience=audience_text(tr, broadcast),
            count=broadcast.recipients),
@@ -33,6 +33,8 @@ def report_text(tr: Translator, broadcast: Broadcast, counts: dict[str, int],
     if blocked and len(blocked) <= MAX_NAMED:
         lines.append(tr("broadcast.report.blocked_names", names="、".join(p.name for p in blocked)))
     lines.append(tr("broadcast.report.failed", count=counts.get("failed", 0)))
+    if counts.get("withdrawn"):
+        lines.append(tr("broadcast.report.withdrawn", count=counts["withdrawn"]))
     return "\n".join(lines)
 
 

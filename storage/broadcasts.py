@@ -22,7 +22,7 @@ from storage.outbox import Outgoing
 from storage.people import ROLES, villages_named
 
 KINDS = ("all", "township", "village", "role", "unit")
-FINAL = ("sent", "blocked", "failed")
+FINAL = ("sent", "blocked", "failed", "withdrawn")  # withdrawn: the recipient was deactivated
 STATUSES = ("pending", *FINAL)
 KIND = "broadcast"  # the outbox rows' kind
 
@@ -114,7 +114,7 @@ async def create_broadcast(
 
 
 async def delivery_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    """How many of the broadcast's messages are pending, sent, blocked and failed."""
+    """How many of the broadcast's messages are pending, sent, blocked, failed and withdrawn."""
     result = await session.execute(
         select(OutboxMessage.status, func.count())
         .where(OutboxMessage.broadcast_id == broadcast_id)

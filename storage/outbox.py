@@ -190,6 +190,22 @@ async def mark_final(
             )
 
 
+# Requests still owed to a person whose access ended: the notice of it and their menu's removal.
+KEPT_ON_DEACTIVATION = ("notice", "menu")
+
+
+async def withdraw_for_person(session: AsyncSession, *, person_id: int) -> int:
+    """Withdraw what still waits for a person whose access ended (reminders, digests, a
+    broadcast, an export): it is no longer theirs to read. Returns how many were withdrawn."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.person_id == person_id, OutboxMessage.status == "pending",
+               OutboxMessage.kind.not_in(KEPT_ON_DEACTIVATION))
+        .values(status="withdrawn", claimed_until=None, error="recipient deactivated")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def depth(session: AsyncSession) -> int:
     """How many messages wait to be sent."""
     result = await session.execute(

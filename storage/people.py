@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import dialogs
+from storage import dialogs, outbox
 from storage.audit import record_audit
 from storage.db import dialect_name
 from storage.models import Dialog, Person, Township, Unit, Village
@@ -198,7 +198,8 @@ async def units_matching(session: AsyncSession, *, query: str, limit: int = 24) 
 async def deactivate(
     session: AsyncSession, *, person: Person, by: int | None, now: dt.datetime
 ) -> int | None:
-    """End a person's access: inactive, Telegram binding released, open dialog dropped, audited.
+    """End a person's access: inactive, Telegram binding released, open dialog and waiting
+    messages dropped, audited.
 
     Their records stay. Returns the Telegram account that was bound (None if none)."""
     released = person.telegram_user_id
@@ -210,6 +211,7 @@ async def deactivate(
                            at=now)
         await dialogs.discard(session, chat_id=released)
     await session.execute(delete(Dialog).where(Dialog.person_id == person.id))
+    await outbox.withdraw_for_person(session, person_id=person.id)
     person.active = False
     person.telegram_user_id = None
     person.menu_hash = None

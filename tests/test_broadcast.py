@@ -274,3 +274,30 @@ async def test_a_broadcast_to_hundreds_through_telegrams_rate_limits_loses_no_on
     assert reports == [
         f"📢 Delivery report of broadcast #1 to every cadre, {size + 3} recipient(s):\n"
         f"✅ delivered: {size + 2}\n🚫 blocked the bot: 1\n    张007\n⚠️ failed: 0"]
+
+
+async def test_what_waits_for_a_cadre_deactivated_meanwhile_is_withdrawn_not_sent(harness):
+    chats, office = await _office(harness)
+    await harness.send(office, "/broadcast")
+    replies = await harness.send(office, NOTICE)
+    replies = await harness.press(office, button(replies, ":all"))
+    await tick(harness)  # the schedules' first sight
+    await harness.press(office, button(replies, ":ok"))
+    # Before the sender gets to it, 李娜 leaves the campaign.
+    replies = await harness.send(office, "/roster off 李")
+    replies = await harness.press(office, replies[-1].buttons[0][0][1])
+    replies = await harness.press(office, button(replies, ":ok"))
+    assert texts(replies)[-1].startswith("🚫 李娜 is deactivated")
+    for _ in range(3):  # deliver; report; nothing more
+        await tick(harness, harness.clock.now() + dt.timedelta(seconds=31))
+    to_lina = texts(harness.emu.sent_to(chats["李娜"]))
+    assert _got(harness, chats["李娜"], NOTICE) == 0
+    assert to_lina[-1].startswith("Your access to the campaign bot has ended")  # still told
+    assert _got(harness, chats["王芳"], NOTICE) == 1
+    reports = [t for t in texts(harness.emu.sent_to(OFFICE_CHAT)) if "Delivery report" in t]
+    assert reports == [
+        "📢 Delivery report of broadcast #1 to everyone, 8 recipient(s):\n✅ delivered: 7\n"
+        "🚫 blocked the bot: 0\n⚠️ failed: 0\n🗑 withdrawn, the recipient was deactivated: 1"]
+    replies = await harness.send(office, "/broadcast status")
+    assert "7 delivered, 🚫 0 blocked, ⚠️ 0 failed, ⏳ 0 waiting, 🗑 1 withdrawn " \
+        "(deactivated)" in replies[-1].plain_text
