@@ -137,7 +137,8 @@ async def submit_stage_summary(
     session: AsyncSession, *, person: Person, kind: str, figures: dict[str, Any],
     text: StageText, now: dt.datetime,
 ) -> tuple[StageSummary, bool]:
-    """Submit a stage summary, or correct the one submitted (each change audited).
+    """Submit a stage summary, or correct the one submitted (each change audited; the first
+    submission time kept).
 
     Returns the summary and whether it was new. Raises StageLocked once accepted."""
     if kind not in kinds_for(person):
@@ -160,7 +161,8 @@ async def submit_stage_summary(
                                entity_id=row.id, action="correct", at=now, field=key, old=old,
                                new=new)
     row.figures = dict(figures)  # re-drafted: the records may have grown since
-    row.submitted_at = now
+    # submitted_at stays the first submission: a correction after the deadline must not make
+    # a summary that was on time late (the corrections' times are in the audit log).
     await session.flush()
     return row, False
 

@@ -235,6 +235,37 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
         "Your Personal summary has been accepted and can no longer be changed."]
 
 
+async def test_a_correction_after_the_deadline_keeps_the_first_submission_time(harness):
+    chats = await bind_everyone(harness)
+    li = harness.emu.user(chats["李娜"], language_code="en")
+    await submit(harness, li)
+    [first] = await stage_rows(harness)
+    harness.at(local(2026, 11, 30, 10, 0))
+    await submit(harness, harness.emu.user(chats["王芳"], language_code="en"))
+    corrected_at = local(2026, 12, 5, 10, 0)  # the day after the deadline
+    harness.at(corrected_at)
+    replies = await harness.send(li, "/final")
+    replies = await harness.tap(replies=replies, user=li, label="✏️ Suggestions")
+    replies = await harness.send(li, "Pave the road")
+    replies = await harness.tap(li, replies, suffix=":ok")
+    assert texts(replies)[-1:] == ["✅ Personal summary corrected."]
+    row = (await stage_rows(harness))[0]
+    # Submitted when first submitted: a late correction does not make it late.
+    assert (row.suggestions, row.submitted_at) == ("Pave the road", first.submitted_at)
+    audit = [a for a in await _all(harness, AuditEntry) if a.entity == "stage_summary"]
+    assert [(a.field, a.at) for a in audit] == [("suggestions", corrected_at)]
+    # Her team leader still finds them in the order they were submitted.
+    zhang = harness.emu.user(chats["张伟"], language_code="en")
+    replies = await harness.send(zhang, "/final review")
+    assert texts(replies)[0].splitlines()[1:] == [
+        "• 李娜: Personal summary, submitted", "• 王芳: Personal summary, submitted"]
+    async with harness.db.read() as session:
+        where = Filter(window(START, TODAY, SHANGHAI))
+        exported = [dict(zip(export.STAGE_SUMMARIES, r, strict=True)) async for r in
+                    export.rows(session, kind="stage_summaries", where=where)]
+    assert {r["cadre"]: r["submitted_at"] for r in exported}["李娜"] == first.submitted_at
+
+
 async def test_the_township_summary_is_accepted_by_the_office(harness):
     chats = await bind_everyone(harness, language="zh")
     found = await seed(harness)
