@@ -15,6 +15,7 @@ from handlers.dialogs import FORMS, start_form
 from handlers.forms import Data, Form, Question
 from handlers.registry import COUNTY, callback, command
 from handlers.stats import scope_for, scope_label
+from storage import people
 from storage import spotchecks as store
 from storage.models import Person, SpotCheck
 from storage.outbox import Outgoing
@@ -74,15 +75,29 @@ def render_overview(tr: Translator, counts: dict[str, int], views: list[store.Ch
     return "\n".join(lines)
 
 
+def _assigned_lines(tr: Translator, views: list[store.CheckView]) -> list[str]:
+    lines = []
+    for view in views:
+        lines += [render_record(tr, view),
+                  tr("spotcheck.assigned", assignee=view.assignee or tr("spotcheck.unassigned"))]
+    return lines
+
+
 def render_drawn(tr: Translator, views: list[store.CheckView], *, asked: int, place: str) -> str:
     """What a draw picked and to whom each went."""
     if not views:
         return tr("spotcheck.nothing_to_draw", place=place, days=store.RECENT_DAYS)
     lines = [tr("spotcheck.drawn_title", count=len(views), asked=asked, place=place)]
-    for view in views:
-        lines += [render_record(tr, view),
-                  tr("spotcheck.assigned", assignee=view.assignee or tr("spotcheck.unassigned"))]
-    return "\n".join(lines)
+    return "\n".join(lines + _assigned_lines(tr, views))
+
+
+def render_meanwhile(tr: Translator, views: list[store.CheckView], *, by: str | None) -> str:
+    """A draw that gave way to one made a moment ago (`by` None: the user's own)."""
+    if by is None:
+        lines = [tr("spotcheck.drawn_meanwhile_self", count=len(views))]
+    else:
+        lines = [tr("spotcheck.drawn_meanwhile", name=by, count=len(views))]
+    return "\n".join(lines + _assigned_lines(tr, views))
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -115,12 +130,26 @@ async def spotcheck(turn: Turn, args: str) -> None:
         turn.say(render_overview(turn.tr, counts, views, place=place))
         return
     since = turn.today - dt.timedelta(days=store.RECENT_DAYS - 1)
-    checks = await store.draw(turn.session, scope=scope, n=n, since=since, by=_person(turn),
-                              now=turn.now, rng=random.Random())
+    try:
+        checks = await store.draw(turn.session, scope=scope, n=n, since=since,
+                                  by=_person(turn), now=turn.now, rng=random.Random())
+    except store.DrawnMeanwhile as meanwhile:
+        await _show_meanwhile(turn, meanwhile)
+        return
     views = await store.views_of(turn.session, check_ids=[c.id for c in checks])
     turn.say(render_drawn(turn.tr, views, asked=n, place=place))
     for view in views:
         await _notify(turn, view)
+
+
+async def _show_meanwhile(turn: Turn, meanwhile: store.DrawnMeanwhile) -> None:
+    """Another draw took these records a moment ago (a second office user, a double tap):
+    show that draw, whose leaders have been asked already, instead of drawing again."""
+    drawer = await people.by_id(turn.session, person_id=meanwhile.drawn_by)
+    views = await store.views_of(turn.session, check_ids=meanwhile.check_ids)
+    by_self = drawer is not None and drawer.id == _person(turn).id
+    turn.say(render_meanwhile(turn.tr, views, by=None if by_self or drawer is None
+                              else drawer.name))
 
 
 def _buttons(tr: Translator, check: SpotCheck) -> dict[str, object]:

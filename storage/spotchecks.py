@@ -8,7 +8,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
@@ -29,6 +30,14 @@ class NotAssignee(Exception):
 
 class AlreadyAnswered(Exception):
     """The check has been answered already."""
+
+
+class DrawnMeanwhile(Exception):
+    """Another draw took some of the records picked, between the pick and the insert."""
+
+    def __init__(self, *, check_ids: list[int], drawn_by: int) -> None:
+        super().__init__(check_ids, drawn_by)
+        self.check_ids, self.drawn_by = check_ids, drawn_by
 
 
 @dataclass(frozen=True)
@@ -75,33 +84,73 @@ async def assignee_for(session: AsyncSession, *, cadre: Person) -> Person | None
     return (await session.execute(query.order_by(Person.id))).unique().scalars().first()
 
 
+async def pick(
+    session: AsyncSession, *, scope: Scope, n: int, since: dt.date, rng: random.Random
+) -> list[tuple[str, Any]]:
+    """Up to `n` visits and help records since `since` in the scope, none drawn before, at
+    random: (kind, record) pairs."""
+    pool = await _candidates(session, model=Visit, kind="visit", scope=scope, since=since, n=n)
+    pool += await _candidates(session, model=Aid, kind="aid", scope=scope, since=since, n=n)
+    rng.shuffle(pool)
+    return pool[:n]
+
+
+async def _check(session: AsyncSession, *, kind: str, record: Any, by: Person,
+                 now: dt.datetime) -> SpotCheck:
+    cadre = await session.get(Person, record.person_id)
+    assert cadre is not None
+    leader = await assignee_for(session, cadre=cadre)
+    return SpotCheck(
+        drawn_by=by.id, record_kind=kind, record_id=record.id, cadre_id=cadre.id,
+        village_id=record.village_id, township_id=record.township_id,
+        assigned_to=leader.id if leader else None, status="pending", drawn_at=now)
+
+
 async def draw(
     session: AsyncSession, *, scope: Scope, n: int, since: dt.date, by: Person,
     now: dt.datetime, rng: random.Random,
 ) -> list[SpotCheck]:
     """Draw up to `n` visits and help records since `since` in the scope, none drawn before,
-    and assign each to a leader above its cadre."""
+    and assign each to a leader above its cadre.
+
+    Raises DrawnMeanwhile, drawing nothing, when another draw took one of the records picked
+    between the pick and the insert (the unique constraint on the record is the guard)."""
     if not 1 <= n <= MAX_DRAW:
         raise ValueError(f"n must be 1..{MAX_DRAW}")
-    pool = await _candidates(session, model=Visit, kind="visit", scope=scope, since=since, n=n)
-    pool += await _candidates(session, model=Aid, kind="aid", scope=scope, since=since, n=n)
-    rng.shuffle(pool)
-    checks = []
-    for kind, record in pool[:n]:
-        cadre = await session.get(Person, record.person_id)
-        assert cadre is not None
-        leader = await assignee_for(session, cadre=cadre)
-        check = SpotCheck(
-            drawn_by=by.id, record_kind=kind, record_id=record.id, cadre_id=cadre.id,
-            village_id=record.village_id, township_id=record.township_id,
-            assigned_to=leader.id if leader else None, status="pending", drawn_at=now)
-        session.add(check)
-        checks.append(check)
+    picks = await pick(session, scope=scope, n=n, since=since, rng=rng)
+    checks = [await _check(session, kind=kind, record=record, by=by, now=now)
+              for kind, record in picks]
+    # A savepoint, so that a conflict undoes this draw only, not the turn (on PostgreSQL a
+    # failed INSERT would abort the whole transaction); the turn's own changes go first.
     await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add_all(checks)
+    except IntegrityError:
+        meanwhile = await _drawn_meanwhile(session, picks)
+        if meanwhile is None:
+            raise
+        raise meanwhile from None
     for check in checks:
         await record_audit(session, actor_id=by.id, entity="spot_check", entity_id=check.id,
                            action="draw", at=now, new=f"{check.record_kind}:{check.record_id}")
     return checks
+
+
+async def _drawn_meanwhile(
+    session: AsyncSession, picks: list[tuple[str, Any]]
+) -> DrawnMeanwhile | None:
+    """The draw that took one of these records: all its checks, by who drew it."""
+    taken = or_(*[(SpotCheck.record_kind == kind) & (SpotCheck.record_id == record.id)
+                  for kind, record in picks])
+    query = select(SpotCheck).where(taken).order_by(SpotCheck.drawn_at.desc(), SpotCheck.id)
+    first = (await session.execute(query.limit(1))).scalar_one_or_none()
+    if first is None:
+        return None
+    same = select(SpotCheck.id).where(SpotCheck.drawn_by == first.drawn_by,
+                                      SpotCheck.drawn_at == first.drawn_at)
+    ids = list((await session.execute(same.order_by(SpotCheck.id))).scalars())
+    return DrawnMeanwhile(check_ids=ids, drawn_by=first.drawn_by)
 
 
 async def check_by_id(session: AsyncSession, *, check_id: int, lock: bool = False

@@ -4,11 +4,12 @@ buttons change nothing; `/spotcheck` alone shows the results."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.i18n import translator
 from handlers.spotcheck import render_overview
@@ -189,6 +190,97 @@ async def test_the_overview_in_chinese_and_english(harness):
         "详情：4; Nanchang", "→ 待核实 · 核实人：刘洋"]
     assert render_overview(translator("en"), counts, views, place="东岗村").splitlines()[1] == (
         "1 pending · 0 confirmed · 0 could not confirm")
+
+
+def draw_meanwhile(monkeypatch, by: Person) -> None:
+    """Between the draw's pick and its insert, another draw takes the same records (as if
+    another office user's turn had committed then), in the turn's own transaction."""
+    pick = store.pick
+
+    async def racing(session, **kwargs):
+        picked = await pick(session, **kwargs)
+        for kind, record in picked:
+            session.add(SpotCheck(drawn_by=by.id, record_kind=kind, record_id=record.id,
+                                  cadre_id=record.person_id, village_id=record.village_id,
+                                  township_id=record.township_id, status="pending",
+                                  drawn_at=dt.datetime(2026, 11, 28, 1, 59, tzinfo=dt.UTC)))
+        await session.flush()
+        return picked
+
+    monkeypatch.setattr(store, "pick", racing)
+
+
+async def test_a_draw_racing_another_shows_that_draw_instead_of_an_error(harness, monkeypatch):
+    chats = await bind_everyone(harness)
+    found = await seed(harness)
+    draw_meanwhile(monkeypatch, found["周杰"])
+    [reply] = await ask(harness, chats, "吴敏", "/spotcheck 50 黄金埠镇")
+    lines = reply.plain_text.splitlines()
+    assert lines[0] == (
+        "Spot check: 周杰 drew 3 records a moment ago, among them some you were drawing. A "
+        "record is never drawn twice, so nothing more was drawn. Here is that draw; each "
+        "leader has been asked to verify. To draw more, send /spotcheck again.")
+    drawn = await checks(harness)
+    assert {c.drawn_by for c in drawn} == {found["周杰"].id} and len(drawn) == 3
+    assert [line.split()[0] for line in lines if line.startswith("#")] == [
+        f"#{c.id}" for c in drawn]
+    assert not messages(harness, chats["刘洋"])  # the other draw has asked the leaders
+    async with harness.db.read() as session:
+        audit = (await session.execute(select(AuditEntry).where(
+            AuditEntry.entity == "spot_check"))).scalars().all()
+    assert audit == []  # this draw left nothing behind
+
+
+async def test_a_double_tap_on_draw_says_so_in_chinese(harness, monkeypatch):
+    chats = await bind_everyone(harness)
+    found = await seed(harness)
+    draw_meanwhile(monkeypatch, found["吴敏"])
+    wu = harness.emu.user(chats["吴敏"], language_code="zh-hans")
+    [reply] = await harness.send(wu, "/spotcheck 2")
+    assert reply.plain_text.splitlines()[0] == (
+        "抽查：您刚刚已抽取 2 条记录（命令发送了两次）。同一条记录不重复抽查，所以这次没有再抽。"
+        "以下是刚才那一批，已请各位领导核实。如需再抽，请重新发送 /spotcheck。")
+    assert len(await checks(harness)) == 2
+
+
+async def until_a_draw_waits(harness) -> None:
+    """Until a connection to the test database waits on a lock (each look a fresh snapshot)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                 "AND datname = current_database()")
+    for _ in range(3000):
+        async with harness.db.read() as session:
+            if (await session.execute(query)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the second draw never waited for the first")
+
+
+async def test_two_draws_at_once_on_postgresql_the_second_gives_way(harness):
+    if harness.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: two draws cannot overlap there")
+    await harness.import_roster()
+    found = await seed(harness)
+    since = harness.clock.now().date() - dt.timedelta(days=13)
+
+    async def draw(session, by):
+        return await store.draw(session, scope=Scope("county"), n=50, since=since, by=by,
+                                now=harness.clock.now(), rng=random.Random(1))
+
+    async def second() -> store.DrawnMeanwhile:
+        async with harness.db.write() as session:
+            with pytest.raises(store.DrawnMeanwhile) as raised:
+                await draw(session, found["周杰"])
+            await session.execute(select(Person.id))  # the transaction is still usable
+        return raised.value
+
+    async with harness.db.write() as session:
+        first = await draw(session, found["吴敏"])
+        racing = asyncio.create_task(second())  # picks the same records, then waits on ours
+        await until_a_draw_waits(harness)
+    meanwhile = await racing
+    assert (meanwhile.drawn_by, meanwhile.check_ids) == (
+        found["吴敏"].id, sorted(c.id for c in first))
+    assert [c.drawn_by for c in await checks(harness)] == [found["吴敏"].id] * len(first)
 
 
 async def test_draw_takes_a_random_sample_of_n(harness):
