@@ -201,6 +201,8 @@ async def on_input(turn: Turn) -> bool:
         return False
     form = FORMS[dialog.form]
     data = dict(dialog.data)
+    if _album_overflow(turn, form, data):
+        return True  # beyond the limit; the screen after the photos says how many were kept
     if dialog.step in (CONFIRM, RESUME):
         turn.say(turn.tr("form.error.use_buttons"))
         await _confirm_screen(turn, form, dialog, data)
@@ -258,15 +260,32 @@ async def _add_photo(
         await _ask(turn, form, dialog, question, data)
         return
     picked = [*data.get(f"_{question.key}", []), message.photo[-1].file_id]
+    # An album arrives as one message per photo: answer its first one only.
+    album, seen = message.media_group_id, data.get(f"_{question.key}_album")
+    if album is not None:
+        data[f"_{question.key}_album"] = album
     if len(picked) >= photo_limit(question):
         await _answer(turn, form, dialog, question, data, picked)
         return
     data[f"_{question.key}"] = picked
     _touch(dialog, step=dialog.step, data=data, stack=dialog.history.get("stack", []),
            now=turn.now)
+    if album is not None and album == seen:
+        return
     index = form.questions.index(question)
     done = [[(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")]]
-    turn.say(_photos_so_far(turn, question, data), markup=inline_keyboard(done))
+    text = (_photos_so_far(turn, question, data) if album is None else turn.tr(
+        "form.photos_album", count=len(picked), limit=photo_limit(question)))
+    turn.say(text, markup=inline_keyboard(done))
+
+
+def _album_overflow(turn: Turn, form: Form, data: Data) -> bool:
+    """A photo of an album that has already filled its question up to the limit."""
+    message = turn.update.effective_message
+    album = message.media_group_id if message is not None else None
+    return album is not None and any(
+        q.kind == "photos" and data.get(f"_{q.key}_album") == album
+        and len(data.get(q.key) or []) >= photo_limit(q) for q in form.questions)
 
 
 async def _typed_choice(turn: Turn, question: Question, data: Data) -> Any:

@@ -183,6 +183,67 @@ async def test_back_from_the_photos_keeps_them_and_cancel_saves_nothing(harness)
         assert (await session.execute(select(Dialog))).first() is None
 
 
+def album(user, group: str, count: int) -> list[int]:
+    """Photos sent as one album: a message (and update) each, with the same media_group_id,
+    arriving together as Telegram delivers them."""
+    ids = []
+    for n in range(count):
+        stored = user.emu.world.add_file(b"\xff\xd8album" + bytes([n]), "photo.jpg",
+                                         "image/jpeg", "photos")
+        ids.append(user._message(photo=stored.as_photo(), media_group_id=group))
+    return ids
+
+
+async def album_roundtrip(harness, user, group: str, count: int):
+    """What the bot sent while it handled every photo of the album."""
+    before = len(harness.emu.sent_to(user.id))
+    for update_id in album(user, group, count):
+        await harness.wait_processed(update_id)
+    return harness.emu.sent_to(user.id)[before:]
+
+
+async def to_photos(harness, user, language="en"):
+    replies = await harness.send(user, "/case")
+    replies = await harness.press(user, button(replies, ":model"))
+    await harness.send(user, "夜校" if language == "zh" else "Night school")
+    return await harness.send(user, "We ran a night school for farmers.")
+
+
+async def test_an_album_is_answered_once_and_every_photo_kept_in_english(harness):
+    user = await _cadre(harness)
+    await to_photos(harness, user)
+    replies = await harness.roundtrip(user, user.photo())  # one photo first: answered
+    assert texts(replies) == ["📷 1 of at most 10 photos received. Send another, or tap Done."]
+    replies = await album_roundtrip(harness, user, "13370001", 4)
+    assert texts(replies) == [
+        "📷 Receiving your album: 2 of at most 10 photos so far. Tap Done once all of it has "
+        "been sent; the next screen shows how many arrived."]
+    assert _labels(replies[0]) == ["Done ✔"]
+    replies = await album_roundtrip(harness, user, "13370002", 2)  # another album: once more
+    assert len(replies) == 1 and "6 of at most 10" in replies[0].plain_text
+    replies = await harness.press(user, button(replies, ":d:3"))
+    assert "Photos: 🖼 × 7" in replies[-1].plain_text
+    await harness.press(user, button(replies, ":ok"))
+    [case] = await _cases(harness)
+    assert len(set(case.photos)) == 7
+
+
+async def test_an_album_past_the_limit_fills_it_and_the_rest_is_silent_in_chinese(harness):
+    user = await _cadre(harness, language="zh")
+    await to_photos(harness, user, language="zh")
+    for _ in range(3):
+        await harness.roundtrip(user, user.photo())
+    replies = await album_roundtrip(harness, user, "13370003", 10)
+    assert texts(replies)[0] == (
+        "📷 正在接收相册：目前已收到 4 张照片（最多 10 张）。全部发送完成后点“选好了”，"
+        "下一屏会显示共收到几张。")
+    # The seventh photo of the album is the tenth: the confirm screen, once; then silence.
+    assert len(replies) == 2 and "🖼 × 10" in replies[1].plain_text
+    await harness.press(user, button(replies, ":ok"))
+    [case] = await _cases(harness)
+    assert len(case.photos) == 10
+
+
 async def test_a_required_photos_question_wants_one_before_done_and_stops_at_its_limit(
     harness, monkeypatch,
 ):
