@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -42,6 +42,12 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     app = AppContext.of(context)
     try:
         turn = await _run_turn(app, update, chat.id, user.id, user.language_code)
+    except IntegrityError:
+        # A constraint refused a write: a defect or a race a handler did not foresee, not an
+        # outage, so the user is not told to try again later.
+        log.exception("update %s broke a constraint", update.update_id)
+        await _apologise(context, update, user.language_code, app, "common.error")
+        return
     except (OperationalError, DBAPIError, OSError) as exc:
         log.error("database unavailable for update %s: %s", update.update_id, type(exc).__name__)
         await _apologise(context, update, user.language_code, app, "common.temporarily_unavailable")

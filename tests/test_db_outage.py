@@ -10,7 +10,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
+import handlers.router
 import storage.db
 from storage.db import Database
 from storage.models import Dispute
@@ -117,3 +119,16 @@ async def test_a_dialog_survives_a_database_outage_and_saves_once(outage_harness
         assert len(disputes) == 1
         assert (disputes[0].parties, disputes[0].people_count) == ("村民甲与村委会", 3)
         assert (await session.execute(select(func.count(Dispute.id)))).scalar_one() == 1
+
+
+async def test_a_refused_write_is_not_called_an_outage(harness, monkeypatch):
+    user = await harness.register("+8613800138002", user_id=7002, language_code="en")
+
+    async def refused(turn):
+        raise IntegrityError("INSERT INTO spot_checks ...", {}, Exception("UNIQUE constraint"))
+
+    monkeypatch.setattr(handlers.router, "dispatch", refused)
+    replies = await harness.send(user, "/checkin")
+    assert [r.plain_text for r in replies] == [
+        "Something went wrong on our side. Your answers so far are kept; please try again."]
+    assert UNAVAILABLE not in replies[0].plain_text
