@@ -100,7 +100,7 @@ def build_application(ctx: AppContext) -> Application:  # type: ignore[type-arg]
         .connection_pool_size(HTTP_CONNECTIONS)
         .pool_timeout(HTTP_POOL_TIMEOUT)
     )
-    builder = builder.post_init(_on_start).updater(None)
+    builder = builder.post_init(_on_start).post_stop(_on_stop).updater(None)
     application = builder.build()
     application.bot_data[KEY] = ctx
     load_handlers()
@@ -115,6 +115,11 @@ async def _on_start(application: Application) -> None:  # type: ignore[type-arg]
     count = await sync_menus(AppContext.of(application))
     if count:
         log.info("queued %d command menus", count)
+
+
+async def _on_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Write the delivery marks still waiting, so a clean stop leaves nothing to send again."""
+    await AppContext.of(application).sent.flush()
 
 
 async def _log_error(update: object, context: Any) -> None:

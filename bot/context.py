@@ -1,12 +1,14 @@
-"""What every handler and job shares: settings, the database, the clock, the rate limiter."""
+"""What every handler and job shares: settings, the database, the clock, the rate limiter,
+the delivery marks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
 from bot.ratelimit import RateLimiter
+from bot.sentmarks import SentMarks
 from bot.settings import Settings
 from storage.db import Database
 
@@ -21,8 +23,10 @@ class AppContext:
     db: Database
     clock: Clock
     limiter: RateLimiter | None = None
+    sent: SentMarks = field(init=False)  # turn replies delivered, marked sent a moment later
 
     def __post_init__(self) -> None:
+        self.sent = SentMarks(self.db)
         if self.limiter is None:
             self.limiter = RateLimiter(
                 per_second=self.settings.outbox_global_per_second,

@@ -128,8 +128,13 @@ async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
     return Outcome("sent", result=result)
 
 
-async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
-    """Send stored outbox rows in order and record each outcome; a chat waits after a retry."""
+async def deliver_rows(
+    ctx: Any, bot: Bot, rows: list[Any], *, mark_later: bool = False
+) -> list[Outcome]:
+    """Send stored outbox rows in order and record each outcome; a chat waits after a retry.
+
+    `mark_later`: the sent ones are marked with other turns' a moment later (bot.sentmarks);
+    only retries and failures take a transaction now."""
     outcomes: list[Outcome] = []
     waiting: set[int] = set()
     for row in rows:
@@ -145,12 +150,21 @@ async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
                 ctx.limiter.refund(row.chat_id)
         outcomes.append(outcome)
     now = ctx.clock.now()
+    sent = [r.id for r, o in zip(rows, outcomes, strict=True) if o.status == "sent"]
+    if mark_later:
+        ctx.sent.add(sent, now)
+        sent = []
+    if sent or any(o.status != "sent" for o in outcomes):
+        await _record(ctx, rows, outcomes, sent, now)
+    _remove_uploads(rows, outcomes)
+    return outcomes
+
+
+async def _record(
+    ctx: Any, rows: list[Any], outcomes: list[Outcome], sent: list[int], now: dt.datetime
+) -> None:
     async with ctx.db.write() as session:
-        await outbox.mark_sent(
-            session,
-            ids=[r.id for r, o in zip(rows, outcomes, strict=True) if o.status == "sent"],
-            now=now,
-        )
+        await outbox.mark_sent(session, ids=sent, now=now)
         for row, outcome in zip(rows, outcomes, strict=True):
             if outcome.status == "retry":
                 delay = (
@@ -163,5 +177,3 @@ async def deliver_rows(ctx: Any, bot: Bot, rows: list[Any]) -> list[Outcome]:
                 await outbox.mark_final(
                     session, id=row.id, status=outcome.status, error=outcome.error, now=now
                 )
-    _remove_uploads(rows, outcomes)
-    return outcomes

@@ -98,3 +98,5 @@ async def run_until_stopped(application: Any) -> None:
         await stop.wait()
         await poller.stop()
         await application.stop()
+        if application.post_stop is not None:  # as run_polling() does after stop()
+            await application.post_stop(application)

@@ -57,6 +57,8 @@ def create_app(ctx: AppContext, *, register_webhook: bool = True) -> FastAPI:
             yield
         finally:
             await application.stop()
+            if application.post_stop is not None:  # as run_polling() does after stop()
+                await application.post_stop(application)
             await application.shutdown()
             await ctx.db.dispose()
 

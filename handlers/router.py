@@ -61,7 +61,7 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return  # processed before: its button press was answered then
     await _answer_callback(context, update, turn.callback_text)
     if turn.stored:
-        await deliver_rows(app, context.bot, turn.stored)
+        await deliver_rows(app, context.bot, turn.stored, mark_later=True)
 
 
 async def _run_turn(

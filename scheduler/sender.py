@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 async def drain(ctx: AppContext, bot: Bot, *, batch: int = 60, max_batches: int = 50) -> int:
     """Send what is due now, batch by batch; returns how many requests were made."""
     total = 0
+    # This process's turn replies marked first, so that none looks due to be sent again.
+    await ctx.sent.flush()
     for _ in range(max_batches):
         async with ctx.db.write() as session:
             lease = dt.timedelta(seconds=2 * ctx.settings.outbox_claim_seconds)

@@ -83,6 +83,8 @@ class BotHarness:
             await self.poller.stop()
         if app.running:
             await app.stop()
+            if app.post_stop is not None:  # as run_polling() does after stop()
+                await app.post_stop(app)
         await app.shutdown()
 
     async def restart(self) -> None:
