@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import datetime as dt
+import json
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import _common  # the repository root on sys.path, and the defaults
@@ -41,6 +44,10 @@ def _parse() -> argparse.Namespace:
                         help="bot.polling's Poller (default) or, to compare, an eager one")
     parser.add_argument("--http-pool", type=int, default=None,
                         help="connections to the Bot API (default: bot.app's)")
+    parser.add_argument("--webhook-port", type=int, default=0,
+                        help="serve Telegram's webhook on this port instead of polling")
+    parser.add_argument("--count-sql", default=None,
+                        help="write the SQL statements run (text -> count) to this JSON file")
     parser.add_argument("--profile", default=None,
                         help="profile the run: a .pstats file (cProfile), else pyinstrument HTML")
     return parser.parse_args()
@@ -56,6 +63,9 @@ class RunningClock:
     def now(self) -> dt.datetime:
         """The start plus the seconds since."""
         return self.start + dt.timedelta(seconds=time.monotonic() - self.started)
+
+
+SECRET = "bench-webhook-secret"  # what the benchmark's webhook pusher sends
 
 
 async def _until_terminated() -> None:
@@ -102,23 +112,23 @@ async def run_grassroots(args: argparse.Namespace) -> None:
         overrides["outbox_global_per_second"] = args.global_rate
     if args.per_chat_rate is not None:
         overrides["outbox_per_chat_per_second"] = args.per_chat_rate
-    settings = Settings(_env_file=None, telegram_bot_token=args.token,
+    settings = Settings(_env_file=None, telegram_bot_token=args.token, webhook_secret=SECRET,
                         bot_api_base_url=args.api, bot_username=_common.BOT_USERNAME,
                         database_url=args.db, campaign_start=dt.date(2026, 11, 23),
                         **overrides)
     kwargs: dict[str, Any] = ({"connect_args": {"server_settings": {"search_path": args.schema}}}
                               if args.schema else {})
     db = Database(settings.database_url, **kwargs)
+    counts = _count_statements(db) if args.count_sql else None
     clock = RunningClock(dt.datetime.fromisoformat(args.clock))
     ctx = AppContext(settings=settings, db=db, clock=clock,
                      limiter=RateLimiter(settings.outbox_global_per_second,
                                          settings.outbox_per_chat_per_second))
+    if args.webhook_port:
+        await _serve_webhook(ctx, args.webhook_port)
+        return
     application = build_application(ctx)
-    if application.job_queue is not None:
-        # The schedules would send reminders at the pinned time; the outbox sender stays.
-        for job in application.job_queue.jobs():
-            if job.name != "outbox":
-                job.schedule_removal()
+    _without_schedules(application)
     poller = _poller(application, args.poller)
     async with application:
         if application.post_init is not None:
@@ -128,7 +138,58 @@ async def run_grassroots(args: argparse.Namespace) -> None:
         await _until_terminated()
         await poller.stop()
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
     await db.dispose()
+    if counts is not None:
+        _write_counts(args.count_sql, counts)
+
+
+def _without_schedules(application: Any) -> None:
+    """The schedules would send reminders at the pinned time; the outbox sender stays."""
+    if application.job_queue is not None:
+        for job in application.job_queue.jobs():
+            if job.name != "outbox":
+                job.schedule_removal()
+
+
+async def _serve_webhook(ctx: AppContext, port: int) -> None:
+    """One worker of `grassroots serve`: the FastAPI app under uvicorn, answering Telegram's
+    webhook on 127.0.0.1:port (several of these behind one address are --workers N)."""
+    import uvicorn
+
+    from bot.web import create_app
+
+    app = create_app(ctx, register_webhook=False)
+    _without_schedules(app.state.application)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    serving = asyncio.create_task(server.serve())  # uvicorn stops on SIGTERM by itself
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.05)
+    print("READY", flush=True)
+    await serving
+
+
+def _write_counts(path: str, counts: collections.Counter[str]) -> None:
+    Path(path).write_text(json.dumps(dict(counts.most_common()), indent=1, ensure_ascii=False),
+                          encoding="utf-8")
+
+
+def _count_statements(db: Any) -> collections.Counter[str]:
+    """Count every statement the bot's engines run, by its SQL text."""
+    from sqlalchemy import event
+
+    counts: collections.Counter[str] = collections.Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        counts[" ".join(statement.split())[:160]] += 1
+
+    for engine in {db.engine, db.read_engine}:
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+    return counts
 
 
 class EagerPoller:

@@ -15,6 +15,7 @@ import os
 import platform
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -348,6 +349,13 @@ class Spy:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.send_signal(signal.SIGINT)
             await self.proc.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def cpu_seconds(pid: int | None = None) -> float:

@@ -237,3 +237,65 @@ def think_time(low: float, high: float, seed: int = 7) -> Callable[[], float]:
     rng = random.Random(seed)
     return lambda: rng.uniform(low, high)
 
+
+
+class WebhookPusher:
+    """Telegram's side of a webhook: each pending update is POSTed to a worker, the same worker
+    for a chat (as a load balancer hashing on the chat would), up to `connections` at once
+    (Telegram's max_connections); an update not answered with 200 is delivered again later."""
+
+    def __init__(self, queue: UpdateQueue, urls: Sequence[str], secret: str,
+                 connections: int = 100) -> None:
+        self.queue, self.urls, self.secret = queue, list(urls), secret
+        self.slots = asyncio.Semaphore(connections)
+        self.failures = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.loop_task: asyncio.Task[None] | None = None
+        self.client: Any = None
+
+    async def start(self) -> None:
+        import httpx
+
+        self.client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None))
+        self.loop_task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        while True:
+            batch = self.queue.take(100)
+            if not batch:
+                await self.queue.wait(1.0)
+                continue
+            self.queue.confirm(batch[-1]["update_id"] + 1)
+            for update in batch:
+                task = asyncio.create_task(self._post(update))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    async def _post(self, update: dict[str, Any]) -> None:
+        chat = _chat_of(update)
+        url = self.urls[chat % len(self.urls)]
+        async with self.slots:
+            try:
+                response = await self.client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": self.secret})
+                ok = response.status_code == 200
+            except Exception:  # a worker that is down: Telegram tries again later
+                ok = False
+        if not ok:
+            self.failures += 1
+            await asyncio.sleep(1.0)
+            self.queue.redeliver(update["update_id"])
+
+    async def stop(self) -> None:
+        if self.loop_task is not None:
+            self.loop_task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def _chat_of(update: dict[str, Any]) -> int:
+    for key in ("message", "edited_message", "callback_query"):
+        if key in update:
+            return int(update[key]["from"]["id"])
+    return 0

@@ -30,6 +30,7 @@ from _common import (
     Spy,
     county,
     cpu_seconds,
+    free_port,
     fresh_backend,
     median,
     percentile,
@@ -37,12 +38,13 @@ from _common import (
     seed_week,
     table,
 )
-from _dialogs import Conversations, summary, think_time
+from _dialogs import Conversations, WebhookPusher, summary, think_time
 from sqlalchemy import func, select
 
 from storage.models import Summary
 from tests.emulator import BotApiEmulator
 
+WEBHOOK_SECRET = "bench-webhook-secret"  # bench/_botproc.py's
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 12, 4, 16, 0, tzinfo=SHANGHAI)  # Friday, an hour before the deadline
 MONDAY = dt.date(2026, 11, 30)
@@ -70,21 +72,32 @@ async def run_spike(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         await emu.start()
         rates = ([] if args.limiter == "default"
                  else ["--global-rate", "100000", "--per-chat-rate", "100000"])
-        bot = BotProcess(["grassroots", "--api", emu.base_url, *backend.args(), "--clock",
-                          NOW.isoformat(), "--poller", args.poller, *rates])
-        await bot.start()
-        spying = Spy(bot.pid, args.spy, "--gil") if args.spy else None
+        common = ["grassroots", "--api", emu.base_url, *backend.args(), "--clock",
+                  NOW.isoformat(), *rates]
+        if args.workers:  # webhook workers behind one pusher, as `grassroots serve --workers`
+            ports = [free_port() for _ in range(args.workers)]
+            bots = [BotProcess([*common, "--webhook-port", str(port)]) for port in ports]
+        else:
+            bots = [BotProcess([*common, "--poller", args.poller])]
+        await asyncio.gather(*(bot.start() for bot in bots))
+        pusher = (WebhookPusher(conv.queue, [f"http://127.0.0.1:{p}/telegram" for p in ports],
+                                WEBHOOK_SECRET) if args.workers else None)
+        spying = Spy(bots[0].pid, args.spy, "--gil") if args.spy else None
         try:
+            if pusher is not None:
+                await pusher.start()
             if spying is not None:
                 await spying.start()
-            cpu = -bot.cpu(), -cpu_seconds()
+            cpu = -sum(bot.cpu() for bot in bots), -cpu_seconds()
             seconds = await conv.run(starts=starts, think=think_time(low, high, seed),
                                      within=args.window * 10)
-            cpu = cpu[0] + bot.cpu(), cpu[1] + cpu_seconds()
+            cpu = cpu[0] + sum(bot.cpu() for bot in bots), cpu[1] + cpu_seconds()
         finally:
             if spying is not None:
                 await spying.stop()
-            await bot.stop()
+            if pusher is not None:
+                await pusher.stop()
+            await asyncio.gather(*(bot.stop() for bot in bots))
             await emu.stop()
         async with db.read() as session:
             saved = (await session.execute(select(func.count()).select_from(Summary))).scalar_one()
@@ -111,15 +124,19 @@ async def main() -> None:
     parser.add_argument("--poller", choices=("grassroots", "eager"), default="grassroots",
                         help="bot.polling's Poller, or to compare one that does not wait for "
                         "a batch before fetching the next (python-telegram-bot's way)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="N webhook workers (as `grassroots serve --workers N`, one process "
+                        "each, sharing the database) instead of one polling process")
     parser.add_argument("--py-spy", default=None, dest="spy",
                         help="py-spy recording of the bot: .svg flame graph, else collapsed")
     parser.add_argument("--rtt-ms", type=float, default=0.0,
                         help="a network round trip added to every Bot API request (default 0)")
     args = parser.parse_args()
     print_machine()
+    serving = f"{args.workers} webhook workers" if args.workers else f"poller {args.poller}"
     print(f"backend {args.backend}: {args.cadres} cadres finish a summary within "
-          f"{args.window:g} s (think {args.think} s, limiter {args.limiter}, "
-          f"poller {args.poller})", flush=True)
+          f"{args.window:g} s (think {args.think} s, limiter {args.limiter}, {serving})",
+          flush=True)
     rows, p99s = [], []
     for repeat in range(1, args.repeats + 1):
         fig = await run_spike(args, seed=repeat)

@@ -141,7 +141,8 @@ async def echo_closed(users: int, steps: int, rtt: float) -> Figure:
 
 
 async def grassroots(backend_name: str, chats: int, rtt: float, profile: str | None = None,
-                     spy: str | None = None, http_pool: int | None = None) -> Figure:
+                     spy: str | None = None, http_pool: int | None = None,
+                     count_sql: str | None = None) -> Figure:
     """Many cadres at once: /checkin, a visit and the summary each, closed-loop."""
     async with fresh_backend(backend_name) as backend:
         db = backend.database()
@@ -165,6 +166,8 @@ async def grassroots(backend_name: str, chats: int, rtt: float, profile: str | N
             args += ["--profile", profile]
         if http_pool:
             args += ["--http-pool", str(http_pool)]
+        if count_sql:
+            args += ["--count-sql", count_sql]
         bot = BotProcess(args)
         await bot.start()
         watch = CpuWatch(bot)
@@ -198,6 +201,8 @@ async def main() -> None:
     parser.add_argument("--profile", default=None, help="pyinstrument HTML of Grassroots")
     parser.add_argument("--py-spy", default=None, dest="spy",
                         help="py-spy recording of Grassroots: .svg flame graph, else collapsed")
+    parser.add_argument("--count-sql", default=None,
+                        help="write Grassroots' SQL statements (text -> count) to this JSON file")
     args = parser.parse_args()
     print_machine()
     print(f"backend {args.backend}, {args.chats} cadres at once, round trip {args.rtt_ms:g} ms")
@@ -206,7 +211,7 @@ async def main() -> None:
     for repeat in range(1, args.repeats + 1):
         rtt = args.rtt_ms / 1000
         ours = await grassroots(args.backend, args.chats, rtt, args.profile, args.spy,
-                                args.http_pool)
+                                args.http_pool, args.count_sql)
         steps_each = max(1, round(ours.updates / args.chats))
         open_ = await echo_open(ours.updates, args.chats, rtt)
         closed = await echo_closed(args.chats, steps_each, rtt)
