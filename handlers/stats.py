@@ -3,28 +3,38 @@
 Arguments come in any order: a period (today, week, month, campaign, a day, or start..end;
 this week by default) and a township or village name. The scope and argument helpers here
 serve /team, /laggards, /pairs and the leaders' /disputes too. render_stats is pure:
-translator and data in, text out, so both languages are tested as full text.
+translator and data in, text out, so both languages are tested as full text. The charts are
+drawn after the turn has committed (start_charts), not holding the database, and sent behind
+the text through the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot
+
 from bot.charts import township_chart
-from bot.delivery import upload
-from bot.i18n import N_, Translator
+from bot.context import AppContext
+from bot.delivery import deliver_rows, upload
+from bot.i18n import N_, Translator, translator
 from bot.stats_charts import visits_heatmap
 from bot.villagework import rectification_line, winter_lines
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_day, parse_period
 from handlers.registry import LEADERS, command
-from storage import stats
+from storage import outbox, stats
 from storage.disputes import CATEGORIES
+from storage.outbox import Outgoing
 from storage.scope import OutOfScope, Scope, UnknownPlace, own_scope, resolve
 from storage.visits import HOUSEHOLD_CATEGORIES, KINDS
 from storage.winter import UNITS
@@ -36,6 +46,8 @@ DISPUTE_CATEGORY = "dispute.category.{}"
 RANK = "stats.rank.{}"
 STATUSES = ("reported", "mediating", "escalated", "resolved")
 RANKS = ("county", "department", "ordinary")
+log = logging.getLogger(__name__)
+
 MAX_DAYS = 366  # a longer period is a typing mistake, and would make a slow query
 _LABELS = (N_("stats.rank.county"), N_("stats.rank.department"), N_("stats.rank.ordinary"))
 
@@ -198,30 +210,125 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
     return "\n".join(lines)
 
 
-def _photo(turn: Turn, name: str, png: bytes, caption: str) -> None:
-    turn.request("sendPhoto", {**upload("photo", name, png), "caption": caption})
+# Chart tasks under way: kept referenced so that they are not collected mid-way.
+CHARTS: set[asyncio.Task[None]] = set()
 
 
-async def _charts(turn: Turn, scope: Scope, figures: stats.Stats, place: str) -> None:
-    tr, span = turn.tr, {"start": figures.start.isoformat(), "end": figures.end.isoformat()}
-    if figures.end > figures.start and figures.visits:
-        series = await stats.visits_per_day(turn.session, scope=scope, start=figures.start,
-                                            end=figures.end)
-        days = [figures.start + dt.timedelta(days=i)
-                for i in range((figures.end - figures.start).days + 1)]
-        title = tr("stats.chart_visits", place=place, **span)
-        # Drawing takes a good part of a second: off the event loop, so other chats go on.
-        png = await asyncio.to_thread(visits_heatmap, series, days, title=title,
-                                      legend=tr("stats.chart_visits_legend"))
-        _photo(turn, "visits.png", png, title)
-    rows = [(p.name, p.compliance, p.completeness) for p in figures.places if p.cadres]
-    if len(rows) > 1:
-        title = tr("stats.chart_compliance", place=place, **span)
-        png = await asyncio.to_thread(
-            township_chart, rows, title=title,
-            first_label=tr("stats.chart_compliance_label", minimum=figures.min_days),
-            second_label=tr("stats.chart_summaries_label"))
-        _photo(turn, "compliance.png", png, title)
+@dataclass(frozen=True)
+class ChartJob:
+    """What the charts of one /stats answer need, taken from the turn: no session, no lock."""
+
+    chat_id: int
+    person_id: int
+    locale: str
+    scope: Scope
+    start: dt.date
+    end: dt.date
+    place: str
+    visits: int
+    min_days: int
+    places: tuple[tuple[str, float, float], ...]
+
+    @property
+    def wants_heatmap(self) -> bool:
+        """A day-by-day picture needs two days or more, and a visit."""
+        return self.end > self.start and self.visits > 0
+
+    @property
+    def wants_bars(self) -> bool:
+        """Bars compare places: two or more with cadres."""
+        return len(self.places) > 1
+
+
+def _chart_job(turn: Turn, scope: Scope, figures: stats.Stats, place: str) -> ChartJob:
+    assert turn.person is not None
+    return ChartJob(turn.chat_id, turn.person.id, turn.locale, scope, figures.start,
+                    figures.end, place, figures.visits, figures.min_days,
+                    tuple((p.name, p.compliance, p.completeness) for p in figures.places
+                          if p.cadres))
+
+
+def _drawn(job: ChartJob, series: dict[str, dict[dt.date, int]] | None
+           ) -> list[tuple[str, str, bytes]]:
+    """Draw the charts (slow: call it off the event loop): (file name, caption, PNG), in the
+    order they are sent."""
+    tr = translator(job.locale)
+    span = {"place": job.place, "start": job.start.isoformat(), "end": job.end.isoformat()}
+    drawn: list[tuple[str, str, bytes]] = []
+    if series is not None:
+        days = [job.start + dt.timedelta(days=i) for i in range((job.end - job.start).days + 1)]
+        title = tr("stats.chart_visits", **span)
+        drawn.append(("visits.png", title, visits_heatmap(
+            series, days, title=title, legend=tr("stats.chart_visits_legend"))))
+    if job.wants_bars:
+        title = tr("stats.chart_compliance", **span)
+        drawn.append(("compliance.png", title, township_chart(
+            job.places, title=title,
+            first_label=tr("stats.chart_compliance_label", minimum=job.min_days),
+            second_label=tr("stats.chart_summaries_label"))))
+    return drawn
+
+
+def _transaction_end(session: AsyncSession) -> asyncio.Future[bool]:
+    """Resolves when the session's transaction ends: True if it committed."""
+    ended: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def committed(session: Any) -> None:
+        if not session.in_nested_transaction() and not ended.done():  # not a savepoint's
+            ended.set_result(True)
+
+    def closed(_: Any, transaction: Any) -> None:
+        if transaction.parent is None and not ended.done():
+            ended.set_result(False)  # rolled back: after_commit would have come first
+
+    event.listen(session.sync_session, "after_commit", committed)
+    event.listen(session.sync_session, "after_transaction_end", closed)
+    return ended
+
+
+def start_charts(turn: Turn, job: ChartJob) -> None:
+    """Draw and send the charts once the turn has committed and let go of the database."""
+    if not (job.wants_heatmap or job.wants_bars):
+        return
+    ended = _transaction_end(turn.session)
+    task = asyncio.get_running_loop().create_task(
+        run_charts(turn.app, turn.update.get_bot(), job, ended, lambda: turn.stored))
+    CHARTS.add(task)
+    task.add_done_callback(CHARTS.discard)
+
+
+async def run_charts(app: AppContext, bot: Bot, job: ChartJob, ended: Awaitable[bool],
+                     answer: Callable[[], list[Any]]) -> None:
+    """After the turn: read, draw (in a thread) and send the charts behind the text answer."""
+    try:
+        if not await ended:
+            return  # the turn rolled back: it answered nothing
+        series = None
+        if job.wants_heatmap:
+            async with app.db.read() as session:
+                series = await stats.visits_per_day(session, scope=job.scope, start=job.start,
+                                                    end=job.end)
+        drawn = await asyncio.to_thread(_drawn, job, series)
+        await _send_photos(app, bot, job, drawn, answer())
+    except Exception:  # the text answer stands; a chart is a bonus
+        log.exception("the /stats charts for chat %s failed", job.chat_id)
+
+
+async def _send_photos(app: AppContext, bot: Bot, job: ChartJob,
+                       drawn: list[tuple[str, str, bytes]], answer: list[Any]) -> None:
+    # In the row, not a file: a chart is small, and nothing is left on disk if we stop here.
+    photos = [Outgoing(chat_id=job.chat_id, method="sendPhoto", person_id=job.person_id,
+                       payload={**upload("photo", name, png), "caption": caption})
+              for name, caption, png in drawn]
+    await app.sent.flush()  # the text's delivery, if it is out, recorded before looking
+    async with app.db.write() as session:
+        # The text goes first: while it is still on its way, the outbox sender (which keeps
+        # each chat's order) sends the charts after it; once it is out, they go now.
+        waiting = await outbox.any_pending(session, ids=[row.id for row in answer])
+        rows = await outbox.enqueue(session, messages=photos, now=app.clock.now(),
+                                    claim=not waiting)
+    if not waiting:
+        await deliver_rows(app, bot, rows)
 
 
 @command("stats", roles=LEADERS, description=N_("help.stats"), order=70)
@@ -245,4 +352,5 @@ async def stats_command(turn: Turn, args: str) -> None:
     place = scope_label(turn.tr, scope)
     turn.say(render_stats(turn.tr, figures, place=place,
                           winter_items=turn.app.settings.winter_items))
-    await _charts(turn, scope, figures, place)
+    # Drawing takes a good part of a second: after the transaction, not holding the database.
+    start_charts(turn, _chart_job(turn, scope, figures, place))

@@ -144,6 +144,16 @@ async def claim_due(
     return rows
 
 
+async def any_pending(session: AsyncSession, *, ids: Sequence[int]) -> bool:
+    """Whether any of these messages is still waiting to be sent."""
+    if not ids:
+        return False
+    result = await session.execute(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending").limit(1))
+    return result.first() is not None
+
+
 async def mark_sent(session: AsyncSession, *, ids: Sequence[int], now: dt.datetime) -> None:
     """Record delivery."""
     if ids:

@@ -5,6 +5,7 @@ villages in two townships; the command through the emulator in every role."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -17,7 +18,9 @@ from sqlalchemy import select
 
 from bot.i18n import translator
 from bot.stats_charts import visits_heatmap
+from handlers import stats as stats_handler
 from handlers.stats import BadPeriod, render_stats, split_args
+from scheduler.sender import drain
 from storage import stats, visits
 from storage.cases import CaseCounts
 from storage.models import Aid, Checkin, Dispute, Person, Problem, Publicity, Summary, Visit
@@ -26,6 +29,7 @@ from storage.rectification import RectificationTotals
 from storage.scope import Scope
 from storage.winter import WinterSum
 from tests.conftest import SHANGHAI
+from tests.emulator import Sent
 from tests.test_schedules import bind_everyone
 
 MONDAY = dt.date(2026, 11, 23)
@@ -317,9 +321,18 @@ async def test_a_part_week_asks_proportionally_fewer_days_and_summaries_wait_for
 
 # --- through the bot ---------------------------------------------------------------------------
 
+async def with_charts(harness, user, text: str) -> tuple[list[Sent], list[Sent]]:
+    """What the turn sent, and everything sent once its charts are drawn and delivered."""
+    before = len(harness.emu.sent_to(user.id))
+    answer = await harness.send(user, text)
+    await asyncio.gather(*stats_handler.CHARTS)
+    await drain(harness.ctx, harness.application.bot)  # any chart left to the outbox sender
+    return answer, harness.emu.sent_to(user.id)[before:]
+
+
 async def ask(harness, chats, name, text):
     user = harness.emu.user(chats[name], language_code="en")
-    return await harness.send(user, text)
+    return (await with_charts(harness, user, text))[1]
 
 
 async def test_each_leader_sees_the_figures_of_their_own_scope(harness):
@@ -383,7 +396,7 @@ async def test_the_charts_are_pngs_of_the_scope(harness):
     chats = await bind_everyone(harness, language="zh-hans")
     await seed(harness)
     user = harness.emu.user(chats["吴敏"], language_code="zh-hans")
-    sent = await harness.send(user, "/stats")
+    _, sent = await with_charts(harness, user, "/stats")
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto", "sendPhoto"]
     uploads = [d for d in harness.emu.documents if d[0] == chats["吴敏"]]
     assert [(name, params["caption"]) for _, name, _, params in uploads] == [
