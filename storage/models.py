@@ -589,3 +589,69 @@ class StageSummary(Base):
     submitted_at: Mapped[dt.datetime]
     accepted_at: Mapped[dt.datetime | None]
     accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+# --- /stats rollups (issue 6; migration 0011) ---
+
+
+class VisitTally(Base):
+    """Visits of one day and township by kind and household category, kept in the
+    transaction that records each visit (storage.rollups), so /stats reads ~200 rows a day
+    instead of every visit.
+
+    township_id 0: the visit has no township; has_village False: no village (a township
+    scope's figures leave such visits out, as the raw query does); household_category "":
+    none."""
+
+    __tablename__ = "visit_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    township_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    has_village: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    household_category: Mapped[str] = mapped_column(String(24), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer)
+
+
+class CheckinWeek(Base):
+    """A cadre's check-ins of one Monday week as two 7-bit masks (bit d: Monday + d days):
+    the days checked in, and the days in the village, and how many of each; and whether the
+    week's summary is in. Kept in the transaction that records each check-in or summary
+    (storage.rollups); any period's check-ins, days in the village, weekly compliance and
+    summaries per cadre are read from these, one row per cadre and week."""
+
+    __tablename__ = "checkin_weeks"
+    # A township's or village's cadres' weeks, from their people: covering, so that the
+    # county's reads (by week, the primary key) cost the same whichever SQLite picks.
+    __table_args__ = (Index("ix_checkin_weeks_person_id", "person_id", "week_start", "checked",
+                            "inside", "checkins", "days", "summary"),
+                      {"sqlite_with_rowid": False})
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    checked: Mapped[int] = mapped_column(Integer)
+    inside: Mapped[int] = mapped_column(Integer)
+    # The masks' bits counted: a whole week's figures without decoding the masks.
+    checkins: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[bool] = mapped_column(Boolean)  # the week's summary is in (any status)
+
+
+class ProblemTally(Base):
+    """Problems of the ledger per village, township and status as they stand now, kept with
+    each problem's step (storage.rollups): /stats and the export count the ledger from ~3,000
+    rows, not every problem. village_id / township_id 0: the problem has none."""
+
+    __tablename__ = "problem_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    village_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    township_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    problems: Mapped[int] = mapped_column(Integer)
+
+
+# A township's problems raised (created_at) and solved (status, updated_at) in a period, and
+# its open disputes, read from the township's own entries (migration 0011): /stats for a
+# township read every problem or open dispute of the county and filtered them.
+Index("ix_problems_township_created", Problem.township_id, Problem.created_at)
+Index("ix_problems_township_status", Problem.township_id, Problem.status, Problem.updated_at)
+Index("ix_disputes_township_status", Dispute.township_id, Dispute.status, Dispute.last_step_at)

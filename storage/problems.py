@@ -12,11 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
-from storage.models import Person, Problem, ProblemStep, Village
+from storage.models import Person, Problem, ProblemStep, ProblemTally, Village
 from storage.people import places
 from storage.scope import in_place
 
@@ -226,14 +226,18 @@ async def status_counts(
     session: AsyncSession, *, today: dt.date, village_ids: list[int] | None = None,
     township_id: int | None = None,
 ) -> tuple[dict[str, int], int]:
-    """The ledger of a scope now: problems per status, and how many are overdue (one query)."""
+    """The ledger of a scope now: problems per status (from the tallies storage.rollups keeps)
+    and how many are overdue (from the (status, next_due_on) index), in one query."""
+    late = in_place(select(func.count()).select_from(Problem).where(overdue(today)), Problem,
+                    village_ids=village_ids, township_id=township_id, person_id=None)
     rows = (await session.execute(
-        in_place(select(Problem.status, func.count(),
-                        func.count(case((overdue(today), Problem.id)))),
-                 Problem, village_ids=village_ids, township_id=township_id, person_id=None)
-        .group_by(Problem.status)
+        in_place(select(ProblemTally.status, func.sum(ProblemTally.problems),
+                        late.scalar_subquery()),
+                 ProblemTally, village_ids=village_ids, township_id=township_id, person_id=None)
+        .group_by(ProblemTally.status)
     )).all()
-    return {status: int(count) for status, count, _ in rows}, sum(int(r[2]) for r in rows)
+    return ({status: int(count) for status, count, _ in rows if count},
+            int(rows[0][2]) if rows else 0)
 
 
 async def overdue_by_village(

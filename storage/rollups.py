@@ -1,0 +1,297 @@
+"""Rollups for /stats: visits per day and township, check-ins per cadre and week, the problem
+ledger per village and status.
+
+A county's figures over a week at 500,000 visits cost ~50 ms of index reads over the raw rows
+(a week's ~39,000 visits and ~14,000 check-ins, every problem of the ledger), and a whole
+campaign's half a second; the rollups hold the same counts in ~200 rows a day, one row per
+cadre and week and one per village and status:
+
+- `VisitTally`: visits per (day, township, whether the visit has a village, kind, household
+  category). A township scope reads its rows with a village, as the raw query does.
+- `ProblemTally`: the ledger's problems per village, township and status as they stand now
+  (/stats and the export count "the ledger now" from ~3,000 rows, not every problem).
+- `CheckinWeek`: per cadre and Monday week, the days checked in and the days in the village
+  as 7-bit masks, so a part week at either end of a period is counted exactly (the bits of
+  its days), and each cadre-week's compliance is one comparison; and whether the week's
+  summary is in (so /stats counts summaries from the same rows).
+
+They are kept by an `after_flush` hook on every ORM session, in the transaction that writes
+the raw rows: whoever adds, changes or deletes a Visit, Problem, Checkin or Summary through
+the ORM (today storage.visits.add_visit, storage.problems' raise and steps,
+storage.checkins.check_in, storage.summaries, tests' fixtures, a later correction) updates
+them without knowing about them — a visit or a problem counts in or out of its tally (one
+upsert per key that changed), a check-in's day or a summary is set in (or cleared from) its
+cadre's week (one upsert: the bit, and the counts from the bit as it was). Core bulk writes
+bypass the hook: after them, `rebuild` (migration 0011's backfill, the benchmark generator).
+A roster move changes no rollup: they keep each record's own village and township, and
+people's figures join the cadre's current placement at read time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Checkin,
+    CheckinWeek,
+    Problem,
+    ProblemTally,
+    Summary,
+    Visit,
+    VisitTally,
+)
+
+WHOLE_WEEK = 0b1111111
+NO_TOWNSHIP = 0  # VisitTally.township_id of a visit without one
+NO_CATEGORY = ""  # VisitTally.household_category of a visit without one
+NO_PLACE = 0  # ProblemTally.village_id / township_id of a problem without one
+_CHECKINS = select(Checkin.person_id, Checkin.day, Checkin.in_village)
+# A week's summary, as a row like a check-in's whose in_village is NULL.
+_SUMMARIES = select(Summary.person_id, Summary.week_start, null())
+
+
+def monday_of(day: dt.date) -> dt.date:
+    """The Monday of a day's week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def day_mask(start: dt.date, end: dt.date, monday: dt.date) -> int:
+    """The bits of the days of `monday`'s week that lie from `start` to `end` inclusive."""
+    first = max(0, (start - monday).days)
+    last = min(6, (end - monday).days)
+    return sum(1 << d for d in range(first, last + 1))
+
+
+def bits_in(column: Any, mask: int) -> ColumnElement[int]:
+    """How many of `mask`'s bits are set in an integer column (portable SQL)."""
+    terms = [case((column.op("&")(1 << d) != 0, 1), else_=0) for d in range(7) if mask >> d & 1]
+    total: Any = literal(0)
+    for term in terms:
+        total = total + term
+    return total
+
+
+def _upsert(conn: Connection, model: Any) -> Any:
+    return postgresql.insert(model) if conn.dialect.name == "postgresql" else sqlite.insert(model)
+
+
+def _visit_key(day: dt.date, village_id: int | None, township_id: int | None, kind: str,
+               category: str | None) -> dict[str, Any]:
+    return {"day": day, "township_id": township_id or NO_TOWNSHIP,
+            "has_village": village_id is not None, "kind": kind,
+            "household_category": category or NO_CATEGORY}
+
+
+def _problem_key(village_id: int | None, township_id: int | None, status: str) -> dict[str, Any]:
+    return {"village_id": village_id or NO_PLACE, "township_id": township_id or NO_PLACE,
+            "status": status}
+
+
+# Records that make a CheckinWeek: the fields it is counted from (person, day, ...).
+_WEEKLY: dict[type, tuple[str, ...]] = {
+    Checkin: ("person_id", "day", "in_village"), Summary: ("person_id", "week_start"),
+}
+
+# A counted record: its tally, the tally's count column, the record's fields the key is made
+# of, and how.
+_COUNTED: dict[type, tuple[Any, str, tuple[str, ...], Callable[..., dict[str, Any]]]] = {
+    Visit: (VisitTally, "visits",
+            ("day", "village_id", "township_id", "kind", "household_category"), _visit_key),
+    Problem: (ProblemTally, "problems", ("village_id", "township_id", "status"), _problem_key),
+}
+
+
+def _key_of(obj: Any, fields: tuple[str, ...], make: Callable[..., dict[str, Any]],
+            before: bool) -> tuple[tuple[str, Any], ...]:
+    """A record's tally key as it is now, or as it was before this flush."""
+    values = []
+    for name in fields:
+        history = inspect(obj).attrs[name].history
+        if before and history.deleted:
+            values.append(history.deleted[0])
+        elif before and history.unchanged:
+            values.append(history.unchanged[0])
+        else:  # now, or not loaded and not changed: the flushed value is the old one
+            values.append(getattr(obj, name))
+    return tuple(make(*values).items())
+
+
+def _deltas(session: Session) -> Counter[tuple[type, tuple[tuple[str, Any], ...]]]:
+    deltas: Counter[tuple[type, tuple[tuple[str, Any], ...]]] = Counter()
+    changes = [(obj, 1, False) for obj in session.new]
+    changes += [(obj, -1, True) for obj in session.deleted]
+    changes += [change for obj in session.dirty
+                if type(obj) in _COUNTED and session.is_modified(obj)
+                for change in ((obj, -1, True), (obj, 1, False))]
+    for obj, sign, before in changes:
+        counted = _COUNTED.get(type(obj))
+        if counted is not None:
+            _, _, fields, make = counted
+            deltas[type(obj), _key_of(obj, fields, make, before)] += sign
+    return deltas
+
+
+def _old(attrs: Any, obj: Any, name: str) -> Any:
+    """A field's value before this flush."""
+    return (attrs[name].history.deleted or [getattr(obj, name)])[0]
+
+
+def _week_changes(session: Session) -> list[tuple[int, dt.date, str, bool | None]]:
+    """What this flush does to cadres' weeks: (person, day, "checkin" or "summary", the new
+    state: in the village True, away False, none None; a summary: in True, none None)."""
+    cleared: list[tuple[int, dt.date, str, bool | None]] = []
+    set_: list[tuple[int, dt.date, str, bool | None]] = []
+    for obj in (*session.new, *session.deleted, *session.dirty):
+        fields = _WEEKLY.get(type(obj))
+        if fields is None:
+            continue
+        what = "checkin" if isinstance(obj, Checkin) else "summary"
+        attrs = inspect(obj).attrs
+        if obj in session.dirty and not any(attrs[n].history.has_changes() for n in fields):
+            continue  # a location, a reason, a summary's text: no figure changes
+        if obj not in session.new and (obj in session.deleted or any(
+                attrs[n].history.deleted for n in fields[:2])):  # gone from where it was
+            cleared.append((_old(attrs, obj, fields[0]), _old(attrs, obj, fields[1]), what,
+                            None))
+        if obj not in session.deleted:
+            state = bool(obj.in_village) if what == "checkin" else True
+            set_.append((obj.person_id, getattr(obj, fields[1]), what, state))
+    return cleared + set_
+
+
+def _count(conn: Connection, deltas: Counter[tuple[type, tuple[tuple[str, Any], ...]]]) -> None:
+    # In one order (PostgreSQL locks each tally row it updates until the commit: two
+    # transactions taking the same rows in different orders could deadlock).
+    for (model, key), delta in sorted(deltas.items(), key=lambda d: (d[0][0].__name__,
+                                                                     repr(d[0][1]))):
+        if delta:
+            tally, column, _, _ = _COUNTED[model]
+            stmt = _upsert(conn, tally).values({**dict(key), column: delta})
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[name for name, _ in key],
+                set_={column: getattr(tally, column) + delta}))
+
+
+def _set_day(conn: Connection, person_id: int, day: dt.date, what: str,
+             state: bool | None) -> None:
+    """One upsert: a day's bit set or cleared in its cadre's week (the counts follow), or the
+    week's summary flag. Every right-hand side reads the row as it was."""
+    if what == "summary":
+        if day != monday_of(day):
+            return  # a summary of a week not starting on a Monday is no week's
+        stmt = _upsert(conn, CheckinWeek).values(
+            week_start=day, person_id=person_id, checked=0, inside=0, checkins=0, days=0,
+            summary=state is not None)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["week_start", "person_id"], set_={"summary": state is not None}))
+        return
+    bit, here, inside = 1 << day.weekday(), int(state is not None), int(bool(state))
+    keep = WHOLE_WEEK - bit
+    stmt = _upsert(conn, CheckinWeek).values(
+        week_start=monday_of(day), person_id=person_id, checked=bit * here, inside=bit * inside,
+        checkins=here, days=inside, summary=False)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["week_start", "person_id"],
+        set_={"checked": CheckinWeek.checked.op("&")(keep).op("|")(bit * here),
+              "inside": CheckinWeek.inside.op("&")(keep).op("|")(bit * inside),
+              "checkins": CheckinWeek.checkins - bits_in(CheckinWeek.checked, bit) + here,
+              "days": CheckinWeek.days - bits_in(CheckinWeek.inside, bit) + inside}))
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_rollups(session: Session, _context: Any) -> None:
+    """Every flush that writes visits, problems, check-ins or weekly summaries updates the
+    rollups in its transaction: a visit or problem counts in (or out of) its tally, a
+    check-in's day or a summary is set in (or cleared from) its cadre's week; one upsert
+    each."""
+    deltas = _deltas(session)
+    weeks = _week_changes(session)
+    if not deltas and not weeks:
+        return
+    conn = session.connection()
+    _count(conn, deltas)
+    for person_id, day, what, state in weeks:  # clearing first: a day may move to another
+        _set_day(conn, person_id, day, what, state)
+
+
+# --- rebuilding from the raw rows ----------------------------------------------------------
+
+def _visit_tallies() -> Insert:
+    township = func.coalesce(Visit.township_id, NO_TOWNSHIP)
+    placed = case((Visit.village_id.is_(None), False), else_=True)
+    category = func.coalesce(Visit.household_category, NO_CATEGORY)
+    rows = (select(Visit.day, township, placed, Visit.kind, category, func.count())
+            .group_by(Visit.day, township, placed, Visit.kind, category))
+    columns = ["day", "township_id", "has_village", "kind", "household_category", "visits"]
+    return insert(VisitTally).from_select(columns, rows)
+
+
+def _problem_tallies() -> Insert:
+    village = func.coalesce(Problem.village_id, NO_PLACE)
+    township = func.coalesce(Problem.township_id, NO_PLACE)
+    rows = (select(village, township, Problem.status, func.count())
+            .group_by(village, township, Problem.status))
+    return insert(ProblemTally).from_select(
+        ["village_id", "township_id", "status", "problems"], rows)
+
+
+def checkin_weeks(rows: Iterable[tuple[int, dt.date, bool | None]]) -> list[dict[str, Any]]:
+    """CheckinWeek rows from check-ins' (person_id, day, in_village) and summaries'
+    (person_id, week_start, None); a summary of a week not starting on a Monday is no
+    week's."""
+    weeks: dict[tuple[dt.date, int], list[int]] = {}
+    for person_id, day, in_village in rows:
+        masks = weeks.setdefault((monday_of(day), person_id), [0, 0, 0])
+        if in_village is None:
+            masks[2] |= day.weekday() == 0
+            continue
+        masks[0] |= 1 << day.weekday()
+        if in_village:
+            masks[1] |= 1 << day.weekday()
+    return [{"week_start": monday, "person_id": pid, "checked": checked, "inside": inside,
+             "checkins": checked.bit_count(), "days": inside.bit_count(),
+             "summary": bool(summary)}
+            for (monday, pid), (checked, inside, summary) in weeks.items()
+            if checked or summary]
+
+
+_CHUNK = 5_000
+
+
+def rebuild_sync(conn: Connection) -> None:
+    """Rebuild the rollups from the raw rows, in the connection's transaction (migrations)."""
+    for model in (VisitTally, ProblemTally, CheckinWeek):
+        conn.execute(delete(model))
+    conn.execute(_visit_tallies())
+    conn.execute(_problem_tallies())
+    rows: Any = conn.execute(union_all(_CHECKINS, _SUMMARIES)).all()
+    weeks = checkin_weeks((pid, day, inside) for pid, day, inside in rows)
+    for i in range(0, len(weeks), _CHUNK):
+        conn.execute(insert(CheckinWeek), weeks[i:i + _CHUNK])
+
+
+async def rebuild(conn: AsyncConnection) -> None:
+    """Rebuild the rollups from the raw rows, in the connection's transaction."""
+    await conn.run_sync(rebuild_sync)
