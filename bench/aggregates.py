@@ -251,9 +251,14 @@ async def measure_export(backend: Backend, repeats: int) -> dict[str, Any]:
             "export rows": runs[-1]["rows"]}
 
 
-async def export_child(url: str, schema: str | None) -> None:
-    """One export, as /export builds it for the office (every sheet, the whole campaign)."""
-    from handlers.export import Job, build_export
+async def export_child(url: str, schema: str | None, limit_mb: float | None = None) -> None:
+    """One export, as /export builds it for the office (every sheet, the whole campaign);
+    `limit_mb` lowers the upload limit, to measure an export cut into several workbooks."""
+    import handlers.export
+    from handlers.export import Job, build_messages
+
+    if limit_mb:
+        handlers.export.MAX_UPLOAD_BYTES = int(limit_mb * 1024 * 1024)
 
     backend = Backend("", normalise_database_url(url), schema)
     db = backend.database()
@@ -271,14 +276,16 @@ async def export_child(url: str, schema: str | None) -> None:
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu = usage.ru_utime + usage.ru_stime
             started = time.perf_counter()
-            message = await build_export(camp, job)
+            messages = await build_messages(camp, job)
             seconds = time.perf_counter() - started
             size = folder_bytes(folder)
+            files = file_sizes(folder)
         finally:
             await db.dispose()
+    message = messages[-1]  # one workbook, or the last part of several
     rows = message.payload.get("caption", "")
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"seconds": seconds, "base_kb": base, "bytes": size,
+    print(json.dumps({"seconds": seconds, "base_kb": base, "bytes": size, "files": files,
                       "cpu": usage.ru_utime + usage.ru_stime - cpu,
                       "sent": message.method == "sendDocument",
                       "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -288,7 +295,12 @@ async def export_child(url: str, schema: str | None) -> None:
 
 def folder_bytes(folder: str) -> int:
     """What the files in a folder hold, in bytes."""
-    return sum(f.stat().st_size for f in Path(folder).iterdir())
+    return sum(file_sizes(folder))
+
+
+def file_sizes(folder: str) -> list[int]:
+    """The size of each file in a folder (the export's workbooks), in bytes."""
+    return sorted(f.stat().st_size for f in Path(folder).iterdir())
 
 
 def rss_now() -> int:
@@ -351,6 +363,7 @@ async def measure(backend: Backend, args: argparse.Namespace, label: str) -> dic
 COLUMNS = [
     ("visits", "visits", "{:,}"), ("days", "days", "{}"),
     ("stats county week", "/stats county week ms", "{:.1f}"),
+    ("stats county week queries", "/stats statements", "{}"),
     ("stats county campaign", "/stats county campaign ms", "{:.1f}"),
     ("stats township week", "/stats township week ms", "{:.1f}"),
     ("stats township campaign", "/stats township campaign ms", "{:.1f}"),
@@ -389,9 +402,11 @@ async def main() -> None:
     parser.add_argument("--db", help="measure this generated campaign instead")
     parser.add_argument("--schema", help="its PostgreSQL schema")
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--upload-limit-mb", type=float,
+                        help="with --export-child: cut the export at this size, not 50 MB")
     args = parser.parse_args()
     if args.export_child:
-        await export_child(args.db, args.schema)
+        await export_child(args.db, args.schema, args.upload_limit_mb)
         return
     print_machine()
     results: list[tuple[str, str, float | None, dict[str, Any]]] = []

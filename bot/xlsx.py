@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import unicodedata
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bot.i18n import catalog, translate
+from bot.xlsx_parts import FILL, TooLarge, Written, copy_rows, estimate, plan
 from bot.xlsx_rows import MAX_CELL_CHARS, MONEY_FORMAT, RowSheet, RowXml, Styles, add_sheet
 
 MIN_WIDTH, MAX_WIDTH = 8, 60
@@ -43,6 +45,9 @@ class Sheet:
     rows: AsyncIterator[tuple[Any, ...]]
     # Column key -> message id prefix for coded values ("visit.kind." + "weak").
     codes: Mapping[str, str] = field(default_factory=dict)
+    # The column (a date or time) the rows come in the order of: such a sheet can be cut by
+    # days into several workbooks. None: the sheet is kept whole.
+    day: int | None = None
 
 
 class Cells:
@@ -153,39 +158,47 @@ async def _first(rows: AsyncIterator[tuple[Any, ...]]) -> tuple[Any, ...] | None
         return None
 
 
-async def write_sheet(book: Workbook, cells: Cells, spec: Sheet, xml: RowXml) -> int:
-    """Add one sheet and stream its rows into it; returns how many rows it holds."""
+async def write_sheet(book: Workbook, cells: Cells, spec: Sheet, xml: RowXml) -> Written:
+    """Add one sheet and stream its rows into it; what it holds, and where, by day."""
     tr = cells.messages
     sheet = add_sheet(book, tr.get(f"export.sheet.{spec.kind}", spec.kind)[:31])
     cells.sheet = sheet
     headers = [tr.get(f"export.{spec.kind}.{column}", column) for column in spec.columns]
     prefixes = [spec.codes.get(column) for column in spec.columns]
-    count = 0
     try:
         first = await _first(spec.rows)
         _start_sheet(sheet, headers, None if first is None else
                      _converted(cells, first, prefixes))
         sheet.write(xml.header(headers))
+        done = Written(spec.kind, sheet, sheet.size, spec.day is not None)
         if first is None:
-            return 0
+            return done
         batch: list[tuple[Any, ...]] = [first]
         async for row in spec.rows:
             batch.append(row)
             if len(batch) == BATCH_ROWS:
-                await asyncio.to_thread(_write_rows, sheet, xml, batch, prefixes, count + 2)
-                count, batch = count + len(batch), []
-        await asyncio.to_thread(_write_rows, sheet, xml, batch, prefixes, count + 2)
-        count += len(batch)
+                await asyncio.to_thread(_write_rows, done, xml, batch, prefixes, spec.day)
+                batch = []
+        await asyncio.to_thread(_write_rows, done, xml, batch, prefixes, spec.day)
     finally:
         aclose = getattr(spec.rows, "aclose", None)
         if aclose is not None:
             await aclose()
-    return count
+    return done
 
 
-def _write_rows(sheet: RowSheet, xml: RowXml, rows: list[tuple[Any, ...]],
-                prefixes: list[str | None], first: int) -> None:
-    sheet.write(xml.rows(rows, prefixes, first))
+def _write_rows(done: Written, xml: RowXml, rows: list[tuple[Any, ...]],
+                prefixes: list[str | None], day: int | None) -> None:
+    """Write rows, a run of one local day at a time for a sheet ordered by days."""
+    if day is None:
+        done.add(None, len(rows), xml.rows(rows, prefixes))
+        return
+    start = 0
+    days = [xml.local_day(row[day]) for row in rows]
+    for index in range(1, len(rows) + 1):
+        if index == len(rows) or days[index] != days[start]:
+            done.add(days[start], index - start, xml.rows(rows[start:index], prefixes))
+            start = index
 
 
 def _converted(cells: Cells, row: Sequence[Any], prefixes: list[str | None]) -> list[Any]:
@@ -216,6 +229,17 @@ def append_pairs(sheet: WriteOnlyWorksheet, rows: Iterable[tuple[str, Any]]) -> 
             sheet.append([label, value])
 
 
+@dataclass(frozen=True)
+class Part:
+    """One workbook written: its file, its rows per kind and, when the export was cut into
+    several, the first and last day of its dated rows (None for a whole export)."""
+
+    path: Path
+    size: int
+    counts: dict[str, int]
+    days: tuple[dt.date, dt.date] | None = None
+
+
 async def write_workbook(
     path: Path,
     *,
@@ -223,29 +247,123 @@ async def write_workbook(
     tz: dt.tzinfo,
     summary: Iterable[tuple[str, Any]],
     sheets: Iterable[Sheet],
-) -> dict[str, int]:
-    """Write the summary and every sheet to `path`; returns the rows written per kind."""
+    limit: int | None = None,
+) -> list[Part]:
+    """Write the summary and every sheet to `path`. With a `limit` (bytes) an export that
+    would be larger becomes several workbooks, `path` with -part1, -part2…, cut by days
+    (bot/xlsx_parts.py), each within the limit; raises TooLarge when it cannot be cut so."""
     book = Workbook(write_only=True)
+    # The summary is written last (it ends with what each sheet holds) but comes first.
     first = write_summary(book, title=translate(locale, "export.sheet.summary"))
-    append_pairs(first, summary)
     cells = Cells(locale, tz)
     xml = RowXml(tz=tz, styles=Styles(first), yes=cells.yes, no=cells.no, label=cells.label,
                  flags=cells.flags)
-    counts: dict[str, int] = {}
+    written: list[Written] = []
     try:
         for spec in sheets:
-            counts[spec.kind] = await write_sheet(book, cells, spec, xml)
+            written.append(await write_sheet(book, cells, spec, xml))
     except BaseException:
         # Saving is the public way to close the sheets and remove their temporary files; the
         # caller throws the half-written workbook away.
         with contextlib.suppress(Exception):
             book.save(str(path))
         raise
-    # The summary ends with what each sheet holds, known only now (write-only sheets
-    # each stream to their own temporary file, so the first can still grow).
-    append_pairs(first, [("", None), (translate(locale, "export.summary.rows"), None)])
-    append_pairs(first, [(cells.messages.get(f"export.sheet.{kind}", kind), count)
+    for done in written:
+        done.sheet.keep = limit is not None  # a part may still need it once the whole is saved
+    try:
+        return await _finish(book, path, list(summary), cells, written, limit)
+    finally:
+        for done in written:
+            done.sheet.discard()
+
+
+async def _finish(book: Workbook, path: Path, summary: list[tuple[str, Any]], cells: Cells,
+                  written: list[Written], limit: int | None) -> list[Part]:
+    """One workbook when it fits (or there is no limit), else parts."""
+    scale = 1.0
+    if limit is None or estimate(written) <= limit * FILL:
+        counts = {done.kind: done.rows for done in written}
+        _summarise(book.worksheets[0], summary, cells, counts)
+        # Zipping the sheets is the one long step left: off the event loop.
+        size = await asyncio.to_thread(_save, book, path)
+        if limit is None or size <= limit:
+            return [Part(path, size, counts)]
+        scale = size / estimate(written)  # larger than foreseen: cut, with the ratio corrected
+        _remove([Part(path, size, counts)])
+    return await _save_parts(book, path, summary, cells, written, limit, scale)
+
+
+def _summarise(sheet: WriteOnlyWorksheet, summary: list[tuple[str, Any]], cells: Cells,
+               counts: dict[str, int], part: str | None = None) -> None:
+    """The summary's figures, then the part it is in and what each sheet of it holds."""
+    append_pairs(sheet, summary)
+    tr = cells.messages
+    if part is not None:
+        append_pairs(sheet, [("", None), (tr.get("export.summary.part", "Part"), part)])
+    append_pairs(sheet, [("", None), (tr.get("export.summary.rows", "Rows"), None)])
+    append_pairs(sheet, [(tr.get(f"export.sheet.{kind}", kind), count)
                          for kind, count in counts.items()])
-    # Zipping the sheets is the one long step left: off the event loop.
-    await asyncio.to_thread(book.save, str(path))
-    return counts
+
+
+async def _save_parts(book: Workbook, path: Path, summary: list[tuple[str, Any]],
+                      cells: Cells, written: list[Written], limit: int,
+                      scale: float) -> list[Part]:
+    """Plan the parts from the foreseen sizes and save them; when one comes out over the
+    limit after all, plan again with the ratios corrected by what was measured."""
+    for done in written:
+        done.sheet.flush()  # still open unless the whole workbook was saved
+    for _attempt in range(3):
+        days = plan(written, budget=limit * FILL / scale)
+        parts: list[Part] = []
+        try:
+            for number, chosen in enumerate(days, start=1):
+                target = path.with_name(f"{path.stem}-part{number}{path.suffix}")
+                parts.append(await asyncio.to_thread(
+                    _save_part, book, target, summary, cells, written, chosen,
+                    (number, len(days))))
+        except BaseException:
+            _remove(parts)
+            raise
+        worst = max(part.size for part in parts)
+        if worst <= limit:
+            return parts
+        _remove(parts)
+        scale *= worst / (limit * FILL)
+    raise TooLarge("the parts came out over the limit three times")
+
+
+def _save_part(book: Workbook, target: Path, summary: list[tuple[str, Any]], cells: Cells,
+               written: list[Written], days: list[dt.date], number: tuple[int, int]) -> Part:
+    """Part `number` (of how many): the summary, each dated sheet's rows of `days`; the
+    first part also holds the sheets kept whole. Copies and zips: run it in a thread."""
+    book._sheets = []  # the same workbook, so the styles and their ids stay the same
+    head = write_summary(book, title=translate(cells.locale, "export.sheet.summary"))
+    counts: dict[str, int] = {}
+    chosen: set[dt.date | None] = set(days) | ({None} if number[0] == 1 else set())
+    try:
+        for done in written:
+            if done.dated or number[0] == 1:
+                copied, counts[done.kind] = copy_rows(done, chosen if done.dated else None)
+                sheet = add_sheet(book, done.sheet.title)
+                sheet.adopt(copied, head=done.sheet.head, tail=done.sheet.tail)
+        _summarise(head, summary, cells, counts, f"{number[0]} / {number[1]}")
+        size = _save(book, target)
+    finally:
+        for sheet in book.worksheets:
+            if isinstance(sheet, RowSheet):
+                sheet.discard()
+    return Part(target, size, counts, (days[0], days[-1]) if days else None)
+
+
+def _save(book: Workbook, path: Path) -> int:
+    """Zip the workbook into `path` (a new file readable by this user only, as the whole
+    export's own); its size in bytes."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    book.save(str(path))
+    return path.stat().st_size
+
+
+def _remove(parts: list[Part]) -> None:
+    for part in parts:
+        part.path.unlink(missing_ok=True)

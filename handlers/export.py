@@ -2,13 +2,16 @@
 
 The command answers at once; the workbook is built afterwards in a background task with its own
 read session (never inside the update's write transaction), written to a file under
-`export_dir`, and sent through the outbox as a path upload.
+`export_dir`, and sent through the outbox as a path upload. An export larger than a bot may
+send (MAX_UPLOAD_BYTES) comes as several workbooks cut by days, announced by one message that
+says how it was cut (bot/xlsx_parts.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import os
 import re
@@ -23,7 +26,7 @@ from telegram import Bot
 from bot.context import AppContext
 from bot.delivery import deliver_rows, upload_path
 from bot.i18n import N_, Translator, translator
-from bot.xlsx import Sheet, write_workbook
+from bot.xlsx import Part, Sheet, TooLarge, write_workbook
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_period
 from handlers.registry import LEADERS, command
@@ -96,13 +99,19 @@ class Job:
     @property
     def filename(self) -> str:
         """An ASCII file name: grassroots-<scope>-<start>-<end>.xlsx."""
+        return f"{self._stem}-{self.start.isoformat()}-{self.end.isoformat()}.xlsx"
+
+    def part_filename(self, start: dt.date, end: dt.date, number: int, count: int) -> str:
+        """A part's file name, with its own days: grassroots-<scope>-<start>-<end>-part2of3.xlsx."""
+        return f"{self._stem}-{start.isoformat()}-{end.isoformat()}-part{number}of{count}.xlsx"
+
+    @property
+    def _stem(self) -> str:
         if self.scope.kind == "village":
-            place = f"village-{self.scope.village_id}"
-        elif self.scope.kind == "township":
-            place = f"township-{self.scope.township_id}"
-        else:
-            place = "county"
-        return f"grassroots-{place}-{self.start.isoformat()}-{self.end.isoformat()}.xlsx"
+            return f"grassroots-village-{self.scope.village_id}"
+        if self.scope.kind == "township":
+            return f"grassroots-township-{self.scope.township_id}"
+        return "grassroots-county"
 
 
 def split_args(
@@ -184,13 +193,13 @@ async def run_export(app: AppContext, bot: Bot, job: Job) -> None:
     """Build the workbook, queue it (or the reason it could not be built) and send it."""
     tr = translator(job.locale)
     try:
-        message = await build_export(app, job)
+        messages = await build_messages(app, job)
     except Exception:
         log.exception("export for chat %s failed", job.chat_id)
-        message = _text(job, tr("export.failed"))
+        messages = [_text(job, tr("export.failed"))]
     try:
         async with app.db.write() as session:
-            rows = await outbox.enqueue(session, messages=[message], now=app.clock.now(),
+            rows = await outbox.enqueue(session, messages=messages, now=app.clock.now(),
                                         claim=True)
         await deliver_rows(app, bot, rows)
     except Exception:  # the outbox sender retries whatever was stored
@@ -198,22 +207,76 @@ async def run_export(app: AppContext, bot: Bot, job: Job) -> None:
 
 
 async def build_export(app: AppContext, job: Job) -> Outgoing:
-    """Write the workbook to a file under export_dir; the sendDocument request that sends it."""
+    """One workbook (the HTTP API's): the sendDocument request that sends it, or the reason
+    it cannot be sent when it is over MAX_UPLOAD_BYTES."""
+    [part] = await _write(app, job, limit=None)
+    if part.size > MAX_UPLOAD_BYTES:
+        _discard(part.path)
+        return _text(job, translator(job.locale)("export.too_large"))
+    return _document(job, part.path, part.counts)
+
+
+async def build_messages(app: AppContext, job: Job) -> list[Outgoing]:
+    """What the chat gets: one workbook, or when that would be over MAX_UPLOAD_BYTES a message
+    saying how the export was cut and each part's workbook."""
+    limit = MAX_UPLOAD_BYTES
+    try:
+        parts = await _write(app, job, limit=limit)
+    except TooLarge:
+        log.warning("export for chat %s cannot be cut within %s bytes", job.chat_id, limit)
+        return [_text(job, translator(job.locale)("export.too_large"))]
+    if len(parts) == 1:
+        return [_document(job, parts[0].path, parts[0].counts)]
+    return _parts(job, parts, limit)
+
+
+async def _write(app: AppContext, job: Job, *, limit: int | None) -> list[Part]:
+    """Write the workbook (or its parts, within `limit`) to files under export_dir."""
     path = _new_file(Path(app.settings.export_dir))
     try:
         async with app.db.read() as session:
             tz = app.settings.tz
             summary = await summary_rows(session, job, now=app.clock.now(), tz=tz)
-            counts = await write_workbook(path, locale=job.locale, tz=tz, summary=summary,
-                                          sheets=_sheets(session, job, tz=tz))
-        too_large = path.stat().st_size > MAX_UPLOAD_BYTES
+            parts = await write_workbook(path, locale=job.locale, tz=tz, summary=summary,
+                                         sheets=_sheets(session, job, tz=tz), limit=limit)
     except BaseException:
         _discard(path)
         raise
-    if too_large:
-        _discard(path)
-        return _text(job, translator(job.locale)("export.too_large"))
-    return _document(job, path, counts)
+    if len(parts) > 1:
+        _discard(path)  # the parts are files of their own
+    return parts
+
+
+def _parts(job: Job, parts: list[Part], limit: int) -> list[Outgoing]:
+    """The message saying how the export was cut, then each part's document."""
+    tr = translator(job.locale)
+    count, spans = len(parts), _spans(job, parts)
+    lines = "\n".join(tr("export.part_line", number=number, start=start.isoformat(),
+                         end=end.isoformat())
+                      for number, (start, end) in enumerate(spans, start=1))
+    whole = ", ".join(tr(f"export.sheet.{kind}") for kind in job.kinds
+                      if kind not in export.BY_DAY)
+    messages = [_text(job, tr("export.split", scope=scope_label(tr, job.scope),
+                              start=job.start.isoformat(), end=job.end.isoformat(),
+                              limit=limit // (1024 * 1024), count=count, parts=lines,
+                              whole=whole))]
+    for number, (part, (start, end)) in enumerate(zip(parts, spans, strict=True), start=1):
+        caption = tr("export.part_caption", scope=scope_label(tr, job.scope), number=number,
+                     count=count, start=start.isoformat(), end=end.isoformat(),
+                     counts=_counts(tr, part.counts))
+        name = job.part_filename(start, end, number, count)
+        messages.append(_upload(job, part.path, name, caption))
+    return messages
+
+
+def _spans(job: Job, parts: list[Part]) -> list[tuple[dt.date, dt.date]]:
+    """The days each part covers: from the period's start (or its first day) to the day
+    before the next part's first day (or the period's end), so the parts tile the period."""
+    starts = [job.start] + [max(job.start, part.days[0]) if part.days else job.start
+                            for part in parts[1:]]
+    ends = [max(start, following - dt.timedelta(days=1))
+            for start, following in itertools.pairwise(starts)] + [job.end]
+    return list(zip(starts, ends, strict=True))
 
 
 def _new_file(folder: Path) -> Path:
@@ -231,11 +294,18 @@ def _discard(path: Path) -> None:
 def _document(job: Job, path: Path, counts: dict[str, int]) -> Outgoing:
     """The sendDocument request: the file by path, removed once sent, with a caption."""
     tr = translator(job.locale)
-    counted = ", ".join(f"{tr(f'export.sheet.{kind}')} {count}" for kind, count in counts.items())
     caption = tr("export.caption", scope=scope_label(tr, job.scope), start=job.start.isoformat(),
-                 end=job.end.isoformat(), counts=counted)
+                 end=job.end.isoformat(), counts=_counts(tr, counts))
+    return _upload(job, path, job.filename, caption)
+
+
+def _counts(tr: Translator, counts: dict[str, int]) -> str:
+    return ", ".join(f"{tr(f'export.sheet.{kind}')} {count}" for kind, count in counts.items())
+
+
+def _upload(job: Job, path: Path, filename: str, caption: str) -> Outgoing:
     payload = {"caption": caption, "parse_mode": "HTML",
-               **upload_path("document", path, job.filename, remove=True)}
+               **upload_path("document", path, filename, remove=True)}
     return Outgoing(chat_id=job.chat_id, method="sendDocument", payload=payload, kind="export",
                     person_id=job.person_id)
 
@@ -250,7 +320,13 @@ def _sheets(session: AsyncSession, job: Job, *, tz: dt.tzinfo) -> list[Sheet]:
     filters: dict[str, Any] = dict(job.scope.filters)
     where = export.Filter(export.window(job.start, job.end, tz), **filters)
     return [Sheet(kind, export.COLUMNS[kind], export.rows(session, kind=kind, where=where),
-                  CODES.get(kind, {})) for kind in job.kinds]
+                  CODES.get(kind, {}), _day_column(kind)) for kind in job.kinds]
+
+
+def _day_column(kind: str) -> int | None:
+    """Where the date a kind's rows come in the order of is (None: another order)."""
+    column = export.BY_DAY.get(kind)
+    return None if column is None else export.COLUMNS[kind].index(column)
 
 
 async def summary_rows(

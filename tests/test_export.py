@@ -284,7 +284,7 @@ async def test_the_row_sources_stream_and_the_writer_consumes_them_as_they_come(
     def counting(sheet, xml):
         original(sheet, xml)
         if sheet.title == "Visits":
-            appended.extend(re.findall(r'<row r="(\d+)"', xml))
+            appended.extend(re.findall(r"<row>", xml))
 
     monkeypatch.setattr(RowSheet, "write", counting)
 
@@ -294,10 +294,10 @@ async def test_the_row_sources_stream_and_the_writer_consumes_them_as_they_come(
             assert max(0, len(appended) - 1) >= number - 1 - BATCH_ROWS
             yield (number, f"row {number}")
 
-    counts = await write_workbook(tmp_path / "x.xlsx", locale="en", tz=SHANGHAI, summary=[],
+    [part] = await write_workbook(tmp_path / "x.xlsx", locale="en", tz=SHANGHAI, summary=[],
                                   sheets=[Sheet("visits", ("id", "heard"), rows())])
-    assert counts == {"visits": 2000}
-    assert appended == [str(number) for number in range(1, 2002)]  # the header and every row
+    assert part.counts == {"visits": 2000}
+    assert len(appended) == 2001  # the header and every row
     book = load_workbook(tmp_path / "x.xlsx")
     assert [row[1].value for row in book["Visits"].iter_rows(min_row=2000)] == [
         "row 1999", "row 2000"]

@@ -1,0 +1,145 @@
+"""Cutting an export that would be too large to send into several workbooks, by days.
+
+While a data sheet is written (bot/xlsx.py), each run of rows of one local day is a `Segment`:
+its place in the sheet's file and how many rows it holds. Rows carry no cell references
+(bot/xlsx_rows.py), so a part's sheet is the original's head and header row followed by the
+byte ranges of the part's days, copied as they are: the rows are turned into XML once.
+
+How large a part will be once zipped is foreseen from each sheet's sampled compression ratio;
+parts are planned to FILL of the limit and measured once saved (bot/xlsx.py retries with
+the ratios corrected by what was measured).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import IO
+
+from bot.xlsx_rows import RowSheet
+
+FILL = 0.9  # share of the limit a part is planned to: the sizes are foreseen, not known
+OVERHEAD = 16 * 1024  # a part's zip directory, styles, workbook and summary (~8 KB zipped)
+COPY_CHUNK = 1 << 20
+
+
+class TooLarge(Exception):
+    """Even one day's rows (or the sheets kept whole) would not fit into one workbook."""
+
+
+@dataclass
+class Segment:
+    """Rows of one local day (None: a sheet kept whole) at [start, end) of the sheet's file."""
+
+    day: dt.date | None
+    start: int
+    end: int
+    rows: int
+
+
+@dataclass
+class Written:
+    """One data sheet as written: where its rows start and its segments in file order."""
+
+    kind: str
+    sheet: RowSheet
+    first: int  # where the rows start: after the head and the header row
+    dated: bool  # rows come by day and may be cut into parts
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(segment.rows for segment in self.segments)
+
+    def add(self, day: dt.date | None, rows: int, xml: str) -> None:
+        """Write rows of one day (or of no day) and remember where they are."""
+        start = self.sheet.size
+        self.sheet.write(xml)
+        last = self.segments[-1] if self.segments else None
+        if last is not None and last.day == day and last.end == start:
+            last.end, last.rows = self.sheet.size, last.rows + rows
+        else:
+            self.segments.append(Segment(day, start, self.sheet.size, rows))
+
+    def packed(self, start: int, end: int) -> float:
+        """Foreseen zipped size of bytes [start, end) of the sheet's file."""
+        return (end - start) * self.sheet.ratio
+
+
+def estimate(written: list[Written]) -> float:
+    """Foreseen size of one workbook holding every sheet whole."""
+    return OVERHEAD + sum(w.packed(0, w.sheet.size) for w in written)
+
+
+def plan(written: list[Written], *, budget: float) -> list[list[dt.date]]:
+    """The days of each part, in order: whole months while they fit, a month that is too
+    large for one part cut by days. The first part also holds the sheets kept whole."""
+    sizes: dict[dt.date | None, float] = defaultdict(float)  # None: rows without a day
+    for w in written:
+        for segment in w.segments:
+            if w.dated:
+                sizes[segment.day] += w.packed(segment.start, segment.end)
+    fresh = OVERHEAD + sum(w.packed(0, w.first) for w in written if w.dated)
+    used = fresh + sum(w.packed(0, w.sheet.size) for w in written if not w.dated)
+    used += sizes.pop(None, 0.0)  # a dated sheet's rows without a date go with the first part
+    if used > budget:
+        raise TooLarge("the sheets kept whole")
+    parts: list[list[dt.date]] = [[]]
+    for month in _months(sorted(day for day in sizes if day is not None)):
+        whole = sum(sizes[day] for day in month)
+        units = [month] if fresh + whole <= budget else [[day] for day in month]
+        for unit in units:
+            need = sum(sizes[day] for day in unit)
+            if used + need > budget:
+                if fresh + need > budget:
+                    raise TooLarge(f"the rows of {unit[0].isoformat()}")
+                parts.append([])
+                used = fresh
+            parts[-1].extend(unit)
+            used += need
+    return parts
+
+
+def _months(days: list[dt.date]) -> list[list[dt.date]]:
+    months: dict[tuple[int, int], list[dt.date]] = {}
+    for day in days:
+        months.setdefault((day.year, day.month), []).append(day)
+    return list(months.values())
+
+
+def copy_rows(written: Written, days: set[dt.date | None] | None) -> tuple[str, int]:
+    """A new file: the sheet's head and header row and its rows of `days` (None: all);
+    its path and how many rows it holds."""
+    handle, path = tempfile.mkstemp(prefix="grassroots-sheet-", suffix=".xml")
+    rows = 0
+    ranges: list[list[int]] = [[0, written.first]]
+    for segment in written.segments:
+        if days is None or segment.day in days:
+            rows += segment.rows
+            if ranges[-1][1] == segment.start:
+                ranges[-1][1] = segment.end
+            else:
+                ranges.append([segment.start, segment.end])
+    try:
+        with os.fdopen(handle, "wb") as out, open(written.sheet.path, "rb") as source:
+            for start, end in ranges:
+                _copy(source, out, start, end)
+    except BaseException:
+        os.remove(path)
+        raise
+    return path, rows
+
+
+def _copy(source: IO[bytes], out: IO[bytes], start: int, end: int) -> None:
+    source.seek(start)
+    left = end - start
+    while left > 0:
+        chunk = source.read(min(COPY_CHUNK, left))
+        if not chunk:
+            raise EOFError("the sheet's file is shorter than its segments")
+        out.write(chunk)
+        left -= len(chunk)
+
