@@ -196,13 +196,19 @@ async def test_only_the_office_may_broadcast(harness):
     assert await _broadcasts(harness) == []
 
 
-async def test_the_author_gets_one_report_naming_who_blocked_the_bot(harness):
+async def _queued_to_all(harness):
+    """The office's notice to everyone, confirmed and waiting for the outbox sender."""
     chats, office = await _office(harness)
     await harness.send(office, "/broadcast")
     replies = await harness.send(office, NOTICE)
     replies = await harness.press(office, button(replies, ":all"))
     await tick(harness)  # the schedules' first sight
     await harness.press(office, button(replies, ":ok"))
+    return chats, office
+
+
+async def test_the_author_gets_one_report_naming_who_blocked_the_bot(harness):
+    chats, office = await _queued_to_all(harness)
     harness.emu.blocked_by(chats["李娜"])
     harness.emu.fail_next("sendMessage", 400)  # the first recipient's (张伟's) fails for good
     for _ in range(3):  # deliver; report; nothing more
@@ -277,12 +283,7 @@ async def test_a_broadcast_to_hundreds_through_telegrams_rate_limits_loses_no_on
 
 
 async def test_what_waits_for_a_cadre_deactivated_meanwhile_is_withdrawn_not_sent(harness):
-    chats, office = await _office(harness)
-    await harness.send(office, "/broadcast")
-    replies = await harness.send(office, NOTICE)
-    replies = await harness.press(office, button(replies, ":all"))
-    await tick(harness)  # the schedules' first sight
-    await harness.press(office, button(replies, ":ok"))
+    chats, office = await _queued_to_all(harness)
     # Before the sender gets to it, 李娜 leaves the campaign.
     replies = await harness.send(office, "/roster off 李")
     replies = await harness.press(office, replies[-1].buttons[0][0][1])
