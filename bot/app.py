@@ -14,6 +14,7 @@ from bot.context import KEY, AppContext
 from handlers import load as load_handlers
 from handlers.router import handle_update
 from handlers.start import sync_menus
+from handlers.stats import CHARTS
 from scheduler import load as load_scheduler
 from storage.migrate import is_current
 
@@ -27,6 +28,8 @@ Listener = Callable[[Update], None]
 # the outbox retries).
 HTTP_CONNECTIONS = 16
 HTTP_POOL_TIMEOUT = 30.0
+# A chart takes about a second to draw; a stop waits that long for those under way, and more.
+CHARTS_AT_STOP_SECONDS = 10.0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -118,7 +121,12 @@ async def _on_start(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _on_stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Write the delivery marks still waiting, so a clean stop leaves nothing to send again."""
+    """Let the /stats charts under way finish (they write to the database), then write the
+    delivery marks still waiting, so a clean stop leaves nothing to send again."""
+    if CHARTS:
+        _, late = await asyncio.wait(list(CHARTS), timeout=CHARTS_AT_STOP_SECONDS)
+        for task in late:
+            task.cancel()
     await AppContext.of(application).sent.flush()
 
 

@@ -51,6 +51,21 @@ async def test_the_text_comes_from_the_turn_and_the_charts_follow_it_in_order(ha
         ("sendMessage", "sent"), ("sendPhoto", "sent"), ("sendPhoto", "sent")]
 
 
+async def test_a_stop_lets_the_charts_under_way_finish_before_the_database_goes(harness):
+    chats = await bind_everyone(harness)
+    await seed(harness)
+    user = harness.emu.user(chats["吴敏"], language_code="en")
+    await harness.send(user, "/stats")
+    assert stats_handler.CHARTS  # drawing after the turn
+    await harness.stop()  # as `grassroots run` stops: no task left to write to the database
+    assert not stats_handler.CHARTS
+    async with harness.db.read() as session:
+        rows = (await session.execute(select(OutboxMessage.method, OutboxMessage.status).where(
+            OutboxMessage.chat_id == chats["吴敏"]).order_by(OutboxMessage.id))).all()
+    assert [tuple(r) for r in rows] == [
+        ("sendMessage", "sent"), ("sendPhoto", "sent"), ("sendPhoto", "sent")]
+
+
 async def test_one_village_gets_its_day_chart_only_in_english(harness):
     chats = await bind_everyone(harness)
     await seed(harness)
