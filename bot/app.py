@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, T
 
 from bot.context import KEY, AppContext
 from handlers import load as load_handlers
+from handlers.export import RUNNING as EXPORTS
 from handlers.router import handle_update
 from handlers.start import sync_menus
 from handlers.stats import CHARTS
@@ -28,8 +29,9 @@ Listener = Callable[[Update], None]
 # the outbox retries).
 HTTP_CONNECTIONS = 16
 HTTP_POOL_TIMEOUT = 30.0
-# A chart takes about a second to draw; a stop waits that long for those under way, and more.
-CHARTS_AT_STOP_SECONDS = 10.0
+# A chart takes about a second, an export of a whole campaign half a minute: a stop waits this
+# long for those under way and cancels the rest (the office asks for its export again).
+TASKS_AT_STOP_SECONDS = 10.0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -121,12 +123,15 @@ async def _on_start(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _on_stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Let the /stats charts under way finish (they write to the database), then write the
-    delivery marks still waiting, so a clean stop leaves nothing to send again."""
-    if CHARTS:
-        _, late = await asyncio.wait(list(CHARTS), timeout=CHARTS_AT_STOP_SECONDS)
+    """Let the /stats charts and exports under way finish for a while (they write to the
+    database), cancel what is left (an export removes its files), then write the delivery
+    marks still waiting, so a clean stop leaves nothing to send again."""
+    tasks = [*CHARTS, *EXPORTS.values()]
+    if tasks:
+        _, late = await asyncio.wait(tasks, timeout=TASKS_AT_STOP_SECONDS)
         for task in late:
             task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
     await AppContext.of(application).sent.flush()
 
 

@@ -13,9 +13,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+import bot.app
 from bot.i18n import translate
 from bot.xlsx import BATCH_ROWS, Sheet, write_workbook
 from bot.xlsx_rows import RowSheet
+from handlers import export as export_handler
 from storage import export
 from storage.aid import add_aid
 from storage.disputes import add_dispute, move_dispute
@@ -141,6 +143,19 @@ async def test_the_office_exports_the_whole_campaign_in_its_language(harness, ex
     assert book["Visits"].freeze_panes == "A2"
     assert "Visits 4" in params["caption"] and "Problems 2" in params["caption"]
     await harness.emu.wait_for(lambda: not any(exports.iterdir()))  # sent: the file is gone
+
+
+async def test_a_stop_cancels_an_export_under_way_and_leaves_no_file(harness, exports,
+                                                                     monkeypatch):
+    users = await bind(harness, "en")
+    await seed(harness)
+    monkeypatch.setattr(bot.app, "TASKS_AT_STOP_SECONDS", 0)  # no time to finish it
+    await export_as(harness, users["吴敏"], "/export")
+    assert export_handler.RUNNING
+    await harness.stop()
+    assert not export_handler.RUNNING
+    assert not exports.exists() or not any(exports.iterdir())
+    assert not [d for d in harness.emu.documents if d[0] == users["吴敏"].id]
 
 
 async def test_the_visits_sheet_holds_the_databases_rows_with_local_times(harness, exports):
