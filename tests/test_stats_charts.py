@@ -30,6 +30,14 @@ def photos(harness, chat_id: int) -> list[tuple[str, str, bytes]]:
             for chat, name, content, params in harness.emu.documents if chat == chat_id]
 
 
+async def _outbox(harness, chat_id: int) -> list[tuple[str, str]]:
+    """The chat's outbox rows in order: (method, status)."""
+    async with harness.db.read() as session:
+        rows = (await session.execute(select(OutboxMessage.method, OutboxMessage.status).where(
+            OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id))).all()
+    return [(method, status) for method, status in rows]
+
+
 async def test_the_text_comes_from_the_turn_and_the_charts_follow_it_in_order(harness):
     chats = await bind_everyone(harness, language="zh-hans")
     await seed(harness)
@@ -44,10 +52,7 @@ async def test_the_text_comes_from_the_turn_and_the_charts_follow_it_in_order(ha
         ("compliance.png", "驻村达标与周小结 · 全县 · 2026-11-23 至 2026-11-28")]
     for _, _, content in photos(harness, chats["吴敏"]):
         assert image.imread(io.BytesIO(content), format="png").shape[1] == 800
-    async with harness.db.read() as session:
-        rows = (await session.execute(select(OutboxMessage.method, OutboxMessage.status).where(
-            OutboxMessage.chat_id == chats["吴敏"]).order_by(OutboxMessage.id))).all()
-    assert [tuple(r) for r in rows] == [
+    assert await _outbox(harness, chats["吴敏"]) == [
         ("sendMessage", "sent"), ("sendPhoto", "sent"), ("sendPhoto", "sent")]
 
 
@@ -59,10 +64,7 @@ async def test_a_stop_lets_the_charts_under_way_finish_before_the_database_goes(
     assert stats_handler.CHARTS  # drawing after the turn
     await harness.stop()  # as `grassroots run` stops: no task left to write to the database
     assert not stats_handler.CHARTS
-    async with harness.db.read() as session:
-        rows = (await session.execute(select(OutboxMessage.method, OutboxMessage.status).where(
-            OutboxMessage.chat_id == chats["吴敏"]).order_by(OutboxMessage.id))).all()
-    assert [tuple(r) for r in rows] == [
+    assert await _outbox(harness, chats["吴敏"]) == [
         ("sendMessage", "sent"), ("sendPhoto", "sent"), ("sendPhoto", "sent")]
 
 
