@@ -42,8 +42,13 @@ async def rhythm_and_office(harness: Any, show: Any) -> None:
                 "Monday 08:00 (the bot catches up on the weekend once)")
     print("\n== The office: figures and an export ==")
     office = harness.emu.user(7003, first_name="Wu Min", language_code="en")
+    before = len(harness.emu.sent_to(office.id))
+    await harness.send(office, "/stats 2026-11-30..2026-12-06")
+    # The charts are drawn after the answer, and follow it: a day-by-day one and the townships'.
+    await harness.emu.wait_for(lambda: sum(
+        s.method == "sendPhoto" for s in harness.emu.sent_to(office.id)[before:]) >= 2, within=30)
     show("Wu Min (office)", "/stats 2026-11-30..2026-12-06",
-         await harness.send(office, "/stats 2026-11-30..2026-12-06"))
+         harness.emu.sent_to(office.id)[before:])
     show("Wu Min (office)", "/export", await harness.send(office, "/export"))
     found = await harness.emu.wait_for(
         lambda: [d for d in harness.emu.documents
