@@ -12,10 +12,8 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, T
 
 from bot.context import KEY, AppContext
 from handlers import load as load_handlers
-from handlers.export import RUNNING as EXPORTS
 from handlers.router import handle_update
 from handlers.start import sync_menus
-from handlers.stats import CHARTS
 from scheduler import load as load_scheduler
 from storage.migrate import is_current
 
@@ -126,13 +124,9 @@ async def _on_stop(application: Application) -> None:  # type: ignore[type-arg]
     """Let the /stats charts and exports under way finish for a while (they write to the
     database), cancel what is left (an export removes its files), then write the delivery
     marks still waiting, so a clean stop leaves nothing to send again."""
-    tasks = [*CHARTS, *EXPORTS.values()]
-    if tasks:
-        _, late = await asyncio.wait(tasks, timeout=TASKS_AT_STOP_SECONDS)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-    await AppContext.of(application).sent.flush()
+    ctx = AppContext.of(application)
+    await ctx.settle(TASKS_AT_STOP_SECONDS)
+    await ctx.sent.flush()
 
 
 async def _log_error(update: object, context: Any) -> None:

@@ -3,6 +3,8 @@ the delivery marks."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,8 @@ class AppContext:
     clock: Clock
     limiter: RateLimiter | None = None
     sent: SentMarks = field(init=False)  # turn replies delivered, marked sent a moment later
+    # Work a turn leaves running after it (charts, exports): a stop settles it (settle()).
+    tasks: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.sent = SentMarks(self.db)
@@ -32,6 +36,23 @@ class AppContext:
                 per_second=self.settings.outbox_global_per_second,
                 per_chat_per_second=self.settings.outbox_per_chat_per_second,
             )
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run work in the background, kept referenced until it ends and settled at a stop."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def settle(self, timeout: float) -> None:
+        """Let the background work finish for `timeout` seconds, then cancel what is left and
+        wait for it to clean up (they write to the database: none may outlive a stop)."""
+        if not self.tasks:
+            return
+        _, late = await asyncio.wait(list(self.tasks), timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     @classmethod
     def of(cls, context: Any) -> AppContext:

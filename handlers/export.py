@@ -69,7 +69,7 @@ AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count"
 PUBLICITY_TOTALS = ("sessions", "attendance", "slogans", "boards")
 RECTIFICATION_TOTALS = ("marked", "measures", "rules", "complete")
 
-# Exports being built, by chat: kept referenced so the tasks are not collected mid-way.
+# Exports being built, by chat (one at a time each); AppContext.spawn keeps them referenced.
 RUNNING: dict[int, asyncio.Task[None]] = {}
 
 
@@ -178,7 +178,7 @@ async def _job(turn: Turn, args: str) -> Job | None:
 
 def start_export(app: AppContext, bot: Bot, job: Job) -> asyncio.Task[None]:
     """Build and send an export in a background task, remembered until it ends."""
-    task = asyncio.get_running_loop().create_task(run_export(app, bot, job))
+    task = app.spawn(run_export(app, bot, job))
     RUNNING[job.chat_id] = task
 
     def forget(done: asyncio.Task[None]) -> None:

@@ -210,10 +210,6 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
     return "\n".join(lines)
 
 
-# Chart tasks under way: kept referenced so that they are not collected mid-way.
-CHARTS: set[asyncio.Task[None]] = set()
-
-
 @dataclass(frozen=True)
 class ChartJob:
     """What the charts of one /stats answer need, taken from the turn: no session, no lock."""
@@ -291,10 +287,7 @@ def start_charts(turn: Turn, job: ChartJob) -> None:
     if not (job.wants_heatmap or job.wants_bars):
         return
     ended = _transaction_end(turn.session)
-    task = asyncio.get_running_loop().create_task(
-        run_charts(turn.app, turn.update.get_bot(), job, ended, lambda: turn.stored))
-    CHARTS.add(task)
-    task.add_done_callback(CHARTS.discard)
+    turn.app.spawn(run_charts(turn.app, turn.update.get_bot(), job, ended, lambda: turn.stored))
 
 
 async def run_charts(app: AppContext, bot: Bot, job: ChartJob, ended: Awaitable[bool],

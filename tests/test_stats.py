@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from bot.i18n import translator
 from bot.stats_charts import visits_heatmap
-from handlers import stats as stats_handler
 from handlers.stats import BadPeriod, render_stats, split_args
 from scheduler.sender import drain
 from storage import stats, visits
@@ -325,7 +324,7 @@ async def with_charts(harness, user, text: str) -> tuple[list[Sent], list[Sent]]
     """What the turn sent, and everything sent once its charts are drawn and delivered."""
     before = len(harness.emu.sent_to(user.id))
     answer = await harness.send(user, text)
-    await asyncio.gather(*stats_handler.CHARTS)
+    await asyncio.gather(*harness.ctx.tasks)
     await drain(harness.ctx, harness.application.bot)  # any chart left to the outbox sender
     return answer, harness.emu.sent_to(user.id)[before:]
 

@@ -61,9 +61,9 @@ async def test_a_stop_lets_the_charts_under_way_finish_before_the_database_goes(
     await seed(harness)
     user = harness.emu.user(chats["吴敏"], language_code="en")
     await harness.send(user, "/stats")
-    assert stats_handler.CHARTS  # drawing after the turn
+    assert harness.ctx.tasks  # drawing after the turn
     await harness.stop()  # as `grassroots run` stops: no task left to write to the database
-    assert not stats_handler.CHARTS
+    assert not harness.ctx.tasks
     assert await _outbox(harness, chats["吴敏"]) == [
         ("sendMessage", "sent"), ("sendPhoto", "sent"), ("sendPhoto", "sent")]
 
@@ -85,7 +85,7 @@ async def test_a_single_day_of_one_village_has_no_chart(harness):
     user = harness.emu.user(chats["周杰"], language_code="en")
     answer, sent = await with_charts(harness, user, "/stats 古埠村 today")
     assert [s.method for s in sent] == [s.method for s in answer] == ["sendMessage"]
-    assert not stats_handler.CHARTS
+    assert not harness.ctx.tasks
 
 
 async def test_the_charts_are_drawn_after_the_turn_has_let_go_of_the_database(
@@ -115,7 +115,7 @@ async def test_the_charts_are_drawn_after_the_turn_has_let_go_of_the_database(
     finally:
         release.set()
     await harness.wait_processed(update_id)
-    await asyncio.gather(*stats_handler.CHARTS)
+    await asyncio.gather(*harness.ctx.tasks)
     await drain(harness.ctx, harness.application.bot)
     sent = harness.emu.sent_to(chats["吴敏"])
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto", "sendPhoto"]
