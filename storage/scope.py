@@ -97,6 +97,18 @@ class UnknownPlace(Exception):
     """No township or village by that name."""
 
 
+class AmbiguousPlace(Exception):
+    """A village name used in several townships: the caller must ask which one.
+
+    `candidates` are the village scopes, each with `label` '镇/村' (township/village) to name it
+    directly."""
+
+    def __init__(self, name: str, candidates: list[tuple[str, Scope]]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.candidates = candidates  # (label "township/village", the village's scope)
+
+
 async def own_scope(session: AsyncSession, *, person: Person) -> Scope | None:
     """What a person may see by their role (None: a cadre, who sees only their own records)."""
     if person.role in COUNTY_ROLES:
