@@ -112,6 +112,9 @@ class Person(Base):
     menu_hash: Mapped[str | None] = mapped_column(String(16))
     bound_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
+    # When role, township, village or access last changed: drafts opened and buttons sent
+    # before it no longer act (issue 15).
+    authority_changed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
