@@ -13,6 +13,7 @@ from bot.context import AppContext
 from bot.i18n import Translator, translator
 from storage.models import Person
 from storage.outbox import Outgoing
+from storage.storable import storable
 
 Buttons = list[list[tuple[str, str]]]
 
@@ -70,7 +71,8 @@ class Turn:
         message = self.update.effective_message
         if message is None or self.update.callback_query is not None:
             return ""
-        return (message.text or message.caption or "").strip()
+        # What the database will keep, from the start: the answer echoed is the one saved.
+        return storable(message.text or message.caption or "").strip()
 
     @property
     def callback_data(self) -> str | None:

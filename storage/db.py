@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.storable import storable_json, storable_parameters
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -50,13 +52,17 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
 
 def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
     """Create an async engine with the settings each backend needs."""
+    # Whatever path a string takes to the database, it arrives storable (storage.storable).
+    kwargs.setdefault("json_serializer", storable_json)
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
         _install_sqlite_pragmas(engine, immediate=immediate)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    return create_async_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "before_cursor_execute", storable_parameters, retval=True)
+    return engine
 
 
 class Database:

@@ -1,0 +1,94 @@
+"""What people type and what Telegram counts: characters PostgreSQL cannot store, live
+locations, and lengths measured the way Telegram measures them (issue 15, items 9-11)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, text, update
+
+from storage import dialogs, outbox
+from storage.models import Dialog, Dispute, OutboxMessage, Visit
+from storage.outbox import Outgoing
+from storage.storable import storable
+from tests.harness import texts
+from tests.test_disputes import _cadre as _dispute_cadre
+from tests.test_visits import button
+
+NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
+
+
+# --- 9. characters PostgreSQL cannot store ------------------------------------------------
+
+
+async def test_a_nul_in_a_visit_answer_is_saved_without_it_and_the_dialog_goes_on(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6901, language_code="en")
+    replies = await harness.send(user, "/visit")
+    replies = await harness.press(user, button(replies, ":masses"))
+    await harness.send(user, "王大\x00妈")
+    replies = await harness.send(user, "路不\x00好走")
+    assert "Sorry" not in replies[0].plain_text  # the next question, no apology
+    replies = await harness.send(user, "修路\x00")
+    replies = await harness.press(user, button(replies, ":no"))
+    replies = await harness.press(user, button(replies, ":s:7"))
+    replies = await harness.press(user, button(replies, ":s:8"))
+    replies = await harness.press(user, button(replies, ":2026-11-28"))
+    assert "路不好走" in replies[-1].plain_text
+    replies = await harness.press(user, button(replies, ":ok"))
+    assert any("Visit recorded" in t for t in texts(replies))
+    async with harness.db.read() as session:
+        [visit] = (await session.execute(select(Visit))).scalars()
+    assert (visit.heard, visit.wants) == ("路不好走", "修路")
+
+
+async def test_a_nul_in_a_dispute_text_is_saved_without_it(harness):
+    user = await _dispute_cadre(harness, user_id=6902, language="zh-hans")
+    replies = await harness.send(user, "/dispute")
+    replies = await harness.press(user, button(replies, ":land"))
+    await harness.send(user, "村民甲与\x00村委会")
+    replies = await harness.send(user, "3")
+    replies = await harness.press(user, button(replies, ":s:3"))
+    replies = await harness.send(user, "补偿款\x00未到位")
+    replies = await harness.press(user, button(replies, ":normal"))
+    assert "补偿款未到位" in replies[-1].plain_text
+    replies = await harness.press(user, button(replies, ":ok"))
+    assert any("已上报纠纷" in t for t in texts(replies))
+    async with harness.db.read() as session:
+        [dispute] = (await session.execute(select(Dispute))).scalars()
+    assert (dispute.parties, dispute.description) == ("村民甲与村委会", "补偿款未到位")
+
+
+async def test_a_nul_reaching_a_draft_or_an_outbox_payload_is_stored_without_it(database):
+    """Below the handlers: JSON documents, ORM columns and Core statements alike."""
+    async with database.write() as session:
+        await dialogs.open_dialog(
+            session, chat_id=5, person_id=None, form="visit", step="heard",
+            data={"heard": "路不\x00好走", "k\x00": ["a\x00", {"b": "c\x00"}]}, now=NOW)
+        await outbox.enqueue(session, messages=[Outgoing(
+            chat_id=5, method="sendMessage", payload={"text": "回执\x00"})], now=NOW)
+        await session.execute(update(Dialog).where(Dialog.chat_id == 5).values(step="w\x00"))
+        await session.execute(text("UPDATE outbox SET error = :e"), {"e": "refused\x00"})
+    async with database.read() as session:
+        dialog = await dialogs.get(session, chat_id=5)
+        [row] = (await session.execute(select(OutboxMessage))).scalars()
+    assert dialog is not None
+    assert dialog.data == {"heard": "路不好走", "k": ["a", {"b": "c"}]}
+    assert dialog.step == "w"
+    assert (row.payload["text"], row.error) == ("回执", "refused")
+
+
+async def test_a_lone_surrogate_becomes_the_replacement_character_and_a_pair_joins(database):
+    async with database.write() as session:
+        await dialogs.open_dialog(
+            session, chat_id=6, person_id=None, form="visit", step="heard",
+            data={"heard": "坏\ud800字", "pair": "\ud83d\ude00"}, now=NOW)
+    async with database.read() as session:
+        dialog = await dialogs.get(session, chat_id=6)
+    assert dialog is not None and dialog.data == {"heard": "坏\ufffd字", "pair": "😀"}
+
+
+def test_storable_keeps_clean_text_as_the_same_object():
+    clean = "城关镇 ok"
+    assert storable(clean) is clean
+    assert storable("a\x00\x00b\ud800") == "ab\ufffd"
