@@ -121,3 +121,15 @@ async def on_location(turn: Turn) -> bool:
     )
     turn.say(turn.tr("checkin.location_saved"), markup=REMOVE_KEYBOARD)
     return True
+
+
+async def on_live_location(turn: Turn) -> None:
+    """A live location moved: today's check-in follows it silently; without one, nothing."""
+    message = turn.update.effective_message
+    if turn.person is None or message is None or message.location is None:
+        return
+    row = await checkins.for_day(turn.session, person_id=turn.person.id, day=turn.today)
+    if row is not None:
+        await checkins.set_location(
+            turn.session, checkin=row, latitude=message.location.latitude,
+            longitude=message.location.longitude, now=turn.now)

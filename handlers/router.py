@@ -102,6 +102,10 @@ async def dispatch(turn: Turn) -> None:
         await _on_button(turn, data)
         return
     if turn.update.edited_message is not None:
+        if turn.update.edited_message.location is not None:
+            # A live location moving: Telegram edits it every few seconds, so never a reply.
+            await checkin.on_live_location(turn)
+            return
         # An edit of an earlier message is no answer to the question asked now.
         turn.say(turn.tr("common.edit_not_read"))
         return

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select, text, update
 
 from storage import dialogs, outbox
-from storage.models import Dialog, Dispute, OutboxMessage, Visit
+from storage.models import Checkin, Dialog, Dispute, OutboxMessage, Visit
 from storage.outbox import Outgoing
 from storage.storable import storable
 from tests.harness import texts
@@ -92,3 +92,57 @@ def test_storable_keeps_clean_text_as_the_same_object():
     clean = "城关镇 ok"
     assert storable(clean) is clean
     assert storable("a\x00\x00b\ud800") == "ab\ufffd"
+
+
+# --- 10. a live location moving ------------------------------------------------------------
+
+
+def _live_location_id(harness, user) -> int:
+    """The message id of the user's newest shared location."""
+    return max(message_id for (chat, message_id), stored in harness.emu.world.messages.items()
+               if chat == user.id and not stored.from_bot and "location" in stored.message)
+
+
+async def _checkin_place(harness):
+    async with harness.db.read() as session:
+        row = (await session.execute(select(Checkin))).scalar_one()
+    return row.latitude, row.longitude
+
+
+async def test_a_moving_live_location_follows_the_checkin_without_a_word(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6911, language_code="en")
+    await harness.send(user, "/checkin")
+    await harness.press(user, "ci:v")
+    replies = await harness.roundtrip(user, user.location(28.69, 116.69, live_period=900))
+    assert len(replies) == 1  # the first share is answered once
+    live = _live_location_id(harness, user)
+    for latitude in (28.70, 28.71, 28.72):
+        assert await harness.roundtrip(user, user.move(live, latitude, 116.69)) == []
+    assert await _checkin_place(harness) == (28.72, 116.69)
+
+
+async def test_a_moving_live_location_without_a_checkin_is_ignored_silently(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6912, language_code="en")
+    await harness.roundtrip(user, user.location(28.69, 116.69, live_period=900))
+    live = _live_location_id(harness, user)
+    assert await harness.roundtrip(user, user.move(live, 28.70, 116.70)) == []
+    assert await harness.roundtrip(user, user.move(live, 28.71, 116.71)) == []
+
+
+async def test_a_live_location_answers_a_dialogs_question_once(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6913, language_code="en")
+    replies = await harness.send(user, "/visit")
+    replies = await harness.press(user, button(replies, ":masses"))
+    for answer in ("王大妈", "路不好走", "修路"):
+        replies = await harness.send(user, answer)
+    replies = await harness.press(user, button(replies, ":no"))
+    replies = await harness.press(user, button(replies, ":s:7"))
+    replies = await harness.roundtrip(user, user.location(28.69, 116.69, live_period=900))
+    assert "Today · 2026-11-28" in [label for row in replies[-1].buttons for label, _ in row]
+    live = _live_location_id(harness, user)
+    assert await harness.roundtrip(user, user.move(live, 28.80, 116.80)) == []
+    replies = await harness.press(user, button(replies, ":2026-11-28"))
+    assert "28.69000, 116.69000" in replies[-1].plain_text

@@ -106,9 +106,24 @@ class EmuUser:
         stored = self.emu.world.add_file(content, "photo.jpg", "image/jpeg", "photos")
         return self._message(photo=stored.as_photo(), caption=caption)
 
-    def location(self, latitude: float, longitude: float) -> int:
-        """Share a location."""
-        return self._message(location={"latitude": latitude, "longitude": longitude})
+    def location(self, latitude: float, longitude: float,
+                 live_period: int | None = None) -> int:
+        """Share a location; with `live_period` (seconds) a live one, which then moves."""
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if live_period is not None:
+            location["live_period"] = live_period
+        return self._message(location=location)
+
+    def move(self, message_id: int, latitude: float, longitude: float) -> int:
+        """A live location of this user moves: Telegram edits the message (edited_message)."""
+        stored = self.emu.world.messages.get((self.id, message_id))
+        location = stored.message.get("location") if stored is not None else None
+        if stored is None or stored.from_bot or not location or "live_period" not in location:
+            raise LookupError(f"user {self.id} has no live location {message_id}")
+        stored.message = {**stored.message, "edit_date": int(time.time()),
+                          "location": {**location, "latitude": latitude,
+                                       "longitude": longitude}}
+        return self.emu.push_update({"edited_message": stored.message})
 
     def sticker(self, emoji: str = "👍") -> int:
         """Send a sticker."""
