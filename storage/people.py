@@ -15,6 +15,30 @@ from storage.models import Dialog, Person, Township, Unit, Village
 
 ROLES = ("cadre", "team_leader", "township_leader", "leading_group", "office")
 RANKS = ("county", "department", "ordinary")
+# What a person may do and where: a change of any of these ends their open drafts and buttons.
+AUTHORITY_FIELDS = frozenset({"role", "township_id", "village_id", "active"})
+
+
+def authority_stamp(changed: Iterable[str], *, now: dt.datetime) -> dict[str, dt.datetime]:
+    """`authority_changed_at` for a write that changes these fields, if any gives or takes
+    authority: every writer of people (one row or a bulk import) adds it to what it writes."""
+    return {"authority_changed_at": now} if AUTHORITY_FIELDS.intersection(changed) else {}
+
+
+def set_authority(person: Person, *, now: dt.datetime, **fields: object) -> list[str]:
+    """Change a person's role, township_id, village_id or active, stamping the moment when
+    anything really changed; returns the fields that changed."""
+    unknown = set(fields) - AUTHORITY_FIELDS
+    if unknown:
+        raise ValueError(f"not an authority field: {sorted(unknown)}")
+    changed = [name for name, value in fields.items() if getattr(person, name) != value]
+    for name in changed:
+        setattr(person, name, fields[name])
+    for name, value in authority_stamp(changed, now=now).items():
+        setattr(person, name, value)
+    if changed:
+        person.updated_at = now
+    return changed
 
 
 async def by_telegram_id(
@@ -212,7 +236,7 @@ async def deactivate(
         await dialogs.discard(session, chat_id=released)
     await session.execute(delete(Dialog).where(Dialog.person_id == person.id))
     await outbox.withdraw_for_person(session, person_id=person.id)
-    person.active = False
+    set_authority(person, active=False, now=now)
     person.telegram_user_id = None
     person.menu_hash = None
     person.updated_at = now

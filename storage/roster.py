@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import AuditEntry, Person, Township, Unit, Village
-from storage.people import RANKS, ROLES
+from storage.people import RANKS, ROLES, authority_stamp
 
 MAX_ROSTER_BYTES = 10 * 1024 * 1024
 # A county sends thousands of cadres; far more rows than this is a wrong file, and the cap
@@ -600,7 +600,9 @@ def _plan_people(entries: Sequence[_Entry], state: _State, *, now: dt.datetime) 
             plan.unchanged += 1
             continue
         # Only roster fields are written: the Telegram binding and the invite code survive.
-        plan.updates.append({"id": known.id, **wanted, "updated_at": now})
+        # A new role or place, or access given back, ends the drafts and buttons of the old.
+        plan.updates.append({"id": known.id, **wanted, "updated_at": now,
+                             **authority_stamp(changes, now=now)})
         plan.changes[known.id] = changes
     return plan
 
