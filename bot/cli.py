@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.clock import SystemClock
 from bot.context import AppContext
 from bot.i18n import translate
-from bot.logs import setup_logging
+from bot.logs import logging_config, settings_secrets, setup_logging
 from bot.settings import Settings
 from storage.db import Database
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    setup_logging(settings.telegram_bot_token, settings.webhook_secret, settings.api_token)
+    setup_logging(*settings_secrets(settings))
     if args.command == "run":
         return _run(settings)
     if args.command in ("backup", "restore"):
@@ -114,7 +114,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,
                 port=args.port or settings.web_port, workers=args.workers,
-                proxy_headers=True, log_level="info")
+                proxy_headers=True, log_level="info",
+                # uvicorn configures each worker it spawns with this: the same as ours.
+                log_config=logging_config(*settings_secrets(settings)))
     return 0
 
 

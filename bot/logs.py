@@ -1,21 +1,47 @@
-"""Logging that never writes the bot token or a phone number."""
+"""Logging that never writes a secret, a phone number or a value given to the database.
+
+One configuration (`logging_config`) serves every process: the CLI applies it, `serve` hands it
+to uvicorn for its parent and workers, and each worker applies it again when it builds the app.
+Every logger, uvicorn's included, writes through one handler that carries the redacting filter.
+"""
 
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # Mainland mobile numbers, with or without +86 / 86, and any E.164 number.
 PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|\+\d{8,15}(?!\d)")
 TOKEN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{20,}")
+# Where a database error repeats the values it was given: SQLAlchemy's parameter list,
+# PostgreSQL's DETAIL (the key, the failing row), asyncpg's and PostgreSQL's rejected input.
+VALUES = (
+    (re.compile(r"\[parameters: [^\n]*"), "[parameters hidden]"),
+    (re.compile(r"\bKey \(([^)\n]*)\)=\([^\n]*\)"), r"Key (\1)=([hidden])"),
+    (re.compile(r"\bFailing row contains \([^\n]*\)"), "Failing row contains ([hidden])"),
+    (re.compile(r"(invalid input for query argument \$\d+): [^\n]*"), r"\1: [hidden]"),
+    (re.compile(r"(invalid input (?:syntax|value) for [^:\n]*): [^\n]*"), r"\1: [hidden]"),
+)
+FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """The text with secrets, bot tokens and phone numbers masked."""
+    """The text with secrets, bot tokens, phone numbers and database values masked."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[secret]")
     text = TOKEN.sub("[token]", text)
+    for pattern, replacement in VALUES:
+        text = pattern.sub(replacement, text)
     return PHONE.sub(lambda m: "[phone …" + m.group(0)[-2:] + "]", text)
 
 
@@ -24,7 +50,14 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, *secrets: str) -> None:
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        # A secret in a request line (the access log) arrives percent-encoded.
+        forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s))}
+        self.secrets = tuple(sorted(forms, key=len, reverse=True))
+
+    @classmethod
+    def configured(cls, secrets: Iterable[str] = ()) -> RedactingFilter:
+        """The filter as logging.config builds it from `logging_config`."""
+        return cls(*secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place; never drops it."""
@@ -34,19 +67,43 @@ class RedactingFilter(logging.Filter):
         record.msg, record.args = redact(message, self.secrets), None
         if record.exc_text:
             record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
         return True
 
 
-def setup_logging(*secrets: str, level: int = logging.INFO) -> None:
-    """Log to stderr through the redacting filter."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(*secrets))
-    handler.set_name("grassroots")
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == "grassroots"]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job per second
+def settings_secrets(settings: Settings) -> tuple[str, ...]:
+    """What a deployment keeps secret: the bot token, webhook secret, API token, DB password."""
+    password = make_url(settings.database_url).password
+    return (settings.telegram_bot_token, settings.webhook_secret, settings.api_token,
+            str(password or ""))
+
+
+def logging_config(*secrets: str, level: str = "INFO") -> dict[str, Any]:
+    """The one logging configuration of every process (a logging.config dictionary)."""
+    # uvicorn's loggers lose the handlers of its own configuration and propagate to the root's
+    # one handler, so an access line or a traceback cannot bypass the filter.
+    through_root = {"handlers": [], "propagate": True, "level": level}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "bot.logs.RedactingFilter.configured",
+                               "secrets": [s for s in secrets if s]}},
+        "formatters": {"plain": {"format": FORMAT}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "plain", "filters": ["redact"]}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": through_root, "uvicorn.error": through_root,
+            "uvicorn.access": through_root,
+            "httpx": {"level": "WARNING"},  # its request lines carry the token
+            "apscheduler": {"level": "WARNING"},  # a line per job per second
+            "alembic.runtime.plugins": {"level": "WARNING"},  # seven lines per schema check
+        },
+    }
+
+
+def setup_logging(*secrets: str, level: str = "INFO") -> None:
+    """Apply the one configuration in this process; warnings are logged through it too."""
+    logging.config.dictConfig(logging_config(*secrets, level=level))
+    logging.captureWarnings(True)

@@ -126,9 +126,12 @@ def api_router(ctx: AppContext) -> APIRouter:
 def app_from_env() -> FastAPI:
     """The application uvicorn builds in each worker (`grassroots serve`), from the settings."""
     from bot.clock import SystemClock
+    from bot.logs import settings_secrets, setup_logging
     from bot.settings import Settings
     from storage.db import Database
 
     settings = Settings()
+    # A worker is a new process: it reads the secrets itself and logs as the CLI does.
+    setup_logging(*settings_secrets(settings))
     ctx = AppContext(settings=settings, db=Database(settings.database_url), clock=SystemClock())
     return create_app(ctx)

@@ -54,6 +54,7 @@ def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngi
     """Create an async engine with the settings each backend needs."""
     # Whatever path a string takes to the database, it arrives storable (storage.storable).
     kwargs.setdefault("json_serializer", storable_json)
+    kwargs.setdefault("hide_parameters", True)  # an error's message names no personal values
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
         _install_sqlite_pragmas(engine, immediate=immediate)

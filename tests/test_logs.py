@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import io
 import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.logs import RedactingFilter, redact
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Person
+from storage.roster import import_roster_file
+from tests.conftest import POSTGRES_URL, _postgres_reachable, backends
+from tests.harness import DEFAULT_ROSTER
 
 
 def test_redact_masks_tokens_phones_and_configured_secrets():
@@ -17,6 +41,44 @@ def test_redact_masks_tokens_phones_and_configured_secrets():
     assert "[token]" in masked and "[phone …02]" in masked and "[secret]" in masked
     assert redact("visit on 2026-11-28, 3 households, id 1234567") == (
         "visit on 2026-11-28, 3 households, id 1234567")
+
+
+def test_redact_masks_the_values_database_errors_repeat_and_keeps_the_rest():
+    text = ("(sqlite3.IntegrityError) UNIQUE constraint failed: people.phone\n"
+            "[SQL: INSERT INTO people (name) VALUES (?)]\n[parameters: ('张三丰',)]\n"
+            "DETAIL:  Key (name)=(张三丰) already exists.\n"
+            "DETAIL:  Failing row contains (3, 张三丰, null).\n"
+            "asyncpg.exceptions.DataError: invalid input for query argument $1: '张三丰' "
+            "(expected int, got str)\n"
+            'invalid input syntax for type integer: "张三丰"')
+    masked = redact(text)
+    assert "张三丰" not in masked
+    for kept in ("UNIQUE constraint failed: people.phone", "[SQL: INSERT INTO people (name)",
+                 "[parameters hidden]", "Key (name)=([hidden]) already exists.",
+                 "Failing row contains ([hidden])", "query argument $1: [hidden]",
+                 "invalid input syntax for type integer: [hidden]"):
+        assert kept in masked, kept
+
+
+async def test_a_database_error_is_logged_with_its_sql_and_none_of_its_values(database, clock):
+    await import_roster_file(database, DEFAULT_ROSTER.encode(), "roster.csv", now=clock.now())
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("grassroots.test.db")
+    logger.addHandler(handler)
+    try:
+        for person_id in (1, 2):  # the second takes the first's invite code: unique, refused
+            async with database.write() as session:
+                await session.execute(text("UPDATE people SET invite_code = :code WHERE id = :id"),
+                                      {"code": "暗号甲乙丙", "id": person_id})
+    except IntegrityError:
+        logger.exception("saving failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "saving failed" in written and "UPDATE people SET invite_code" in written
+    assert "暗号甲乙丙" not in written and "invite_code" in written
 
 
 async def test_a_registration_and_a_failure_log_no_token_and_no_phone(harness, emulator):
@@ -43,3 +105,143 @@ async def test_a_registration_and_a_failure_log_no_token_and_no_phone(harness, e
     assert harness.settings.telegram_bot_token not in written
     assert harness.settings.telegram_bot_token.split(":")[1] not in written
     assert "13800138002" not in written and "13800138003" not in written
+
+
+# --- `grassroots serve --workers 2`: every process logs through the one redacting configuration
+
+SECRET = "hook-secret-5150"
+API_TOKEN = "api-token-8642"
+PLACE = "坏村庄名"  # a query parameter no log line may carry
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) \[(?P<pid>\d+)\] ")
+
+
+@pytest.fixture(params=backends())
+async def served_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
+    """A database of its own (a subprocess cannot share a test schema), migrated."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/serve.db"
+        await asyncio.to_thread(upgrade, url)
+        yield url
+        return
+    if not await _postgres_reachable():
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    name = f"gr_logs_{uuid.uuid4().hex[:10]}"
+    admin = Database(POSTGRES_URL)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def bind_one_person(url: str) -> None:
+    """A bound person whose menu was never sent: the first worker to start queues it (INFO)."""
+    db = Database(url)
+    try:
+        await import_roster_file(db, DEFAULT_ROSTER.encode(), "roster.csv",
+                                 now=dt.datetime.now(dt.UTC))
+        async with db.write() as session:
+            person = (await session.execute(select(Person).order_by(Person.id))).scalars().first()
+            assert person is not None
+            person.telegram_user_id, person.telegram_language = 8301, "zh-hans"
+    finally:
+        await db.dispose()
+
+
+async def break_townships(url: str) -> None:
+    """The API's place lookup now fails in SQL, with the place among its parameters."""
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            await session.execute(text("ALTER TABLE townships RENAME COLUMN name TO gone"))
+    finally:
+        await db.dispose()
+
+
+async def serve(env: dict[str, str], port: int, log: Path) -> asyncio.subprocess.Process:
+    """`grassroots serve --workers 2`, stdout and stderr into one file, once both are up."""
+    script = Path(sys.executable).with_name("grassroots")
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        process = await asyncio.create_subprocess_exec(
+            str(script), "serve", "--workers", "2", "--port", str(port), env=env,
+            stdout=out, stderr=subprocess.STDOUT)
+    written = ""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        for _ in range(600):
+            written = await asyncio.to_thread(log.read_text, errors="replace")
+            started = written.count("Application startup complete")
+            if started >= 2:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        return process
+            if process.returncode is not None:
+                break
+            await asyncio.sleep(0.2)
+    process.kill()
+    raise AssertionError("serve never came up:\n" + written[-3000:])
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+
+
+async def test_serve_workers_log_with_timestamps_info_and_redaction_through_one_config(
+    served_url, emulator, tmp_path
+):
+    await bind_one_person(served_url)
+    port, log = free_port(), tmp_path / "serve.log"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": emulator.token,
+           "BOT_API_BASE_URL": emulator.base_url, "DATABASE_URL": served_url,
+           "WEBHOOK_SECRET": SECRET, "API_TOKEN": API_TOKEN, "WEBHOOK_URL": ""}
+    process = await serve(env, port, log)
+    try:
+        await break_townships(served_url)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            seen = await client.get("/healthz", params={
+                "phone": "+8613800138002", "token": emulator.token, "key": API_TOKEN,
+                "hook": SECRET})
+            assert seen.status_code == 200
+            failed = await client.get("/api/v1/stats", params={"place": PLACE},
+                                      headers={"Authorization": f"Bearer {API_TOKEN}"})
+            assert failed.status_code == 500
+    finally:
+        await stop(process)
+    written = log.read_text(errors="replace")
+    lines = written.splitlines()
+    started = [m for line in lines if "Application startup complete" in line
+               for m in [STAMP.match(line)]]
+    assert len(started) == 2 and all(started), written[-3000:]
+    workers = {m["pid"] for m in started if m}
+    assert len(workers) == 2
+    # The application's own INFO line, written by a worker (no worker dropped INFO).
+    assert any((m := STAMP.match(line)) and m["level"] == "INFO" and m["pid"] in workers
+               and "bot.app: queued 1 command menus" in line for line in lines), written[-3000:]
+    # The access log goes through the same handler: stamped, the secrets and phone masked.
+    [access] = [line for line in lines if "GET /healthz?" in line]
+    assert STAMP.match(access) and "uvicorn.access" in access, access
+    assert "[phone …02]" in access and access.count("[secret]") == 3, access
+    # The 500's traceback is written (stamped), with its SQL but none of its parameters.
+    [failure] = [i for i, line in enumerate(lines) if "Exception in ASGI application" in line]
+    assert STAMP.match(lines[failure]) and "Traceback" in written
+    for leaked in ("13800138002", emulator.token, quote(emulator.token, safe=""), API_TOKEN,
+                   SECRET, PLACE, "[parameters:"):
+        assert leaked not in written, leaked
