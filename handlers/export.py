@@ -28,7 +28,7 @@ from bot.delivery import deliver_rows, upload_path
 from bot.i18n import N_, Translator, translator
 from bot.xlsx import Part, Sheet, TooLarge, write_workbook
 from handlers.base import Turn
-from handlers.parsing import ParseError, fold, parse_period
+from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
 from handlers.registry import LEADERS, command
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage import problems as store_problems
@@ -161,6 +161,9 @@ async def _job(turn: Turn, args: str) -> Job | None:
     try:
         period, place = split_args(args, today=turn.today, campaign_start=settings.campaign_start)
         scope = await resolve(turn.session, person=turn.person, name=place or None)
+    except PeriodOutOfRange as exc:
+        turn.say(exc.sentence(turn.tr))
+        return None
     except ParseError:
         turn.say(turn.tr("export.bad_period"))
         return None

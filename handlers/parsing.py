@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 DIGITS = {
@@ -100,14 +101,48 @@ def parse_day(text: str, *, today: dt.date) -> dt.date:
 PERIODS = {"today": "today", "今天": "today", "今日": "today", "week": "week", "本周": "week",
            "month": "month", "本月": "month", "campaign": "campaign", "全程": "campaign",
            "全部": "campaign"}
+# A year either side keeps every honest question (a range typed across the campaign's start,
+# an end typed ahead) while a mistyped year (0001, 9999, 2062) is refused with a sentence, and
+# every date a period leads to (week starts, the next day, a UTC window) stays far from the
+# calendar's ends, where date arithmetic overflows.
+PERIOD_MARGIN = dt.timedelta(days=366)
+
+
+class PeriodOutOfRange(ParseError):
+    """A period with a day outside what can be asked about: `earliest`..`latest`."""
+
+    def __init__(self, text: str, *, earliest: dt.date, latest: dt.date) -> None:
+        super().__init__(text)
+        self.text, self.earliest, self.latest = text, earliest, latest
+
+    def sentence(self, tr: Callable[..., str]) -> str:
+        """The refusal in the reader's language, naming the days that can be asked about."""
+        def day(value: dt.date) -> str:
+            return tr("input.day", year=value.year, month=value.month, day=value.day)
+
+        return tr("input.period_out_of_range", text=self.text, earliest=day(self.earliest),
+                  latest=day(self.latest))
+
+
+def period_bounds(*, today: dt.date, campaign_start: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day a period may name: a year before the campaign to a year ahead."""
+    def shifted(day: dt.date, delta: dt.timedelta) -> dt.date:
+        try:
+            return day + delta
+        except OverflowError:
+            return dt.date.min if delta < dt.timedelta(0) else dt.date.max
+
+    return shifted(min(campaign_start, today), -PERIOD_MARGIN), shifted(today, PERIOD_MARGIN)
 
 
 def parse_period(
     text: str, *, today: dt.date, campaign_start: dt.date
 ) -> tuple[dt.date, dt.date] | None:
-    """A period word (today, week, month, campaign, in either language) or `start..end`.
+    """A period word (today, week, month, campaign, in either language), a day or `start..end`.
 
-    Returns (start, end) inclusive, or None when `text` is no period (it may be a place)."""
+    Returns (start, end) inclusive, or None when `text` is no period (it may be a place).
+    Raises ParseError for a range that ends before it starts and PeriodOutOfRange for a day
+    outside period_bounds."""
     folded = fold(text).lower()
     word = PERIODS.get(folded)
     if word == "today":
@@ -119,12 +154,16 @@ def parse_period(
     if word == "campaign":
         return campaign_start, today
     parts = re.split(r"\.\.|～|~|至", folded)
-    if len(parts) != 2:
+    if len(parts) > 2:
         return None
     try:
-        start, end = (parse_day(part.strip(), today=today) for part in parts)
+        days = [parse_day(part.strip(), today=today) for part in parts]
     except ParseError:
         return None
+    start, end = days[0], days[-1]
+    earliest, latest = period_bounds(today=today, campaign_start=campaign_start)
+    if start < earliest or end > latest:
+        raise PeriodOutOfRange(text, earliest=earliest, latest=latest)
     if end < start:
         raise ParseError(text)
     return start, end

@@ -30,7 +30,7 @@ from bot.i18n import N_, Translator, translator
 from bot.stats_charts import visits_heatmap
 from bot.villagework import rectification_line, winter_lines
 from handlers.base import Turn
-from handlers.parsing import ParseError, fold, parse_day, parse_period
+from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
 from handlers.registry import LEADERS, command
 from storage import outbox, stats
 from storage.disputes import CATEGORIES
@@ -79,8 +79,9 @@ def _period(
     try:
         found = parse_period(token, today=today, campaign_start=campaign_start)
         if found is None and re.search(r"\d", fold(token)):
-            day = parse_day(token, today=today)  # one day; digits are never a place name
-            found = (day, day)
+            raise ParseError(token)  # digits are never a place name
+    except PeriodOutOfRange:
+        raise
     except ParseError as exc:
         raise BadPeriod(token) from exc
     if found is None:
@@ -117,6 +118,9 @@ def parsed_args(turn: Turn, args: str) -> tuple[tuple[dt.date, dt.date] | None, 
     """split_args for this turn; on a bad period it says so and returns None."""
     try:
         return split_args(args, today=turn.today, campaign_start=turn.app.settings.campaign_start)
+    except PeriodOutOfRange as exc:
+        turn.say(exc.sentence(turn.tr))
+        return None
     except BadPeriod as exc:
         turn.say(turn.tr("stats.bad_period", text=str(exc)))
         return None
