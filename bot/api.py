@@ -8,49 +8,104 @@ token is the county office's: every endpoint may name any township or village wi
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from bot.context import AppContext
 from handlers.export import Job, build_export
-from handlers.parsing import ParseError, parse_period
+from handlers.parsing import ParseError, PeriodOutOfRange, parse_period
 from storage import export, stats
-from storage.scope import Scope, UnknownPlace, named_place
+from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 
-Period = Annotated[str | None, Query(description="today, week, month, campaign or "
-                                     "YYYY-MM-DD..YYYY-MM-DD (default: the campaign so far)")]
-Place = Annotated[str | None, Query(description="a township or village name (default: county)")]
-Page = Annotated[int, Query(ge=1)]
-PerPage = Annotated[int, Query(ge=1, le=1000)]
+# Text a person types: no control characters (PostgreSQL refuses NUL in text), and short.
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
+Period = Annotated[str | None, Query(
+    max_length=40, pattern=PLAIN,
+    description="today, week, month, campaign, a day (YYYY-MM-DD) or YYYY-MM-DD..YYYY-MM-DD, "
+    "from a year before the campaign to a year ahead (default: the campaign so far)")]
+Place = Annotated[str | None, Query(
+    max_length=60, pattern=PLAIN, description="a township or village name, or 镇/村 "
+    "(township/village) for a village name several townships use (default: the county)")]
+MAX_PER_PAGE = 1000
+# The last page whose offset fits a signed 32-bit integer, the narrowest a database may bind.
+MAX_PAGE = (2**31 - 1) // MAX_PER_PAGE + 1
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 LISTED = {"visits": "visits", "disputes": "disputes", "summaries": "summaries"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Problem(BaseModel):
+    """A refusal: what was wrong, in one sentence."""
+
+    detail: str
+
+
+class Ambiguous(Problem):
+    """A village name several townships use: name one as 镇/村 (township/village)."""
+
+    candidates: list[str]
+
+
+class Listing(BaseModel):
+    """A page of rows with the columns of /export."""
+
+    items: list[dict[str, Any]]
+    page: int
+    per_page: int
+    next_page: int | None
+    period: list[str]
+    place: str | None
+
+
+SCOPED: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No township or village by that name"},
+    409: {"model": Ambiguous, "description": "A village name several townships use"},
+}
+
+
+class Refused(Exception):
+    """A refusal whose body carries more than `detail` (answered by `answers_refusals`)."""
+
+    def __init__(self, status: int, body: BaseModel) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+def answers_refusals(route: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """The route, answering a Refused with its status and body (FastAPI keeps the signature)."""
+
+    @functools.wraps(route)
+    async def answering(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await route(*args, **kwargs)
+        except Refused as refusal:
+            return JSONResponse(refusal.body.model_dump(), status_code=refusal.status)
+
+    return answering
+
+
+def bad_period(period: str, message: str) -> RequestValidationError:
+    """A refused period in FastAPI's own 422 shape, the one the schema documents."""
+    return RequestValidationError([{"type": "value_error", "loc": ("query", "period"),
+                                    "msg": message, "input": period}])
 
 
 def routes(router: APIRouter, ctx: AppContext) -> None:
     """Add the API's routes."""
+    scoped = _scoper(ctx)
 
-    async def scoped(period: str | None, place: str | None) -> tuple[Scope, dt.date, dt.date]:
-        settings = ctx.settings
-        today = ctx.clock.now().astimezone(settings.tz).date()
-        try:
-            span = parse_period(period, today=today, campaign_start=settings.campaign_start) \
-                if period else (settings.campaign_start, today)
-        except ParseError:
-            span = None
-        if span is None:
-            raise HTTPException(status_code=422, detail=f"not a period: {period}")
-        if not place:
-            return Scope("county"), span[0], span[1]
-        async with ctx.db.read() as session:
-            try:
-                return await named_place(session, name=place), span[0], span[1]
-            except UnknownPlace as exc:
-                raise HTTPException(status_code=404, detail=f"no such place: {exc}") from exc
-
-    @router.get("/stats", summary="The figures of /stats for a period and place")
+    @router.get("/stats", summary="The figures of /stats for a period and place",
+                responses=SCOPED)
+    @answers_refusals
     async def get_stats(period: Period = None, place: Place = None) -> dict[str, Any]:
         scope, start, end = await scoped(period, place)
         settings = ctx.settings
@@ -65,11 +120,15 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
         return figures.as_dict()
 
     for name in LISTED:
-        router.add_api_route(f"/{name}", _lister(ctx, scoped, name), methods=["GET"],
+        router.add_api_route(f"/{name}", answers_refusals(_lister(ctx, scoped, name)),
+                             methods=["GET"], response_model=Listing, responses=SCOPED,
                              summary=f"A page of {name}, with the columns of /export")
 
     @router.get("/export.xlsx", summary="The /export workbook for a period and place",
-                response_class=FileResponse)
+                response_class=FileResponse, responses={
+                    200: {"content": {XLSX: {}}, "description": "The workbook"},
+                    **SCOPED, 413: {"model": Problem, "description": "Too large: narrow it"}})
+    @answers_refusals
     async def get_export(period: Period = None, place: Place = None,
                          lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> Any:
         scope, start, end = await scoped(period, place)
@@ -80,14 +139,46 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
         if not spec:
             raise HTTPException(status_code=413, detail="the workbook is too large: narrow it")
         path = Path(spec["path"])
-        return FileResponse(path, filename=job.filename, background=BackgroundTask(
-            path.unlink, missing_ok=True), media_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        return FileResponse(path, filename=job.filename, media_type=XLSX,
+                            background=BackgroundTask(path.unlink, missing_ok=True))
 
 
-def _lister(ctx: AppContext, scoped: Any, kind: str) -> Any:
+Scoper = Callable[[str | None, str | None], Awaitable[tuple[Scope, dt.date, dt.date]]]
+
+
+def _scoper(ctx: AppContext) -> Scoper:
+    """The scope and days a request's `period` and `place` name, or the refusal."""
+
+    async def scoped(period: str | None, place: str | None) -> tuple[Scope, dt.date, dt.date]:
+        settings = ctx.settings
+        today = ctx.clock.now().astimezone(settings.tz).date()
+        try:
+            span = parse_period(period, today=today, campaign_start=settings.campaign_start) \
+                if period else (settings.campaign_start, today)
+        except PeriodOutOfRange as exc:
+            raise bad_period(exc.text, f"days from {exc.earliest} to {exc.latest} only") from exc
+        except ParseError as exc:
+            raise bad_period(period or "", "a period ends on or after its start") from exc
+        if span is None:
+            raise bad_period(period or "", "not a period")
+        if not place:
+            return Scope("county"), span[0], span[1]
+        async with ctx.db.read() as session:
+            try:
+                return await named_place(session, name=place), span[0], span[1]
+            except UnknownPlace as exc:
+                raise HTTPException(status_code=404, detail=f"no such place: {exc}") from exc
+            except AmbiguousPlace as exc:
+                raise Refused(409, Ambiguous(
+                    detail=f"{exc.name} is in several townships: name one as township/village",
+                    candidates=[label for label, _ in exc.candidates])) from exc
+
+    return scoped
+
+
+def _lister(ctx: AppContext, scoped: Scoper, kind: str) -> Any:
     async def page_of(period: Period = None, place: Place = None, page: Page = 1,
-                      per_page: PerPage = 100) -> dict[str, Any]:
+                      per_page: PerPage = 100) -> Any:
         scope, start, end = await scoped(period, place)
         where = export.Filter(export.window(start, end, ctx.settings.tz),
                               **scope.filters,  # type: ignore[arg-type]

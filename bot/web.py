@@ -13,9 +13,10 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from telegram import Update
 
@@ -100,14 +101,17 @@ def create_app(ctx: AppContext, *, register_webhook: bool = True) -> FastAPI:
     return app
 
 
+# The scheme's name is read in any case (RFC 7235) and the API's schema names its security.
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(
+    HTTPBearer(auto_error=False, description="The API token (API_TOKEN)"))]
+
+
 def bearer(ctx: AppContext) -> Any:
     """A dependency that refuses requests without the API's bearer token."""
 
-    async def check(authorization: str | None = Header(default=None)) -> None:
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        if not authorization or not authorization.startswith("Bearer ") or not same_secret(
-            token, ctx.settings.api_token
-        ):
+    async def check(credentials: BearerCredentials) -> None:
+        if credentials is None or not same_secret(credentials.credentials.strip(),
+                                                  ctx.settings.api_token):
             raise HTTPException(status_code=401, detail="bearer token required",
                                 headers={"WWW-Authenticate": "Bearer"})
 
@@ -116,9 +120,10 @@ def bearer(ctx: AppContext) -> Any:
 
 def api_router(ctx: AppContext) -> APIRouter:
     """The read-only API; its routes are added by bot.api."""
-    from bot.api import routes
+    from bot.api import Problem, routes
 
-    router = APIRouter(dependencies=[Depends(bearer(ctx))])
+    router = APIRouter(dependencies=[Depends(bearer(ctx))], responses={
+        401: {"model": Problem, "description": "No bearer token, or not the API's"}})
     routes(router, ctx)
     return router
 
