@@ -16,9 +16,10 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.app import PerChatUpdateProcessor, build_application, check_schema
 from bot.context import AppContext
@@ -35,6 +36,28 @@ def same_secret(given: str | None, expected: str) -> bool:
     if not expected or given is None:
         return False
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class NotAnUpdate(ValueError):
+    """A webhook body that is not a Telegram update; the message says why, without its data."""
+
+
+def parse_update(body: bytes, bot: Bot) -> Update:
+    """The update a webhook body holds; NotAnUpdate when it holds none."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
+        raise NotAnUpdate("not JSON") from exc
+    if not isinstance(data, dict):
+        raise NotAnUpdate(f"JSON {type(data).__name__}, not an object")
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise NotAnUpdate("no integer update_id")
+    try:
+        return Update.de_json(data, bot)
+    except Exception as exc:  # any field python-telegram-bot cannot read: the input is foreign
+        raise NotAnUpdate(f"a field python-telegram-bot cannot read ({type(exc).__name__})") \
+            from exc
 
 
 def create_app(ctx: AppContext, *, register_webhook: bool = True) -> FastAPI:
@@ -74,7 +97,14 @@ def create_app(ctx: AppContext, *, register_webhook: bool = True) -> FastAPI:
     ) -> Response:
         if not same_secret(secret, ctx.settings.webhook_secret):
             return Response(status_code=403)
-        update = Update.de_json(await request.json(), application.bot)
+        body = await request.body()
+        try:
+            update = parse_update(body, application.bot)
+        except NotAnUpdate as exc:
+            # Not Telegram's doing (it sends updates): a client or a proxy that cut the body.
+            log.warning("webhook body refused, %s (%d bytes): not a Telegram update", exc,
+                        len(body))
+            return JSONResponse({"detail": "the body is not a Telegram update"}, status_code=400)
         processor = application.update_processor
         assert isinstance(processor, PerChatUpdateProcessor)
         # Answer only once the update is processed: Telegram redelivers what was not answered.
