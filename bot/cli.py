@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import html
 import logging
+import socket
 import sys
 from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+)
 
 from bot.clock import SystemClock
 from bot.context import AppContext
 from bot.i18n import translate
-from bot.logs import logging_config, settings_secrets, setup_logging
+from bot.logs import setup_logging
 from bot.settings import Settings
 from storage.db import Database
 
@@ -44,21 +58,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Refusal(Exception):
+    """A failure the user can act on; its message is the one sentence the CLI prints."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script: every expected failure is one sentence on stderr."""
     args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        sentence = _sentence(exc)
+        if sentence is None:  # a bug: its traceback goes to the log, through the redaction
+            log.exception("grassroots %s failed", args.command)
+            sentence = (f"grassroots {args.command} failed unexpectedly ({type(exc).__name__}); "
+                        "the log above has the details")
+        print(sentence, file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings()
     setup_logging(*settings_secrets(settings))
+    if args.command == "demo":
+        from bot.demo import main as demo_main
+
+        return demo_main()
+    _check_database_url(settings.database_url)
     if args.command == "run":
         return _run(settings)
     if args.command in ("backup", "restore"):
         return _backup(settings, args)
     if args.command == "serve":
         return _serve(settings, args)
-    if args.command == "demo":
-        from bot.demo import main as demo_main
-
-        return demo_main()
     if args.command == "db":
         from storage.migrate import upgrade
 
@@ -68,6 +102,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "roster":
         return asyncio.run(_roster(settings, args))
     return 2
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise Refusal("DATABASE_URL is not a database URL (e.g. sqlite:///grassroots.db or "
+                      "postgresql://user@host/db)") from exc
+    if backend not in ("sqlite", "postgresql"):
+        raise Refusal(f"DATABASE_URL names a {backend} database; Grassroots runs on SQLite or "
+                      "PostgreSQL")
+
+
+def _sentence(exc: BaseException) -> str | None:
+    """The sentence for a failure the user can act on; None for a bug."""
+    from storage.backup import BackupError
+
+    if isinstance(exc, Refusal | BackupError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+                             for error in exc.errors())
+        return f"the settings are not valid: {problems}"
+    if isinstance(exc, DBAPIError) and not isinstance(exc, _DATABASE_BUGS):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return f"the database at DATABASE_URL cannot be used: {reason}"
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
+        return f"the database server cannot be reached: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}"
+    return None
+
+
+# Errors of a statement the code wrote wrong, not of the database's state: they are bugs.
+_DATABASE_BUGS = (ProgrammingError, IntegrityError, DataError, NotSupportedError)
 
 
 def _run(settings: Settings) -> int:
@@ -90,18 +159,28 @@ def _run(settings: Settings) -> int:
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
-    from storage.backup import BackupError, backup, restore
+    from storage.backup import backup, restore
 
-    try:
-        if args.command == "backup":
-            backup(settings.database_url, args.file)
-            print(f"backup written to {args.file}")
-        else:
-            restore(settings.database_url, args.file)
-            print(f"database restored from {args.file}")
-    except BackupError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    if args.command == "backup":
+        contents = backup(settings.database_url, args.file)
+        total = f", {sum(contents.rows.values())} rows" if contents.rows is not None else ""
+        print(f"backup written to {args.file} (schema {contents.revision}{total})")
+        return 0
+    contents = restore(settings.database_url, args.file, now=SystemClock().now())
+    print(f"database restored from {args.file} (schema {contents.revision})")
+    rows = contents.rows or {}
+    width = max(map(len, rows), default=0)
+    for table, count in rows.items():
+        if count:
+            print(f"  {table:<{width}}  {count:>9}")
+    empty = sum(1 for count in rows.values() if not count)
+    if empty:
+        print(f"  ({empty} other tables are empty)")
+    if contents.previous is not None:
+        print(f"the database it replaced is kept as {contents.previous}")
+    if contents.outdated:
+        print(f"the backup's schema is older than this version's ({contents.head}): run "
+              "`grassroots db upgrade` before starting the bot")
     return 0
 
 
@@ -114,9 +193,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,
                 port=args.port or settings.web_port, workers=args.workers,
-                proxy_headers=True, log_level="info",
-                # uvicorn configures each worker it spawns with this: the same as ours.
-                log_config=logging_config(*settings_secrets(settings)))
+                proxy_headers=True, log_level="info")
     return 0
 
 
@@ -128,19 +205,19 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.action == "import":
             result = await import_roster_file(
-                db, args.file.read_bytes(), args.file.name, now=SystemClock().now()
+                db, _read_roster(args.file, locale), args.file.name, now=SystemClock().now()
             )
             if result.errors:
-                print(translate(locale, "roster.rejected", count=len(result.errors)))
+                print(_say(locale, "roster.rejected", count=len(result.errors)))
                 for error in result.errors:
                     print(
-                        translate(
+                        _say(
                             locale, f"roster.error.{error.code}", line=error.line, value=error.value
                         )
                     )
                 return 1
             print(
-                translate(
+                _say(
                     locale,
                     "roster.report",
                     created=result.created,
@@ -169,6 +246,21 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await db.dispose()
+
+
+def _read_roster(path: Path, locale: str) -> bytes:
+    """The roster file's bytes, or a refusal in the operator's language."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        msgid = {errno.ENOENT: "cli.file_missing", errno.EISDIR: "cli.file_is_folder",
+                 errno.EACCES: "cli.file_denied"}.get(exc.errno or 0, "cli.file_unreadable")
+        raise Refusal(_say(locale, msgid, file=str(path), reason=exc.strerror or "")) from exc
+
+
+def _say(locale: str, msgid: str, **values: object) -> str:
+    """A catalog message as plain text for the terminal (the catalogs hold Telegram's HTML)."""
+    return html.unescape(translate(locale, msgid, **values))
 
 
 if __name__ == "__main__":
