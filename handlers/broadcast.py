@@ -19,7 +19,7 @@ from handlers.registry import OFFICE
 from storage import broadcasts as store
 from storage import people
 from storage.models import Broadcast, Person
-from storage.textsplit import TELEGRAM_TEXT_LIMIT, text_units
+from storage.textsplit import TELEGRAM_TEXT_LIMIT, html_units
 
 # The notice in characters; the header of the message takes part of Telegram's 4096.
 NOTICE_MAX_CHARS = 3900
@@ -69,7 +69,7 @@ async def _unit_choices(turn: Turn, data: Data) -> Sequence[Choice]:
 
 def _fits_one_message(turn: Turn, data: Data, value: Any) -> None:
     """The notice with its header, escaped, in every language, is one Telegram message."""
-    longest = max(text_units(translate(locale, "broadcast.message", text=value))
+    longest = max(html_units(translate(locale, "broadcast.message", text=value))
                   for locale in LOCALES)
     if longest > TELEGRAM_TEXT_LIMIT:
         raise Invalid("broadcast.error.too_long", excess=longest - TELEGRAM_TEXT_LIMIT)

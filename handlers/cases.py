@@ -12,7 +12,7 @@ import html
 from bot.i18n import N_, Translator, locale_of, translator
 from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import MEDIA_GROUP_MAX, register_form
-from handlers.forms import Choice, Data, Form, Invalid, Question
+from handlers.forms import Choice, Data, Form, Invalid, Question, check_length
 from handlers.registry import CADRE, COUNTY, OFFICE, callback, command
 from storage import cases as store
 from storage.models import ModelCase, Person
@@ -42,11 +42,9 @@ def _esc(text: str) -> str:
 def _parse_text(turn: Turn, data: Data, text: str) -> str:
     """The case's text: longer than other answers, up to the case_text_max_chars setting."""
     value = text.strip()
-    limit = turn.app.settings.case_text_max_chars
     if not value:
         raise Invalid("form.error.empty")
-    if len(value) > limit:
-        raise Invalid("form.error.too_long", limit=limit, length=len(value))
+    check_length(value, turn.app.settings.case_text_max_chars)
     return value
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from handlers.base import Turn
 from handlers.parsing import ParseError, fold, parse_day, parse_int, parse_money
 from storage.models import Money
+from storage.textsplit import text_units
 
 Data = dict[str, Any]
 # The largest amount storage's money columns hold (Numeric(14, 2): 999999999999.99).
@@ -143,9 +144,17 @@ def check_text(turn: Turn, question: Question, text: str) -> str:
     limit = question.max_len or turn.app.settings.text_answer_max_chars
     if not value:
         raise Invalid("form.error.empty")
-    if len(value) > limit:
-        raise Invalid("form.error.too_long", limit=limit, length=len(value))
+    check_length(value, limit)
     return value
+
+
+def check_length(value: str, limit: int) -> None:
+    """Refuse a text longer than `limit` as Telegram counts it: an emoji counts two."""
+    length = text_units(value)
+    if length > limit:
+        wide = length != len(value)  # say why when the count is not what the user sees
+        raise Invalid("form.error.too_long_wide" if wide else "form.error.too_long",
+                      limit=limit, length=length)
 
 
 def check_day(turn: Turn, day: dt.date) -> dt.date:

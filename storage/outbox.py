@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_name
 from storage.models import OutboxMessage, Person
-from storage.textsplit import TELEGRAM_TEXT_LIMIT, split_html, split_plain, text_units
+from storage.textsplit import (
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    cut,
+    split_html,
+    split_plain,
+    units_in,
+)
 
 # How long the process that wrote a reply owns it before the sender may take it over.
 INLINE_CLAIM = dt.timedelta(seconds=30)
@@ -47,7 +54,7 @@ async def enqueue(
     for message in messages:
         if message.dedup_key and await _exists(session, message.dedup_key):
             continue
-        for part in split_long(message):
+        for part in split_long(fit_captions(message)):
             row = OutboxMessage(
                 chat_id=part.chat_id,
                 person_id=part.person_id,
@@ -69,18 +76,23 @@ async def enqueue(
 
 
 def split_long(message: Outgoing) -> list[Outgoing]:
-    """A sendMessage too long for Telegram as several in order; its keyboard goes on the last."""
+    """A sendMessage too long for Telegram as several in order, its keyboard on the last; an
+    editMessageText too long cut to fit, since an edit cannot become two messages."""
     text = message.payload.get("text")
-    if message.method != "sendMessage" or not isinstance(text, str):
-        return [message]
-    if text_units(text) <= TELEGRAM_TEXT_LIMIT:
-        return [message]
     parse_mode = message.payload.get("parse_mode")
-    if parse_mode not in ("HTML", None):  # Markdown has other rules; Telegram will judge it
+    # Markdown has other rules; Telegram will judge it.
+    if not isinstance(text, str) or parse_mode not in ("HTML", None):
+        return [message]
+    if units_in(text, parse_mode) <= TELEGRAM_TEXT_LIMIT:
+        return [message]
+    if message.method == "editMessageText":  # one message stays one: its head, then '…'
+        return [replace(message, payload={**message.payload, "text": _cut(
+            text, TELEGRAM_TEXT_LIMIT, parse_mode)})]
+    if message.method != "sendMessage":
         return [message]
     try:
         chunks = split_html(text) if parse_mode == "HTML" else split_plain(text)
-    except ValueError:  # a single tag longer than a message: let Telegram refuse it whole
+    except ValueError:  # no room for one character: let Telegram refuse it whole
         return [message]
     common = {key: value for key, value in message.payload.items() if key != "reply_markup"}
     parts: list[Outgoing] = []
@@ -93,6 +105,32 @@ def split_long(message: Outgoing) -> list[Outgoing]:
             key = f"{key}#{number}"
         parts.append(replace(message, payload=payload, dedup_key=key))
     return parts
+
+
+def fit_captions(message: Outgoing) -> Outgoing:
+    """Captions (a photo's, a document's, each of an album's) cut to Telegram's 1,024."""
+    payload = message.payload
+    caption = payload.get("caption")
+    if isinstance(caption, str):
+        payload = {**payload, "caption": _cut(caption, TELEGRAM_CAPTION_LIMIT,
+                                              payload.get("parse_mode"))}
+    media = payload.get("media")
+    if isinstance(media, list):
+        payload = {**payload, "media": [
+            {**item, "caption": _cut(item["caption"], TELEGRAM_CAPTION_LIMIT,
+                                     item.get("parse_mode"))}
+            if isinstance(item, dict) and isinstance(item.get("caption"), str) else item
+            for item in media]}
+    return replace(message, payload=payload) if payload is not message.payload else message
+
+
+def _cut(text: str, limit: int, parse_mode: str | None) -> str:
+    if parse_mode not in ("HTML", None):
+        return text
+    try:
+        return cut(text, limit, parse_mode)
+    except ValueError:  # no room for one character: let Telegram refuse it whole
+        return text
 
 
 # Bot API methods that address no chat: the row's chat_id only orders and rate-limits them.

@@ -8,9 +8,11 @@ import datetime as dt
 from sqlalchemy import select, text, update
 
 from storage import dialogs, outbox
-from storage.models import Checkin, Dialog, Dispute, OutboxMessage, Visit
+from storage.cases import add_case
+from storage.models import Checkin, Dialog, Dispute, OutboxMessage, Person, Visit
 from storage.outbox import Outgoing
 from storage.storable import storable
+from tests.emulator import parse_html, utf16_len
 from tests.harness import texts
 from tests.test_disputes import _cadre as _dispute_cadre
 from tests.test_visits import button
@@ -146,3 +148,39 @@ async def test_a_live_location_answers_a_dialogs_question_once(harness):
     assert await harness.roundtrip(user, user.move(live, 28.80, 116.80)) == []
     replies = await harness.press(user, button(replies, ":2026-11-28"))
     assert "28.69000, 116.69000" in replies[-1].plain_text
+
+
+# --- 11. lengths as Telegram counts them --------------------------------------------------
+
+
+async def test_a_case_of_2045_emoji_is_refused_saying_how_long_it_may_be(harness):
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6921, language_code="en")
+    replies = await harness.send(user, "/case")
+    replies = await harness.press(user, button(replies, ":practice"))
+    await harness.send(user, "Night school")
+    refusal = texts(await harness.send(user, "😀" * 2045))[0]
+    assert refusal == ("That is 4090 characters, counting each emoji as two; the limit is "
+                       "3000. Please shorten it.")
+    replies = await harness.send(user, "😀" * 1500)  # 3,000 as Telegram counts: allowed
+    assert "photo" in replies[-1].plain_text.lower()
+
+
+async def test_the_office_features_an_overlong_case_and_its_edit_is_cut_to_fit(harness):
+    """A case saved before lengths were counted in UTF-16: the office's view of it is 4,170
+    units; the edit that drops its buttons must still be one message Telegram takes."""
+    await harness.import_roster()
+    async with harness.db.write() as session:
+        cadre = (await session.execute(select(Person).where(
+            Person.phone.like("%13800138002")))).scalar_one()
+        case = await add_case(session, person=cadre, kind="practice", title="Night school",
+                              text="😀" * 2045, photos=[], day=dt.date(2026, 11, 28), now=NOW)
+    office = await harness.register("13800138009", user_id=6922, language_code="en")
+    opened = await harness.tap(office, await harness.send(office, "/cases"),
+                               suffix=f"mc:v:{case.id}")
+    assert len(opened) == 2  # the view is split; its buttons are on the last part
+    replies = await harness.tap(office, opened, suffix=f"mc:f:{case.id}")
+    [edit] = [s for s in replies if s.method == "editMessageText"]
+    shown = parse_html(edit.text)
+    assert utf16_len(shown) <= 4096 and shown.endswith("…")
+    assert any("featured" in t for t in texts(replies))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Outgoing
-from storage.textsplit import split_html, split_plain
+from storage.textsplit import cut, html_units, split_html, split_plain
 from tests.emulator import parse_html, utf16_len
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
@@ -41,10 +41,10 @@ def styled(html: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def assert_valid_chunks(chunks: list[str], limit: int) -> None:
-    """What Telegram checks: a length in range and something left to show after parsing."""
+    """What Telegram checks: a length in range after parsing and something left to show."""
     assert chunks
     for chunk in chunks:
-        assert 1 <= utf16_len(chunk) <= limit, (utf16_len(chunk), chunk)
+        assert 1 <= utf16_len(parse_html(chunk)) <= limit, (utf16_len(parse_html(chunk)), chunk)
         assert parse_html(chunk).strip(), chunk
 
 
@@ -87,15 +87,15 @@ def test_a_bold_span_across_the_cut_is_closed_and_reopened():
 
 def test_a_link_is_reopened_with_its_address():
     text = LINK + "word " * 30 + "</a>"
-    chunks = split_html(text, 80)
+    chunks = split_html(text, 40)
     assert len(chunks) > 2
     assert all(chunk.startswith(LINK) and chunk.endswith("</a>") for chunk in chunks)
-    assert_valid_chunks(chunks, 80)
+    assert_valid_chunks(chunks, 40)
     assert_same_text(text, chunks)
 
 
 def test_an_entity_at_the_cut_goes_whole_to_one_side():
-    assert split_html("x" * 18 + "&amp;" + "y" * 30, 20)[:2] == ["x" * 18, "&amp;" + "y" * 15]
+    assert split_html("x" * 18 + "&amp;" + "y" * 30, 20)[:2] == ["x" * 18 + "&amp;y", "y" * 20]
     for filler in range(15, 25):
         text = "x" * filler + "&amp;&lt;&gt;" + "y" * 30
         chunks = split_html(text, 20)
@@ -140,9 +140,27 @@ def test_plain_text_is_cut_without_reading_tags():
     assert " ".join(chunks) == text
 
 
-def test_a_tag_longer_than_the_limit_is_refused():
+def test_tags_count_nothing_and_an_entity_counts_its_character_as_telegram_does():
+    assert html_units(LINK + "x</a> &amp; &#128512; 😀 <b>字</b>") == 11
+    escaped = "&amp;" * 4000  # 20,000 characters as written, 4,000 as Telegram counts them
+    assert split_html(escaped) == [escaped]
+    long_link = '<a href="https://example.org/' + "p" * 5000 + '">x</a>'
+    assert split_html(long_link) == [long_link]
+
+
+def test_a_limit_with_no_room_for_one_character_is_refused():
     with pytest.raises(ValueError, match="limit"):
-        split_html(LINK + "x" * 100 + "</a>", 40)
+        split_html("😀" * 10, 1)
+
+
+def test_a_cut_ends_with_an_ellipsis_inside_the_open_tags_at_the_best_boundary():
+    text = "<b>heading</b>\n<i>" + "word " * 20 + "</i>"
+    short = cut(text, 30, "HTML")
+    assert short == "<b>heading</b>\n<i>word word word word…</i>"
+    assert utf16_len(parse_html(short)) <= 30
+    assert cut(text, 1000, "HTML") is text
+    assert cut("😀" * 600, 1024, None) == "😀" * 511 + "…"
+    assert cut("a &lt;" * 10, 8, "HTML") == "a &lt;a &lt;a…"  # an entity is one
 
 
 _WORDS = st.text(alphabet="abz中文乡😀。，", min_size=1, max_size=12)
@@ -168,13 +186,23 @@ def test_any_well_formed_message_splits_into_valid_chunks_that_keep_every_charac
     chunks = split_html(text, limit)
     assert_valid_chunks(chunks, limit)
     assert_same_text(text, chunks)
-    if utf16_len(text) <= limit:
+    if utf16_len(parse_html(text)) <= limit:
         assert chunks == [text]
+
+
+@given(text=_DOCUMENTS, limit=st.integers(min_value=20, max_value=300))
+@settings(max_examples=200, deadline=None)
+def test_any_cut_is_valid_html_within_the_limit_that_begins_the_text(text, limit):
+    short = cut(text, limit, "HTML")
+    shown = parse_html(short)
+    assert utf16_len(shown) <= limit
+    if short != text:
+        assert shown.endswith("…") and parse_html(text).startswith(shown[:-1].rstrip())
 
 
 async def test_enqueue_stores_a_long_message_as_ordered_rows_with_the_keyboard_last(database):
     keyboard = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
-    text = "\n".join(f"<b>{i:05d}</b> 城关镇 &amp; 东关镇" for i in range(500))
+    text = "\n".join(f"<b>{i:05d}</b> 城关镇 &amp; 东关镇" for i in range(1000))
     long = Outgoing(
         chat_id=42, method="sendMessage", dedup_key="digest:2026-11-28:42",
         payload={"text": text, "parse_mode": "HTML", "reply_markup": keyboard},
@@ -212,12 +240,23 @@ async def test_enqueue_skips_a_split_message_already_queued_under_its_first_key(
     assert again == []
 
 
-async def test_enqueue_leaves_other_methods_and_short_texts_alone(database):
+async def test_enqueue_cuts_an_edit_and_captions_to_telegrams_limits(database):
     edit = Outgoing(
         chat_id=7, method="editMessageText",
-        payload={"message_id": 1, "text": "y" * 5000, "parse_mode": "HTML"},
+        payload={"message_id": 1, "text": "<b>y</b> " * 5000, "parse_mode": "HTML"},
     )
+    photo = Outgoing(chat_id=7, method="sendPhoto",
+                     payload={"photo": "p", "caption": "字" * 2000})
+    album = Outgoing(chat_id=7, method="sendMediaGroup", payload={"media": [
+        {"type": "photo", "media": "a", "caption": "😀" * 600},
+        {"type": "photo", "media": "b"}]})
     short = Outgoing(chat_id=7, method="sendMessage", payload={"text": "z" * 4096})
     async with database.write() as session:
-        rows = await outbox.enqueue(session, messages=[edit, short], now=NOW)
-    assert [len(r.payload["text"]) for r in rows] == [5000, 4096]
+        rows = await outbox.enqueue(session, messages=[edit, photo, album, short], now=NOW)
+    assert len(rows) == 4
+    edited, captioned, grouped, whole = (row.payload for row in rows)
+    assert utf16_len(parse_html(edited["text"])) == 4096 and edited["text"].endswith("y</b>…")
+    assert captioned["caption"] == "字" * 1023 + "…"
+    assert grouped["media"][0]["caption"] == "😀" * 511 + "…"
+    assert grouped["media"][1] == {"type": "photo", "media": "b"}
+    assert whole["text"] == "z" * 4096
