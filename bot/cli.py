@@ -25,7 +25,7 @@ from sqlalchemy.exc import (
 from bot.clock import SystemClock
 from bot.context import AppContext
 from bot.i18n import translate
-from bot.logs import setup_logging
+from bot.logs import logging_config, settings_secrets, setup_logging
 from bot.settings import Settings
 from storage.db import Database
 
@@ -81,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings()
+    if args.command != "demo":  # the demo makes its own SQLite file
+        _check_database_url(settings.database_url)
     setup_logging(*settings_secrets(settings))
     if args.command == "demo":
         from bot.demo import main as demo_main
 
         return demo_main()
-    _check_database_url(settings.database_url)
     if args.command == "run":
         return _run(settings)
     if args.command in ("backup", "restore"):
@@ -193,7 +194,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,
                 port=args.port or settings.web_port, workers=args.workers,
-                proxy_headers=True, log_level="info")
+                proxy_headers=True, log_level="info",
+                # uvicorn configures each worker it spawns with this: the same as ours.
+                log_config=logging_config(*settings_secrets(settings)))
     return 0
 
 
