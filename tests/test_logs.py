@@ -107,7 +107,7 @@ async def test_a_registration_and_a_failure_log_no_token_and_no_phone(harness, e
     assert "13800138002" not in written and "13800138003" not in written
 
 
-# --- `grassroots serve --workers 2`: every process logs through the one redacting configuration
+# --- `grassroots serve`, in one process or with workers: all log through the one configuration
 
 SECRET = "hook-secret-5150"
 API_TOKEN = "api-token-8642"
@@ -171,19 +171,20 @@ async def break_townships(url: str) -> None:
         await db.dispose()
 
 
-async def serve(env: dict[str, str], port: int, log: Path) -> asyncio.subprocess.Process:
-    """`grassroots serve --workers 2`, stdout and stderr into one file, once both are up."""
+async def serve(env: dict[str, str], port: int, log: Path,
+                workers: int) -> asyncio.subprocess.Process:
+    """`grassroots serve --workers N`, stdout and stderr into one file, once all are up."""
     script = Path(sys.executable).with_name("grassroots")
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         process = await asyncio.create_subprocess_exec(
-            str(script), "serve", "--workers", "2", "--port", str(port), env=env,
+            str(script), "serve", "--workers", str(workers), "--port", str(port), env=env,
             stdout=out, stderr=subprocess.STDOUT)
     written = ""
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         for _ in range(600):
             written = await asyncio.to_thread(log.read_text, errors="replace")
             started = written.count("Application startup complete")
-            if started >= 2:
+            if started >= workers:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get("/healthz")).status_code == 200:
                         return process
@@ -204,15 +205,16 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         raise
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_serve_workers_log_with_timestamps_info_and_redaction_through_one_config(
-    served_url, emulator, tmp_path
+    served_url, emulator, tmp_path, workers
 ):
     await bind_one_person(served_url)
     port, log = free_port(), tmp_path / "serve.log"
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": emulator.token,
            "BOT_API_BASE_URL": emulator.base_url, "DATABASE_URL": served_url,
            "WEBHOOK_SECRET": SECRET, "API_TOKEN": API_TOKEN, "WEBHOOK_URL": ""}
-    process = await serve(env, port, log)
+    process = await serve(env, port, log, workers)
     try:
         await break_townships(served_url)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -229,11 +231,11 @@ async def test_serve_workers_log_with_timestamps_info_and_redaction_through_one_
     lines = written.splitlines()
     started = [m for line in lines if "Application startup complete" in line
                for m in [STAMP.match(line)]]
-    assert len(started) == 2 and all(started), written[-3000:]
-    workers = {m["pid"] for m in started if m}
-    assert len(workers) == 2
+    assert len(started) == workers and all(started), written[-3000:]
+    pids = {m["pid"] for m in started if m}
+    assert len(pids) == workers
     # The application's own INFO line, written by a worker (no worker dropped INFO).
-    assert any((m := STAMP.match(line)) and m["level"] == "INFO" and m["pid"] in workers
+    assert any((m := STAMP.match(line)) and m["level"] == "INFO" and m["pid"] in pids
                and "bot.app: queued 1 command menus" in line for line in lines), written[-3000:]
     # The access log goes through the same handler: stamped, the secrets and phone masked.
     [access] = [line for line in lines if "GET /healthz?" in line]
