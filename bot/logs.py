@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -74,7 +75,10 @@ class RedactingFilter(logging.Filter):
 
 def settings_secrets(settings: Settings) -> tuple[str, ...]:
     """What a deployment keeps secret: the bot token, webhook secret, API token, DB password."""
-    password = make_url(settings.database_url).password
+    try:
+        password = make_url(settings.database_url).password
+    except ArgumentError:  # not a URL at all: the CLI refuses it, with nothing to hide in it
+        password = None
     return (settings.telegram_bot_token, settings.webhook_secret, settings.api_token,
             str(password or ""))
 

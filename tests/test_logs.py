@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.logs import RedactingFilter, redact
+from bot.logs import RedactingFilter, redact, settings_secrets
+from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Person
@@ -58,6 +59,19 @@ def test_redact_masks_the_values_database_errors_repeat_and_keeps_the_rest():
                  "Failing row contains ([hidden])", "query argument $1: [hidden]",
                  "invalid input syntax for type integer: [hidden]"):
         assert kept in masked, kept
+
+
+def test_the_database_password_is_a_secret_and_a_url_that_is_none_hides_nothing():
+    settings = Settings(_env_file=None, database_url="postgresql://grass:pw%2F77x@db/grassroots",
+                        telegram_bot_token="123:abc", api_token="api-1")
+    secrets = settings_secrets(settings)
+    assert "pw/77x" in secrets and "123:abc" in secrets and "api-1" in secrets
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "cannot connect with %s to %s",
+                               ("pw/77x", "postgresql://grass:pw%2F77x@db"), None)
+    RedactingFilter(*secrets).filter(record)
+    assert "77x" not in record.getMessage()
+    broken = Settings(_env_file=None, database_url="not a url")
+    assert settings_secrets(broken) == ("", "", "", "")
 
 
 async def test_a_database_error_is_logged_with_its_sql_and_none_of_its_values(database, clock):
