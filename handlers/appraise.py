@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import FORMS, start_form
+from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import callback, command
 from handlers.stage import render_summary as render_stage
@@ -80,7 +80,7 @@ async def appraise(turn: Turn, args: str) -> None:
     turn.say(render_team(turn.tr, people, graded), markup=inline_keyboard(rows) if rows else None)
 
 
-@callback("apr")
+@callback("apr", roles=LEADER, refusal=N_("appraise.not_your_team"))
 async def on_member(turn: Turn, rest: str) -> None:
     """apr:<person id>: open that member's appraisal, if the presser leads their team."""
     if turn.person is None or not rest.isdigit():
@@ -143,4 +143,4 @@ APPRAISE = Form(
     ),
     save=_save, prepare=_prepare, describe=_describe,
 )
-FORMS[APPRAISE.name] = APPRAISE  # started from a member's button, not by the command
+add_form(APPRAISE, roles=LEADER)  # started from a member's button, not by the command

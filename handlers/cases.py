@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from bot.i18n import N_, Translator, locale_of, translator
+from handlers.authority import record_refusal
 from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import MEDIA_GROUP_MAX, register_form
 from handlers.forms import Choice, Data, Form, Invalid, Question, check_length
@@ -128,7 +129,7 @@ def _send_photos(turn: Turn, case: ModelCase) -> None:
         turn.request("sendMediaGroup", {"media": items})
 
 
-@callback("mc")
+@callback("mc", roles=COUNTY)  # features and set-asides: the office only
 async def on_button(turn: Turn, rest: str) -> None:
     """mc:v:<id> opens a case (county roles); mc:f:<id> features it, mc:s:<id> sets it aside
     (the office)."""
@@ -158,6 +159,11 @@ def _open(turn: Turn, view: store.CaseView) -> None:
 
 async def _decide(turn: Turn, view: store.CaseView, status: str) -> None:
     case = view.case
+    refusal = await record_refusal(turn, village_id=case.village_id,
+                                   township_id=case.township_id, author_id=case.person_id)
+    if refusal is not None:  # nobody features their own case
+        turn.notice(refusal)
+        return
     try:
         await store.decide(turn.session, case=case, status=status, by_person_id=_person(turn).id,
                            now=turn.now, day=turn.today)

@@ -38,7 +38,7 @@ async def checkin(turn: Turn, args: str) -> None:
         turn.say(turn.tr("checkin.already", status=_status(turn, row)), markup=_choices(turn))
 
 
-@callback("ci")
+@callback("ci", roles=CADRE)
 async def on_button(turn: Turn, rest: str) -> None:
     """In the village (saved at once), away (then the reason), or the reason itself."""
     if turn.person is None or turn.person.role not in CADRE:

@@ -4,6 +4,12 @@ State lives in the `dialogs` table and changes in the turn's transaction, so a b
 at any point resumes each dialog at the same step in whichever process gets the next
 update. Buttons carry `f:<token>:<action>[:<question>[:<code>]]`; the token changes with
 each dialog, so a button from an old or finished dialog does nothing.
+
+Every form is registered with the roles that may use it (`register_form`, or `add_form` for
+one started by a button). Before any step of a draft — an answer, a button, /back, /cancel,
+an offer to continue — the person's current role and place are checked in the same
+transaction: a draft opened before they changed, one their role no longer allows, or a
+privileged draft left too long is closed with a sentence, nothing saved.
 """
 
 from __future__ import annotations
@@ -12,14 +18,18 @@ import datetime as dt
 from typing import Any
 
 from bot.i18n import N_
+from handlers.authority import draft_refusal
 from handlers.base import Turn, inline_keyboard
 from handlers.forms import Data, Form, Invalid, Question, match_choice, parse_typed
-from handlers.registry import CADRE, callback, command
+from handlers.registry import CADRE, EVERYONE, callback, command
 from storage import dialogs as store
 from storage.models import Dialog
 
 FORMS: dict[str, Form] = {}
+# Who may use each form; a form without an entry is open to nobody.
+FORM_ROLES: dict[str, frozenset[str]] = {}
 CONFIRM = "_confirm"
+DIALOG_COMMANDS = frozenset({"back", "cancel"})  # commands that act on the open draft
 RESUME = "_resume"
 # A "photos" question takes at most this many unless its max_value says fewer: Telegram's
 # media group holds 10, so every photo of an answer can be shown again as one album.
@@ -28,7 +38,7 @@ MEDIA_GROUP_MAX = 10
 
 def register_form(form: Form, *, roles: frozenset[str], description: str, order: int) -> Form:
     """Make `/<form.name>` start the form for these roles."""
-    FORMS[form.name] = form
+    add_form(form, roles=roles)
 
     async def run(turn: Turn, args: str) -> None:
         await start_form(turn, form, args)
@@ -37,9 +47,43 @@ def register_form(form: Form, *, roles: frozenset[str], description: str, order:
     return form
 
 
+def add_form(form: Form, *, roles: frozenset[str]) -> Form:
+    """Make a form known to the engine (one started by a button or another command), with the
+    roles that may fill it in."""
+    if not roles:
+        raise ValueError(f"form {form.name!r}: no role may use it")
+    FORMS[form.name] = form
+    FORM_ROLES[form.name] = frozenset(roles)
+    return form
+
+
+async def _open(turn: Turn) -> tuple[Dialog | None, bool]:
+    """The chat's open form dialog if the person may go on with it, and whether a draft was
+    just closed (the person has been told why)."""
+    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    if dialog is None or dialog.form not in FORMS:
+        return dialog, False
+    roles = FORM_ROLES.get(dialog.form, frozenset())
+    refusal = draft_refusal(turn, dialog, roles, turn.tr(FORMS[dialog.form].title))
+    if refusal is None:
+        return dialog, False
+    await store.discard(turn.session, chat_id=turn.chat_id)
+    turn.say(refusal)
+    return None, True
+
+
+async def close_refused(turn: Turn) -> bool:
+    """Close the chat's draft if the person may no longer go on with it (saying why)."""
+    _, closed = await _open(turn)
+    return closed
+
+
 async def start_form(turn: Turn, form: Form, args: str = "") -> None:
     """Start a form, or offer to continue the draft the user left open."""
-    existing = await store.get(turn.session, chat_id=turn.chat_id)
+    if turn.person is None or turn.person.role not in FORM_ROLES.get(form.name, frozenset()):
+        turn.say(turn.tr("authority.form_not_for_role", title=turn.tr(form.title)))
+        return
+    existing, _ = await _open(turn)
     if existing is not None and existing.form in FORMS and existing.step != RESUME:
         _offer_resume(turn, existing, form, args)
         return
@@ -196,9 +240,9 @@ def _esc(text: str) -> str:
 
 async def on_input(turn: Turn) -> bool:
     """A message while a dialog is open: the answer to the current question."""
-    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    dialog, closed = await _open(turn)
     if dialog is None or dialog.form not in FORMS:
-        return False
+        return closed
     form = FORMS[dialog.form]
     data = dict(dialog.data)
     if _album_overflow(turn, form, data):
@@ -308,12 +352,14 @@ async def _answer(
     await _advance(turn, form, dialog, data, stack)
 
 
-@callback("f")
+@callback("f", roles=EVERYONE)  # each step checks the roles of its form
 async def on_button(turn: Turn, rest: str) -> None:
     """A button of a form: answer, skip, toggle, done, save, edit, cancel, continue, discard."""
     token, _, tail = rest.partition(":")
     action, _, arg = tail.partition(":")
-    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    dialog, closed = await _open(turn)
+    if closed:
+        return
     if dialog is None or dialog.token != token or dialog.form not in FORMS:
         turn.notice(turn.tr("form.stale_button"))
         return
@@ -419,7 +465,9 @@ async def _resume(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
 async def handles_command(turn: Turn, name: str) -> bool:
     """/back and /cancel belong to an open dialog."""
     if name == "back":
-        dialog = await store.get(turn.session, chat_id=turn.chat_id)
+        dialog, closed = await _open(turn)
+        if closed:
+            return True
         if dialog is None or dialog.form not in FORMS:
             turn.say(turn.tr("form.nothing_to_go_back_to"))
             return True
@@ -452,7 +500,9 @@ async def discard(turn: Turn) -> None:
 )
 async def cancel(turn: Turn, args: str = "") -> None:
     """Leave the open dialog; nothing of it is saved."""
-    dialog = await store.get(turn.session, chat_id=turn.chat_id)
+    dialog, closed = await _open(turn)
+    if closed:
+        return
     if dialog is None:
         turn.say(turn.tr("form.nothing_to_cancel"))
         return

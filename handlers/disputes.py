@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.i18n import N_, Translator
+from handlers.authority import record_refusal
 from handlers.base import Buttons, Turn, inline_keyboard
-from handlers.dialogs import FORMS, register_form, start_form
+from handlers.dialogs import add_form, register_form, start_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
@@ -139,7 +140,7 @@ async def _own_disputes(turn: Turn) -> None:
     turn.say("\n".join(lines), markup=inline_keyboard(rows))
 
 
-@callback("dsp")
+@callback("dsp", roles=CADRE)
 async def on_button(turn: Turn, rest: str) -> None:
     """A step button: dsp:<id>:m|r|et|ec, or the verdict dsp:<id>:vs|vn."""
     id_text, _, code = rest.partition(":")
@@ -150,6 +151,11 @@ async def on_button(turn: Turn, rest: str) -> None:
                                      person_id=turn.person.id, lock=True)
     if dispute is None:
         turn.notice(turn.tr("dispute.not_yours"))  # a forged id: not this cadre's dispute
+        return
+    refusal = await record_refusal(turn, village_id=dispute.village_id,
+                                   township_id=dispute.township_id)
+    if refusal is not None:  # the cadre has moved to another village since
+        turn.notice(refusal)
         return
     if code == "m":
         await _move(turn, dispute, "mediate")
@@ -223,7 +229,7 @@ STEP = Form(
                         max_len=1000),),
     save=_save_step, prepare=_prepare_step, describe=_describe_step,
 )
-FORMS[STEP.name] = STEP  # started from a button, not a command
+add_form(STEP, roles=CADRE)  # started from a button, not a command
 
 
 # --- leaders: the open disputes of a scope, and any dispute's history --------------------------
@@ -298,7 +304,7 @@ def render_history(
     return "\n".join(lines)
 
 
-@callback("dsh")
+@callback("dsh", roles=EVERYONE)
 async def on_history(turn: Turn, rest: str) -> None:
     """A history button, dsh:<id>: the dispute's card, if it lies in the person's scope."""
     if turn.person is None or not rest.isdigit():

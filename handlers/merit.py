@@ -161,7 +161,7 @@ def _draft(turn: Turn, action: str, merits: list[store.Merit], who: str, start: 
     return draft_criticism(turn.tr, named, who=who, start=start, end=end, minimum=minimum)
 
 
-@callback("mer")
+@callback("mer", roles=COUNTY)
 async def on_draft(turn: Turn, rest: str) -> None:
     """mer:<c|k>:<start>:<end>:<unit id or 0>: draft the notice; the office goes on to send it."""
     parts = rest.split(":")

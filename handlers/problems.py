@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.i18n import N_, Translator
 from handlers.base import Buttons, Turn, inline_keyboard
-from handlers.dialogs import FORMS, register_form, start_form
+from handlers.dialogs import add_form, register_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
 from handlers.parsing import ParseError, parse_day
 from handlers.registry import CADRE, EVERYONE, callback, command
@@ -204,7 +204,7 @@ def _next_button(turn: Turn, problem: Problem, checkback_on: dt.date | None) -> 
     return [[(turn.tr(BUTTON[action], id=problem.id), f"prs:{problem.id}:{code}")]]
 
 
-@callback("prb")
+@callback("prb", roles=EVERYONE)
 async def on_card(turn: Turn, rest: str) -> None:
     """A problem's button, prb:<id>: its card; the village's team also get its next step."""
     person = turn.person
@@ -229,7 +229,7 @@ async def on_card(turn: Turn, rest: str) -> None:
     turn.say(text, markup=inline_keyboard(rows) if rows else None)
 
 
-@callback("prs")
+@callback("prs", roles=CADRE)
 async def on_step(turn: Turn, rest: str) -> None:
     """A step button, prs:<id>:t|s|f|c: the step's form, if the problem still waits for it."""
     id_text, _, code = rest.partition(":")
@@ -349,4 +349,4 @@ STEP = Form(
     name="problem_step", title=N_("problem.step_title"), questions=STEP_QUESTIONS,
     save=_save_step, prepare=_prepare_step, describe=_describe_step,
 )
-FORMS[STEP.name] = STEP  # started from a button, not a command
+add_form(STEP, roles=CADRE)  # started from a button, not a command

@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from bot.i18n import N_, Translator
 from bot.villagework import RULE, TYPE, type_names, village_line
 from handlers.base import Turn
-from handlers.dialogs import FORMS, start_form
+from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Question
-from handlers.registry import CADRE, EVERYONE, command
+from handlers.places import ask_which
+from handlers.registry import CADRE, EVERYONE, OFFICE, command
 from handlers.stats import scope_for, scope_label
 from handlers.visits import day_choices, parse_past_day
 from storage import people
 from storage import rectification as store
 from storage.models import Person, Village
-from storage.scope import Scope, UnknownPlace, named_place
+from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 
 MAX_LISTED = 30  # villages listed in one message; the export has them all
 UNMARK = "unmark"
@@ -82,6 +83,9 @@ async def _prepare_mark(turn: Turn, args: str) -> Data | None:
         place = await named_place(turn.session, name=args)
     except UnknownPlace:
         turn.say(turn.tr("stats.unknown_place", name=args.strip()))
+        return None
+    except AmbiguousPlace as exc:
+        await ask_which(turn, exc)
         return None
     data: Data = {"township": str(place.township_id)}
     if place.village_id is not None:
@@ -208,5 +212,5 @@ ACTION = Form(
     ),
     save=_save_action, prepare=_prepare_action,
 )
-FORMS[MARK.name] = MARK  # both started by /rectify, by role
-FORMS[ACTION.name] = ACTION
+add_form(MARK, roles=OFFICE)  # both started by /rectify, by role
+add_form(ACTION, roles=CADRE)

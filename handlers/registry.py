@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from bot.i18n import N_
 from handlers.base import Turn
 
 CADRE = frozenset({"cadre", "team_leader"})
@@ -28,8 +29,19 @@ class Command:
     order: int
 
 
+@dataclass(frozen=True)
+class Button:
+    """A family of inline buttons (callback_data `prefix:...`): who may press them, and what
+    a press does. The router refuses anyone else before `run` is reached."""
+
+    prefix: str
+    roles: frozenset[str]
+    run: CallbackRun
+    refusal: str  # the msgid a press by another role is answered with
+
+
 COMMANDS: dict[str, Command] = {}
-CALLBACKS: dict[str, CallbackRun] = {}
+CALLBACKS: dict[str, Button] = {}
 
 
 def command(
@@ -44,11 +56,19 @@ def command(
     return register
 
 
-def callback(prefix: str) -> Callable[[CallbackRun], CallbackRun]:
-    """Register a button handler for callback_data `prefix:...`; it gets the rest."""
+def callback(
+    prefix: str, *, roles: Iterable[str], refusal: str = N_("common.stale_button")
+) -> Callable[[CallbackRun], CallbackRun]:
+    """Register a button handler for callback_data `prefix:...`; it gets the rest.
+
+    `roles` has no default: every button states who may press it, as every command does;
+    a press by anyone else is answered with `refusal` and never reaches the handler."""
+    allowed = frozenset(roles)
+    if not allowed:
+        raise ValueError(f"button {prefix!r}: no role may press it")
 
     def register(run: CallbackRun) -> CallbackRun:
-        CALLBACKS[prefix] = run
+        CALLBACKS[prefix] = Button(prefix, allowed, run, refusal)
         return run
 
     return register

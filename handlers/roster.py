@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import N_, locale_of, translate
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import FORMS, start_form
+from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import OFFICE, callback, command
 from storage import people, roster
@@ -68,7 +68,7 @@ def _menu(turn: Turn) -> None:
     turn.say(turn.tr("roster_chat.menu"), markup=inline_keyboard(rows))
 
 
-@callback("ros")
+@callback("ros", roles=OFFICE)
 async def on_button(turn: Turn, rest: str) -> None:
     """ros:imp | ros:list | ros:t:<township> | ros:v:<village> | ros:off."""
     if turn.person is None or turn.person.role not in OFFICE:
@@ -293,4 +293,4 @@ DEACTIVATE = Form(
     ),
     save=_save_off, prepare=_prepare_off, describe=_describe_off,
 )
-FORMS[DEACTIVATE.name] = DEACTIVATE  # started from /roster, not a command of its own
+add_form(DEACTIVATE, roles=OFFICE)  # started from /roster, not a command of its own

@@ -14,6 +14,7 @@ from bot.context import AppContext
 from bot.delivery import deliver_rows
 from bot.i18n import locale_of, normalise_locale, translate
 from handlers import checkin, dialogs, roster, start
+from handlers.authority import button_refusal
 from handlers.base import Turn
 from handlers.registry import CALLBACKS, COMMANDS
 from storage import outbox, people, updates
@@ -97,6 +98,8 @@ async def dispatch(turn: Turn) -> None:
         await dialogs.discard(turn)
         turn.say(turn.tr("start.deactivated"))
         return
+    # A draft the person may no longer go on with is closed at their next update of any kind.
+    closed = await dialogs.close_refused(turn)
     data = turn.callback_data
     if data is not None:
         await _on_button(turn, data)
@@ -111,9 +114,13 @@ async def dispatch(turn: Turn) -> None:
         return
     parsed = parse_command(turn.text)
     if parsed is not None:
+        if closed and parsed[0] in dialogs.DIALOG_COMMANDS:
+            return  # /back or /cancel of the draft just closed: the closing said it all
         if not await dialogs.handles_command(turn, parsed[0]):
             await _on_command(turn, *parsed)
         return
+    if closed:
+        return  # an answer to the draft just closed
     if (await dialogs.on_input(turn) or await checkin.on_location(turn)
             or await roster.on_bare_document(turn)):
         return
@@ -133,11 +140,17 @@ async def _on_command(turn: Turn, name: str, args: str) -> None:
 
 async def _on_button(turn: Turn, data: str) -> None:
     prefix, _, rest = data.partition(":")
-    handler = CALLBACKS.get(prefix)
-    if handler is None:
+    button = CALLBACKS.get(prefix)
+    if button is None:
         turn.notice(turn.tr("common.stale_button"))
         return
-    await handler(turn, rest)
+    # Who may press it, and whether it was offered before their role or place changed, is
+    # decided here for every button, so a new one cannot forget it.
+    refusal = button_refusal(turn, button.roles, button.refusal)
+    if refusal is not None:
+        turn.notice(refusal)
+        return
+    await button.run(turn, rest)
 
 
 async def _answer_callback(context: Any, update: Update, text: str | None) -> None:

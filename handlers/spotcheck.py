@@ -10,8 +10,9 @@ import datetime as dt
 import random
 
 from bot.i18n import N_, Translator, locale_of, translator
+from handlers.authority import record_refusal
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import FORMS, start_form
+from handlers.dialogs import add_form, start_form
 from handlers.forms import Data, Form, Question
 from handlers.registry import COUNTY, callback, command
 from handlers.stats import scope_for, scope_label
@@ -21,6 +22,7 @@ from storage.models import Person, SpotCheck
 from storage.outbox import Outgoing
 
 MAX_NOTE = 500
+ASSIGNEES = frozenset({"team_leader", "township_leader"})  # whom store.assignee_for picks
 STATUS = "spotcheck.status.{}"
 _LABELS = (
     N_("spotcheck.status.pending"), N_("spotcheck.status.confirmed"),
@@ -183,13 +185,18 @@ async def _pending_check(turn: Turn, id_text: str) -> SpotCheck | None:
     if check is None or turn.person is None or check.assigned_to != turn.person.id:
         turn.notice(turn.tr("spotcheck.not_yours"))
         return None
+    refusal = await record_refusal(turn, village_id=check.village_id,
+                                   township_id=check.township_id, author_id=check.cadre_id)
+    if refusal is not None:  # moved, or the record became their own team's work of theirs
+        turn.notice(refusal)
+        return None
     if check.status != "pending":
         turn.notice(turn.tr("spotcheck.already", status=turn.tr(STATUS.format(check.status))))
         return None
     return check
 
 
-@callback("spc")
+@callback("spc", roles=ASSIGNEES, refusal=N_("spotcheck.not_yours"))
 async def on_button(turn: Turn, rest: str) -> None:
     """spc:<id>:y confirms; spc:<id>:n asks for a note first."""
     id_text, _, code = rest.partition(":")
@@ -238,4 +245,4 @@ NOTE = Form(
                         max_len=MAX_NOTE),),
     save=_save_note, prepare=_prepare_note, describe=_describe_note,
 )
-FORMS[NOTE.name] = NOTE  # started from a button, not a command
+add_form(NOTE, roles=ASSIGNEES)  # started from a button, not a command

@@ -237,7 +237,7 @@ async def _reviewable(turn: Turn, rest: str) -> tuple[StageSummary, Person] | No
     return row, author
 
 
-@callback("stg")
+@callback("stg", roles=ROLES)
 async def on_button(turn: Turn, rest: str) -> None:
     """stg:w:<kind> write, stg:r review, stg:v:<id> view, stg:a:<id> accept."""
     action, _, arg = rest.partition(":")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
+import math
 
 from bot.context import AppContext
 from bot.i18n import N_, normalise_locale, translator
@@ -14,6 +17,7 @@ from storage.outbox import Outgoing
 from storage.roster import normalise_phone
 
 MENU_VERSION = "1"
+log = logging.getLogger(__name__)
 
 
 async def unregistered(turn: Turn) -> None:
@@ -55,11 +59,39 @@ async def _on_contact(turn: Turn) -> None:
 
 
 async def _bind_by_code(turn: Turn, code: str) -> None:
+    # While locked, a code is not even looked up: a guess learns nothing and is not counted,
+    # so the time told is the time it opens again.
+    locked = await _lockout(turn)
+    if locked is not None:
+        _say_locked(turn, *locked)
+        return
     person = await people.by_invite_code(turn.session, code=code[:16]) if code else None
     if person is None or not person.active:
+        await people.record_wrong_code(turn.session, telegram_user_id=turn.user_id, now=turn.now)
         turn.say(turn.tr("start.bad_code"), markup=contact_keyboard(turn.tr("start.share_phone")))
+        locked = await _lockout(turn)
+        if locked is not None:  # said once, when this wrong code closed the door
+            log.warning("invite codes refused (%s) to account %s until %s", locked[0],
+                        turn.user_id, locked[1].isoformat())
         return
     await _bind(turn, person)
+
+
+async def _lockout(turn: Turn) -> tuple[str, dt.datetime] | None:
+    settings = turn.app.settings
+    return await people.code_lockout(
+        turn.session, telegram_user_id=turn.user_id, now=turn.now,
+        per_account=settings.invite_wrong_codes_per_hour,
+        in_all=settings.invite_wrong_codes_per_hour_all)
+
+
+def _say_locked(turn: Turn, kind: str, until: dt.datetime) -> None:
+    """Codes refused for a while: until when, and the way that needs no code."""
+    minutes = max(1, math.ceil((until - turn.now).total_seconds() / 60))
+    local = (until.astimezone(turn.app.settings.tz) + dt.timedelta(seconds=59)).replace(second=0)
+    msgid = N_("invites.locked_account") if kind == "account" else N_("invites.locked_all")
+    turn.say(turn.tr(msgid, minutes=minutes, time=f"{local:%H:%M}"),
+             markup=contact_keyboard(turn.tr("start.share_phone")))
 
 
 async def _bind(turn: Turn, person: Person) -> None:
@@ -177,7 +209,7 @@ async def language(turn: Turn, args: str) -> None:
     )
 
 
-@callback("lang")
+@callback("lang", roles=EVERYONE)
 async def on_language(turn: Turn, code: str) -> None:
     """Switch the user's language; the menu follows."""
     if code not in ("zh", "en") or turn.person is None:

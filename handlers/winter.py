@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from bot.i18n import N_, Translator
 from bot.villagework import item_label, item_line, township_winter_line, unit_label, winter_lines
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import FORMS, start_form
+from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
 from handlers.parsing import ParseError, fold, parse_int
 from handlers.registry import CADRE, EVERYONE, callback, command
@@ -22,6 +22,7 @@ from storage.models import Person, Village
 from storage.scope import Scope
 
 MAX_AMOUNT = 10**12  # more in one village is a typing mistake
+LEADER = frozenset({"team_leader"})  # who updates the items
 KEEP = "keep"
 # A unit typed after the number is understood and dropped ("200亩", "150 mu").
 UNIT_WORDS = re.compile(
@@ -105,7 +106,7 @@ async def _per_place(turn: Turn, scope: Scope) -> dict[str, dict[str, store.Wint
     return by_village
 
 
-@callback("wnt")
+@callback("wnt", roles=LEADER, refusal=N_("winter.leader_only"))
 async def on_item(turn: Turn, rest: str) -> None:
     """An item's button, wnt:<code>: the team leader's form for it."""
     if turn.person is None or turn.person.role != "team_leader":
@@ -209,4 +210,4 @@ ITEM = Form(
     ),
     save=_save, prepare=_prepare, describe=_describe,
 )
-FORMS[ITEM.name] = ITEM  # started from an item's button
+add_form(ITEM, roles=LEADER)  # started from an item's button

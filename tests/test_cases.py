@@ -257,6 +257,7 @@ async def test_a_required_photos_question_wants_one_before_done_and_stops_at_its
                 questions=(Question("pics", "case.q.photos", "case.label.photos",
                                     kind="photos", max_value=2),))
     monkeypatch.setitem(dialogs.FORMS, form.name, form)
+    monkeypatch.setitem(dialogs.FORM_ROLES, form.name, frozenset({"cadre", "team_leader"}))
     user = await _cadre(harness)
     person = (await _people(harness))[LI]
     async with harness.db.write() as session:

@@ -1,0 +1,98 @@
+"""Authority is checked when it is used: a button or a draft from before a person's role or
+place changed no longer acts, and a record is acted on only inside the person's current scope.
+
+The router asks `button_refusal` before any button handler runs; the form engine asks
+`draft_refusal` before any step of a draft; a handler acting on a record asks
+`record_refusal` in the same transaction that writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.i18n import N_
+from handlers.base import Turn
+from storage.models import Dialog
+from storage.scope import Scope, own_scope
+
+WEEKDAYS = (N_("authority.weekday.0"), N_("authority.weekday.1"), N_("authority.weekday.2"),
+            N_("authority.weekday.3"), N_("authority.weekday.4"), N_("authority.weekday.5"),
+            N_("authority.weekday.6"))
+
+
+def privileged(roles: frozenset[str]) -> bool:
+    """A dialog or button plain cadres cannot use: its drafts expire."""
+    return "cadre" not in roles
+
+
+def _changed_at(turn: Turn) -> dt.datetime | None:
+    return turn.person.authority_changed_at if turn.person is not None else None
+
+
+def changed_when(turn: Turn) -> str:
+    """When the person's role or place last changed, as the county reads a date."""
+    changed = _changed_at(turn)
+    assert changed is not None
+    at = changed.astimezone(turn.app.settings.tz)
+    return turn.tr("authority.when", year=at.year, month=at.month, day=at.day,
+                   weekday=turn.tr(WEEKDAYS[at.weekday()]), time=f"{at:%H:%M}")
+
+
+def _sent_before_change(turn: Turn) -> bool:
+    """Whether the pressed button's message is older than the person's last change."""
+    changed = _changed_at(turn)
+    if changed is None:
+        return False
+    query = turn.update.callback_query
+    message = query.message if query is not None else None
+    sent = message.date if message is not None else None
+    if sent is None or sent.timestamp() <= 0:
+        return True  # an inaccessible message (date 0): its age is unknown, so not trusted
+    # Telegram dates are whole seconds: a message of the change's own second still counts.
+    return sent < changed.replace(microsecond=0)
+
+
+def button_refusal(turn: Turn, roles: frozenset[str], refusal: str) -> str | None:
+    """Why the person may not press this button now (None: they may); `refusal` is the
+    button's own sentence for another role."""
+    person = turn.person
+    assert person is not None  # the router sends only registered, active people here
+    if _sent_before_change(turn):
+        return turn.tr("authority.stale_button", when=changed_when(turn))
+    if person.role not in roles:
+        return turn.tr(refusal)
+    return None
+
+
+def draft_refusal(turn: Turn, dialog: Dialog, roles: frozenset[str], title: str) -> str | None:
+    """Why an open draft may not go on (None: it may); the sentence says nothing was saved."""
+    person = turn.person
+    assert person is not None
+    changed = _changed_at(turn)
+    if dialog.person_id is not None and dialog.person_id != person.id:
+        return turn.tr("authority.draft_closed_account", title=title)
+    if changed is not None and dialog.started_at < changed:
+        return turn.tr("authority.draft_closed_changed", when=changed_when(turn), title=title)
+    if person.role not in roles:
+        return turn.tr("authority.draft_closed_role", title=title)
+    hours = turn.app.settings.privileged_draft_hours
+    if privileged(roles) and turn.now - dialog.updated_at > dt.timedelta(hours=hours):
+        return turn.tr("authority.draft_expired", title=title, hours=hours)
+    return None
+
+
+async def record_refusal(
+    turn: Turn, *, village_id: int | None, township_id: int | None, author_id: int | None = None
+) -> str | None:
+    """Why the person may not act on a record of this place (None: they may): it must lie
+    inside their current scope (a cadre's: their village), and nobody checks their own work."""
+    person = turn.person
+    assert person is not None
+    if author_id is not None and author_id == person.id:
+        return turn.tr("authority.own_work")
+    scope = await own_scope(turn.session, person=person)
+    if scope is None and person.village_id is not None:  # a cadre works in their village
+        scope = Scope("village", "", person.township_id, person.village_id)
+    if scope is None or not scope.contains(Scope("village", "", township_id, village_id)):
+        return turn.tr("authority.out_of_scope")
+    return None

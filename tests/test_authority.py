@@ -1,0 +1,288 @@
+"""Authority that outlives the role (issue 15, item 3): a role or place changed by a roster
+import ends what the person had open — drafts, buttons — at their next update, and privileged
+drafts expire. The access matrix over every form and button is in test_access.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+
+import pytest
+from sqlalchemy import func, select
+
+import tests.emulator.world as emulator_world
+from storage import cases as case_store
+from storage.models import Broadcast, Dialog, Person, SpotCheck
+from storage.visits import add_visit
+from tests.harness import DEFAULT_ROSTER, offered_buttons, texts
+from tests.test_schedules import bind_everyone
+from tests.test_stats import people
+from tests.test_visits import button
+
+CHANGED = "Your role or place changed on Sat 2026-11-28 10:01"
+DISPUTE_CLOSED = CHANGED + "; the draft of “dispute report” was closed and nothing was saved."
+STALE_BUTTON = CHANGED + "; this button no longer works. Please send the command again."
+
+
+@pytest.fixture(autouse=True)
+def telegram_follows_the_clock(monkeypatch, harness):
+    """Messages the emulator creates are dated by the test's clock, as Telegram's servers and
+    the bot's clock agree in production (otherwise every date is the machine's today)."""
+    monkeypatch.setattr(emulator_world, "time",
+                        types.SimpleNamespace(time=lambda: harness.clock.now().timestamp()))
+
+
+def roster(**changes: str) -> str:
+    """The default roster with some people's rows replaced: name -> 'township,village,role'."""
+    lines = []
+    for line in DEFAULT_ROSTER.splitlines():
+        name, phone, rank, unit, *_ = line.split(",")
+        lines.append(f"{name},{phone},{rank},{unit},{changes[name]}" if name in changes else line)
+    return "\n".join(lines) + "\n"
+
+
+async def change(harness, **changes: str) -> None:
+    """A minute later, the office's roster import changes these people."""
+    harness.at(harness.clock.now() + dt.timedelta(minutes=1))
+    await harness.import_roster(roster(**changes))
+
+
+def user(harness, chats, name):
+    return harness.emu.user(chats[name], first_name=name, language_code="en")
+
+
+async def dialogs(harness, chat_id: int) -> int:
+    async with harness.db.read() as session:
+        query = select(func.count()).select_from(Dialog).where(Dialog.chat_id == chat_id)
+        return (await session.execute(query)).scalar_one()
+
+
+async def count(harness, model) -> int:
+    async with harness.db.read() as session:
+        return (await session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+def prefixed(replies, prefix: str) -> tuple[str, int]:
+    """The newest offered button of this prefix: (callback_data, message_id)."""
+    for _, data, message_id in offered_buttons(replies):
+        if data.startswith(prefix + ":"):
+            return data, message_id
+    raise LookupError(prefix)
+
+
+# --- the three cases of the issue ------------------------------------------------------------
+
+
+async def test_a_demoted_office_workers_broadcast_draft_is_closed_and_never_sent(harness):
+    chats = await bind_everyone(harness)
+    office = user(harness, chats, "吴敏")
+    await harness.send(office, "/broadcast")
+    replies = await harness.send(office, "Everyone to the county hall.")
+    confirm = await harness.press(office, button(replies, ":all"))
+    assert "Recipients:" in confirm[-1].plain_text
+    await change(harness, 吴敏=",,leading_group")
+    replies = await harness.press(office, button(confirm, ":ok"))
+    assert texts(replies) == [CHANGED + "; the draft of “broadcast” was closed and nothing "
+                              "was saved."]
+    assert await count(harness, Broadcast) == 0
+    assert await dialogs(harness, chats["吴敏"]) == 0
+    assert not any(s.text for n in ("张伟", "李娜") for s in harness.emu.sent_to(chats[n]))
+
+
+async def test_a_demoted_office_worker_cannot_deactivate_through_an_open_roster_off(harness):
+    chats = await bind_everyone(harness)
+    office = user(harness, chats, "吴敏")
+    replies = await harness.send(office, "/roster off 李娜")
+    confirm = await harness.press(office, replies[-1].buttons[0][0][1])
+    assert "李娜 will lose access" in confirm[-1].plain_text
+    await change(harness, 吴敏=",,leading_group")
+    replies = await harness.press(office, button(confirm, ":ok"))
+    assert texts(replies) == [CHANGED + "; the draft of “deactivation” was closed and nothing "
+                              "was saved."]
+    assert (await people(harness))["李娜"].active
+
+
+async def _spot_check_for_zhang(harness, chats) -> tuple[SpotCheck, list]:
+    """The office draws 李娜's visit; its request with the buttons goes to 张伟 (新村's leader)."""
+    found = await people(harness)
+    async with harness.db.write() as session:
+        await add_visit(session, person=found["李娜"], kind="weak", day=harness.clock.now().date(),
+                        heard="a road", wants="a road", now=harness.clock.now())
+    await harness.send(user(harness, chats, "吴敏"), "/spotcheck 1 新村")
+    async with harness.db.read() as session:
+        [check] = (await session.execute(select(SpotCheck))).scalars()
+    assert check.assigned_to == found["张伟"].id
+    return check, harness.emu.sent_to(chats["张伟"])
+
+
+async def test_a_demoted_and_moved_team_leader_cannot_confirm_with_the_old_button(harness):
+    chats = await bind_everyone(harness)
+    check, request = await _spot_check_for_zhang(harness, chats)
+    await change(harness, 张伟="黄金埠镇,东岗村,cadre", 刘洋="黄金埠镇,东岗村,cadre")
+    zhang = user(harness, chats, "张伟")
+    for code in ("y", "n"):
+        assert await harness.press(zhang, button(request, f":{code}")) == []
+        assert harness.emu.callback_answers[-1].get("text") == STALE_BUTTON
+    async with harness.db.read() as session:
+        assert (await session.get(SpotCheck, check.id)).status == "pending"
+    assert await dialogs(harness, chats["张伟"]) == 0
+
+
+async def test_a_moved_team_leader_pressing_a_fresh_forged_button_is_outside_their_scope(harness):
+    """The date check aside (a button on a message sent after the move), the record no longer
+    lies in the leader's village: the handler's scope re-check refuses it."""
+    chats = await bind_everyone(harness)
+    check, _ = await _spot_check_for_zhang(harness, chats)
+    await change(harness, 张伟="古埠镇,古埠村,team_leader")
+    zhang = user(harness, chats, "张伟")
+    await harness.send(zhang, "/language")  # a message of after the move
+    assert await harness.press(zhang, f"spc:{check.id}:y") == []
+    assert harness.emu.callback_answers[-1].get("text") == (
+        "This record is outside the area you are now responsible for.")
+    async with harness.db.read() as session:
+        assert (await session.get(SpotCheck, check.id)).status == "pending"
+
+
+async def test_nobody_features_their_own_case_after_a_promotion(harness):
+    chats = await bind_everyone(harness)
+    found = await people(harness)
+    async with harness.db.write() as session:
+        case = await case_store.add_case(
+            session, person=found["李娜"], kind="model", title="Night school", text="Every week.",
+            photos=[], day=harness.clock.now().date(), now=harness.clock.now())
+    await change(harness, 李娜=",,office")
+    lina = user(harness, chats, "李娜")
+    listing = await harness.send(lina, "/cases")
+    opened = await harness.press(lina, *prefixed(listing, "mc"))
+    assert await harness.press(lina, *prefixed(opened, "mc")) == []
+    assert harness.emu.callback_answers[-1].get("text") == (
+        "Nobody checks their own work: this record is yours.")
+    async with harness.db.read() as session:
+        assert (await session.get(type(case), case.id)).status == "submitted"
+
+
+# --- drafts: the moment of the change, the role, the age -------------------------------------
+
+
+async def test_a_draft_is_closed_at_the_next_message_after_a_move_and_nothing_is_saved(harness):
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    await harness.send(lina, "/dispute")
+    await change(harness, 李娜="黄金埠镇,东岗村,cadre")
+    replies = await harness.send(lina, "a text answer")
+    assert texts(replies) == [DISPUTE_CLOSED]
+    assert await dialogs(harness, chats["李娜"]) == 0
+    # What follows is an ordinary message again, and a new dialog opens normally.
+    replies = await harness.send(lina, "/dispute")
+    assert not any("changed" in text for text in texts(replies))
+    assert await dialogs(harness, chats["李娜"]) == 1
+
+
+async def test_back_and_cancel_of_a_closed_draft_say_only_that_it_was_closed(harness):
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    await harness.send(lina, "/dispute")
+    await change(harness, 李娜="黄金埠镇,东岗村,cadre")
+    assert texts(await harness.send(lina, "/back")) == [DISPUTE_CLOSED]
+    await harness.send(lina, "/dispute")
+    assert texts(await harness.send(lina, "/cancel")) == ["Cancelled. Nothing was saved."]
+
+
+async def test_a_change_that_touches_no_authority_leaves_drafts_and_buttons_alone(harness):
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    replies = await harness.send(lina, "/dispute")
+    harness.at(harness.clock.now() + dt.timedelta(minutes=1))
+    await harness.import_roster(DEFAULT_ROSTER.replace("李娜,13800138002,department",
+                                                       "李娜,13800138002,county"))
+    assert (await people(harness))["李娜"].authority_changed_at is None
+    replies = await harness.press(lina, *prefixed(replies, "f"))
+    assert replies and not any("changed" in text for text in texts(replies))
+    async with harness.db.read() as session:
+        [dialog] = (await session.execute(select(Dialog))).scalars()
+    assert dialog.step == "parties"  # the answer was taken
+
+
+async def test_a_draft_the_role_no_longer_allows_is_closed_even_without_a_stamp(harness):
+    """A writer that forgot the stamp (a hand edit of the database) is still caught: the
+    role is re-read at every step."""
+    chats = await bind_everyone(harness)
+    office = user(harness, chats, "吴敏")
+    await harness.send(office, "/broadcast")
+    async with harness.db.write() as session:
+        [wu] = (await session.execute(select(Person).where(Person.name == "吴敏"))).scalars()
+        wu.role = "leading_group"
+    replies = await harness.send(office, "A notice")
+    assert texts(replies) == ["“broadcast” is not for your current role; the draft was closed "
+                              "and nothing was saved."]
+    assert await dialogs(harness, chats["吴敏"]) == 0
+
+
+async def test_a_privileged_draft_expires_after_the_setting_and_a_cadres_does_not(harness):
+    chats = await bind_everyone(harness)
+    office, lina = user(harness, chats, "吴敏"), user(harness, chats, "李娜")
+    await harness.send(office, "/broadcast")
+    await harness.send(lina, "/dispute")
+    harness.at(harness.clock.now() + dt.timedelta(hours=23))
+    replies = await harness.send(office, "Kept within the day")  # touched: the hours restart
+    assert "Who should receive it?" in replies[-1].plain_text
+    harness.at(harness.clock.now() + dt.timedelta(hours=24, minutes=1))
+    replies = await harness.send(office, "/back")
+    assert texts(replies) == ["The draft of “broadcast” was left for more than 24 hours and "
+                              "was closed; nothing was saved. Please start again."]
+    assert await dialogs(harness, chats["吴敏"]) == 0
+    replies = await harness.press(lina, *prefixed(harness.emu.sent_to(chats["李娜"]), "f"))
+    assert await dialogs(harness, chats["李娜"]) == 1  # a cadre's visit draft waits as before
+
+
+async def test_the_expiry_follows_the_setting(harness):
+    chats = await bind_everyone(harness)
+    harness.settings.privileged_draft_hours = 2
+    office = user(harness, chats, "吴敏")
+    await harness.send(office, "/broadcast")
+    harness.at(harness.clock.now() + dt.timedelta(hours=2, minutes=1))
+    replies = await harness.send(office, "A notice")
+    assert "more than 2 hours" in texts(replies)[0]
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def test_any_button_sent_before_the_change_is_refused_and_one_sent_after_works(harness):
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    before = await harness.send(lina, "/checkin")
+    await change(harness, 李娜="黄金埠镇,东岗村,cadre")
+    assert await harness.press(lina, *prefixed(before, "ci")) == []
+    assert harness.emu.callback_answers[-1].get("text") == STALE_BUTTON
+    after = await harness.send(lina, "/checkin")
+    assert await harness.press(lina, *prefixed(after, "ci")) != []
+
+
+async def test_a_button_on_an_inaccessible_message_after_a_change_is_refused(harness):
+    """Telegram dates an inaccessible message 0: its age is unknown, so it is not trusted."""
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    before = await harness.send(lina, "/checkin")
+    data, message_id = prefixed(before, "ci")
+    stored = harness.emu.world.messages[(chats["李娜"], message_id)]
+    stored.message = {**stored.message, "date": 0}
+    assert await harness.press(lina, data, message_id=message_id) != []  # no change: it works
+    await change(harness, 李娜="黄金埠镇,东岗村,cadre")
+    assert await harness.press(lina, data, message_id=message_id) == []
+    assert harness.emu.callback_answers[-1].get("text") == STALE_BUTTON
+
+
+# --- the stamp -------------------------------------------------------------------------------
+
+
+async def test_the_import_stamps_only_people_whose_role_or_place_changed(harness):
+    await harness.import_roster()
+    harness.at(harness.clock.now() + dt.timedelta(minutes=1))
+    text = roster(张伟="黄金埠镇,新村,cadre", 刘洋="黄金埠镇,新村,team_leader")
+    await harness.import_roster(text.replace("陈静,13800138005,ordinary",
+                                             "陈静,13800138005,county"))
+    found = await people(harness)
+    stamped = {name for name, p in found.items() if p.authority_changed_at is not None}
+    assert stamped == {"张伟", "刘洋"}  # 陈静's rank changed: no authority in it
+    assert found["张伟"].authority_changed_at == harness.clock.now()
