@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     case_text_max_chars: int = Field(default=3000, ge=1, le=4096)
     export_dir: str = "exports"  # where /export builds its workbooks until they are sent
     draft_stale_after_minutes: int = 120
+    # A draft of a dialog plain cadres cannot open (a broadcast, a deactivation, a spot-check
+    # note...) untouched this long is closed unsaved at the person's next update.
+    privileged_draft_hours: int = Field(default=24, ge=1)
 
     webhook_url: str = ""
     webhook_secret: str = ""
