@@ -107,13 +107,21 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _check_database_url(url: str) -> None:
     try:
-        backend = make_url(url).get_backend_name()
+        parsed = make_url(url)
     except ArgumentError as exc:
         raise Refusal("DATABASE_URL is not a database URL (e.g. sqlite:///grassroots.db or "
                       "postgresql://user@host/db)") from exc
+    backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise Refusal(f"DATABASE_URL names a {backend} database; Grassroots runs on SQLite or "
                       "PostgreSQL")
+    # Said here rather than by the driver: aiosqlite's thread, failing to open the file, prints
+    # a traceback of its own when the command's event loop has already closed.
+    file = parsed.database if backend == "sqlite" else None
+    folder = Path(file or ".").absolute().parent
+    if file not in (None, "", ":memory:") and not folder.is_dir():
+        raise Refusal(f"the folder of the SQLite database, {folder}, does not exist: check "
+                      "DATABASE_URL")
 
 
 def _sentence(exc: BaseException) -> str | None:
