@@ -29,11 +29,20 @@ from bot.i18n import N_, Translator, translator
 from bot.xlsx import Part, Sheet, TooLarge, write_workbook
 from handlers.base import Turn
 from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
+from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage import problems as store_problems
 from storage.outbox import Outgoing
-from storage.scope import COUNTY_ROLES, OutOfScope, Scope, UnknownPlace, own_scope, resolve
+from storage.scope import (
+    COUNTY_ROLES,
+    AmbiguousPlace,
+    OutOfScope,
+    Scope,
+    UnknownPlace,
+    own_scope,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +178,9 @@ async def _job(turn: Turn, args: str) -> Job | None:
         return None
     except UnknownPlace as exc:
         turn.say(turn.tr("export.unknown_place", name=str(exc)))
+        return None
+    except AmbiguousPlace as exc:
+        await ask_which(turn, exc)
         return None
     except OutOfScope as exc:
         own = await own_scope(turn.session, person=turn.person)

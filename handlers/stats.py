@@ -31,11 +31,12 @@ from bot.stats_charts import visits_heatmap
 from bot.villagework import rectification_line, winter_lines
 from handlers.base import Turn
 from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
+from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from storage import outbox, stats
 from storage.disputes import CATEGORIES
 from storage.outbox import Outgoing
-from storage.scope import OutOfScope, Scope, UnknownPlace, own_scope, resolve
+from storage.scope import AmbiguousPlace, OutOfScope, Scope, UnknownPlace, own_scope, resolve
 from storage.visits import HOUSEHOLD_CATEGORIES, KINDS
 from storage.winter import UNITS
 
@@ -104,6 +105,8 @@ async def scope_for(turn: Turn, name: str | None) -> Scope | None:
         return await resolve(turn.session, person=turn.person, name=name)
     except UnknownPlace:
         turn.say(turn.tr("stats.unknown_place", name=name or ""))
+    except AmbiguousPlace as exc:
+        await ask_which(turn, exc)
     except OutOfScope:
         own = await own_scope(turn.session, person=turn.person)
         if own is None:  # a leader the roster gave no village or township

@@ -658,3 +658,30 @@ class ProblemTally(Base):
 Index("ix_problems_township_created", Problem.township_id, Problem.created_at)
 Index("ix_problems_township_status", Problem.township_id, Problem.status, Problem.updated_at)
 Index("ix_disputes_township_status", Dispute.township_id, Dispute.status, Dispute.last_step_at)
+
+
+class InviteAttempt(Base):
+    """A wrong invite code sent with /start: counted per Telegram account and per hour in all,
+    so codes cannot be guessed (issue 15)."""
+
+    __tablename__ = "invite_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class PlaceQuestion(Base):
+    """A command that named a village several townships have, kept while its sender is asked
+    which one: the buttons carry only this row's id and the village, never the command."""
+
+    __tablename__ = "place_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    command: Mapped[str] = mapped_column(String(32))
+    args: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+
+# An account's wrong codes of the last hour, newest first.
+Index("ix_invite_attempts_user_at", InviteAttempt.telegram_user_id, InviteAttempt.at)

@@ -7,16 +7,19 @@ office the whole county. Every figure query takes `village_ids` and `township_id
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person, Township, Village
+from storage.models import Person, PlaceQuestion, Township, Village
 
 COUNTY_ROLES = ("leading_group", "office")
+# How long a question "which 新村?" can still be answered by its buttons.
+QUESTION_KEEP = dt.timedelta(days=7)
 
 
 class Mergeable(Protocol):
@@ -123,24 +126,97 @@ async def own_scope(session: AsyncSession, *, person: Person) -> Scope | None:
     return None
 
 
-async def named_place(session: AsyncSession, *, name: str, within: Scope | None = None) -> Scope:
-    """The township or village with this name (a township wins; '镇/乡/村' may be left off).
+# "township/village": an ASCII or a full-width slash, as people type it on either keyboard.
+SEPARATORS = re.compile(r"\s*[/／]\s*")
+TOWNSHIP_SUFFIXES = ("镇", "乡")
 
-    Village names repeat across townships: one inside `within` is preferred."""
+
+def _spellings(name: str, suffixes: tuple[str, ...]) -> list[str]:
+    """A name as typed and with each suffix it may have left off."""
+    return [name, *(name + suffix for suffix in suffixes)]
+
+
+def label(village: Village) -> str:
+    """A village as '镇/村': one name no other village has."""
+    return f"{village.township.name}/{village.name}"
+
+
+async def _villages(
+    session: AsyncSession, *, name: str, township_ids: list[int] | None = None
+) -> list[Village]:
+    """Villages called `name` (or `name` + '村'), the exact name preferred, by township."""
+    query = select(Village).join(Township, Village.township_id == Township.id).where(
+        Village.name.in_(_spellings(name, ("村",))))
+    if township_ids is not None:
+        query = query.where(Village.township_id.in_(township_ids))
+    found = list((await session.execute(query.order_by(Township.name, Village.id))).scalars())
+    exact = [village for village in found if village.name == name]
+    return exact or found
+
+
+async def _townships(session: AsyncSession, *, name: str) -> list[Township]:
+    query = select(Township).where(Township.name.in_(_spellings(name, TOWNSHIP_SUFFIXES)))
+    return list((await session.execute(query.order_by(Township.id))).scalars())
+
+
+async def _in_township(session: AsyncSession, *, township: str, village: str) -> Village | None:
+    """'镇/村': the village of that name in that township (suffixes may be left off)."""
+    townships = await _townships(session, name=township)
+    if not townships or not village:
+        return None
+    found = await _villages(session, name=village, township_ids=[t.id for t in townships])
+    return found[0] if len(found) == 1 else None
+
+
+async def _run_together(session: AsyncSession, *, name: str) -> Village | None:
+    """'黄金埠镇新村' or '黄金埠新村' typed without a separator: a township's name, then one of
+    its villages."""
+    townships = list((await session.execute(select(Township).order_by(Township.id))).scalars())
+    for township in townships:
+        short = township.name.removesuffix("镇").removesuffix("乡")
+        for prefix in dict.fromkeys((township.name, short)):
+            if prefix and name.startswith(prefix) and len(name) > len(prefix):
+                found = await _villages(session, name=name[len(prefix):],
+                                        township_ids=[township.id])
+                if len(found) == 1:
+                    return found[0]
+    return None
+
+
+def _village_scope(village: Village) -> Scope:
+    return Scope("village", village.name, village.township_id, village.id)
+
+
+async def named_place(session: AsyncSession, *, name: str, within: Scope | None = None) -> Scope:
+    """The township or village with this name (a township wins; '镇/乡/村' may be left off);
+    '镇/村' (or '镇／村') names one village of a township.
+
+    A village name several townships have raises AmbiguousPlace, unless exactly one of them
+    lies inside `within`; UnknownPlace when nothing has the name."""
     wanted = name.strip()
-    township = (await session.execute(
-        select(Township).where(Township.name.in_([wanted, wanted + "镇", wanted + "乡"]))
-    )).scalars().first()
-    if township is not None:
-        return Scope("township", township.name, township.id)
-    villages = list((await session.execute(
-        select(Village).where(Village.name.in_([wanted, wanted + "村"])))).scalars())
-    if villages:
-        limit = within.township_id if within is not None and within.kind != "county" else None
-        inside = [v for v in villages if limit is None or v.township_id == limit]
-        village = (inside or villages)[0]
-        return Scope("village", village.name, village.township_id, village.id)
-    raise UnknownPlace(wanted)
+    township_part, _, village_part = SEPARATORS.sub("/", wanted).rpartition("/")
+    if township_part:
+        village = await _in_township(session, township=township_part, village=village_part)
+        if village is None:
+            raise UnknownPlace(wanted)
+        return _village_scope(village)
+    townships = await _townships(session, name=wanted)
+    if townships:
+        return Scope("township", townships[0].name, townships[0].id)
+    villages = await _villages(session, name=wanted)
+    if not villages:
+        village = await _run_together(session, name=wanted)
+        if village is None:
+            raise UnknownPlace(wanted)
+        villages = [village]
+    limit = within.township_id if within is not None and within.kind != "county" else None
+    inside = [v for v in villages if v.township_id == limit]
+    if len(inside) == 1 or len(villages) == 1:
+        return _village_scope((inside or villages)[0])
+    if limit is not None and not inside:
+        # None of them is the person's to see: either one is refused the same way.
+        return _village_scope(villages[0])
+    raise AmbiguousPlace(wanted, [(label(v), _village_scope(v)) for v in inside or villages])
 
 
 async def resolve(session: AsyncSession, *, person: Person, name: str | None) -> Scope:
@@ -157,3 +233,29 @@ async def resolve(session: AsyncSession, *, person: Person, name: str | None) ->
     if not own.contains(wanted):
         raise OutOfScope(wanted.name)
     return wanted
+
+
+async def keep_question(
+    session: AsyncSession, *, person_id: int, command: str, args: str, name: str,
+    now: dt.datetime,
+) -> int:
+    """Keep a command that named a repeated village until its sender says which; the id its
+    buttons carry. The person's questions older than QUESTION_KEEP go."""
+    await session.execute(delete(PlaceQuestion).where(
+        PlaceQuestion.person_id == person_id, PlaceQuestion.created_at < now - QUESTION_KEEP))
+    question = PlaceQuestion(person_id=person_id, command=command, args=args, name=name,
+                             created_at=now)
+    session.add(question)
+    await session.flush()
+    return question.id
+
+
+async def kept_question(
+    session: AsyncSession, *, question_id: int, person_id: int, now: dt.datetime
+) -> PlaceQuestion | None:
+    """The person's own question by id, if it is still kept (another's is None)."""
+    question = await session.get(PlaceQuestion, question_id)
+    if question is None or question.person_id != person_id:
+        return None
+    return question if question.created_at >= now - QUESTION_KEEP else None
+
