@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     case_text_max_chars: int = Field(default=3000, ge=1, le=4096)
     export_dir: str = "exports"  # where /export builds its workbooks until they are sent
     draft_stale_after_minutes: int = 120
+    # Wrong invite codes (/start CODE) taken in any hour: from one Telegram account, and from
+    # everyone together, which bounds guessing from many accounts at once. Sharing the phone
+    # number is never limited: Telegram vouches for it.
+    invite_wrong_codes_per_hour: int = Field(default=5, ge=1)
+    invite_wrong_codes_per_hour_all: int = Field(default=200, ge=1)
     # A draft of a dialog plain cadres cannot open (a broadcast, a deactivation, a spot-check
     # note...) untouched this long is closed unsaved at the person's next update.
     privileged_draft_hours: int = Field(default=24, ge=1)

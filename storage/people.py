@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select, update
@@ -11,10 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import dialogs, outbox
 from storage.audit import record_audit
 from storage.db import dialect_name
-from storage.models import Dialog, Person, Township, Unit, Village
+from storage.models import Dialog, InviteAttempt, Person, Township, Unit, Village
 
 ROLES = ("cadre", "team_leader", "township_leader", "leading_group", "office")
 RANKS = ("county", "department", "ordinary")
+# Invite codes: 8 of 32 characters (about 10^12), without 0/O and 1/I/L, which are misread.
+INVITE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+INVITE_LENGTH = 8
+# Wrong invite codes are counted over this sliding window, and kept a day for whoever looks.
+INVITE_WINDOW = dt.timedelta(hours=1)
+INVITE_ATTEMPTS_KEPT = dt.timedelta(days=1)
 # What a person may do and where: a change of any of these ends their open drafts and buttons.
 AUTHORITY_FIELDS = frozenset({"role", "township_id", "village_id", "active"})
 
@@ -222,8 +229,8 @@ async def units_matching(session: AsyncSession, *, query: str, limit: int = 24) 
 async def deactivate(
     session: AsyncSession, *, person: Person, by: int | None, now: dt.datetime
 ) -> int | None:
-    """End a person's access: inactive, Telegram binding released, open dialog and waiting
-    messages dropped, audited.
+    """End a person's access: inactive, Telegram binding released, a new invite code, open
+    dialog and waiting messages dropped, audited.
 
     Their records stay. Returns the Telegram account that was bound (None if none)."""
     released = person.telegram_user_id
@@ -237,8 +244,66 @@ async def deactivate(
     await session.execute(delete(Dialog).where(Dialog.person_id == person.id))
     await outbox.withdraw_for_person(session, person_id=person.id)
     set_authority(person, active=False, now=now)
+    # A code given out before must not bind anyone once access has ended, nor when it returns.
+    await replace_invite_code(session, person=person, by=by, action="deactivate", now=now)
     person.telegram_user_id = None
     person.menu_hash = None
     person.updated_at = now
     await session.flush()
     return released
+
+
+# --- invite codes: wrong ones counted, and a new code when access ends or comes back -------
+
+
+async def record_wrong_code(session: AsyncSession, *, telegram_user_id: int,
+                            now: dt.datetime) -> None:
+    """Count a wrong invite code from this account; attempts older than a day go."""
+    old = now - INVITE_ATTEMPTS_KEPT
+    await session.execute(delete(InviteAttempt).where(InviteAttempt.at < old))
+    session.add(InviteAttempt(telegram_user_id=telegram_user_id, at=now))
+    await session.flush()
+
+
+async def _nth_newest(session: AsyncSession, *, n: int, since: dt.datetime,
+                      telegram_user_id: int | None) -> dt.datetime | None:
+    query = select(InviteAttempt.at).where(InviteAttempt.at > since)
+    if telegram_user_id is not None:
+        query = query.where(InviteAttempt.telegram_user_id == telegram_user_id)
+    query = query.order_by(InviteAttempt.at.desc(), InviteAttempt.id.desc()).offset(n - 1).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def code_lockout(
+    session: AsyncSession, *, telegram_user_id: int, now: dt.datetime, per_account: int,
+    in_all: int,
+) -> tuple[str, dt.datetime] | None:
+    """Whether invite codes are refused now: ("account" or "all", when they are taken again)
+    after `per_account` wrong codes from this account, or `in_all` from anyone, within the last
+    INVITE_WINDOW; None when a code may be tried."""
+    since = now - INVITE_WINDOW
+    found: list[tuple[str, dt.datetime]] = []
+    for kind, limit, account in (("account", per_account, telegram_user_id), ("all", in_all, None)):
+        nth = await _nth_newest(session, n=limit, since=since, telegram_user_id=account)
+        if nth is not None:
+            found.append((kind, nth + INVITE_WINDOW))  # the window has let go of enough by then
+    return max(found, key=lambda pair: pair[1]) if found else None
+
+
+async def fresh_invite_code(session: AsyncSession) -> str:
+    """A code no one holds, from an alphabet without 0/O and 1/I/L."""
+    while True:
+        code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+        if (await by_invite_code(session, code=code)) is None:
+            return code
+
+
+async def replace_invite_code(
+    session: AsyncSession, *, person: Person, by: int | None, action: str, now: dt.datetime
+) -> None:
+    """Give a person a new invite code: the old one stops working at once. Audited without the
+    new code, which is a credential (the audit trail goes out in the office's export)."""
+    old = person.invite_code
+    person.invite_code = await fresh_invite_code(session)
+    await record_audit(session, actor_id=by, entity="person", entity_id=person.id, action=action,
+                       field="invite_code", old=old, new=None, at=now)

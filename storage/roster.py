@@ -24,15 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import AuditEntry, Person, Township, Unit, Village
-from storage.people import RANKS, ROLES, authority_stamp
+from storage.people import INVITE_ALPHABET, INVITE_LENGTH, RANKS, ROLES, authority_stamp
 
 MAX_ROSTER_BYTES = 10 * 1024 * 1024
 # A county sends thousands of cadres; far more rows than this is a wrong file, and the cap
 # bounds the work a small but highly compressed workbook can cause.
 MAX_ROSTER_ROWS = 50_000
 COLUMNS = ("name", "phone", "rank", "unit", "township", "village", "role")
-INVITE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-INVITE_LENGTH = 8
 # Values are echoed back in chat messages; a long one would crowd out the other errors.
 MAX_VALUE_CHARS = 60
 # Any constant works: it only has to be the same for every process importing a roster.
@@ -540,6 +538,11 @@ def _new_invite_code(taken: set[str]) -> str:
             return code
 
 
+def _new_code(known: _Known, state: _State) -> dict[str, str]:
+    """A new invite code for a person the import makes active again (nothing otherwise)."""
+    return {} if known.active else {"invite_code": _new_invite_code(state.codes)}
+
+
 def _wanted_fields(entry: _Entry, state: _State) -> dict[str, Any]:
     township_id = state.townships[entry.township] if entry.township else None
     village_id = (
@@ -599,11 +602,14 @@ def _plan_people(entries: Sequence[_Entry], state: _State, *, now: dt.datetime) 
         if not changes:
             plan.unchanged += 1
             continue
-        # Only roster fields are written: the Telegram binding and the invite code survive.
+        # Only roster fields are written: the Telegram binding and the invite code survive,
+        # but access given back comes with a new code (the old one may have gone round).
         # A new role or place, or access given back, ends the drafts and buttons of the old.
         plan.updates.append({"id": known.id, **wanted, "updated_at": now,
-                             **authority_stamp(changes, now=now)})
-        plan.changes[known.id] = changes
+                             **authority_stamp(changes, now=now), **_new_code(known, state)})
+        # The new code is a credential and stays out of the audit trail (None stands for it).
+        plan.changes[known.id] = changes | (
+            {"invite_code": (known.invite_code, None)} if not known.active else {})
     return plan
 
 

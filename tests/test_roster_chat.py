@@ -198,7 +198,8 @@ async def test_a_deactivated_cadre_mid_visit_is_refused_at_once_and_keeps_record
             Checkin.person_id == lina_id))).scalar_one()
         audit = (await session.execute(select(AuditEntry.field).where(
             AuditEntry.action == "deactivate"))).scalars().all()
-    assert (dialogs, checkins, sorted(audit)) == (0, 1, ["active", "telegram_user_id"])
+    assert (dialogs, checkins, sorted(audit)) == (
+        0, 1, ["active", "invite_code", "telegram_user_id"])  # a new code: the old one is void
     replies = await harness.send(office, "/roster list 新村")
     assert "李娜 · cadre · ****8002 · ⛔ deactivated" in texts(replies)[0]
     replies = await harness.contact(lina, "+8613800138002")
