@@ -51,7 +51,7 @@ async def ask_which(turn: Turn, ambiguous: AmbiguousPlace) -> None:
         name=ambiguous.name, now=turn.now)
     buttons = [[(place, f"{PREFIX}:{question_id}:{scope.village_id}")]
                for place, scope in ambiguous.candidates]
-    turn.say(turn.tr("places.which", name=ambiguous.name, count=len(labels)),
+    turn.say(turn.tr("places.which", name=ambiguous.name, count=len(labels), example=labels[-1]),
              markup=inline_keyboard(buttons))
 
 
