@@ -29,6 +29,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from bot.i18n import catalog, translate
 from bot.xlsx_parts import FILL, TooLarge, Written, copy_rows, estimate, plan
 from bot.xlsx_rows import MAX_CELL_CHARS, MONEY_FORMAT, RowSheet, RowXml, Styles, add_sheet
+from storage.files import FILE_MODE, make_private
 
 MIN_WIDTH, MAX_WIDTH = 8, 60
 # Rows are turned into XML in a worker thread, this many at a time, so the event loop keeps
@@ -158,10 +159,12 @@ async def _first(rows: AsyncIterator[tuple[Any, ...]]) -> tuple[Any, ...] | None
         return None
 
 
-async def write_sheet(book: Workbook, cells: Cells, spec: Sheet, xml: RowXml) -> Written:
-    """Add one sheet and stream its rows into it; what it holds, and where, by day."""
+async def write_sheet(book: Workbook, cells: Cells, spec: Sheet, xml: RowXml, *,
+                      folder: Path) -> Written:
+    """Add one sheet and stream its rows into it (a file in `folder`); what it holds, and
+    where, by day."""
     tr = cells.messages
-    sheet = add_sheet(book, tr.get(f"export.sheet.{spec.kind}", spec.kind)[:31])
+    sheet = add_sheet(book, tr.get(f"export.sheet.{spec.kind}", spec.kind)[:31], folder=folder)
     cells.sheet = sheet
     headers = [tr.get(f"export.{spec.kind}.{column}", column) for column in spec.columns]
     prefixes = [spec.codes.get(column) for column in spec.columns]
@@ -251,7 +254,8 @@ async def write_workbook(
 ) -> list[Part]:
     """Write the summary and every sheet to `path`. With a `limit` (bytes) an export that
     would be larger becomes several workbooks, `path` with -part1, -part2…, cut by days
-    (bot/xlsx_parts.py), each within the limit; raises TooLarge when it cannot be cut so."""
+    (bot/xlsx_parts.py), each within the limit; raises TooLarge when it cannot be cut so.
+    Every file, the sheets' rows on the way included, is 0600 in `path`'s (0700) folder."""
     book = Workbook(write_only=True)
     # The summary is written last (it ends with what each sheet holds) but comes first.
     first = write_summary(book, title=translate(locale, "export.sheet.summary"))
@@ -261,7 +265,7 @@ async def write_workbook(
     written: list[Written] = []
     try:
         for spec in sheets:
-            written.append(await write_sheet(book, cells, spec, xml))
+            written.append(await write_sheet(book, cells, spec, xml, folder=path.parent))
     except BaseException:
         # Saving is the public way to close the sheets and remove their temporary files; the
         # caller throws the half-written workbook away.
@@ -344,7 +348,7 @@ def _save_part(book: Workbook, target: Path, summary: list[tuple[str, Any]], cel
         for done in written:
             if done.dated or number[0] == 1:
                 copied, counts[done.kind] = copy_rows(done, chosen if done.dated else None)
-                sheet = add_sheet(book, done.sheet.title)
+                sheet = add_sheet(book, done.sheet.title, folder=target.parent)
                 sheet.adopt(copied, head=done.sheet.head, tail=done.sheet.tail)
         _summarise(head, summary, cells, counts, f"{number[0]} / {number[1]}")
         size = _save(book, target)
@@ -359,8 +363,9 @@ def _save(book: Workbook, path: Path) -> int:
     """Zip the workbook into `path` (a new file readable by this user only, as the whole
     export's own); its size in bytes."""
     if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
     book.save(str(path))
+    make_private(path)  # a file that was there already keeps its mode through the save
     return path.stat().st_size
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
-from bot.xlsx_rows import RowSheet
+from bot.xlsx_rows import SHEET_PREFIX, SHEET_SUFFIX, RowSheet
+from storage.files import new_private_file
 
 FILL = 0.9  # share of the limit a part is planned to: the sizes are foreseen, not known
 OVERHEAD = 16 * 1024  # a part's zip directory, styles, workbook and summary (~8 KB zipped)
@@ -111,9 +112,10 @@ def _months(days: list[dt.date]) -> list[list[dt.date]]:
 
 
 def copy_rows(written: Written, days: set[dt.date | None] | None) -> tuple[str, int]:
-    """A new file: the sheet's head and header row and its rows of `days` (None: all);
-    its path and how many rows it holds."""
-    handle, path = tempfile.mkstemp(prefix="grassroots-sheet-", suffix=".xml")
+    """A new file beside the sheet's own (0600, as it is): the sheet's head and header row and
+    its rows of `days` (None: all); its path and how many rows it holds."""
+    path = str(new_private_file(Path(written.sheet.path).parent, prefix=SHEET_PREFIX,
+                                suffix=SHEET_SUFFIX))
     rows = 0
     ranges: list[list[int]] = [[0, written.first]]
     for segment in written.segments:
@@ -124,7 +126,7 @@ def copy_rows(written: Written, days: set[dt.date | None] | None) -> tuple[str, 
             else:
                 ranges.append([segment.start, segment.end])
     try:
-        with os.fdopen(handle, "wb") as out, open(written.sheet.path, "rb") as source:
+        with open(path, "wb") as out, open(written.sheet.path, "rb") as source:
             for start, end in ranges:
                 _copy(source, out, start, end)
     except BaseException:

@@ -21,11 +21,11 @@ import datetime as dt
 import math
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from io import BytesIO
+from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -36,11 +36,16 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import WorksheetWriter
 
+from storage.files import new_private_file
+
 MONEY_FORMAT = "0.00"
 MAX_CELL_CHARS = 32_767  # Excel refuses longer cells
 EPOCH = dt.date(1899, 12, 30).toordinal()  # Excel's day 0 (Windows dates, as openpyxl writes)
 EMPTY_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 SAMPLE_EVERY = 8  # deflate one write in this many to learn the sheet's compression ratio
+# A sheet's rows are the export's personal data: their file is 0600 in the workbook's own
+# (0700) folder, where the export sweeper (scheduler/sweep.py) finds one a crash left behind.
+SHEET_PREFIX, SHEET_SUFFIX = "grassroots-sheet-", ".xml"
 
 
 class _Written:
@@ -59,10 +64,12 @@ class _Written:
 
 
 class RowSheet(WriteOnlyWorksheet):
-    """A write-only sheet whose rows arrive as XML text; set its columns and panes first."""
+    """A write-only sheet whose rows arrive as XML text, kept in a file in `folder`; set its
+    columns and panes first."""
 
-    def __init__(self, parent: Workbook, title: str) -> None:
+    def __init__(self, parent: Workbook, title: str, *, folder: Path) -> None:
         super().__init__(parent, title)
+        self.folder = folder
         self._file: IO[bytes] | None = None
         self._file_path = ""
         self.head = b""  # the sheet's XML up to and including <sheetData>
@@ -114,8 +121,9 @@ class RowSheet(WriteOnlyWorksheet):
         skeleton.write_tail()
         skeleton.close()
         head, tail = EMPTY_DATA.split(skeleton.out.getvalue(), maxsplit=1)
-        handle, self._file_path = tempfile.mkstemp(prefix="grassroots-sheet-", suffix=".xml")
-        self._file = os.fdopen(handle, "wb")
+        self._file_path = str(new_private_file(self.folder, prefix=SHEET_PREFIX,
+                                               suffix=SHEET_SUFFIX))
+        self._file = open(self._file_path, "wb")
         self.head = head + b"<sheetData>"
         self._file.write(self.head)
         self.size = len(self.head)
@@ -168,9 +176,9 @@ class RowSheet(WriteOnlyWorksheet):
         raise TypeError("rows of a RowSheet are written with write()")
 
 
-def add_sheet(book: Workbook, title: str) -> RowSheet:
-    """A new RowSheet at the end of a write-only workbook."""
-    sheet = RowSheet(book, title)
+def add_sheet(book: Workbook, title: str, *, folder: Path) -> RowSheet:
+    """A new RowSheet at the end of a write-only workbook, its rows kept in `folder`."""
+    sheet = RowSheet(book, title, folder=folder)
     book._add_sheet(sheet)  # what Workbook.create_sheet does with its own sheet class
     return sheet
 
