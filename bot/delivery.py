@@ -21,7 +21,8 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from storage import outbox
+from bot.i18n import locale_of, translate
+from storage import outbox, people
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,20 @@ def upload(field: str, filename: str, data: bytes) -> dict[str, Any]:
 
 
 def upload_path(
-    field: str, path: str | Path, filename: str, *, remove: bool = False
+    field: str, path: str | Path, filename: str, *, remove: bool = False,
+    expired: str | None = None, expired_key: str | None = None,
 ) -> dict[str, Any]:
     """The payload entry that sends the file at `path`, read only when the request is made.
 
     Large files stay out of the outbox row; with `remove` the file is deleted once the request
-    is final (sent, blocked or refused), not while a retry may still need it."""
-    return {
-        UPLOAD_KEY: {"field": field, "path": str(path), "filename": filename, "remove": remove}
-    }
+    is final (sent, blocked or refused), not while a retry may still need it. `expired` is the
+    message id that tells the row's person, if still active, that the file was swept before it
+    could be sent (once per `expired_key`)."""
+    spec: dict[str, Any] = {"field": field, "path": str(path), "filename": filename,
+                            "remove": remove}
+    if expired:
+        spec |= {"expired": expired, "expired_key": expired_key}
+    return {UPLOAD_KEY: spec}
 
 
 def _media(item: Any) -> Any:
@@ -95,6 +101,8 @@ class Outcome:
     # Telegram refused it at the gate (a 5xx, a refused connection): it counted against no
     # rate limit. A timeout may have gone through, so it is not one of these.
     unsent: bool = False
+    # A path upload whose file is gone (the export sweeper removed it): failed for good.
+    expired: bool = False
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -106,7 +114,10 @@ async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
     """Make one Bot API request and classify the answer."""
     try:
         kwargs = _request_kwargs(payload)
-    except OSError as exc:  # a path upload whose file is gone: no retry can bring it back
+    except FileNotFoundError as exc:  # swept past EXPORT_KEEP_HOURS: no retry brings it back
+        log.warning("the upload for %s expired: %s", method, exc)
+        return Outcome("failed", error=f"upload expired: {exc}", expired=True)
+    except OSError as exc:  # a path upload that cannot be read: no retry can bring it back
         log.warning("cannot read the upload for %s: %s", method, exc)
         return Outcome("failed", error=f"upload unreadable: {exc}")
     try:
@@ -177,3 +188,25 @@ async def _record(
                 await outbox.mark_final(
                     session, id=row.id, status=outcome.status, error=outcome.error, now=now
                 )
+                if outcome.expired:
+                    await _tell_expired(session, row, now=now,
+                                        default_locale=ctx.settings.default_locale)
+
+
+async def _tell_expired(
+    session: Any, row: Any, *, now: dt.datetime, default_locale: str
+) -> None:
+    """Queue the upload's `expired` message to its person, in their language, if they are
+    still active and have not blocked the bot."""
+    spec = row.payload.get(UPLOAD_KEY) or {}
+    if not spec.get("expired") or row.person_id is None:
+        return
+    person = await people.by_id(session, person_id=row.person_id)
+    if person is None or not person.active or person.blocked_at is not None:
+        return
+    text = translate(locale_of(person.locale, person.telegram_language, default_locale),
+                     spec["expired"])
+    notice = outbox.Outgoing(chat_id=row.chat_id, method="sendMessage", kind=row.kind,
+                             payload={"text": text, "parse_mode": "HTML"},
+                             person_id=person.id, dedup_key=spec.get("expired_key"))
+    await outbox.enqueue(session, messages=[notice], now=now)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # most 4096 characters in one message.
     case_text_max_chars: int = Field(default=3000, ge=1, le=4096)
     export_dir: str = "exports"  # where /export builds its workbooks until they are sent
+    # How long a file in export_dir may stay, whatever became of its message: the sweeper
+    # (scheduler/sweep.py) removes older ones, and an export not sent by then has expired.
+    export_keep_hours: int = Field(default=24, ge=1)
     draft_stale_after_minutes: int = 120
     # Wrong invite codes (/start CODE) taken in any hour: from one Telegram account, and from
     # everyone together, which bounds guessing from many accounts at once. Sharing the phone

@@ -5,6 +5,11 @@ read session (never inside the update's write transaction), written to a file un
 `export_dir`, and sent through the outbox as a path upload. An export larger than a bot may
 send (MAX_UPLOAD_BYTES) comes as several workbooks cut by days, announced by one message that
 says how it was cut (bot/xlsx_parts.py).
+
+The folder is 0700 and every file in it 0600 (storage/files.py): they hold phone numbers and
+the audit trail. A file is removed once its request is final, and whatever became of it, the
+sweeper (scheduler/sweep.py) removes it EXPORT_KEEP_HOURS after it was written; a request that
+finds its file swept tells the requester the export expired (bot/delivery.py).
 """
 
 from __future__ import annotations
@@ -13,9 +18,7 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage import problems as store_problems
+from storage.files import new_private_file
 from storage.outbox import Outgoing
 from storage.scope import (
     COUNTY_ROLES,
@@ -47,6 +51,8 @@ from storage.scope import (
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what Telegram accepts from a bot
+# The workbooks' names in export_dir (a part's adds -partN): what the sweeper may remove.
+FILE_PREFIX = "export-"
 PROBLEM_STATUSES = ("raised", "in_hand", "solved", "feedback", "checked")
 # Coded values shown by name: column -> message id prefix.
 CODES: dict[str, dict[str, str]] = {
@@ -247,7 +253,7 @@ async def build_messages(app: AppContext, job: Job) -> list[Outgoing]:
 
 async def _write(app: AppContext, job: Job, *, limit: int | None) -> list[Part]:
     """Write the workbook (or its parts, within `limit`) to files under export_dir."""
-    path = _new_file(Path(app.settings.export_dir))
+    path = new_private_file(Path(app.settings.export_dir), prefix=FILE_PREFIX, suffix=".xlsx")
     try:
         async with app.db.read() as session:
             tz = app.settings.tz
@@ -294,14 +300,6 @@ def _spans(job: Job, parts: list[Part]) -> list[tuple[dt.date, dt.date]]:
     return list(zip(starts, ends, strict=True))
 
 
-def _new_file(folder: Path) -> Path:
-    """An empty file of our own under `folder` (created if need be)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix="export-", suffix=".xlsx", dir=folder)
-    os.close(handle)
-    return Path(name)
-
-
 def _discard(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -319,8 +317,13 @@ def _counts(tr: Translator, counts: dict[str, int]) -> str:
 
 
 def _upload(job: Job, path: Path, filename: str, caption: str) -> Outgoing:
+    # A swept file tells the requester once per export, not once per part: the parts' names
+    # share the whole workbook's stem (export-abc123-part2.xlsx).
+    stem = path.stem.split("-part")[0]
     payload = {"caption": caption, "parse_mode": "HTML",
-               **upload_path("document", path, filename, remove=True)}
+               **upload_path("document", path, filename, remove=True,
+                             expired=N_("export.expired"),
+                             expired_key=f"expired:{job.chat_id}:{stem}")}
     return Outgoing(chat_id=job.chat_id, method="sendDocument", payload=payload, kind="export",
                     person_id=job.person_id)
 

@@ -11,6 +11,7 @@ from bot.settings import Settings
 from scheduler.plans import plans
 from scheduler.runs import Plan, Run
 from scheduler.sender import sender_job
+from scheduler.sweep import SWEEP_INTERVAL_SECONDS, sweep_job
 from storage import outbox, schedules
 
 log = logging.getLogger(__name__)
@@ -88,3 +89,7 @@ def register(application: Any) -> None:
     queue.run_repeating(sender_job, interval=SENDER_INTERVAL_SECONDS, first=0.5, name="outbox")
     queue.run_repeating(scheduler_job, interval=ctx.settings.scheduler_tick_seconds, first=1.0,
                         name="schedules")
+    # First at start-up (0 would mean "after one interval" to the JobQueue): a file a crash
+    # left behind goes without waiting ten minutes.
+    queue.run_repeating(sweep_job, interval=SWEEP_INTERVAL_SECONDS, first=0.5,
+                        name="export-sweep")
