@@ -45,11 +45,11 @@ def _sent_before_change(turn: Turn) -> bool:
         return False
     query = turn.update.callback_query
     message = query.message if query is not None else None
-    sent = message.date if message is not None else None
-    if sent is None or sent.timestamp() <= 0:
-        return True  # an inaccessible message (date 0): its age is unknown, so not trusted
+    if message is None:
+        return True  # no message to date the button by: not trusted
+    # An inaccessible message is dated 0 (1970): its age is unknown, so it counts as older.
     # Telegram dates are whole seconds: a message of the change's own second still counts.
-    return sent < changed.replace(microsecond=0)
+    return message.date < changed.replace(microsecond=0)
 
 
 def button_refusal(turn: Turn, roles: frozenset[str], refusal: str) -> str | None:

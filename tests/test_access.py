@@ -8,12 +8,24 @@ test_digests, test_broadcast, test_roster_chat).
 
 from __future__ import annotations
 
+import datetime as dt
+import types
+from typing import Any
+
+import pytest
 from sqlalchemy import select
 
+import tests.emulator.world as emulator_world
 from handlers import load as load_handlers
-from handlers.registry import COMMANDS
-from storage.models import Person
+from handlers.dialogs import FORM_ROLES, FORMS
+from handlers.registry import CALLBACKS, COMMANDS
+from storage import cases, disputes, problems, rectification
+from storage.models import Dialog, Person, Village
 from storage.people import deactivate
+from storage.visits import add_visit
+from tests.harness import DEFAULT_ROSTER, ROSTER_HEADER, offered_buttons, texts
+from tests.test_schedules import bind_everyone
+from tests.test_stats import people
 
 CADRE, LEADER, TOWNSHIP, LEADING, OFFICE = (
     "cadre", "team_leader", "township_leader", "leading_group", "office")
@@ -92,3 +104,182 @@ async def test_every_command_for_every_role(harness):
                 wrong.append((name, role, why, replies[-1].plain_text[:80]))
             await harness.send(user, "/cancel")  # leave any dialog the command opened
     assert wrong == []
+
+
+# --- authority that outlives the role: every form and every button, mid-dialog ------------------
+#
+# For each form of the engine and each button prefix: who opens it and how, and what a roster
+# import then makes of them — another role, and (for a role that has one) another place. The
+# draft must be closed at their next message, the button refused, whatever the form or button
+# is. The cases are keyed by the registries' names, so a form or a button added without a case
+# here fails test_every_form_and_button_has_a_case.
+
+MOVES = {  # name -> (after a role change, after a move), as 'township,village,role'
+    "吴敏": (",,leading_group", None), "周杰": (",,office", None),
+    "张伟": ("黄金埠镇,新村,cadre", "古埠镇,古埠村,team_leader"),
+    "李娜": (",,leading_group", "黄金埠镇,东岗村,cadre"),
+    "孙丽": (",,leading_group", "古埠镇,,township_leader"),
+}
+
+
+async def _seed(harness) -> None:
+    """李娜's open dispute and problem, her model case, and 新村 marked for rectification."""
+    found = await people(harness)
+    li, now = found["李娜"], harness.clock.now()
+    async with harness.db.write() as session:
+        await disputes.add_dispute(
+            session, person=li, category="other", parties="A/B", people_count=2, flags=[],
+            description="d", urgency="low", day=now.date(), now=now)
+        await problems.raise_problem(session, person=li, category="land", description="Wall",
+                                     priority="high", day=now.date(), now=now, next_due_on=None)
+        await cases.add_case(session, person=li, kind="model", title="Night school",
+                             text="Every week.", photos=[], day=now.date(), now=now)
+        village = await session.get(Village, li.village_id)
+        await rectification.set_mark(session, village=village, types=["weak_team"],
+                                     by=found["吴敏"], now=now)
+        await add_visit(session, person=li, kind="weak", day=now.date(), heard="a road",
+                        wants="a road", now=now)
+
+
+def _pick(replies, prefix: str, suffix: str = "") -> tuple[str, int]:
+    """The newest offered button of this prefix (and ending): (callback_data, message_id)."""
+    for _, data, message_id in offered_buttons(replies):
+        if data.startswith(prefix + ":") and data.endswith(suffix):
+            return data, message_id
+    raise LookupError(f"no {prefix}:…{suffix} in {[b[1] for b in offered_buttons(replies)]}")
+
+
+def _user(harness, chats, name):
+    return harness.emu.user(chats[name], first_name=name, language_code="en")
+
+
+async def _spot_request(harness, chats) -> list:
+    """The office draws 李娜's visit: its request, with the buttons, goes to 张伟."""
+    await harness.send(_user(harness, chats, "吴敏"), "/spotcheck 1 新村")
+    return harness.emu.sent_to(chats["张伟"])
+
+
+def _command(name: str, text: str):
+    async def run(harness, chats):
+        return await harness.send(_user(harness, chats, name), text)
+    return run
+
+
+def _then(name: str, first, prefix: str, suffix: str = ""):
+    """What `first` shows, then the press of its button of this prefix."""
+    async def run(harness, chats):
+        shown = await first(harness, chats)
+        return await harness.press(_user(harness, chats, name), *_pick(shown, prefix, suffix))
+    return run
+
+
+async def _which_village(harness, chats):
+    """A second 新村, in 古埠镇: the leading group's /stats 新村 asks which one."""
+    second = "钱多,13800138010,ordinary,县教育局,古埠镇,新村,cadre\n"
+    await harness.import_roster(ROSTER_HEADER + second)
+    return await harness.send(_user(harness, chats, "周杰"), "/stats 新村")
+
+
+_PROBLEM_CARD = _then("李娜", _command("李娜", "/problems"), "prb")
+FORM_CASES = {  # form -> (who, how they open it)
+    **{name: ("李娜", _command("李娜", f"/{name}")) for name in (
+        "visit", "dispute", "aid", "summary", "publicity", "case", "problem", "final")},
+    "rectify_action": ("李娜", _command("李娜", "/rectify")),
+    "broadcast": ("吴敏", _command("吴敏", "/broadcast")),
+    "rectify_mark": ("吴敏", _command("吴敏", "/rectify")),
+    "roster_off": ("吴敏", _command("吴敏", "/roster off 李娜")),
+    "spotcheck_note": ("张伟", _then("张伟", _spot_request, "spc", ":n")),
+    "appraisal": ("张伟", _then("张伟", _command("张伟", "/appraise"), "apr")),
+    "dispute_step": ("李娜", _then("李娜", _command("李娜", "/disputes"), "dsp", ":et")),
+    "problem_step": ("李娜", _then("李娜", _PROBLEM_CARD, "prs")),
+    "winter_item": ("张伟", _then("张伟", _command("张伟", "/winter"), "wnt")),
+}
+BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a button)
+    "f": ("李娜", _command("李娜", "/dispute")), "ci": ("李娜", _command("李娜", "/checkin")),
+    "lang": ("李娜", _command("李娜", "/language")),
+    "apr": ("张伟", _command("张伟", "/appraise")), "mc": ("吴敏", _command("吴敏", "/cases")),
+    "dsp": ("李娜", _command("李娜", "/disputes")), "dsh": ("孙丽", _command("孙丽", "/disputes")),
+    "mer": ("周杰", _command("周杰", "/merit")), "prb": ("李娜", _command("李娜", "/problems")),
+    "prs": ("李娜", _PROBLEM_CARD), "ros": ("吴敏", _command("吴敏", "/roster")),
+    "spc": ("张伟", _spot_request), "stg": ("张伟", _command("张伟", "/final")),
+    "wnt": ("张伟", _command("张伟", "/winter")), "pl": ("周杰", _which_village),
+}
+
+
+KINDS = ("role", "place")  # the index into MOVES
+
+
+def _changes(cases: dict[str, tuple[str, Any]]) -> list[tuple[str, str]]:
+    """(case, "role" or "place") for every case; a county role has no place to move."""
+    return [(key, kind) for key, (name, _) in sorted(cases.items())
+            for index, kind in enumerate(KINDS) if MOVES[name][index] is not None]
+
+
+def test_every_form_and_button_has_a_case():
+    load_handlers()
+    assert set(FORM_CASES) == set(FORMS)
+    assert set(BUTTON_CASES) == set(CALLBACKS)
+    assert set(FORMS) <= set(FORM_ROLES)  # a form without roles is open to nobody
+
+
+async def _ready(harness) -> dict[str, int]:
+    chats = await bind_everyone(harness)
+    harness.settings.summary_stage_start = harness.clock.now().date()  # /final is open
+    await _seed(harness)
+    return chats
+
+
+async def _change(harness, name: str, kind: str) -> None:
+    """A minute later, the roster import gives `name` another role or place."""
+    after = MOVES[name][KINDS.index(kind)]
+    assert after is not None
+    harness.at(harness.clock.now() + dt.timedelta(minutes=1))
+    lines = []
+    for line in DEFAULT_ROSTER.splitlines():
+        person, phone, rank, unit, *_ = line.split(",")
+        lines.append(f"{person},{phone},{rank},{unit},{after}" if person == name else line)
+    await harness.import_roster("\n".join(lines) + "\n")
+
+
+async def _open_dialogs(harness, chat_id: int) -> list[Dialog]:
+    async with harness.db.read() as session:
+        query = select(Dialog).where(Dialog.chat_id == chat_id)
+        return list((await session.execute(query)).scalars())
+
+
+@pytest.fixture
+def telegram_follows_the_clock(monkeypatch, harness):
+    """Messages the emulator creates are dated by the test's clock, as in production."""
+    monkeypatch.setattr(emulator_world, "time",
+                        types.SimpleNamespace(time=lambda: harness.clock.now().timestamp()))
+
+
+@pytest.mark.parametrize(("form", "change"), _changes(FORM_CASES))
+async def test_every_form_closes_its_draft_after_a_role_or_place_change(
+    harness, telegram_follows_the_clock, form, change
+):
+    chats = await _ready(harness)
+    name, opens = FORM_CASES[form]
+    await opens(harness, chats)
+    assert [d.form for d in await _open_dialogs(harness, chats[name])] == [form]
+    await _change(harness, name, change)
+    replies = await harness.send(_user(harness, chats, name), "12")
+    assert len(replies) == 1 and replies[0].plain_text.startswith(
+        "Your role or place changed on Sat 2026-11-28 10:01; the draft of"), texts(replies)
+    assert replies[0].plain_text.endswith("was closed and nothing was saved.")
+    assert await _open_dialogs(harness, chats[name]) == []
+
+
+@pytest.mark.parametrize(("prefix", "change"), _changes(BUTTON_CASES))
+async def test_every_button_offered_before_a_role_or_place_change_is_refused(
+    harness, telegram_follows_the_clock, prefix, change
+):
+    chats = await _ready(harness)
+    name, shows = BUTTON_CASES[prefix]
+    data, message_id = _pick(await shows(harness, chats), prefix)
+    await harness.send(_user(harness, chats, name), "/cancel")  # no draft: the button alone
+    await _change(harness, name, change)
+    assert await harness.press(_user(harness, chats, name), data, message_id=message_id) == []
+    assert harness.emu.callback_answers[-1].get("text") == (
+        "Your role or place changed on Sat 2026-11-28 10:01; this button no longer works. "
+        "Please send the command again.")

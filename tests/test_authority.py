@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 import tests.emulator.world as emulator_world
 from storage import cases as case_store
 from storage.models import Broadcast, Dialog, Person, SpotCheck
+from storage.people import bind
 from storage.visits import add_visit
 from tests.harness import DEFAULT_ROSTER, offered_buttons, texts
 from tests.test_schedules import bind_everyone
@@ -216,6 +217,21 @@ async def test_a_draft_the_role_no_longer_allows_is_closed_even_without_a_stamp(
     assert texts(replies) == ["“broadcast” is not for your current role; the draft was closed "
                               "and nothing was saved."]
     assert await dialogs(harness, chats["吴敏"]) == 0
+
+
+async def test_a_draft_of_the_person_the_account_was_bound_to_before_is_closed(harness):
+    """An account bound to another person of the roster (an invite code used on a phone that
+    served someone else) does not go on with the first person's draft."""
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    await harness.send(lina, "/dispute")
+    async with harness.db.write() as session:
+        [wang] = (await session.execute(select(Person).where(Person.name == "王芳"))).scalars()
+        await bind(session, person=wang, telegram_user_id=chats["李娜"], now=harness.clock.now())
+    assert texts(await harness.send(lina, "Two families")) == [
+        "This account now belongs to someone else on the roster; the earlier draft of "
+        "“dispute report” was closed and nothing was saved."]
+    assert await dialogs(harness, chats["李娜"]) == 0
 
 
 async def test_a_privileged_draft_expires_after_the_setting_and_a_cadres_does_not(harness):
