@@ -11,10 +11,19 @@ from zoneinfo import ZoneInfo
 
 from scheduler.jobs import run_due
 from scheduler.sender import drain
+from storage.files import FILE_MODE, make_private
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXPORT_FILE = Path("grassroots-demo-export.xlsx")
 PEOPLE = {7001: "李娜 (cadre)", 7002: "Zhang Wei (team leader)", 7003: "Wu Min (office)"}
+
+
+def save_private(path: Path, content: bytes) -> None:
+    """Write a workbook readable by this user only, as /export keeps its own (names and phone
+    numbers, if only the demo's)."""
+    path.touch(mode=FILE_MODE)
+    make_private(path)  # a file left by an earlier run keeps its old mode through touch()
+    path.write_bytes(content)
 
 
 async def _tick(harness: Any, when: dt.datetime, title: str) -> None:
@@ -54,5 +63,5 @@ async def rhythm_and_office(harness: Any, show: Any) -> None:
         lambda: [d for d in harness.emu.documents
                  if d[0] == office.id and d[1].endswith(".xlsx")], within=30)
     _chat, filename, content, _params = found[-1]
-    await asyncio.to_thread(EXPORT_FILE.write_bytes, content)
+    await asyncio.to_thread(save_private, EXPORT_FILE, content)
     print(f"\n📎 {filename} ({len(content):,} bytes) written to ./{EXPORT_FILE}")

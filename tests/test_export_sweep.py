@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import xlsx_parts
+from bot.demo_rhythm import save_private
 from bot.i18n import translate
 from bot.xlsx import Sheet, write_workbook
 from handlers import export as export_handler
@@ -196,3 +197,17 @@ async def test_the_sweeper_runs_at_start_up(harness, exports):
     await harness.stop()
     await harness.start(jobs=True)
     await harness.emu.wait_for(lambda: not left.exists(), within=10)
+
+
+def test_the_demos_workbook_is_written_private_even_over_an_old_readable_one(tmp_path):
+    old = os.umask(0o022)
+    try:
+        fresh, earlier = tmp_path / "fresh.xlsx", tmp_path / "earlier.xlsx"
+        earlier.write_bytes(b"old")
+        earlier.chmod(0o644)  # what the demo wrote before
+        save_private(fresh, b"PK")
+        save_private(earlier, b"PK")
+    finally:
+        os.umask(old)
+    assert (mode(fresh), mode(earlier)) == (0o600, 0o600)
+    assert earlier.read_bytes() == b"PK"
