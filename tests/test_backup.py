@@ -233,6 +233,27 @@ async def test_a_sqlite_restore_keeps_the_database_it_replaced(tmp_path, monkeyp
         await db.dispose()
 
 
+async def test_a_sqlite_restore_onto_a_new_machine_creates_the_database(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "old").mkdir()
+    url, db = await live_sqlite(tmp_path / "old" / "live.db")
+    try:
+        before = await snapshot(db)
+        assert await cli(monkeypatch, url, "backup", str(tmp_path / "copy.db")) == 0
+    finally:
+        await db.dispose()
+    (tmp_path / "new").mkdir()
+    new_url = sqlite_url(tmp_path / "new" / "live.db")
+    assert await cli(monkeypatch, new_url, "restore", str(tmp_path / "copy.db")) == 0
+    assert "is kept as" not in capsys.readouterr().out  # there was nothing to keep
+    restored = Database(new_url)
+    try:
+        assert await snapshot(restored) == before
+    finally:
+        await restored.dispose()
+
+
 async def test_a_sqlite_restore_refuses_while_the_bot_holds_the_database(
     tmp_path, monkeypatch, capsys
 ):
@@ -379,8 +400,8 @@ async def test_the_postgresql_password_never_reaches_a_command_line(
         seen.append((list(command), kwargs.get("env")))
         return real_popen(command, *args, **kwargs)
 
-    monkeypatch.setattr("storage.backup.subprocess.run", run)
-    monkeypatch.setattr("storage.backup.subprocess.Popen", popen)
+    monkeypatch.setattr("storage.backup_pg.subprocess.run", run)
+    monkeypatch.setattr("storage.backup_pg.subprocess.Popen", popen)
     assert await cli(monkeypatch, with_password, "backup", str(tmp_path / "copy.dump")) == 0
     assert await cli(monkeypatch, with_password, "restore", str(tmp_path / "copy.dump")) == 0
     connecting = [(argv, env) for argv, env in seen if argv[0] in ("pg_dump", "psql")]

@@ -4,6 +4,7 @@ logged with its traceback (through the redaction) and still exits non-zero."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import POSTGRES_URL, _postgres_reachable
-from tests.test_backup import live_sqlite, sqlite_url
+from tests.test_backup import live_sqlite, sqlite_url, unrelated_sqlite
 
 
 async def run_cli(monkeypatch, capsys, url: str, *argv: str) -> tuple[int, str]:
@@ -33,6 +34,11 @@ def not_a_database(tmp: Path) -> list[str]:
     return ["backup", str(tmp / "notes.txt")]
 
 
+def another_database(tmp: Path) -> list[str]:
+    unrelated_sqlite(tmp / "other.db")
+    return ["backup", str(tmp / "other.db")]
+
+
 def under_a_file(tmp: Path) -> list[str]:
     (tmp / "plain").write_text("a file, not a folder\n")
     return ["backup", str(tmp / "plain" / "sub" / "copy.db")]
@@ -46,7 +52,8 @@ def a_folder(command: str) -> Callable[[Path], list[str]]:
 
 
 FILE_FAILURES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
-    "backup over a file that is not a database": (not_a_database, "is not a backup"),
+    "backup over a file that is not a database": (not_a_database, "is not a Grassroots backup"),
+    "backup over another program's database": (another_database, "is not a Grassroots backup"),
     "backup into a folder under a file": (under_a_file, "cannot create the folder"),
     "backup onto a folder": (a_folder("backup"), "is a folder"),
     "restore of a folder": (a_folder("restore"), "is a folder, not a backup file"),
@@ -73,6 +80,10 @@ async def test_a_file_the_command_cannot_use_is_one_sentence(case, tmp_path, mon
     assert said in one_sentence(err)
     if case == "backup over a file that is not a database":
         assert (tmp_path / "notes.txt").read_text() == "my notes\n"  # left as it was
+    if case == "backup over another program's database":
+        with sqlite3.connect(tmp_path / "other.db") as conn:
+            assert conn.execute("SELECT body FROM notes").fetchall() == [("hello",)]
+        conn.close()
 
 
 async def test_a_backup_into_a_missing_folder_creates_it(tmp_path, monkeypatch, capsys):
