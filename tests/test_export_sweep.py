@@ -26,6 +26,7 @@ from storage.people import deactivate
 from tests.harness import texts
 from tests.scheduling import SHANGHAI
 from tests.test_export import bind, seed
+from tests.test_export_split import LIMIT, seed_visits
 
 OFFICE = "吴敏"
 
@@ -51,18 +52,21 @@ def written_at(path: Path, when: dt.datetime) -> Path:
     return path
 
 
-async def export_left_waiting(harness, exports: Path, user) -> tuple[Path, OutboxMessage]:
-    """/export whose document Telegram answers with a 502: the workbook stays in the folder
-    and its row waits to be retried."""
+async def export_left_waiting(harness, exports: Path, user, *,
+                              parts: bool = False) -> tuple[Path, OutboxMessage]:
+    """/export whose (first) document Telegram answers with a 502: the workbook (or its parts)
+    stays in the folder and its row waits to be retried."""
     harness.emu.fail_next("sendDocument", 502)
     await harness.send(user, "/export")
     running = export_handler.RUNNING.get(user.id)
     if running is not None:
         await running
+    rows = await document_rows(harness)
+    assert {row.status for row in rows} == {"pending"} and rows[0].attempts == 1
+    if parts:
+        return workbooks(exports)[0], rows[0]
     [path] = workbooks(exports)
-    [row] = await document_rows(harness)
-    assert row.status == "pending" and row.attempts == 1
-    return path, row
+    return path, rows[0]
 
 
 async def document_rows(harness) -> list[OutboxMessage]:
@@ -211,3 +215,24 @@ def test_the_demos_workbook_is_written_private_even_over_an_old_readable_one(tmp
         os.umask(old)
     assert (mode(fresh), mode(earlier)) == (0o600, 0o600)
     assert earlier.read_bytes() == b"PK"
+
+
+async def test_an_export_cut_into_parts_that_all_expired_is_announced_once(
+        harness, exports, monkeypatch):
+    monkeypatch.setattr(export_handler, "MAX_UPLOAD_BYTES", LIMIT)
+    users = await bind(harness, "en")
+    await seed_visits(harness)
+    office = users[OFFICE]
+    await export_left_waiting(harness, exports, office, parts=True)
+    parts = workbooks(exports)
+    assert len(parts) > 1
+    newest = max(dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC) for p in parts)
+    harness.at(newest + dt.timedelta(hours=25))
+    assert sorted(await sweep_exports(harness.ctx)) == parts
+    before = len(harness.emu.sent_to(office.id))
+
+    await drain(harness.ctx, harness.application.bot)
+
+    assert {row.status for row in await document_rows(harness)} == {"failed"}
+    assert texts(harness.emu.sent_to(office.id)[before:]) == [
+        translate("en", "export.expired")]
