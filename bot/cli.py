@@ -184,7 +184,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  {table:<{width}}  {count:>9}")
     empty = sum(1 for count in rows.values() if not count)
     if empty:
-        print(f"  ({empty} other tables are empty)")
+        print(f"  ({empty}{' other' if empty < len(rows) else ''} tables are empty)")
     if contents.previous is not None:
         print(f"the database it replaced is kept as {contents.previous}")
     if contents.outdated:

@@ -196,8 +196,9 @@ def _refuse_overwriting(target: Path, *, postgresql: bool) -> None:
             with closing(sqlite3.connect(target.as_uri() + "?immutable=1", uri=True)) as conn:
                 tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     if VERSION_TABLE not in tables:
-        raise BackupError(f"{target} exists and is not a Grassroots backup: it is left as it "
-                          "is; choose another file name")
+        kind = "PostgreSQL" if postgresql else "SQLite"
+        raise BackupError(f"{target} exists and is not a Grassroots {kind} backup: it is left "
+                          "as it is; choose another file name")
 
 
 @contextmanager

@@ -51,9 +51,10 @@ def a_folder(command: str) -> Callable[[Path], list[str]]:
     return argv
 
 
+NOT_OURS = "is not a Grassroots SQLite backup"
 FILE_FAILURES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
-    "backup over a file that is not a database": (not_a_database, "is not a Grassroots backup"),
-    "backup over another program's database": (another_database, "is not a Grassroots backup"),
+    "backup over a file that is not a database": (not_a_database, NOT_OURS),
+    "backup over another program's database": (another_database, NOT_OURS),
     "backup into a folder under a file": (under_a_file, "cannot create the folder"),
     "backup onto a folder": (a_folder("backup"), "is a folder"),
     "restore of a folder": (a_folder("restore"), "is a folder, not a backup file"),
