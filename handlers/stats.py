@@ -81,8 +81,6 @@ def _period(
         found = parse_period(token, today=today, campaign_start=campaign_start)
         if found is None and re.search(r"\d", fold(token)):
             raise ParseError(token)  # digits are never a place name
-    except PeriodOutOfRange:
-        raise
     except ParseError as exc:
         raise BadPeriod(token) from exc
     if found is None:
@@ -121,11 +119,11 @@ def parsed_args(turn: Turn, args: str) -> tuple[tuple[dt.date, dt.date] | None, 
     """split_args for this turn; on a bad period it says so and returns None."""
     try:
         return split_args(args, today=turn.today, campaign_start=turn.app.settings.campaign_start)
-    except PeriodOutOfRange as exc:
-        turn.say(exc.sentence(turn.tr))
-        return None
     except BadPeriod as exc:
-        turn.say(turn.tr("stats.bad_period", text=str(exc)))
+        if isinstance(exc.__cause__, PeriodOutOfRange):  # a day past the bounds: name them
+            turn.say(exc.__cause__.sentence(turn.tr))
+        else:
+            turn.say(turn.tr("stats.bad_period", text=str(exc)))
         return None
 
 
