@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.context import AppContext
 from bot.xlsx_rows import SHEET_PREFIX, SHEET_SUFFIX
+from storage.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,13 @@ SWEPT_NAMES = ("export-*.xlsx", f"{SHEET_PREFIX}*{SHEET_SUFFIX}")
 
 
 def sweep_folder(folder: Path, *, now: dt.datetime, keep: dt.timedelta) -> list[Path]:
-    """Remove our files in `folder` last written before `now - keep`; the ones removed."""
+    """Remove our files in `folder` last written before `now - keep`; the ones removed.
+
+    The folder is made 0700 on the way: one an older version left readable is fixed at the
+    first start-up, not at the next export."""
     if not folder.is_dir():
         return []
+    private_dir(folder)
     cutoff = (now - keep).timestamp()
     removed: list[Path] = []
     for pattern in SWEPT_NAMES:

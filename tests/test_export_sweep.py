@@ -79,7 +79,8 @@ async def test_the_sweeper_removes_our_files_older_than_the_setting_and_keeps_th
         harness, exports):
     harness.settings.export_keep_hours = 24
     now = harness.clock.now()
-    private_dir(exports)
+    exports.mkdir(mode=0o755)  # as an older version left it
+    exports.chmod(0o755)
     for name, hours in (("export-old.xlsx", 25), ("export-abc-part2.xlsx", 24.5),
                         ("grassroots-sheet-left.xml", 30), ("export-young.xlsx", 23),
                         ("notes.txt", 100)):  # not a name we give: the operator's own
@@ -94,6 +95,7 @@ async def test_the_sweeper_removes_our_files_older_than_the_setting_and_keeps_th
         "export-abc-part2.xlsx", "export-old.xlsx", "grassroots-sheet-left.xml"]
     assert sorted(p.name for p in exports.iterdir()) == [
         "export-folder.xlsx", "export-young.xlsx", "notes.txt"]
+    assert mode(exports) == 0o700
     harness.settings.export_keep_hours = 22  # the setting is read at each sweep
     assert [p.name for p in await sweep_exports(harness.ctx)] == ["export-young.xlsx"]
 
