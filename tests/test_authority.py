@@ -302,3 +302,16 @@ async def test_the_import_stamps_only_people_whose_role_or_place_changed(harness
     stamped = {name for name, p in found.items() if p.authority_changed_at is not None}
     assert stamped == {"张伟", "刘洋"}  # 陈静's rank changed: no authority in it
     assert found["张伟"].authority_changed_at == harness.clock.now()
+
+
+async def test_the_sentences_read_as_the_county_writes_in_chinese(harness):
+    chats = await bind_everyone(harness, language="zh-hans")
+    lina = harness.emu.user(chats["李娜"], language_code="zh-hans")
+    before = await harness.send(lina, "/checkin")
+    await harness.send(lina, "/dispute")
+    await change(harness, 李娜="黄金埠镇,东岗村,cadre")
+    assert texts(await harness.send(lina, "两户")) == [
+        "您的角色或工作地点已于11月28日（周六）10:01变更，“纠纷上报”的草稿已关闭，没有保存任何内容。"]
+    assert await harness.press(lina, *prefixed(before, "ci")) == []
+    assert harness.emu.callback_answers[-1].get("text") == (
+        "您的角色或工作地点已于11月28日（周六）10:01变更，这个按钮已失效。请重新发送命令。")
