@@ -4,6 +4,9 @@ The expected table is not derived from the code's registry: changing who may use
 must change this table too. Scope within a role (a team leader's village, a township leader's
 township) is tested with each command family (test_stats, test_export, test_disputes,
 test_digests, test_broadcast, test_roster_chat).
+
+Below the table, authority that outlives the role (issue 15, item 3): for every form and every
+button prefix, a role change and a move by the roster import while it is open.
 """
 
 from __future__ import annotations
