@@ -34,7 +34,7 @@ def changed_when(turn: Turn) -> str:
     changed = _changed_at(turn)
     assert changed is not None
     at = changed.astimezone(turn.app.settings.tz)
-    return turn.tr("authority.when", year=at.year, month=at.month, day=at.day,
+    return turn.tr("authority.when", month=at.month, day=at.day,
                    weekday=turn.tr(WEEKDAYS[at.weekday()]), time=f"{at:%H:%M}")
 
 

@@ -20,7 +20,7 @@ from tests.test_schedules import bind_everyone
 from tests.test_stats import people
 from tests.test_visits import button
 
-CHANGED = "Your role or place changed on Sat 2026-11-28 10:01"
+CHANGED = "Your role or place changed on Sat 11/28 10:01"
 DISPUTE_CLOSED = CHANGED + "; the draft of “dispute report” was closed and nothing was saved."
 STALE_BUTTON = CHANGED + "; this button no longer works. Please send the command again."
 
