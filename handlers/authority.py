@@ -12,6 +12,7 @@ import datetime as dt
 
 from bot.i18n import N_
 from handlers.base import Turn
+from storage.dialogs import opened_under
 from storage.models import Dialog
 from storage.scope import Scope, own_scope
 
@@ -71,7 +72,7 @@ def draft_refusal(turn: Turn, dialog: Dialog, roles: frozenset[str], title: str)
     changed = _changed_at(turn)
     if dialog.person_id is not None and dialog.person_id != person.id:
         return turn.tr("authority.draft_closed_account", title=title)
-    if changed is not None and dialog.started_at < changed:
+    if _changed_since(changed, opened_under(dialog)):
         return turn.tr("authority.draft_closed_changed", when=changed_when(turn), title=title)
     if person.role not in roles:
         return turn.tr("authority.draft_closed_role", title=title)
@@ -79,6 +80,13 @@ def draft_refusal(turn: Turn, dialog: Dialog, roles: frozenset[str], title: str)
     if privileged(roles) and turn.now - dialog.updated_at > dt.timedelta(hours=hours):
         return turn.tr("authority.draft_expired", title=title, hours=hours)
     return None
+
+
+def _changed_since(changed: dt.datetime | None, opened: dt.datetime | None) -> bool:
+    """Whether the person's authority changed after the draft's was read."""
+    if changed is None:
+        return False
+    return opened is None or opened < changed
 
 
 async def record_refusal(

@@ -98,6 +98,7 @@ async def start_form(turn: Turn, form: Form, args: str = "") -> None:
         step="",
         data=data,
         now=turn.now,
+        authority=turn.person.authority_changed_at,
     )
     await _advance(turn, form, dialog, data, [])
 

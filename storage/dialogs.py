@@ -11,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Dialog
 
+# The person's authority_changed_at as it stood when the dialog opened, kept in its history:
+# the draft belongs to that authority, whatever the clocks of the processes that opened the
+# dialog and changed the person.
+AUTHORITY = "authority"
+
 
 async def get(session: AsyncSession, *, chat_id: int) -> Dialog | None:
     """The chat's open dialog, if any."""
@@ -27,8 +32,10 @@ async def open_dialog(
     step: str,
     data: dict[str, Any],
     now: dt.datetime,
+    authority: dt.datetime | None = None,
 ) -> Dialog:
-    """Start a dialog, replacing any other of this chat; a fresh token retires old buttons."""
+    """Start a dialog, replacing any other of this chat; a fresh token retires old buttons.
+    `authority` is the person's authority_changed_at as this transaction read it."""
     await discard(session, chat_id=chat_id)
     dialog = Dialog(
         chat_id=chat_id,
@@ -36,7 +43,7 @@ async def open_dialog(
         form=form,
         step=step,
         data=data,
-        history={"stack": []},
+        history={"stack": [], AUTHORITY: authority.isoformat() if authority else None},
         token=secrets.token_hex(3),
         started_at=now,
         updated_at=now,
@@ -52,8 +59,18 @@ def touch(
     """Record the dialog's new step and answers (new dicts, so the JSON change is seen)."""
     dialog.step = step
     dialog.data = dict(data)
-    dialog.history = {"stack": list(stack)}
+    kept = {AUTHORITY: dialog.history[AUTHORITY]} if AUTHORITY in dialog.history else {}
+    dialog.history = {"stack": list(stack), **kept}
     dialog.updated_at = now
+
+
+def opened_under(dialog: Dialog) -> dt.datetime | None:
+    """The authority_changed_at the dialog was opened under; for a dialog opened before this
+    was kept, the latest stamp its opening time can vouch for (its started_at)."""
+    if AUTHORITY not in dialog.history:
+        return dialog.started_at
+    seen = dialog.history[AUTHORITY]
+    return dt.datetime.fromisoformat(seen) if seen else None
 
 
 async def discard(session: AsyncSession, *, chat_id: int) -> None:

@@ -179,6 +179,22 @@ async def test_a_draft_is_closed_at_the_next_message_after_a_move_and_nothing_is
     assert await dialogs(harness, chats["李娜"]) == 1
 
 
+async def test_a_draft_opened_after_a_change_stays_open_whatever_the_importers_clock(harness):
+    """The import ran on a machine whose clock is a minute ahead: a draft opened after it is
+    of the new authority and goes on (the draft keeps the stamp it was opened under)."""
+    chats = await bind_everyone(harness)
+    lina = user(harness, chats, "李娜")
+    await change(harness, 李娜="黄金埠镇,东岗村,cadre")
+    harness.at(harness.clock.now() - dt.timedelta(minutes=1))  # the bot's clock
+    await harness.send(lina, "/dispute")
+    for answer in ("other", "Two families"):  # typed: the buttons are dated by Telegram
+        replies = await harness.send(lina, answer)
+        assert replies and not any("changed" in text for text in texts(replies))
+    async with harness.db.read() as session:
+        [dialog] = (await session.execute(select(Dialog))).scalars()
+    assert dialog.step == "people"  # every step kept the stamp the draft was opened under
+
+
 async def test_back_and_cancel_of_a_closed_draft_say_only_that_it_was_closed(harness):
     chats = await bind_everyone(harness)
     lina = user(harness, chats, "李娜")
