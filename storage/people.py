@@ -6,8 +6,9 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage import dialogs, outbox
 from storage.audit import record_audit
@@ -46,6 +47,23 @@ def set_authority(person: Person, *, now: dt.datetime, **fields: object) -> list
     if changed:
         person.updated_at = now
     return changed
+
+
+class AuthorityNotStamped(Exception):
+    """A person's role, place or access was written without authority_changed_at."""
+
+
+@event.listens_for(Session, "before_flush")
+def _authority_is_stamped(session: Session, flush_context: object, instances: object) -> None:
+    """Refuse to write a change of role, place or access without its stamp, so that a new
+    writer cannot forget it (bulk writers add `authority_stamp` to their rows)."""
+    for obj in session.dirty:
+        if not isinstance(obj, Person):
+            continue
+        attrs = inspect(obj).attrs
+        changed = [name for name in AUTHORITY_FIELDS if attrs[name].history.has_changes()]
+        if changed and not attrs["authority_changed_at"].history.has_changes():
+            raise AuthorityNotStamped(f"person {obj.id}: {sorted(changed)} without the stamp")
 
 
 async def by_telegram_id(

@@ -8,12 +8,12 @@ import datetime as dt
 import types
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import tests.emulator.world as emulator_world
 from storage import cases as case_store
 from storage.models import Broadcast, Dialog, Person, SpotCheck
-from storage.people import bind
+from storage.people import AuthorityNotStamped, bind, set_authority
 from storage.visits import add_visit
 from tests.harness import DEFAULT_ROSTER, offered_buttons, texts
 from tests.test_schedules import bind_everyone
@@ -221,14 +221,14 @@ async def test_a_change_that_touches_no_authority_leaves_drafts_and_buttons_alon
 
 
 async def test_a_draft_the_role_no_longer_allows_is_closed_even_without_a_stamp(harness):
-    """A writer that forgot the stamp (a hand edit of the database) is still caught: the
+    """A change made without the stamp (a hand edit of the database) is still caught: the
     role is re-read at every step."""
     chats = await bind_everyone(harness)
     office = user(harness, chats, "吴敏")
     await harness.send(office, "/broadcast")
     async with harness.db.write() as session:
-        [wu] = (await session.execute(select(Person).where(Person.name == "吴敏"))).scalars()
-        wu.role = "leading_group"
+        await session.execute(update(Person).where(Person.name == "吴敏").values(
+            role="leading_group"))
     replies = await harness.send(office, "A notice")
     assert texts(replies) == ["“broadcast” is not for your current role; the draft was closed "
                               "and nothing was saved."]
@@ -306,6 +306,19 @@ async def test_a_button_on_an_inaccessible_message_after_a_change_is_refused(har
 
 
 # --- the stamp -------------------------------------------------------------------------------
+
+
+async def test_a_writer_that_forgets_the_stamp_is_refused(harness):
+    await harness.import_roster()
+    with pytest.raises(AuthorityNotStamped):
+        async with harness.db.write() as session:
+            [li] = (await session.execute(select(Person).where(Person.name == "李娜"))).scalars()
+            li.village_id = None
+    async with harness.db.write() as session:
+        [li] = (await session.execute(select(Person).where(Person.name == "李娜"))).scalars()
+        assert set_authority(li, village_id=None, now=harness.clock.now()) == ["village_id"]
+        assert set_authority(li, role="cadre", now=harness.clock.now()) == []
+    assert (await people(harness))["李娜"].authority_changed_at == harness.clock.now()
 
 
 async def test_the_import_stamps_only_people_whose_role_or_place_changed(harness):
