@@ -18,9 +18,8 @@ AUTHORITY = "authority"
 
 
 async def get(session: AsyncSession, *, chat_id: int) -> Dialog | None:
-    """The chat's open dialog, if any."""
-    result = await session.execute(select(Dialog).where(Dialog.chat_id == chat_id))
-    return result.scalar_one_or_none()
+    """The chat's open dialog, if any (read once a turn: later asks come from the session)."""
+    return await session.get(Dialog, chat_id)
 
 
 async def open_dialog(
