@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,9 +17,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.files import make_private
 from storage.storable import storable_json, storable_parameters
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+log = logging.getLogger(__name__)
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -29,8 +34,29 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
+def _sqlite_files(url: str) -> list[Path]:
+    """The database file of a SQLite URL and its WAL companions (none for :memory:)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    path = Path(database)
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _keep_private(files: list[Path]) -> None:
+    """The database holds every phone number: its files are the bot's alone (0600), whatever
+    the umask was when it was created."""
+    for path in files:
+        try:
+            if path.exists() and path.stat().st_mode & 0o077:
+                make_private(path)
+        except OSError as exc:  # another owner's file: say so, the bot still runs
+            log.warning("could not make %s private: %s", path.name, exc)
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, *, immediate: bool, url: str) -> None:
     """Set the pragmas on every new DBAPI connection; IMMEDIATE writers never deadlock."""
+    files = _sqlite_files(url)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,6 +68,7 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        _keep_private(files)  # the WAL files exist once journal_mode=WAL has run
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -57,7 +84,7 @@ def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngi
     kwargs.setdefault("hide_parameters", True)  # an error's message names no personal values
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
-        _install_sqlite_pragmas(engine, immediate=immediate)
+        _install_sqlite_pragmas(engine, immediate=immediate, url=url)
     else:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
