@@ -18,6 +18,7 @@ from handlers.authority import button_refusal
 from handlers.base import Turn
 from handlers.registry import CALLBACKS, COMMANDS
 from storage import outbox, people, updates
+from storage.textsplit import cut
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +154,20 @@ async def _on_button(turn: Turn, data: str) -> None:
     await button.run(turn, rest)
 
 
+# answerCallbackQuery takes 0-200 characters, counted as Telegram counts (UTF-16 units).
+NOTICE_LIMIT = 200
+
+
+def _notice(text: str) -> str:
+    return cut(text, NOTICE_LIMIT, None)
+
+
 async def _answer_callback(context: Any, update: Update, text: str | None) -> None:
     query = update.callback_query
     if query is None:
         return
     try:
-        await query.answer(text=text[:200] if text else None)
+        await query.answer(text=_notice(text) if text else None)
     except Exception as exc:  # an expired query must not stop the turn's replies
         log.info("answerCallbackQuery failed: %s", exc)
 
@@ -170,7 +179,7 @@ async def _apologise(
     text = translate(locale, msgid)
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text=text[:200])
+            await update.callback_query.answer(text=_notice(text))
         elif update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
     except Exception as exc:

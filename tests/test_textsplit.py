@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Outgoing
-from storage.textsplit import cut, html_units, split_html, split_plain
+from storage.textsplit import cut, html_units, split_html, split_plain, text_units
 from tests.emulator import parse_html, utf16_len
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
@@ -260,3 +260,11 @@ async def test_enqueue_cuts_an_edit_and_captions_to_telegrams_limits(database):
     assert grouped["media"][0]["caption"] == "😀" * 511 + "…"
     assert grouped["media"][1] == {"type": "photo", "media": "b"}
     assert whole["text"] == "z" * 4096
+
+
+def test_a_button_notice_is_cut_to_200_units_as_telegram_counts_them():
+    from handlers.router import NOTICE_LIMIT, _notice
+
+    notice = _notice("👍" * 150)  # 150 characters, 300 UTF-16 units
+    assert text_units(notice) <= NOTICE_LIMIT < text_units("👍" * 150)
+    assert notice.endswith("…")
