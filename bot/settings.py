@@ -78,7 +78,6 @@ class Settings(BaseSettings):
     # How long a file in export_dir may stay, whatever became of its message: the sweeper
     # (scheduler/sweep.py) removes older ones, and an export not sent by then has expired.
     export_keep_hours: int = Field(default=24, ge=1)
-    draft_stale_after_minutes: int = 120
     # Wrong invite codes (/start CODE) taken in any hour: from one Telegram account, and from
     # everyone together, which bounds guessing from many accounts at once. Sharing the phone
     # number is never limited: Telegram vouches for it.
