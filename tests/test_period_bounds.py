@@ -15,7 +15,7 @@ from tests.harness import texts
 TODAY = dt.date(2026, 11, 28)  # the clock fixture's day
 START = dt.date(2026, 11, 23)  # the settings fixture's campaign start
 ZH_RANGE = "请选择2025年11月22日至2027年11月29日之间的日期。"
-EN_RANGE = "choose days from 2025-11-22 to 2027-11-29."
+EN_RANGE = "choose days from 11/22/2025 to 11/29/2027."
 
 
 def test_the_bounds_are_a_year_either_side_and_never_overflow():
