@@ -22,9 +22,9 @@ from typing import Any
 
 import _common  # the repository root on sys.path, and the defaults
 
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
-from bot.settings import Settings
+from common.context import AppContext
+from common.ratelimit import RateLimiter
+from common.settings import Settings
 from storage.db import Database
 
 

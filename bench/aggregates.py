@@ -51,10 +51,10 @@ from zoneinfo import ZoneInfo
 from _common import ROOT, Backend, fresh_backend, median, print_machine, table
 from sqlalchemy import event, func, select
 
-from bot.clock import FrozenClock
-from bot.context import AppContext
-from bot.i18n import translator
-from bot.settings import Settings, normalise_database_url
+from common.clock import FrozenClock
+from common.context import AppContext
+from common.i18n import translator
+from common.settings import Settings, normalise_database_url
 from storage.db import Database
 from storage.models import Checkin, DisputeStep, Person, Township, Visit
 from storage.scope import Scope

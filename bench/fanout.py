@@ -31,10 +31,10 @@ from _common import (
 from _dialogs import SentLog
 from telegram import Bot
 
-from bot.clock import SystemClock
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
-from bot.settings import Settings
+from common.clock import SystemClock
+from common.context import AppContext
+from common.ratelimit import RateLimiter
+from common.settings import Settings
 from scheduler.sender import drain
 from storage import outbox
 from storage.outbox import Outgoing

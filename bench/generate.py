@@ -29,8 +29,8 @@ import numpy as np
 from _common import FIRST_USER_ID, SURNAMES, county_roster, table
 from sqlalchemy import Table, func, insert, select, text
 
-from bot.clock import spring_festival, week_start
-from bot.settings import normalise_database_url
+from common.clock import spring_festival, week_start
+from common.settings import normalise_database_url
 from storage import aid as aid_store
 from storage import disputes as dispute_store
 from storage import rollups

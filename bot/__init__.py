@@ -1,1 +1,2 @@
-"""Composition root: settings, i18n, clock, the Application, the web app and the CLI."""
+"""The entrance: the Application and its update processor, polling, the web app and API, the CLI
+and the demo. Nothing imports it."""

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
-from bot.context import AppContext
+from common.context import AppContext
 from handlers.export import Job, build_export
 from handlers.parsing import ParseError, PeriodOutOfRange, parse_period
 from storage import export, stats

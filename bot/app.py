@@ -10,7 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
 
-from bot.context import KEY, AppContext
+from common.context import KEY, AppContext
 from handlers import load as load_handlers
 from handlers.router import handle_update
 from handlers.start import sync_menus

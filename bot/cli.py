@@ -22,11 +22,11 @@ from sqlalchemy.exc import (
     ProgrammingError,
 )
 
-from bot.clock import SystemClock
-from bot.context import AppContext
-from bot.i18n import translate
-from bot.logs import logging_config, settings_secrets, setup_logging
-from bot.settings import Settings
+from common.clock import SystemClock
+from common.context import AppContext
+from common.i18n import translate
+from common.logs import logging_config, settings_secrets, setup_logging
+from common.settings import Settings
 from storage.db import Database
 
 log = logging.getLogger("grassroots")

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import FrozenClock
 from bot.demo_cases import model_cases
 from bot.demo_problems import problem_ledger
 from bot.demo_stage import summary_stage
 from bot.demo_villages import village_work
-from bot.settings import Settings
+from common.clock import FrozenClock
+from common.settings import Settings
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent

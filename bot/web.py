@@ -22,7 +22,7 @@ from sqlalchemy import text
 from telegram import Bot, Update
 
 from bot.app import PerChatUpdateProcessor, build_application, check_schema
-from bot.context import AppContext
+from common.context import AppContext
 from storage import outbox
 
 log = logging.getLogger(__name__)
@@ -160,9 +160,9 @@ def api_router(ctx: AppContext) -> APIRouter:
 
 def app_from_env() -> FastAPI:
     """The application uvicorn builds in each worker (`grassroots serve`), from the settings."""
-    from bot.clock import SystemClock
-    from bot.logs import settings_secrets, setup_logging
-    from bot.settings import Settings
+    from common.clock import SystemClock
+    from common.logs import settings_secrets, setup_logging
+    from common.settings import Settings
     from storage.db import Database
 
     settings = Settings()

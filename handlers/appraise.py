@@ -4,7 +4,7 @@ summaries shown beside it. A member's button (apr:<person id>) opens a two-quest
 
 from __future__ import annotations
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Question

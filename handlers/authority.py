@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.i18n import N_
+from common.i18n import N_
 from handlers.base import Turn
 from storage.dialogs import opened_under
 from storage.models import Dialog

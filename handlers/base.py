@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.context import AppContext
-from bot.i18n import Translator, translator
+from common.context import AppContext
+from common.i18n import Translator, translator
 from storage.models import Person
 from storage.outbox import Outgoing
 from storage.storable import storable

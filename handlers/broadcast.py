@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import LOCALES, N_, Markup, locale_of, translate
+from common.i18n import LOCALES, N_, Markup, locale_of, translate
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question, check_text

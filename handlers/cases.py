@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from bot.i18n import N_, Translator, locale_of, translator
+from common.i18n import N_, Translator, locale_of, translator
 from handlers.authority import record_refusal
 from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import MEDIA_GROUP_MAX, register_form

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from common.i18n import N_
 from handlers.base import REMOVE_KEYBOARD, Turn, inline_keyboard
 from handlers.registry import CADRE, callback, command
 from storage import checkins

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.i18n import N_
+from common.i18n import N_
 from handlers.authority import draft_refusal
 from handlers.base import Turn, inline_keyboard
 from handlers.forms import Data, Form, Invalid, Question, match_choice, parse_typed

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.digests import render_for, scope_of
-from bot.i18n import N_
+from common.i18n import N_
 from handlers.base import Turn
 from handlers.registry import LEADERS, command
+from reports.digests import render_for, scope_of
 from storage import figures
 
 

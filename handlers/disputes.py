@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from handlers.authority import record_refusal
 from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import add_form, register_form, start_form

@@ -4,12 +4,12 @@ The command answers at once; the workbook is built afterwards in a background ta
 read session (never inside the update's write transaction), written to a file under
 `export_dir`, and sent through the outbox as a path upload. An export larger than a bot may
 send (MAX_UPLOAD_BYTES) comes as several workbooks cut by days, announced by one message that
-says how it was cut (bot/xlsx_parts.py).
+says how it was cut (reports/xlsx_parts.py).
 
 The folder is 0700 and every file in it 0600 (storage/files.py): they hold phone numbers and
 the audit trail. A file is removed once its request is final, and whatever became of it, the
 sweeper (scheduler/sweep.py) removes it EXPORT_KEEP_HOURS after it was written; a request that
-finds its file swept tells the requester the export expired (bot/delivery.py).
+finds its file swept tells the requester the export expired (common/delivery.py).
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
-from bot.context import AppContext
-from bot.delivery import deliver_rows, upload_path
-from bot.i18n import N_, Translator, translator
-from bot.xlsx import Part, Sheet, TooLarge, write_workbook
+from common.context import AppContext
+from common.delivery import deliver_rows, upload_path
+from common.i18n import N_, Translator, translator
 from handlers.base import Turn
 from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
+from reports.xlsx import Part, Sheet, TooLarge, write_workbook
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage import problems as store_problems
 from storage.files import new_private_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from handlers.base import Turn
 from handlers.registry import CADRE, command
 from storage import summaries

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.broadcast import start_drafted
 from handlers.registry import COUNTY, callback, command

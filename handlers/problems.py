@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import add_form, register_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.i18n import N_, Translator
-from bot.villagework import RULE, TYPE, type_names, village_line
+from common.i18n import N_, Translator
 from handlers.base import Turn
 from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Question
@@ -17,6 +16,7 @@ from handlers.places import ask_which
 from handlers.registry import CADRE, EVERYONE, OFFICE, command
 from handlers.stats import scope_for, scope_label
 from handlers.visits import day_choices, parse_past_day
+from reports.villagework import RULE, TYPE, type_names, village_line
 from storage import people
 from storage import rectification as store
 from storage.models import Person, Village

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from bot.i18n import N_
+from common.i18n import N_
 from handlers.base import Turn
 
 CADRE = frozenset({"cadre", "team_leader"})

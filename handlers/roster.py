@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from telegram import Document
 from telegram.error import TelegramError
 
-from bot.i18n import N_, locale_of, translate
+from common.i18n import N_, locale_of, translate
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Question

@@ -10,9 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.context import AppContext
-from bot.delivery import deliver_rows
-from bot.i18n import locale_of, normalise_locale, translate
+from common.context import AppContext
+from common.delivery import deliver_rows
+from common.i18n import locale_of, normalise_locale, translate
 from handlers import checkin, dialogs, roster, start
 from handlers.authority import button_refusal
 from handlers.base import Turn

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from bot.i18n import N_, Translator, locale_of, translator
+from common.i18n import N_, Translator, locale_of, translator
 from handlers.authority import record_refusal
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import add_form, start_form

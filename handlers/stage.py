@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import N_, Translator, locale_of, translator
+from common.i18n import N_, Translator, locale_of, translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question

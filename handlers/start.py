@@ -7,8 +7,8 @@ import hashlib
 import logging
 import math
 
-from bot.context import AppContext
-from bot.i18n import N_, normalise_locale, translator
+from common.context import AppContext
+from common.i18n import N_, normalise_locale, translator
 from handlers.base import REMOVE_KEYBOARD, Turn, contact_keyboard, inline_keyboard
 from handlers.registry import EVERYONE, callback, command, commands_for
 from storage import outbox, people

@@ -23,16 +23,16 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
-from bot.charts import township_chart
-from bot.context import AppContext
-from bot.delivery import deliver_rows, upload
-from bot.i18n import N_, Translator, translator
-from bot.stats_charts import visits_heatmap
-from bot.villagework import rectification_line, winter_lines
+from common.context import AppContext
+from common.delivery import deliver_rows, upload
+from common.i18n import N_, Translator, translator
 from handlers.base import Turn
 from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
+from reports.charts import township_chart
+from reports.stats_charts import visits_heatmap
+from reports.villagework import rectification_line, winter_lines
 from storage import outbox, stats
 from storage.disputes import CATEGORIES
 from storage.outbox import Outgoing

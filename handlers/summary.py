@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.clock import week_start
-from bot.i18n import N_
+from common.clock import week_start
+from common.i18n import N_
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Data, Form, Question

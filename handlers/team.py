@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from handlers.base import Turn
 from handlers.registry import LEADERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label

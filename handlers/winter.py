@@ -9,14 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bot.i18n import N_, Translator
-from bot.villagework import item_label, item_line, township_winter_line, unit_label, winter_lines
+from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import add_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
 from handlers.parsing import ParseError, fold, parse_int
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
+from reports.villagework import (
+    item_label,
+    item_line,
+    township_winter_line,
+    unit_label,
+    winter_lines,
+)
 from storage import winter as store
 from storage.models import Person, Village
 from storage.scope import Scope

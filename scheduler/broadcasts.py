@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import Translator
+from common.i18n import Translator
 from scheduler.runs import Run, message
 from storage import broadcasts as store
 from storage import people

@@ -6,8 +6,8 @@ import datetime as dt
 import logging
 from typing import Any
 
-from bot.context import AppContext
-from bot.settings import Settings
+from common.context import AppContext
+from common.settings import Settings
 from scheduler.plans import plans
 from scheduler.runs import Plan, Run
 from scheduler.sender import sender_job

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from bot.clock import upcoming_holidays, week_start
+from common.clock import upcoming_holidays, week_start
 from scheduler.broadcasts import broadcast_reports
 from scheduler.escalation import dispute_escalations
 from scheduler.problems import problem_reminders

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from scheduler.runs import Run, above, leaders, message
 from storage import figures, people, problems
 from storage.models import Person, Problem

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot.charts import township_chart
-from bot.clock import week_start
-from bot.delivery import upload
-from bot.digests import render_county_report, render_for
+from common.clock import week_start
+from common.delivery import upload
+from reports.charts import township_chart
+from reports.digests import render_county_report, render_for
 from scheduler.runs import Run, message
 from scheduler.villagework import village_work
 from storage import aid, cases, figures, people, publicity

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import AppContext
-from bot.i18n import Translator, locale_of, translator
+from common.context import AppContext
+from common.i18n import Translator, locale_of, translator
 from scheduler.timing import NextRun
 from storage import people
 from storage.models import Person

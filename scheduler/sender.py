@@ -8,8 +8,8 @@ from typing import Any
 
 from telegram import Bot
 
-from bot.context import AppContext
-from bot.delivery import deliver_rows
+from common.context import AppContext
+from common.delivery import deliver_rows
 from storage import outbox
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.i18n import Translator
+from common.i18n import Translator
 from scheduler.runs import Run, by_place, message
 from storage import people, stage
 from storage.models import Person, StageSummary

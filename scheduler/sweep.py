@@ -6,7 +6,7 @@ HTTP client gone mid-download leaves a file no row names. So every file we write
 has a lifetime of its own: the sweeper removes the ones last written longer ago than the
 setting, at start-up and every few minutes. It removes only the names we give (workbooks and
 their parts, and the sheets' temporary rows), never anything else an operator keeps there.
-A row still waiting for a swept file fails as expired and tells its requester (bot/delivery.py).
+A row still waiting for a swept file fails as expired and tells its requester (common/delivery.py).
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from bot.context import AppContext
-from bot.xlsx_rows import SHEET_PREFIX, SHEET_SUFFIX
+from common.context import AppContext
+from reports.xlsx_rows import SHEET_PREFIX, SHEET_SUFFIX
 from storage.files import private_dir
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 600.0
 # handlers/export.py names its workbooks export-<random>[-partN].xlsx (handlers may not be
-# imported here); the sheets' rows on the way are bot/xlsx_rows.py's.
+# imported here); the sheets' rows on the way are reports/xlsx_rows.py's.
 SWEPT_NAMES = ("export-*.xlsx", f"{SHEET_PREFIX}*{SHEET_SUFFIX}")
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot.settings import Settings
+from common.settings import Settings
 
 NextRun = Callable[[Settings, dt.datetime], dt.datetime]
 

@@ -3,7 +3,7 @@ uses."""
 
 from __future__ import annotations
 
-from bot.villagework import VillageWork
+from reports.villagework import VillageWork
 from scheduler.runs import Run
 from storage import rectification, winter
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import FrozenClock
-from bot.settings import Settings
+from common.clock import FrozenClock
+from common.settings import Settings
 from storage.db import Database
 from storage.models import Base
 from tests.emulator import BotApiEmulator

@@ -10,11 +10,11 @@ from typing import Any
 from telegram import Update
 
 from bot.app import PerChatUpdateProcessor, build_application
-from bot.clock import FrozenClock
-from bot.context import AppContext
 from bot.polling import Poller
-from bot.ratelimit import RateLimiter
-from bot.settings import Settings
+from common.clock import FrozenClock
+from common.context import AppContext
+from common.ratelimit import RateLimiter
+from common.settings import Settings
 from storage.db import Database
 from storage.roster import import_roster_file
 from tests.emulator import BotApiEmulator, EmuUser, Sent

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from bot.api import MAX_PAGE, MAX_PER_PAGE
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
 from bot.web import create_app
+from common.context import AppContext
+from common.ratelimit import RateLimiter
 from storage.migrate import upgrade
 from storage.roster import import_roster_file
 from tests.harness import DEFAULT_ROSTER

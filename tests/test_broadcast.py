@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
-from bot.settings import Settings
+from common.context import AppContext
+from common.ratelimit import RateLimiter
+from common.settings import Settings
 from scheduler.sender import drain
 from scheduler.timing import every
 from storage import broadcasts, outbox

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.i18n import translate
+from common.i18n import translate
 from handlers import dialogs
 from handlers.forms import Form, Question
 from storage import dialogs as dialog_store

@@ -10,7 +10,7 @@ import warnings
 import pytest
 from matplotlib import font_manager, image
 
-from bot import charts
+from reports import charts
 
 TOWNSHIPS = (
     "城关镇 东关镇 西湖乡 南山乡 北坪镇 龙泉镇 白水乡 青石镇 红旗乡 黄土镇 金沙乡 银河镇 "

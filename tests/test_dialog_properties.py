@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.i18n import translate
+from common.i18n import translate
 from handlers.dialogs import CONFIRM, FORMS
 from handlers.forms import Form, Question
 from handlers.router import parse_command

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.digests import (
+from common.i18n import translator
+from reports.digests import (
     render_county_digest,
     render_county_report,
     render_team_digest,
     render_township_digest,
 )
-from bot.i18n import translator
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
 from storage.models import (
@@ -249,7 +249,7 @@ async def test_the_evening_digest_counts_the_days_records(harness):
 
 
 def test_county_report_shows_winter_work_per_township_and_rectification():
-    from bot.villagework import VillageWork
+    from reports.villagework import VillageWork
     from storage.rectification import RectificationTotals
     from storage.winter import WinterSum
 

@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 import bot.app
-from bot.i18n import translate
-from bot.xlsx import BATCH_ROWS, Sheet, write_workbook
-from bot.xlsx_rows import RowSheet
+from common.i18n import translate
 from handlers import export as export_handler
+from reports.xlsx import BATCH_ROWS, Sheet, write_workbook
+from reports.xlsx_rows import RowSheet
 from storage import export
 from storage.aid import add_aid
 from storage.disputes import add_dispute, move_dispute

@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 import handlers.export
-from bot import xlsx_parts
-from bot.xlsx import Sheet, write_workbook
-from bot.xlsx_parts import OVERHEAD, Segment, TooLarge, Written, plan
+from reports import xlsx_parts
+from reports.xlsx import Sheet, write_workbook
+from reports.xlsx_parts import OVERHEAD, Segment, TooLarge, Written, plan
 from storage.models import Checkin, Person, Visit
 from tests.scheduling import SHANGHAI, local
 from tests.test_export import bind, by_header, export_as, sheet_rows

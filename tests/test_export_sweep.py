@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import xlsx_parts
 from bot.demo_rhythm import save_private
-from bot.i18n import translate
-from bot.xlsx import Sheet, write_workbook
+from common.i18n import translate
 from handlers import export as export_handler
+from reports import xlsx_parts
+from reports.xlsx import Sheet, write_workbook
 from scheduler.sender import drain
 from scheduler.sweep import sweep_exports
 from storage.files import new_private_file, private_dir

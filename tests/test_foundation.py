@@ -9,8 +9,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from sqlalchemy import text
 
-from bot.i18n import LOCALES, catalog
-from bot.settings import Settings, normalise_database_url
+from common.i18n import LOCALES, catalog
+from common.settings import Settings, normalise_database_url
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def _used_message_ids() -> set[str]:
     ids: set[str] = set()
     keywords = {"tr": None, "N_": None, "translate": (2,)}
-    for package in ("bot", "handlers", "scheduler", "storage"):
+    for package in ("bot", "common", "reports", "handlers", "scheduler", "storage"):
         for _file, _line, message, _comments, _ctx in extract_from_dir(
             ROOT / package, method_map=[("**.py", "python")], keywords=keywords
         ):

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.clock import spring_festival, upcoming_holidays
+from common.clock import spring_festival, upcoming_holidays
 
 
 @pytest.mark.parametrize(

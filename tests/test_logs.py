@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.logs import RedactingFilter, redact, settings_secrets
-from bot.settings import Settings
+from common.logs import RedactingFilter, redact, settings_secrets
+from common.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Person

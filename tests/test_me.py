@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import translator
+from common.i18n import translator
 from handlers.me import render_me
 from storage.models import Checkin
 from tests.test_summary import NOW, add_records, person

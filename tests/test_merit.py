@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.i18n import translator
+from common.i18n import translator
 from handlers.merit import render_merits
 from storage import merit as store
 from storage.figures import local_bounds

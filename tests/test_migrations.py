@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bot.app import OutdatedSchema, check_schema
-from bot.clock import SystemClock
-from bot.context import AppContext
-from bot.settings import Settings
+from common.clock import SystemClock
+from common.context import AppContext
+from common.settings import Settings
 from storage.migrate import upgrade
 from storage.models import Base
 

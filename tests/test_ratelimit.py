@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.ratelimit import RateLimiter
+from common.ratelimit import RateLimiter
 
 
 def most_in_one_second(times: list[float]) -> int:

@@ -8,8 +8,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from bot.villagework import rectification_line, village_line
+from common.i18n import translator
+from reports.villagework import rectification_line, village_line
 from storage import rectification as store
 from storage.models import AuditEntry, Person, RectifyAction, Village, VillageMark
 from tests.harness import texts

@@ -179,7 +179,7 @@ def _publicity_and_cases(
     (dt.date(2026, 12, 25), ["new_year"]),
 ])
 def test_holiday_window(today, expected):
-    from bot.clock import upcoming_holidays
+    from common.clock import upcoming_holidays
 
     assert [name for name, _ in upcoming_holidays(today, within_days=7)] == expected
 

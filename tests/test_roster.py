@@ -626,7 +626,7 @@ async def test_invites_are_listed_by_township_village_and_name_with_binding(db: 
 
 
 def _catalog(locale: str) -> dict[str, str]:
-    path = ROOT / "bot" / "locales" / locale / "LC_MESSAGES" / "roster.po"
+    path = ROOT / "common" / "locales" / locale / "LC_MESSAGES" / "roster.po"
     with path.open("rb") as handle:
         return {m.id: m.string for m in read_po(handle, locale=locale) if m.id}
 

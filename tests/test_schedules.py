@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
-from bot.settings import Settings
+from common.context import AppContext
+from common.ratelimit import RateLimiter
+from common.settings import Settings
 from scheduler.jobs import run_due
 from scheduler.timing import daily, summary_deadline, weekly
 from storage import schedules

@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import event, func, select
 
-from bot.sentmarks import SentMarks
+from common.sentmarks import SentMarks
 from storage.db import Database
 from storage.models import OutboxMessage
 from tests.scheduling import tick

@@ -11,7 +11,7 @@ import random
 import pytest
 from sqlalchemy import select, text
 
-from bot.i18n import translator
+from common.i18n import translator
 from handlers.spotcheck import render_overview
 from storage import spotchecks as store
 from storage.aid import add_aid

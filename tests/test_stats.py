@@ -16,9 +16,9 @@ import pytest
 from matplotlib import image
 from sqlalchemy import select
 
-from bot.i18n import translator
-from bot.stats_charts import visits_heatmap
+from common.i18n import translator
 from handlers.stats import BadPeriod, render_stats, split_args
+from reports.stats_charts import visits_heatmap
 from scheduler.sender import drain
 from storage import stats, visits
 from storage.cases import CaseCounts

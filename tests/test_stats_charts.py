@@ -12,7 +12,7 @@ import pytest
 from matplotlib import image
 from sqlalchemy import select
 
-from bot.delivery import deliver_rows
+from common.delivery import deliver_rows
 from handlers import stats as stats_handler
 from scheduler.sender import drain
 from storage import outbox

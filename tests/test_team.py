@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.i18n import translator
+from common.i18n import translator
 from handlers.disputes import render_history, render_scope_disputes
 from handlers.team import render_laggards, render_pairs, render_team
 from storage import disputes as store

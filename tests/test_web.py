@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
 from bot.web import SECRET_HEADER, create_app, same_secret
+from common.context import AppContext
+from common.ratelimit import RateLimiter
 from storage.migrate import upgrade
 from storage.roster import import_roster_file
 from tests.harness import DEFAULT_ROSTER

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
 from bot.web import SECRET_HEADER, create_app
+from common.context import AppContext
+from common.ratelimit import RateLimiter
 from scheduler.jobs import run_due
 from storage.db import Database
 from storage.migrate import upgrade

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.context import AppContext
-from bot.ratelimit import RateLimiter
 from bot.web import SECRET_HEADER, create_app
+from common.context import AppContext
+from common.ratelimit import RateLimiter
 from storage.migrate import upgrade
 
 SECRET = "webhook-input-secret"

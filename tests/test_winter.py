@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from bot.villagework import VillageWork, report_lines, winter_lines
+from common.i18n import translator
+from reports.villagework import VillageWork, report_lines, winter_lines
 from storage import rectification, winter
 from storage.models import Person, Village, WinterItem, WinterUpdate
 from tests.harness import texts

@@ -12,11 +12,11 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
+LOCALES = Path(__file__).resolve().parent.parent / "common" / "locales"
 
 
 def update(domain: str, messages: dict[str, dict[str, str]]) -> None:
-    """Merge `messages` into bot/locales/<locale>/LC_MESSAGES/<domain>.po for zh and en."""
+    """Merge `messages` into common/locales/<locale>/LC_MESSAGES/<domain>.po for zh and en."""
     for locale in ("zh", "en"):
         path = LOCALES / locale / "LC_MESSAGES" / f"{domain}.po"
         path.parent.mkdir(parents=True, exist_ok=True)

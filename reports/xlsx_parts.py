@@ -1,12 +1,12 @@
 """Cutting an export that would be too large to send into several workbooks, by days.
 
-While a data sheet is written (bot/xlsx.py), each run of rows of one local day is a `Segment`:
+While a data sheet is written (reports/xlsx.py), each run of rows of one local day is a `Segment`:
 its place in the sheet's file and how many rows it holds. Rows carry no cell references
-(bot/xlsx_rows.py), so a part's sheet is the original's head and header row followed by the
+(reports/xlsx_rows.py), so a part's sheet is the original's head and header row followed by the
 byte ranges of the part's days, copied as they are: the rows are turned into XML once.
 
 How large a part will be once zipped is foreseen from each sheet's sampled compression ratio;
-parts are planned to FILL of the limit and measured once saved (bot/xlsx.py retries with
+parts are planned to FILL of the limit and measured once saved (reports/xlsx.py retries with
 the ratios corrected by what was measured).
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bot.xlsx_rows import SHEET_PREFIX, SHEET_SUFFIX, RowSheet
+from reports.xlsx_rows import SHEET_PREFIX, SHEET_SUFFIX, RowSheet
 from storage.files import new_private_file
 
 FILL = 0.9  # share of the limit a part is planned to: the sizes are foreseen, not known

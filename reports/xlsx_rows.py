@@ -10,7 +10,7 @@ times as serial numbers with openpyxl's own date formats), floats exactly rather
 digits. Rows and cells carry no `r` reference (optional in SpreadsheetML: a row follows the one
 before, a cell the one before it, an empty cell is `<c/>`): 30 % less text to deflate, and a
 run of rows reads the same wherever it is put, so an export can be cut into several workbooks
-by copying byte ranges (bot/xlsx_parts.py). The sheet counts the bytes it writes and deflates a
+by copying byte ranges (reports/xlsx_parts.py). The sheet counts the bytes it writes and deflates a
 sample of them, to foresee the size of its part of the zipped workbook.
 """
 

@@ -1,7 +1,7 @@
 """Write an XLSX workbook row by row (openpyxl write-only), never holding a sheet in memory.
 
 A summary sheet comes first, then one sheet per record kind with a translated header row,
-its rows written as XML text by bot/xlsx_rows.py (openpyxl's cells are ~8x slower).
+its rows written as XML text by reports/xlsx_rows.py (openpyxl's cells are ~8x slower).
 Datetimes are shown in the county's time zone, money as numbers with two decimals, yes/no and
 coded values (kinds, statuses) in the reader's language.
 """
@@ -26,9 +26,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from bot.i18n import catalog, translate
-from bot.xlsx_parts import FILL, TooLarge, Written, copy_rows, estimate, plan
-from bot.xlsx_rows import MAX_CELL_CHARS, MONEY_FORMAT, RowSheet, RowXml, Styles, add_sheet
+from common.i18n import catalog, translate
+from reports.xlsx_parts import FILL, TooLarge, Written, copy_rows, estimate, plan
+from reports.xlsx_rows import MAX_CELL_CHARS, MONEY_FORMAT, RowSheet, RowXml, Styles, add_sheet
 from storage.files import FILE_MODE, make_private
 
 MIN_WIDTH, MAX_WIDTH = 8, 60
@@ -254,7 +254,7 @@ async def write_workbook(
 ) -> list[Part]:
     """Write the summary and every sheet to `path`. With a `limit` (bytes) an export that
     would be larger becomes several workbooks, `path` with -part1, -part2…, cut by days
-    (bot/xlsx_parts.py), each within the limit; raises TooLarge when it cannot be cut so.
+    (reports/xlsx_parts.py), each within the limit; raises TooLarge when it cannot be cut so.
     Every file, the sheets' rows on the way included, is 0600 in `path`'s (0700) folder."""
     book = Workbook(write_only=True)
     # The summary is written last (it ends with what each sheet holds) but comes first.

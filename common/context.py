@@ -8,10 +8,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.clock import Clock
-from bot.ratelimit import RateLimiter
-from bot.sentmarks import SentMarks
-from bot.settings import Settings
+from common.clock import Clock
+from common.ratelimit import RateLimiter
+from common.sentmarks import SentMarks
+from common.settings import Settings
 from storage.db import Database
 
 KEY = "grassroots"

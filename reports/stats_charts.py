@@ -1,4 +1,4 @@
-"""Charts for /stats, drawn on a bare Figure with the fonts of bot.charts (no pyplot)."""
+"""Charts for /stats, drawn on a bare Figure with the fonts of reports.charts (no pyplot)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot import charts
+from reports import charts
 
 # Numbers in the cells only while they stay legible and cheap to draw (each is a text artist).
 MAX_ANNOTATED_CELLS = 120

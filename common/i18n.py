@@ -1,4 +1,4 @@
-"""Translations: every user-facing string lives in the gettext catalogs under bot/locales.
+"""Translations: every user-facing string lives in the gettext catalogs under common/locales.
 
 Message ids are symbolic (``checkin.prompt``); each locale's catalog holds the text, as
 HTML for Telegram's parse_mode=HTML. Values formatted into a message are escaped, so a

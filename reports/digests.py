@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from bot.i18n import Translator
-from bot.villagework import VillageWork, report_lines
+from common.i18n import Translator
+from reports.villagework import VillageWork, report_lines
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
 from storage.publicity import PublicityTotals

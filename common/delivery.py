@@ -21,7 +21,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.i18n import locale_of, translate
+from common.i18n import locale_of, translate
 from storage import outbox, people
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ async def deliver_rows(
 ) -> list[Outcome]:
     """Send stored outbox rows in order and record each outcome; a chat waits after a retry.
 
-    `mark_later`: the sent ones are marked with other turns' a moment later (bot.sentmarks);
+    `mark_later`: the sent ones are marked with other turns' a moment later (common.sentmarks);
     only retries and failures take a transaction now."""
     outcomes: list[Outcome] = []
     waiting: set[int] = set()

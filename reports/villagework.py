@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.i18n import N_, Translator
+from common.i18n import N_, Translator
 from storage.rectification import RULE_KINDS, TYPES, RectificationTotals, VillageProgress
 from storage.winter import UNITS, WinterSum, percent, unit_of
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from common.settings import Settings
 
 # Mainland mobile numbers, with or without +86 / 86, and any E.164 number.
 PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|\+\d{8,15}(?!\d)")
@@ -91,7 +91,7 @@ def logging_config(*secrets: str, level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": "bot.logs.RedactingFilter.configured",
+        "filters": {"redact": {"()": "common.logs.RedactingFilter.configured",
                                "secrets": [s for s in secrets if s]}},
         "formatters": {"plain": {"format": FORMAT}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
