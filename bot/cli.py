@@ -85,7 +85,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         _check_database_url(settings.database_url)
     setup_logging(*settings_secrets(settings))
     if args.command == "demo":
-        from bot.demo import main as demo_main
+        from bot.demo.tour import main as demo_main
 
         return demo_main()
     if args.command == "run":

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.demo_rhythm import save_private
+from bot.demo.rhythm import save_private
 from common.i18n import translate
 from handlers import export as export_handler
 from reports import xlsx_parts

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.demo.speaker import show
 from scheduler.jobs import run_due
 from scheduler.sender import drain
 from storage.files import FILE_MODE, make_private
@@ -41,7 +42,7 @@ async def _tick(harness: Any, when: dt.datetime, title: str) -> None:
                 print(f"   {line}")
 
 
-async def rhythm_and_office(harness: Any, show: Any) -> None:
+async def rhythm_and_office(harness: Any) -> None:
     """Run the schedules through a weekend, then the office's /stats and /export."""
     print("\n== What the bot sends by itself: digests, reminders, the county report ==")
     # The schedules' rows are written on first sight; from then on each run happens once.

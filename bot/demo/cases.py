@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.demo.speaker import Speaker, show
+
 
 async def model_cases(harness: Any, user: Any) -> None:
     """李娜 submits a case with /case; Wu Min (the office) opens it from /cases and features it."""
-    from bot.demo import Speaker, show  # the tour's printer; imported late, as bot.demo calls us
-
     print("\n== Model cases: /case, then the office's /cases ==")
     li = Speaker(harness, user, "李娜 (cadre)")
     await li.send("/case")

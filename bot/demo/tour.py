@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.demo_cases import model_cases
-from bot.demo_problems import problem_ledger
-from bot.demo_stage import summary_stage
-from bot.demo_villages import village_work
+from bot.demo.cases import model_cases
+from bot.demo.problems import problem_ledger
+from bot.demo.speaker import Speaker, show
+from bot.demo.stage import summary_stage
+from bot.demo.villages import village_work
 from common.clock import FrozenClock
 from common.settings import Settings
 from storage.db import Database
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_DB = Path("grassroots-demo.db")
 
 
@@ -36,53 +37,6 @@ def _emulator_modules() -> tuple[Any, Any]:
     except ImportError as exc:  # pragma: no cover - only without a checkout
         raise SystemExit("grassroots demo runs from a source checkout (it needs tests/).") from exc
     return BotApiEmulator, (BotHarness, DEFAULT_ROSTER)
-
-
-def show(who: str, said: str, replies: list[Any]) -> None:
-    """Print one exchange of the transcript."""
-    print(f"\n👤 {who}: {said}")
-    for sent in replies:
-        if sent.method == "editMessageReplyMarkup":
-            continue  # only the buttons went away
-        text = sent.plain_text if sent.text is not None else f"[{sent.method}]"
-        mark = "✎" if sent.is_edit else "🤖"
-        for line in text.splitlines():
-            print(f"   {mark} {line}")
-        for row in sent.buttons or []:
-            print("      " + "  ".join(f"[{label}]" for label, _ in row))
-        if sent.keyboard_labels:
-            print("      ⌨ " + "  ".join(f"[{label}]" for label in sent.keyboard_labels))
-
-
-class Speaker:
-    """One person in the tour: what they send and tap is printed with the bot's answers."""
-
-    def __init__(self, harness: Any, user: Any, name: str) -> None:
-        self.harness, self.user, self.name = harness, user, name
-        self.replies: list[Any] = []
-
-    async def send(self, text: str) -> list[Any]:
-        """Send a text (or a command) and print the exchange."""
-        self.replies = await self.harness.send(self.user, text)
-        show(self.name, text, self.replies)
-        return self.replies
-
-    async def tap(self, label: str | None = None, *, suffix: str | None = None,
-                  position: int | None = None) -> list[Any]:
-        """Tap a button of the bot's last answer, found by label, data suffix or position."""
-        from tests.harness import find_button
-
-        shown, data, message_id = find_button(self.replies, label, suffix=suffix,
-                                              position=position)
-        self.replies = await self.harness.press(self.user, data, message_id=message_id)
-        show(self.name, f"[{shown}]", self.replies)
-        return self.replies
-
-    async def share(self, what: str, update_id: int) -> list[Any]:
-        """Something that is not text (a photo, a location): print what it was."""
-        self.replies = await self.harness.roundtrip(self.user, update_id)
-        show(self.name, f"[{what}]", self.replies)
-        return self.replies
 
 
 async def tour() -> None:
@@ -118,9 +72,9 @@ async def tour() -> None:
         await problem_ledger(harness, cadre)
         await village_work(harness)
         await model_cases(harness, cadre)
-        from bot.demo_rhythm import rhythm_and_office
+        from bot.demo.rhythm import rhythm_and_office
 
-        await rhythm_and_office(harness, show)
+        await rhythm_and_office(harness)
         await summary_stage(harness)
     finally:
         await harness.stop()

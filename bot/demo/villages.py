@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.demo.speaker import Speaker
+
 
 async def village_work(harness: Any) -> None:
     """Mark a village, record a rule of it, and update one winter item, printed as a chat."""
-    from bot.demo import Speaker  # the tour's printer; imported late, as bot.demo calls us
-
     print("\n== Village rectification and winter work ==")
     office = Speaker(harness, harness.emu.user(7003, first_name="Wu Min", language_code="en"),
                      "Wu Min (office)")

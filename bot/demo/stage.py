@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.demo.speaker import Speaker
+
 
 async def summary_stage(harness: Any) -> None:
     """Open the stage today, write a personal summary, then draft and send a notice."""
-    from bot.demo import Speaker  # the tour's printer; imported late, as bot.demo calls us
-
     print("\n== The summary stage, and commendation ==")
     today = harness.clock.now().astimezone(harness.settings.tz).date()
     harness.settings.summary_stage_start = today  # the demo's campaign reaches its last stage

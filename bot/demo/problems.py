@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.demo.speaker import Speaker
+
 
 async def problem_ledger(harness: Any, user: Any) -> None:
     """李娜 raises a problem with /problem, then moves it to "in hand" from /problems."""
-    from bot.demo import Speaker  # the tour's printer; imported late, as bot.demo calls us
-
     print("\n== The problem ledger: /problem, /problems ==")
     li = Speaker(harness, user, "李娜 (cadre)")
     await li.send("/problem")
