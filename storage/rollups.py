@@ -22,7 +22,8 @@ storage.checkins.check_in, storage.summaries, tests' fixtures, a later correctio
 them without knowing about them — a visit or a problem counts in or out of its tally (one
 upsert per key that changed), a check-in's day or a summary is set in (or cleared from) its
 cadre's week (one upsert: the bit, and the counts from the bit as it was). Core bulk writes
-bypass the hook: after them, `rebuild` (migration 0011's backfill, the benchmark generator).
+bypass the hook: after them, `rebuild` (the benchmark generator; migration 0011 backfilled with
+a frozen copy of its statements).
 A roster move changes no rollup: they keep each record's own village and township, and
 people's figures join the cadre's current placement at read time.
 """
@@ -281,7 +282,7 @@ _CHUNK = 5_000
 
 
 def rebuild_sync(conn: Connection) -> None:
-    """Rebuild the rollups from the raw rows, in the connection's transaction (migrations)."""
+    """Rebuild the rollups from the raw rows, in a sync connection's transaction."""
     for model in (VisitTally, ProblemTally, CheckinWeek):
         conn.execute(delete(model))
     conn.execute(_visit_tallies())

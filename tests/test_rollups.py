@@ -7,8 +7,8 @@ a correction), then edited and deleted through the
 ORM as a later correction would, and a cadre is moved by a roster import. After every step,
 /stats's figures for the county, a township and a village over whole and part weeks, and the
 ledger's counts by status and overdue, equal counts made here from the raw rows, and the
-rollups kept write by write equal the rollups rebuilt from scratch (`rebuild`, the
-migration's backfill)."""
+rollups kept write by write equal the rollups rebuilt from scratch (`rebuild`, whose statements
+migration 0011's backfill holds a frozen copy of)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ Create Date: 2026-11-29 03:05:12.837199
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
 
 
 revision = '0002'
@@ -24,8 +23,8 @@ def upgrade() -> None:
     sa.Column('audience_kind', sa.String(length=16), nullable=False),
     sa.Column('audience_value', sa.String(length=300), nullable=True),
     sa.Column('recipients', sa.Integer(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('reported_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reported_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['people.id'], name=op.f('fk_broadcasts_author_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_broadcasts'))
     )

@@ -6,7 +6,6 @@ Create Date: 2026-11-29 04:18:51.144049
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
 
 
 revision = '0003'
@@ -23,8 +22,8 @@ def upgrade() -> None:
     sa.Column('by_id', sa.Integer(), nullable=False),
     sa.Column('grade', sa.String(length=24), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['by_id'], ['people.id'], name=op.f('fk_appraisals_by_id_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_appraisals_person_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appraisals')),
@@ -41,8 +40,8 @@ def upgrade() -> None:
     sa.Column('assigned_to', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('drawn_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assigned_to'], ['people.id'], name=op.f('fk_spot_checks_assigned_to_people')),
     sa.ForeignKeyConstraint(['cadre_id'], ['people.id'], name=op.f('fk_spot_checks_cadre_id_people')),
     sa.ForeignKeyConstraint(['drawn_by'], ['people.id'], name=op.f('fk_spot_checks_drawn_by_people')),

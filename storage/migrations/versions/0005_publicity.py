@@ -7,7 +7,6 @@ Create Date: 2026-11-29 08:30:00.000000
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-import storage.models
 
 
 revision = '0005'
@@ -30,7 +29,7 @@ def upgrade() -> None:
     sa.Column('other_topic', sa.String(length=200), nullable=True),
     sa.Column('slogans', sa.Integer(), nullable=False),
     sa.Column('boards', sa.Integer(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_publicity_person_id_people')),
     sa.ForeignKeyConstraint(['township_id'], ['townships.id'], name=op.f('fk_publicity_township_id_townships')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_publicity_unit_id_units')),

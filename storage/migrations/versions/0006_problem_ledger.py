@@ -6,7 +6,6 @@ Create Date: 2026-11-29 09:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
 
 
 revision = '0006'
@@ -28,7 +27,7 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('held', sa.Boolean(), nullable=True),
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['by_person_id'], ['people.id'], name=op.f('fk_problem_steps_by_person_id_people')),
     sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_problem_steps_problem_id_problems')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_steps'))

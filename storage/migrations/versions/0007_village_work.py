@@ -6,7 +6,6 @@ Create Date: 2026-11-29 09:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
 
 
 revision = '0007'
@@ -25,8 +24,8 @@ def upgrade() -> None:
     sa.Column('weak_management', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('marked_by', sa.Integer(), nullable=True),
-    sa.Column('marked_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('marked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['marked_by'], ['people.id'], name=op.f('fk_village_marks_marked_by_people')),
     sa.ForeignKeyConstraint(['township_id'], ['townships.id'], name=op.f('fk_village_marks_township_id_townships')),
     sa.ForeignKeyConstraint(['village_id'], ['villages.id'], name=op.f('fk_village_marks_village_id_villages')),
@@ -45,7 +44,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_rectify_actions_person_id_people')),
     sa.ForeignKeyConstraint(['township_id'], ['townships.id'], name=op.f('fk_rectify_actions_township_id_townships')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_rectify_actions_unit_id_units')),
@@ -64,7 +63,7 @@ def upgrade() -> None:
     sa.Column('target', sa.BigInteger(), nullable=False),
     sa.Column('progress', sa.BigInteger(), nullable=False),
     sa.Column('updated_by', sa.Integer(), nullable=True),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['township_id'], ['townships.id'], name=op.f('fk_winter_items_township_id_townships')),
     sa.ForeignKeyConstraint(['updated_by'], ['people.id'], name=op.f('fk_winter_items_updated_by_people')),
     sa.ForeignKeyConstraint(['village_id'], ['villages.id'], name=op.f('fk_winter_items_village_id_villages')),
@@ -80,7 +79,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('target', sa.BigInteger(), nullable=False),
     sa.Column('progress', sa.BigInteger(), nullable=False),
-    sa.Column('at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['winter_items.id'], name=op.f('fk_winter_updates_item_id_winter_items')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_winter_updates_person_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_winter_updates'))

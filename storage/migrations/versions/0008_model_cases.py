@@ -7,7 +7,6 @@ Create Date: 2026-11-29 09:20:00.000000
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-import storage.models
 
 
 revision = '0008'
@@ -29,9 +28,9 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('photos', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('decided_by', sa.Integer(), nullable=True),
-    sa.Column('decided_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['decided_by'], ['people.id'], name=op.f('fk_model_cases_decided_by_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_model_cases_person_id_people')),

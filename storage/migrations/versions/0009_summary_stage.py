@@ -7,7 +7,6 @@ Create Date: 2026-11-29 09:20:00.000000
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-import storage.models
 
 
 revision = '0009'
@@ -30,8 +29,8 @@ def upgrade() -> None:
     sa.Column('problems', sa.Text(), nullable=False),
     sa.Column('suggestions', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('submitted_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('accepted_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['accepted_by'], ['people.id'], name=op.f('fk_stage_summaries_accepted_by_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_stage_summaries_person_id_people')),
