@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import add_form, start_form
+from handlers.dialogs import start_form
+from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import callback, command
 from handlers.stage import render_summary as render_stage

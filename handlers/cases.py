@@ -12,8 +12,9 @@ import html
 from common.i18n import N_, Translator, locale_of, translator
 from handlers.authority import record_refusal
 from handlers.base import Buttons, Turn, inline_keyboard
-from handlers.dialogs import MEDIA_GROUP_MAX, register_form
+from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Invalid, Question, check_length
+from handlers.formscreens import MEDIA_GROUP_MAX
 from handlers.registry import CADRE, COUNTY, OFFICE, callback, command
 from storage import cases as store
 from storage.models import ModelCase, Person

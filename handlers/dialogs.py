@@ -5,10 +5,11 @@ at any point resumes each dialog at the same step in whichever process gets the 
 update. Buttons carry `f:<token>:<action>[:<question>[:<code>]]`; the token changes with
 each dialog, so a button from an old or finished dialog does nothing.
 
-Every form is registered with the roles that may use it (`register_form`, or `add_form` for
-one started by a button). Before any step of a draft — an answer, a button, /back, /cancel,
-an offer to continue — the person's current role and place are checked in the same
-transaction: a draft opened before they changed, one their role no longer allows, or a
+Every form is registered with the roles that may use it (`register_form` here, or
+handlers.formregistry.add_form for one started by a button); what the engine shows (questions,
+the confirm screen) is handlers/formscreens.py. Before any step of a draft — an answer, a
+button, /back, /cancel, an offer to continue — the person's current role and place are checked
+in the same transaction: a draft opened before they changed, one their role no longer allows, or a
 privileged draft left too long is closed with a sentence, nothing saved.
 """
 
@@ -20,20 +21,16 @@ from typing import Any
 from common.i18n import N_
 from handlers.authority import draft_refusal
 from handlers.base import Turn, inline_keyboard
+from handlers.formregistry import FORM_ROLES, FORMS, add_form
 from handlers.forms import Data, Form, Invalid, Question, match_choice, parse_typed
+from handlers.formscreens import ask, confirm_screen, mark_pressed, photo_limit, photos_so_far
 from handlers.registry import CADRE, EVERYONE, callback, command
 from storage import dialogs as store
 from storage.models import Dialog
 
-FORMS: dict[str, Form] = {}
-# Who may use each form; a form without an entry is open to nobody.
-FORM_ROLES: dict[str, frozenset[str]] = {}
 CONFIRM = "_confirm"
 DIALOG_COMMANDS = frozenset({"back", "cancel"})  # commands that act on the open draft
 RESUME = "_resume"
-# A "photos" question takes at most this many unless its max_value says fewer: Telegram's
-# media group holds 10, so every photo of an answer can be shown again as one album.
-MEDIA_GROUP_MAX = 10
 
 
 def register_form(form: Form, *, roles: frozenset[str], description: str, order: int) -> Form:
@@ -44,16 +41,6 @@ def register_form(form: Form, *, roles: frozenset[str], description: str, order:
         await start_form(turn, form, args)
 
     command(form.name, roles=roles, description=description, order=order)(run)
-    return form
-
-
-def add_form(form: Form, *, roles: frozenset[str]) -> Form:
-    """Make a form known to the engine (one started by a button or another command), with the
-    roles that may fill it in."""
-    if not roles:
-        raise ValueError(f"form {form.name!r}: no role may use it")
-    FORMS[form.name] = form
-    FORM_ROLES[form.name] = frozenset(roles)
     return form
 
 
@@ -130,9 +117,9 @@ async def _advance(turn: Turn, form: Form, dialog: Dialog, data: Data, stack: li
         data[f"_{step}"] = await question.initial(turn, data)
     _touch(dialog, step=step, data=data, stack=stack, now=turn.now)
     if question is None:
-        await _confirm_screen(turn, form, dialog, data)
+        await confirm_screen(turn, form, dialog, data)
     else:
-        await _ask(turn, form, dialog, question, data)
+        await ask(turn, form, dialog, question, data)
 
 
 def _touch(dialog: Dialog, *, step: str, data: Data, stack: list[str], now: dt.datetime) -> None:
@@ -141,102 +128,6 @@ def _touch(dialog: Dialog, *, step: str, data: Data, stack: list[str], now: dt.d
     store.touch(dialog, step=step, data=data, stack=stack, now=now)
     if wanted is not None:
         dialog.history = {**dialog.history, "wanted": wanted}
-
-
-async def _ask(turn: Turn, form: Form, dialog: Dialog, question: Question, data: Data) -> None:
-    index = form.questions.index(question)
-    rows: list[list[tuple[str, str]]] = []
-    if question.kind in ("choice", "multi"):
-        picked = set(data.get(f"_{question.key}", []))
-        row: list[tuple[str, str]] = []
-        for choice in await question.options(turn, data):
-            mark = "✓ " if choice.code in picked else ""
-            action = "m" if question.kind == "multi" else "a"
-            row.append(
-                (mark + choice.text(turn), f"f:{dialog.token}:{action}:{index}:{choice.code}")
-            )
-            if len(row) == question.columns:
-                rows.append(row)
-                row = []
-        if row:
-            rows.append(row)
-        if question.kind == "multi":
-            rows.append([(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")])
-    if question.kind == "photos":
-        rows.append([(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")])
-    if question.optional:
-        rows.append([(turn.tr("form.button.skip"), f"f:{dialog.token}:s:{index}")])
-    markup: dict[str, Any] | None = inline_keyboard(rows) if rows else None
-    if question.kind == "location":
-        markup = _location_keyboard(turn)
-    text = turn.tr(question.prompt) + "\n" + turn.tr("form.hint")
-    if question.kind == "photos" and data.get(f"_{question.key}"):
-        text += "\n" + _photos_so_far(turn, question, data)
-    turn.say(text, markup=markup)
-    if question.kind == "location" and question.optional:
-        turn.say(
-            turn.tr("form.location_skip"),
-            markup=inline_keyboard(
-                [[(turn.tr("form.button.skip"), f"f:{dialog.token}:s:{index}")]]
-            ),
-        )
-
-
-def _location_keyboard(turn: Turn) -> dict[str, Any]:
-    return {
-        "keyboard": [[{"text": turn.tr("form.button.share_location"), "request_location": True}]],
-        "resize_keyboard": True,
-        "one_time_keyboard": True,
-    }
-
-
-async def display(turn: Turn, form: Form, question: Question, data: Data) -> str:
-    """An answer as the confirm screen shows it."""
-    value = data.get(question.key)
-    if value is None:
-        return "—"
-    if question.kind in ("choice", "multi"):
-        codes = value if isinstance(value, list) else [value]
-        options = {c.code: c.text(turn) for c in await question.options(turn, data)}
-        return "、".join(options.get(code, str(code)) for code in codes)
-    if question.kind == "money":
-        return f"¥{value}"
-    if question.kind == "location":
-        return f"📍 {value['latitude']:.5f}, {value['longitude']:.5f}"
-    if question.kind == "photo":
-        return "🖼"
-    if question.kind == "photos":
-        return f"🖼 × {len(value)}" if value else "—"
-    return str(value)
-
-
-async def _confirm_screen(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
-    lines = [turn.tr("form.confirm_title", title=turn.tr(form.title))]
-    if form.describe is not None:
-        lines.extend(await form.describe(turn, data))
-    answered = form.answered(data)
-    for question in answered:
-        lines.append(
-            f"<b>{turn.tr(question.label)}</b>: " + _esc(await display(turn, form, question, data))
-        )
-    lines.append(turn.tr("form.confirm_question"))
-    rows = [
-        [
-            (turn.tr("form.button.save"), f"f:{dialog.token}:ok"),
-            (turn.tr("form.button.cancel"), f"f:{dialog.token}:x"),
-        ]
-    ]
-    edits = [
-        ("✏️ " + turn.tr(q.label), f"f:{dialog.token}:e:{form.questions.index(q)}") for q in answered
-    ]
-    rows.extend(edits[i : i + 2] for i in range(0, len(edits), 2))
-    turn.say("\n".join(lines), markup=inline_keyboard(rows))
-
-
-def _esc(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=False)
 
 
 async def on_input(turn: Turn) -> bool:
@@ -250,7 +141,7 @@ async def on_input(turn: Turn) -> bool:
         return True  # beyond the limit; the screen after the photos says how many were kept
     if dialog.step in (CONFIRM, RESUME):
         turn.say(turn.tr("form.error.use_buttons"))
-        await _confirm_screen(turn, form, dialog, data)
+        await confirm_screen(turn, form, dialog, data)
         return True
     question = form.question(dialog.step)
     if question.kind == "photos":
@@ -264,7 +155,7 @@ async def on_input(turn: Turn) -> bool:
             validator(turn, data, value)
     except Invalid as exc:
         turn.say(turn.tr(exc.msgid, **exc.values))
-        await _ask(turn, form, dialog, question, data)
+        await ask(turn, form, dialog, question, data)
         return True
     await _answer(turn, form, dialog, question, data, value)
     return True
@@ -285,16 +176,6 @@ def _typed_value(turn: Turn, question: Question, data: Data) -> Any:
     return parse_typed(turn, question, data, turn.text)
 
 
-def photo_limit(question: Question) -> int:
-    """How many photos a "photos" question takes."""
-    return min(int(question.max_value or MEDIA_GROUP_MAX), MEDIA_GROUP_MAX)
-
-
-def _photos_so_far(turn: Turn, question: Question, data: Data) -> str:
-    return turn.tr("form.photos_so_far", count=len(data.get(f"_{question.key}", [])),
-                   limit=photo_limit(question))
-
-
 async def _add_photo(
     turn: Turn, form: Form, dialog: Dialog, question: Question, data: Data
 ) -> None:
@@ -302,7 +183,7 @@ async def _add_photo(
     message = turn.update.effective_message
     if message is None or not message.photo:
         turn.say(turn.tr("form.error.photos"))  # the photos so far stay in the draft
-        await _ask(turn, form, dialog, question, data)
+        await ask(turn, form, dialog, question, data)
         return
     picked = [*data.get(f"_{question.key}", []), message.photo[-1].file_id]
     # An album arrives as one message per photo: answer its first one only.
@@ -319,7 +200,7 @@ async def _add_photo(
         return
     index = form.questions.index(question)
     done = [[(turn.tr("form.button.done"), f"f:{dialog.token}:d:{index}")]]
-    text = (_photos_so_far(turn, question, data) if album is None else turn.tr(
+    text = (photos_so_far(turn, question, data) if album is None else turn.tr(
         "form.photos_album", count=len(picked), limit=photo_limit(question)))
     turn.say(text, markup=inline_keyboard(done))
 
@@ -413,7 +294,7 @@ async def _on_question_button(
         return
     options = {c.code: c for c in await question.options(turn, data)}
     if action == "a" and code in options:
-        _mark_pressed(turn, question, options[code].text(turn))
+        mark_pressed(turn, question, options[code].text(turn))
         await _answer(turn, form, dialog, question, data, code)
     elif action == "m" and code in options:
         picked = list(data.get(f"_{question.key}", []))
@@ -422,7 +303,7 @@ async def _on_question_button(
         _touch(
             dialog, step=dialog.step, data=data, stack=dialog.history.get("stack", []), now=turn.now
         )
-        await _ask(turn, form, dialog, question, data)
+        await ask(turn, form, dialog, question, data)
     elif action == "d":
         picked = list(data.get(f"_{question.key}", []))
         if not picked and not question.optional:
@@ -440,12 +321,6 @@ def _current(form: Form, dialog: Dialog, index_text: str) -> Question | None:
         return None
     question = form.questions[int(index_text)]
     return question if question.key == dialog.step else None
-
-
-def _mark_pressed(turn: Turn, question: Question, label: str) -> None:
-    message_id = turn.pressed_message_id
-    if message_id is not None:
-        turn.edit(message_id, turn.tr(question.prompt) + f"\n<b>→ {_esc(label)}</b>")
 
 
 async def _save(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:

@@ -11,7 +11,8 @@ import datetime as dt
 from common.i18n import N_, Translator
 from handlers.authority import record_refusal
 from handlers.base import Buttons, Turn, inline_keyboard
-from handlers.dialogs import add_form, register_form, start_form
+from handlers.dialogs import register_form, start_form
+from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label

@@ -14,7 +14,8 @@ from typing import Any
 
 from common.i18n import N_, Translator
 from handlers.base import Buttons, Turn, inline_keyboard
-from handlers.dialogs import add_form, register_form, start_form
+from handlers.dialogs import register_form, start_form
+from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
 from handlers.parsing import ParseError, parse_day
 from handlers.registry import CADRE, EVERYONE, callback, command

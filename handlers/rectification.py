@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from common.i18n import N_, Translator
 from handlers.base import Turn
-from handlers.dialogs import add_form, start_form
+from handlers.dialogs import start_form
+from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.places import ask_which
 from handlers.registry import CADRE, EVERYONE, OFFICE, command

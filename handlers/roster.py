@@ -16,7 +16,8 @@ from telegram.error import TelegramError
 
 from common.i18n import N_, locale_of, translate
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import add_form, start_form
+from handlers.dialogs import start_form
+from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import OFFICE, callback, command
 from storage import people, roster

@@ -12,7 +12,8 @@ import random
 from common.i18n import N_, Translator, locale_of, translator
 from handlers.authority import record_refusal
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import add_form, start_form
+from handlers.dialogs import start_form
+from handlers.formregistry import add_form
 from handlers.forms import Data, Form, Question
 from handlers.registry import COUNTY, callback, command
 from handlers.stats import scope_for, scope_label

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
-from handlers.dialogs import add_form, start_form
+from handlers.dialogs import start_form
+from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
 from handlers.parsing import ParseError, fold, parse_int
 from handlers.registry import CADRE, EVERYONE, callback, command

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 import tests.emulator.world as emulator_world
 from handlers import load as load_handlers
-from handlers.dialogs import FORM_ROLES, FORMS
+from handlers.formregistry import FORM_ROLES, FORMS
 from handlers.registry import CALLBACKS, COMMANDS
 from storage import cases, disputes, problems, rectification
 from storage.models import Dialog, Person, Village

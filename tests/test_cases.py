@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from common.i18n import translate
-from handlers import dialogs
+from handlers import formregistry
 from handlers.forms import Form, Question
 from storage import dialogs as dialog_store
 from storage.cases import add_case, cases_by_village
@@ -256,8 +256,8 @@ async def test_a_required_photos_question_wants_one_before_done_and_stops_at_its
     form = Form(name="t_pics", title="case.title", save=save,
                 questions=(Question("pics", "case.q.photos", "case.label.photos",
                                     kind="photos", max_value=2),))
-    monkeypatch.setitem(dialogs.FORMS, form.name, form)
-    monkeypatch.setitem(dialogs.FORM_ROLES, form.name, frozenset({"cadre", "team_leader"}))
+    monkeypatch.setitem(formregistry.FORMS, form.name, form)
+    monkeypatch.setitem(formregistry.FORM_ROLES, form.name, frozenset({"cadre", "team_leader"}))
     user = await _cadre(harness)
     person = (await _people(harness))[LI]
     async with harness.db.write() as session:

@@ -35,7 +35,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from common.i18n import translate
-from handlers.dialogs import CONFIRM, FORMS
+from handlers.dialogs import CONFIRM
+from handlers.formregistry import FORMS
 from handlers.forms import Form, Question
 from handlers.router import parse_command
 from storage import checkins as checkin_store
