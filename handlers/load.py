@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
-import handlers
+# The package's folder, found without importing the package (whose load() imports this).
+FOLDER = str(Path(__file__).resolve().parent)
 
 SKIP = {"handlers.load"}
 
 
 def load() -> None:
     """Register all handlers: every module of the package (idempotent)."""
-    for module in pkgutil.iter_modules(handlers.__path__, "handlers."):
+    for module in pkgutil.iter_modules([FOLDER], "handlers."):
         if module.name not in SKIP:
             importlib.import_module(module.name)
