@@ -1,4 +1,4 @@
-"""Scheduled work: reminders, digests, escalations, the outbox sender; pure renderers."""
+"""Scheduled work: reminders, digests, escalations, the export sweep, the outbox sender."""
 
 from __future__ import annotations
 
