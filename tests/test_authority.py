@@ -20,8 +20,9 @@ from tests.test_schedules import bind_everyone
 from tests.test_stats import people
 from tests.test_visits import button
 
-CHANGED = "Your role or place changed on Sat 11/28 10:01"
-DISPUTE_CLOSED = CHANGED + "; the draft of “dispute report” was closed and nothing was saved."
+CHANGED = "Your role, township/village or access changed on Sat 11/28 10:01"
+DISPUTE_CLOSED = CHANGED + ("; your unfinished dispute report was closed and nothing of it "
+                            "was saved. Send the command again if you still need it.")
 STALE_BUTTON = CHANGED + "; this button no longer works. Please send the command again."
 
 
@@ -83,8 +84,8 @@ async def test_a_demoted_office_workers_broadcast_draft_is_closed_and_never_sent
     assert "Recipients:" in confirm[-1].plain_text
     await change(harness, 吴敏=",,leading_group")
     replies = await harness.press(office, button(confirm, ":ok"))
-    assert texts(replies) == [CHANGED + "; the draft of “broadcast” was closed and nothing "
-                              "was saved."]
+    assert texts(replies) == [CHANGED + "; your unfinished broadcast was closed and nothing of "
+                              "it was saved. Send the command again if you still need it."]
     assert await count(harness, Broadcast) == 0
     assert await dialogs(harness, chats["吴敏"]) == 0
     assert not any(s.text for n in ("张伟", "李娜") for s in harness.emu.sent_to(chats[n]))
@@ -98,8 +99,8 @@ async def test_a_demoted_office_worker_cannot_deactivate_through_an_open_roster_
     assert "李娜 will lose access" in confirm[-1].plain_text
     await change(harness, 吴敏=",,leading_group")
     replies = await harness.press(office, button(confirm, ":ok"))
-    assert texts(replies) == [CHANGED + "; the draft of “deactivation” was closed and nothing "
-                              "was saved."]
+    assert texts(replies) == [CHANGED + "; your unfinished deactivation was closed and nothing of "
+                              "it was saved. Send the command again if you still need it."]
     assert (await people(harness))["李娜"].active
 
 
@@ -157,7 +158,7 @@ async def test_nobody_features_their_own_case_after_a_promotion(harness):
     opened = await harness.press(lina, *prefixed(listing, "mc"))
     assert await harness.press(lina, *prefixed(opened, "mc")) == []
     assert harness.emu.callback_answers[-1].get("text") == (
-        "Nobody checks their own work: this record is yours.")
+        "This record is yours: nobody checks or reviews their own work.")
     async with harness.db.read() as session:
         assert (await session.get(type(case), case.id)).status == "submitted"
 
@@ -230,8 +231,8 @@ async def test_a_draft_the_role_no_longer_allows_is_closed_even_without_a_stamp(
         await session.execute(update(Person).where(Person.name == "吴敏").values(
             role="leading_group"))
     replies = await harness.send(office, "A notice")
-    assert texts(replies) == ["“broadcast” is not for your current role; the draft was closed "
-                              "and nothing was saved."]
+    assert texts(replies) == ["“broadcast” is not for your role; your unfinished broadcast was "
+                              "closed and nothing of it was saved."]
     assert await dialogs(harness, chats["吴敏"]) == 0
 
 
@@ -245,8 +246,8 @@ async def test_a_draft_of_the_person_the_account_was_bound_to_before_is_closed(h
         [wang] = (await session.execute(select(Person).where(Person.name == "王芳"))).scalars()
         await bind(session, person=wang, telegram_user_id=chats["李娜"], now=harness.clock.now())
     assert texts(await harness.send(lina, "Two families")) == [
-        "This account now belongs to someone else on the roster; the earlier draft of "
-        "“dispute report” was closed and nothing was saved."]
+        "This account is now registered to you; the unfinished dispute report left by its "
+        "previous holder was closed and nothing of it was saved."]
     assert await dialogs(harness, chats["李娜"]) == 0
 
 
@@ -260,8 +261,9 @@ async def test_a_privileged_draft_expires_after_the_setting_and_a_cadres_does_no
     assert "Who should receive it?" in replies[-1].plain_text
     harness.at(harness.clock.now() + dt.timedelta(hours=24, minutes=1))
     replies = await harness.send(office, "/back")
-    assert texts(replies) == ["The draft of “broadcast” was left for more than 24 hours and "
-                              "was closed; nothing was saved. Please start again."]
+    assert texts(replies) == ["Your unfinished broadcast was left for more than 24 hours and "
+                              "was closed; nothing of it was saved. Send the command again if "
+                              "you still need it."]
     assert await dialogs(harness, chats["吴敏"]) == 0
     replies = await harness.press(lina, *prefixed(harness.emu.sent_to(chats["李娜"]), "f"))
     assert await dialogs(harness, chats["李娜"]) == 1  # a cadre's visit draft waits as before
@@ -340,7 +342,7 @@ async def test_the_sentences_read_as_the_county_writes_in_chinese(harness):
     await harness.send(lina, "/dispute")
     await change(harness, 李娜="黄金埠镇,东岗村,cadre")
     assert texts(await harness.send(lina, "两户")) == [
-        "您的角色或工作地点已于11月28日（周六）10:01变更，“纠纷上报”的草稿已关闭，没有保存任何内容。"]
+        "您在名册中的角色、所在乡镇/村或使用权限已于11月28日（周六）10:01调整，您未完成的纠纷上报已关闭，已填写的内容没有保存。如仍需填写，请重新发送命令。"]
     assert await harness.press(lina, *prefixed(before, "ci")) == []
     assert harness.emu.callback_answers[-1].get("text") == (
-        "您的角色或工作地点已于11月28日（周六）10:01变更，这个按钮已失效。请重新发送命令。")
+        "您在名册中的角色、所在乡镇/村或使用权限已于11月28日（周六）10:01调整，这个按钮已失效。请重新发送命令。")

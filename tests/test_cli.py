@@ -61,7 +61,7 @@ FILE_FAILURES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "restore of a missing file": (lambda tmp: ["restore", str(tmp / "nope.db")],
                                   "does not exist"),
     "roster import of a missing file": (
-        lambda tmp: ["roster", "import", str(tmp / "名册.csv")], "不存在。"),
+        lambda tmp: ["roster", "import", str(tmp / "名册.csv")], "”。"),
     "roster import of a missing file, in English": (
         lambda tmp: ["roster", "import", "--lang", "en", str(tmp / "roster.csv")],
         "does not exist."),

@@ -39,7 +39,7 @@ async def test_an_account_is_refused_codes_after_five_wrong_ones_in_an_hour_and_
         replies = await harness.send(guesser, f"/start GUESS{attempt:03d}")
     replies = await harness.send(guesser, f"/start {code}")
     assert texts(replies) == [
-        "Too many wrong invite codes from your account. You can try a code again in 60 min "
+        "Too many invalid invite codes from your account. You can try a code again in 60 min "
         "(after 11:00), or share your phone number with the button below."]
     assert replies[0].reply_markup["keyboard"][0][0]["request_contact"] is True
     assert await _attempts(harness) == 5
@@ -57,7 +57,7 @@ async def test_the_window_slides_and_the_time_told_is_when_the_oldest_wrong_code
         await harness.send(guesser, "/start NOPE")
     harness.at(dt.datetime(2026, 11, 28, 10, 50, tzinfo=SHANGHAI))
     assert texts(await harness.send(guesser, "/start NOPE")) == [
-        "您输入错误的邀请码次数太多。请在11分钟后（11:01以后）再试，或点下面的按钮分享手机号注册。"]
+        "您的账号多次使用无效的邀请码，暂时不能再用邀请码注册。请在 11 分钟后（11:01以后）再试，或点下面的按钮分享手机号注册。"]
     harness.at(dt.datetime(2026, 11, 28, 11, 0, 31, tzinfo=SHANGHAI))  # 10:00:30 has left
     assert texts(await harness.send(guesser, "/start NOPE"))[0].startswith("邀请码无效")
 

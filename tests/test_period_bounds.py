@@ -14,7 +14,7 @@ from tests.harness import texts
 
 TODAY = dt.date(2026, 11, 28)  # the clock fixture's day
 START = dt.date(2026, 11, 23)  # the settings fixture's campaign start
-ZH_RANGE = "请选择2025年11月22日至2027年11月29日之间的日期。"
+ZH_RANGE = "请输入2025年11月22日至2027年11月29日之间的日期。"
 EN_RANGE = "choose days from 11/22/2025 to 11/29/2027."
 
 
