@@ -157,7 +157,8 @@ async def test_a_notice_fills_at_most_one_telegram_message_however_it_is_written
     chats, office = await _office(harness)
     await harness.send(office, "/broadcast")
     refused = await harness.send(office, "😀" * 2040)  # 2040 characters, 4080 UTF-16 units
-    assert "4080 characters, counting emoji and some rare characters as two or more; the limit is 3900" in texts(refused)[0]
+    assert ("4080 characters, counting emoji and some rare characters as two or more; "
+            "the limit is 3900") in texts(refused)[0]
     replies = await harness.send(office, "好" * 3900)
     replies = await harness.press(office, button(replies, ":role"))
     replies = await harness.press(office, button(replies, ":team_leader"))

@@ -160,8 +160,8 @@ async def test_a_case_of_2045_emoji_is_refused_saying_how_long_it_may_be(harness
     replies = await harness.press(user, button(replies, ":practice"))
     await harness.send(user, "Night school")
     refusal = texts(await harness.send(user, "😀" * 2045))[0]
-    assert refusal == ("That is 4090 characters, counting emoji and some rare characters as two or more; the limit is "
-                       "3000. Please shorten it.")
+    assert refusal == ("That is 4090 characters, counting emoji and some rare characters as two "
+                       "or more; the limit is 3000. Please shorten it.")
     replies = await harness.send(user, "😀" * 1500)  # 3,000 as Telegram counts: allowed
     assert "photo" in replies[-1].plain_text.lower()
 

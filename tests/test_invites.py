@@ -57,7 +57,8 @@ async def test_the_window_slides_and_the_time_told_is_when_the_oldest_wrong_code
         await harness.send(guesser, "/start NOPE")
     harness.at(dt.datetime(2026, 11, 28, 10, 50, tzinfo=SHANGHAI))
     assert texts(await harness.send(guesser, "/start NOPE")) == [
-        "您的账号多次使用无效的邀请码，暂时不能再用邀请码注册。请在 11 分钟后（11:01以后）再试，或点下面的按钮分享手机号注册。"]
+        "您的账号多次使用无效的邀请码，暂时不能再用邀请码注册。"
+        "请在 11 分钟后（11:01以后）再试，或点下面的按钮分享手机号注册。"]
     harness.at(dt.datetime(2026, 11, 28, 11, 0, 31, tzinfo=SHANGHAI))  # 10:00:30 has left
     assert texts(await harness.send(guesser, "/start NOPE"))[0].startswith("邀请码无效")
 

@@ -76,7 +76,8 @@ async def test_stats_of_a_repeated_village_asks_which_and_the_button_gives_that_
     chats = await _setup(harness)
     asked = await _say(harness, chats["周杰"], "/stats 新村 2026-11-24..2026-11-25")
     assert texts(asked) == [
-        "2 villages are called “新村”. Tap the one you mean below. (Next time you can name one directly "
+        "2 villages are called “新村”. Tap the one you mean below. "
+        "(Next time you can name one directly "
         "as township/village, e.g. 黄金埠镇/新村.)"]
     assert [label for label, _, _ in offered_buttons(asked)] == ["古埠镇/新村", "黄金埠镇/新村"]
     user = harness.emu.user(chats["周杰"], language_code="en")
@@ -150,7 +151,8 @@ async def test_a_chinese_leader_is_asked_in_chinese_with_township_slash_village_
     user = harness.emu.user(chats["周杰"], language_code="zh-hans")
     asked = await harness.send(user, "/problems 新村")
     assert texts(asked) == [
-        "有 2 个村都叫“新村”，请点下面的按钮选择。（下次也可以直接写成“乡镇/村”，如“黄金埠镇/新村”。）"]
+        "有 2 个村都叫“新村”，请点下面的按钮选择。"
+        "（下次也可以直接写成“乡镇/村”，如“黄金埠镇/新村”。）"]
     assert [label for label, _, _ in offered_buttons(asked)] == ["古埠镇/新村", "黄金埠镇/新村"]
 
 
