@@ -57,8 +57,8 @@ class Turn:
 
     @property
     def tr(self) -> Translator:
-        """Translate a message id into the user's language."""
-        return translator(self.locale)
+        """Translate a message id into the user's language (dates read against today)."""
+        return translator(self.locale, today=self.today, tz=self.app.settings.tz)
 
     @property
     def today(self) -> dt.date:

@@ -33,7 +33,7 @@ async def checkin(turn: Turn, args: str) -> None:
     assert turn.person is not None
     row = await checkins.for_day(turn.session, person_id=turn.person.id, day=turn.today)
     if row is None:
-        turn.say(turn.tr("checkin.prompt", day=turn.today.isoformat()), markup=_choices(turn))
+        turn.say(turn.tr("checkin.prompt", day=turn.today), markup=_choices(turn))
     else:
         turn.say(turn.tr("checkin.already", status=_status(turn, row)), markup=_choices(turn))
 
@@ -86,7 +86,7 @@ async def _save(turn: Turn, *, in_village: bool, reason: str | None) -> None:
         turn.request("editMessageReplyMarkup", {"message_id": message_id})
     key = "checkin.corrected" if before is not None else "checkin.saved"
     turn.say(
-        turn.tr(key, day=row.day.isoformat(), status=_status(turn, row)),
+        turn.tr(key, day=row.day, status=_status(turn, row)),
         markup=_location_keyboard(turn) if in_village else REMOVE_KEYBOARD,
     )
 

@@ -37,9 +37,10 @@ class Run:
         return self.local_due.date()
 
     def tr(self, person: Person) -> Translator:
-        """Translate into this person's language."""
+        """Translate into this person's language (dates read against the run's day)."""
         return translator(locale_of(person.locale, person.telegram_language,
-                                    self.ctx.settings.default_locale))
+                                    self.ctx.settings.default_locale),
+                          today=self.day, tz=self.ctx.settings.tz)
 
 
 Build = Callable[[Run], Awaitable[list[Outgoing]]]
