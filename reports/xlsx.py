@@ -194,13 +194,14 @@ def _write_rows(done: Written, xml: RowXml, rows: list[tuple[Any, ...]],
                 prefixes: list[str | None], day: int | None) -> None:
     """Write rows, a run of one local day at a time for a sheet ordered by days."""
     if day is None:
-        done.add(None, len(rows), xml.rows(rows, prefixes))
+        done.add(None, len(rows), xml.rows(rows, prefixes, first=done.next_row))
         return
     start = 0
     days = [xml.local_day(row[day]) for row in rows]
     for index in range(1, len(rows) + 1):
         if index == len(rows) or days[index] != days[start]:
-            done.add(days[start], index - start, xml.rows(rows[start:index], prefixes))
+            done.add(days[start], index - start,
+                     xml.rows(rows[start:index], prefixes, first=done.next_row))
             start = index
 
 

@@ -1,9 +1,10 @@
 """Cutting an export that would be too large to send into several workbooks, by days.
 
 While a data sheet is written (reports/xlsx.py), each run of rows of one local day is a `Segment`:
-its place in the sheet's file and how many rows it holds. Rows carry no cell references
-(reports/xlsx_rows.py), so a part's sheet is the original's head and header row followed by the
-byte ranges of the part's days, copied as they are: the rows are turned into XML once.
+its place in the sheet's file and how many rows it holds. Cells carry no references, rows only
+their numbers (reports/xlsx_rows.py), so a part's sheet is the original's head and header row
+followed by the byte ranges of the part's days, copied with only the rows' numbers rewritten:
+the rows are turned into XML once.
 
 How large a part will be once zipped is foreseen from each sheet's sampled compression ratio;
 parts are planned to FILL of the limit and measured once saved (reports/xlsx.py retries with
@@ -25,6 +26,7 @@ from storage.files import new_private_file
 FILL = 0.9  # share of the limit a part is planned to: the sizes are foreseen, not known
 OVERHEAD = 16 * 1024  # a part's zip directory, styles, workbook and summary (~8 KB zipped)
 COPY_CHUNK = 1 << 20
+ROW_START = b'<row r="'  # how every row of reports/xlsx_rows.py begins, its number next
 
 
 class TooLarge(Exception):
@@ -54,6 +56,11 @@ class Written:
     @property
     def rows(self) -> int:
         return sum(segment.rows for segment in self.segments)
+
+    @property
+    def next_row(self) -> int:
+        """The number of the next row written: after the header row and the rows so far."""
+        return 2 + self.rows
 
     def add(self, day: dt.date | None, rows: int, xml: str) -> None:
         """Write rows of one day (or of no day) and remember where they are."""
@@ -113,8 +120,9 @@ def _months(days: list[dt.date]) -> list[list[dt.date]]:
 
 def copy_rows(written: Written, days: set[dt.date | None] | None) -> tuple[str, int]:
     """A new file beside the sheet's own (0600, as it is): the sheet's head and header row and
-    its rows of `days` (None: all); its path and how many rows it holds."""
-    path = str(new_private_file(Path(written.sheet.path).parent, prefix=SHEET_PREFIX,
+    its rows of `days` (None: all), numbered again from 2; its path and how many rows it
+    holds."""
+    path = str(new_private_file(Path(written.sheet.file).parent, prefix=SHEET_PREFIX,
                                 suffix=SHEET_SUFFIX))
     rows = 0
     ranges: list[list[int]] = [[0, written.first]]
@@ -126,22 +134,42 @@ def copy_rows(written: Written, days: set[dt.date | None] | None) -> tuple[str, 
             else:
                 ranges.append([segment.start, segment.end])
     try:
-        with open(path, "wb") as out, open(written.sheet.path, "rb") as source:
+        with open(path, "wb") as out, open(written.sheet.file, "rb") as source:
+            number = 2
             for start, end in ranges:
-                _copy(source, out, start, end)
+                number = _copy(source, out, start, end, number=number)
     except BaseException:
         os.remove(path)
         raise
     return path, rows
 
 
-def _copy(source: IO[bytes], out: IO[bytes], start: int, end: int) -> None:
+def _copy(source: IO[bytes], out: IO[bytes], start: int, end: int, *, number: int) -> int:
+    """Copy bytes [start, end) of whole rows (the first range also holds the head and the
+    header row, row 1, kept as it is), the data rows numbered from `number`; the number
+    after the last. A chunk is cut before its last row's start (text never holds a bare
+    `<`: it is escaped), so a row's number is never split."""
     source.seek(start)
     left = end - start
-    while left > 0:
-        chunk = source.read(min(COPY_CHUNK, left))
-        if not chunk:
-            raise EOFError("the sheet's file is shorter than its segments")
-        out.write(chunk)
-        left -= len(chunk)
+    carry = b""
+    while left > 0 or carry:
+        chunk = b""
+        if left > 0:
+            chunk = source.read(min(COPY_CHUNK, left))
+            if not chunk:
+                raise EOFError("the sheet's file is shorter than its segments")
+            left -= len(chunk)
+        data, carry = carry + chunk, b""
+        if left > 0:
+            cut = data.rfind(ROW_START)
+            data, carry = (data[:cut], data[cut:]) if cut > 0 else (b"", data)
+        pieces = data.split(ROW_START)
+        for index in range(1, len(pieces)):
+            piece = pieces[index]
+            end_of_number = piece.index(b'"')
+            if piece[:end_of_number] != b"1":  # the header row keeps its number
+                pieces[index] = b"%d" % number + piece[end_of_number:]
+                number += 1
+        out.write(ROW_START.join(pieces))
+    return number
 

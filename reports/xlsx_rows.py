@@ -7,11 +7,12 @@ by string formatting (about a microsecond a cell), inside a sheet that openpyxl 
 closes and packs into the workbook (column widths, frozen header, styles, relationships).
 The cells are what openpyxl writes for the same values (inline strings, numbers, and dates and
 times as serial numbers with openpyxl's own date formats), floats exactly rather than to 16
-digits. Rows and cells carry no `r` reference (optional in SpreadsheetML: a row follows the one
-before, a cell the one before it, an empty cell is `<c/>`): 30 % less text to deflate, and a
-run of rows reads the same wherever it is put, so an export can be cut into several workbooks
-by copying byte ranges (reports/xlsx_parts.py). The sheet counts the bytes it writes and deflates a
-sample of them, to foresee the size of its part of the zipped workbook.
+digits. A row carries its number (`<row r="5">`: optional in SpreadsheetML, but readers such as
+xlsx2csv skip a row without it); its cells carry no reference (a cell follows the one before it,
+an empty cell is `<c/>`, as every reader we test takes it): 30 % less text to deflate, and a
+part of an export cut into several workbooks is made by copying byte ranges of rows with only
+their numbers rewritten (reports/xlsx_parts.py). The sheet counts the bytes it writes and
+deflates a sample of them, to foresee the size of its part of the zipped workbook.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ class RowSheet(WriteOnlyWorksheet):
         self._sampled = [0, 0]  # bytes deflated as a sample, and what they deflated to
 
     @property
-    def path(self) -> str:
-        """The file the sheet is written to (rows still to come while it is open)."""
+    def file(self) -> str:
+        """The file the sheet is written to (rows still to come while it is open). Not
+        `path`: that is openpyxl's name of the sheet's part in the package
+        (/xl/worksheets/sheetN.xml), which the workbook's zip, its relationships and
+        [Content_Types].xml are written from."""
         return self._file_path
 
     @property
@@ -238,14 +242,16 @@ class RowXml:
     def header(self, titles: Sequence[str]) -> str:
         """Row 1: bold titles."""
         bold = f'<c s="{self.styles.bold}"'
-        return "<row>" + "".join(bold + inline(title) for title in titles) + "</row>"
+        return '<row r="1">' + "".join(bold + inline(title) for title in titles) + "</row>"
 
-    def rows(self, rows: Sequence[Sequence[Any]], prefixes: Sequence[str | None]) -> str:
-        """Rows, each following the one before; coded values by prefix; None an empty cell."""
+    def rows(self, rows: Sequence[Sequence[Any]], prefixes: Sequence[str | None], *,
+             first: int) -> str:
+        """Rows numbered from `first`, their cells each following the one before; coded
+        values by prefix; None an empty cell."""
         cell, fallback = self.cell, self._other
         out: list[str] = []
-        for row in rows:
-            out.append("<row>")
+        for number, row in enumerate(rows, start=first):
+            out.append(f'<row r="{number}">')
             for value, prefix in zip(row, prefixes, strict=False):
                 if value is None:
                     out.append("<c/>")

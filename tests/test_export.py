@@ -299,7 +299,7 @@ async def test_the_row_sources_stream_and_the_writer_consumes_them_as_they_come(
     def counting(sheet, xml):
         original(sheet, xml)
         if sheet.title == "Visits":
-            appended.extend(re.findall(r"<row>", xml))
+            appended.extend(re.findall(r"<row[ >]", xml))
 
     monkeypatch.setattr(RowSheet, "write", counting)
 

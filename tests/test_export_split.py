@@ -167,12 +167,12 @@ async def test_a_failure_while_cutting_leaves_no_file_behind(tmp_path, monkeypat
     copies = 0
     original = xlsx_parts._copy
 
-    def failing(source, out, start, end):
+    def failing(source, out, start, end, **numbering):
         nonlocal copies
         copies += 1
         if copies == 4:  # the header and rows of the first part's sheet, then the second's
             raise OSError("disk full")
-        original(source, out, start, end)
+        return original(source, out, start, end, **numbering)
 
     monkeypatch.setattr(xlsx_parts, "_copy", failing)
     sheets = [Sheet("visits", ("id", "day", "heard"), rows(), day=1)]

@@ -176,9 +176,9 @@ async def test_the_sheets_rows_on_the_way_and_the_parts_are_private_files_of_the
 
     original = xlsx_parts._copy
 
-    def copying(source, out, start, end):
+    def copying(source, out, start, end, **numbering):
         seen.setdefault("copy", ours())  # the sheet's file and the first part's copy of it
-        original(source, out, start, end)
+        return original(source, out, start, end, **numbering)
 
     monkeypatch.setattr(xlsx_parts, "_copy", copying)
     path = new_private_file(folder, prefix="export-", suffix=".xlsx")  # as /export does
