@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from common.i18n import N_
+from common.i18n import N_, Money
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
@@ -57,7 +57,7 @@ def _at_least_minimum(turn: Turn, data: Data, value: Any) -> None:
     """A condolence amount below the configured minimum is refused, naming the minimum."""
     minimum = turn.app.settings.condolence_min_amount
     if Decimal(str(value)) < minimum:
-        raise Invalid("aid.error.below_minimum", minimum=f"{minimum:.2f}")
+        raise Invalid("aid.error.below_minimum", minimum=Money(minimum))
 
 
 def _is(kind: str) -> Any:

@@ -82,7 +82,7 @@ async def save(turn: Turn, data: Data) -> None:
         boards=int(data["boards"]), now=turn.now,
     )
     values: dict[str, Any] = {"kind": turn.tr(f"publicity.kind.{row.kind}"),
-                              "day": row.day.isoformat(), "people": row.attendance}
+                              "day": row.day, "people": row.attendance}
     turn.say(turn.tr("publicity.saved", **values))
 
 

@@ -61,11 +61,11 @@ async def day_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     """Today, and yesterday unless that was before the campaign; the code is the ISO date."""
     today = turn.today.isoformat()
     # The date is on the label too: a draft resumed tomorrow must not say "today" wrongly.
-    choices = [Choice(today, turn.tr("visit.day.today", day=today), literal=True)]
+    choices = [Choice(today, turn.tr("visit.day.today", day=turn.today), literal=True)]
     yesterday = turn.today - dt.timedelta(days=1)
     if yesterday >= turn.app.settings.campaign_start:
         day = yesterday.isoformat()
-        choices.append(Choice(day, turn.tr("visit.day.yesterday", day=day), literal=True))
+        choices.append(Choice(day, turn.tr("visit.day.yesterday", day=yesterday), literal=True))
     return choices
 
 
@@ -129,7 +129,7 @@ async def save(turn: Turn, data: Data) -> None:
         problem_due_on=turn.today + dt.timedelta(days=turn.app.settings.problem_raised_days),
     )
     turn.say(turn.tr("visit.saved", kind=turn.tr(f"visit.kind.{visit.kind}"),
-                     day=visit.day.isoformat()))
+                     day=visit.day))
     if visit.followup:
         turn.say(turn.tr("visit.problem_raised",
                          category=turn.tr(f"visit.problem.{data['problem']}")))

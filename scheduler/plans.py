@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from common.clock import upcoming_holidays, week_start
+from common.i18n import Money
 from scheduler.broadcasts import broadcast_reports
 from scheduler.escalation import dispute_escalations
 from scheduler.problems import problem_reminders
@@ -140,9 +141,9 @@ async def holiday_reminders(run: Run) -> list[Outgoing]:
     for name, date in holidays:
         for cadre in cadres:
             tr = run.tr(cadre)
-            text = tr("remind.holiday", holiday=tr(f"holiday.{name}"), date=date.isoformat(),
+            text = tr("remind.holiday", holiday=tr(f"holiday.{name}"), date=date,
                       paired=paired.get(cadre.id, 0), quota=settings.pair_quota(cadre.rank),
-                      minimum=f"{settings.condolence_min_amount:.2f}")
+                      minimum=Money(settings.condolence_min_amount))
             out.append(message(cadre, text, kind="reminder",
                                key=f"holiday:{name}:{date}:{cadre.id}"))
     return out

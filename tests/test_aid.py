@@ -61,7 +61,7 @@ async def test_a_condolence_below_the_minimum_names_it_and_asks_again_then_saves
     assert "How much" in replies[-1].plain_text
     replies = await harness.send(user, "150")
     shown = "\n".join(texts(replies))
-    assert "at least ¥200.00" in shown and "How much" in shown
+    assert "at least ¥200 per household" in shown and "How much" in shown
     replies = await harness.send(user, "250.5")
     confirm = replies[-1].plain_text
     assert "张三家" in confirm and "Spring Festival" in confirm and "¥250.50" in confirm
@@ -89,7 +89,7 @@ async def test_a_chinese_numeral_amount_is_accepted_and_three_decimals_are_refus
     replies = await harness.send(user, "300.125")
     assert "最多两位小数" in "\n".join(texts(replies))
     replies = await harness.send(user, "三百")
-    assert "¥300.00" in replies[-1].plain_text
+    assert "300 元" in replies[-1].plain_text
     replies = await tap(harness, user, replies, "提交")
     assert "已保存" in "\n".join(texts(replies))
     [row] = await aid_rows(harness)
@@ -149,7 +149,7 @@ async def test_an_edit_from_the_confirm_screen_replaces_the_answer_and_a_double_
     replies = await tap(harness, user, replies, "Amount")
     assert "How much" in replies[-1].plain_text
     replies = await harness.send(user, "400")
-    assert "¥400.00" in replies[-1].plain_text
+    assert "¥400" in replies[-1].plain_text
     save = last_with_buttons(replies).callback_data("Save")
     await harness.press(user, save)
     await harness.press(user, save)

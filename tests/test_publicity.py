@@ -71,11 +71,11 @@ async def test_a_mass_meeting_is_recorded_with_its_topics_in_english(harness):
     replies = await harness.send(user, "1")
     confirm = replies[-1].plain_text
     assert confirm.splitlines()[1:8] == [
-        "Kind: Mass meeting", "Date: Yesterday · 2026-11-27", "Attendance: 35",
+        "Kind: Mass meeting", "Date: Yesterday · Fri 27 Nov", "Attendance: 35",
         "Topics: Rural cooperative medical care、Other", "Other topic: Forest-fire prevention",
         "Slogans posted: 5", "Boards set up: 1"]
     replies = await harness.press(user, button(replies, ":ok"))
-    assert "✅ Publicity recorded: Mass meeting, 2026-11-27, 35 people." in texts(replies)
+    assert "✅ Publicity recorded: Mass meeting, Fri 27 Nov, 35 people." in texts(replies)
     [held] = await _sessions(harness)
     person = await _person(harness)
     assert (held.person_id, held.village_id, held.township_id, held.unit_id) == (
@@ -102,10 +102,10 @@ async def test_door_to_door_preaching_in_chinese_skips_the_other_topic(harness):
     await harness.send(user, "0")
     replies = await harness.send(user, "两")
     assert replies[-1].plain_text.splitlines()[1:7] == [
-        "形式: 入户宣讲", "日期: 昨天 · 2026-11-27", "参加人数: 12", "宣讲内容: 新农保试点",
+        "形式: 入户宣讲", "日期: 昨天 · 11月27日（周五）", "参加人数: 12", "宣讲内容: 新农保试点",
         "张贴标语: 0", "宣传栏: 2"]
     replies = await harness.press(user, button(replies, ":ok"))
-    assert "✅ 已记录宣传：入户宣讲，2026-11-27，12 人参加。" in texts(replies)
+    assert "✅ 已记录宣传：入户宣讲，11月27日（周五），12 人参加。" in texts(replies)
     [held] = await _sessions(harness)
     assert (held.kind, held.attendance, held.topics, held.other_topic, held.slogans,
             held.boards) == ("door_to_door", 12, ["rural_pension"], None, 0, 2)

@@ -213,7 +213,7 @@ async def test_a_cadre_records_a_rule_and_sees_the_progress_in_english(harness):
     assert replies[-1].plain_text.splitlines()[1:4] == [
         "Kind: Financial management",
         "Description: Monthly accounts posted; two signatures per payment",
-        "Date: Today · 2026-11-28"]
+        "Date: Today · Sat 28 Nov"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1].splitlines() == [
         "✅ Recorded: Financial management.",
@@ -239,7 +239,7 @@ async def test_a_team_leader_records_a_measure_in_chinese_and_can_cancel(harness
     replies = await harness.send(user, "调整村两委分工，每周召开一次村务会")
     replies = await harness.send(user, "昨天")
     assert replies[-1].plain_text.splitlines()[1:4] == [
-        "类别: 整顿措施", "内容: 调整村两委分工，每周召开一次村务会", "日期: 昨天 · 2026-11-27"]
+        "类别: 整顿措施", "内容: 调整村两委分工，每周召开一次村务会", "日期: 昨天 · 11月27日（周五）"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1].splitlines() == [
         "✅ 已记录：整顿措施。", "• 新村（班子软弱、矛盾突出）：措施 1 项；制度 0/4"]

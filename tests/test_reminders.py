@@ -193,11 +193,11 @@ async def test_holiday_reminders_go_once_to_every_cadre_before_new_year_and_spri
     await tick(harness, local(2026, 12, 26, 9, 0))
     reminders = [m for m in messages(harness, chats["王芳"]) if "condolence" in m]
     assert reminders == [
-        "New Year's Day is on 2027-01-01. Plan condolence visits to your paired households "
-        "(0 of 1 paired), at least ¥200.00 each, and record them with /aid."]
+        "New Year's Day is on Fri 1 Jan 2027. Plan condolence visits to your paired households "
+        "(0 of 1 paired), at least ¥200 each, and record them with /aid."]
     assert [m for m in messages(harness, chats["吴敏"]) if "condolence" in m] == []
     await tick(harness, local(2027, 1, 30, 9, 0))
-    assert any("Spring Festival is on 2027-02-06" in m for m in messages(harness, chats["王芳"]))
+    assert any("Spring Festival is on Sat 6 Feb." in m for m in messages(harness, chats["王芳"]))
 
 
 async def test_reminders_survive_telegram_answering_429_and_502_and_arrive_once(harness):

@@ -68,12 +68,12 @@ async def test_a_visit_to_the_weak_with_followup_enters_the_problem_ledger(harne
     replies = await harness.roundtrip(user, user.photo())
     replies = await harness.roundtrip(user, user.location(28.69, 116.69))
     assert [label for row in replies[-1].buttons for label, _ in row] == [
-        "Today · 2026-11-28", "Yesterday · 2026-11-27"]
+        "Today · Sat 28 Nov", "Yesterday · Fri 27 Nov"]
     replies = await harness.press(user, button(replies, ":2026-11-27"))
     confirm = replies[-1].plain_text
-    assert "Seriously ill" in confirm and "李大爷" in confirm and "2026-11-27" in confirm
+    assert "Seriously ill" in confirm and "李大爷" in confirm and "Fri 27 Nov" in confirm
     replies = await harness.press(user, button(replies, ":ok"))
-    assert any("Visit recorded: The weak (difficulties), 2026-11-27" in t for t in texts(replies))
+    assert any("Visit recorded: The weak (difficulties), Fri 27 Nov" in t for t in texts(replies))
     assert any("problem ledger" in t for t in texts(replies))
     [visit] = await _visits(harness)
     person = await _person(harness)
@@ -119,7 +119,7 @@ async def test_paired_households_are_offered_first_and_a_typed_date_is_checked(h
     assert "2026-11-23" in (await harness.send(user, "11-20"))[0].plain_text
     assert "2026-11-28" in (await harness.send(user, "不知道"))[0].plain_text
     replies = await harness.send(user, "11月26日")
-    assert "2026-11-26" in replies[-1].plain_text
+    assert "11月26日（周四）" in replies[-1].plain_text
     await harness.press(user, button(replies, ":ok"))
     [visit] = await _visits(harness)
     assert (visit.household_id, visit.day, visit.followup) == (
