@@ -154,6 +154,7 @@ def _run(settings: Settings) -> int:
     if not settings.telegram_bot_token:
         print("TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
         return 2
+    _warn_without_cjk_font()
     ctx = AppContext(settings=settings, db=Database(settings.database_url), clock=SystemClock())
     try:
         asyncio.run(check_schema(ctx))
@@ -165,6 +166,17 @@ def _run(settings: Settings) -> int:
 
     asyncio.run(run_until_stopped(build_application(ctx)))
     return 0
+
+
+def _warn_without_cjk_font() -> None:
+    """The charts need a font with Chinese glyphs (one comes with the install): say so at
+    start when none is found, before a /stats or a weekly report draws boxes."""
+    from reports.charts import cjk_font
+
+    if cjk_font() is None:
+        log.warning("no font with Chinese glyphs was found: charts will draw Chinese as boxes; "
+                    "reinstall grassroots (its dependency pylopdf-fonts-zh-cn brings Noto Sans "
+                    "SC) or install a system CJK font (Debian: apt-get install fonts-noto-cjk)")
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -200,6 +212,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print("TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET must be set to serve the webhook",
               file=sys.stderr)
         return 2
+    _warn_without_cjk_font()
     uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,
                 port=args.port or settings.web_port, workers=args.workers,
                 proxy_headers=True, log_level="info",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import math
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -13,8 +15,14 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 
-# Fonts with Chinese glyphs, best first; matplotlib's own DejaVu Sans has none.
+# The CJK font that arrives with the install: Noto Sans SC (SIL OFL 1.1), as the
+# pylopdf-fonts-zh-cn wheel ships it (a dependency), so a server with no system CJK font draws
+# Chinese too. It covers every character of GB 18030's basic block and more.
+BUNDLED_FONT_PACKAGE = "pylopdf_fonts_zh_cn"
+# Fonts with Chinese glyphs, best first (the bundled one, the same on every machine, then the
+# system's); matplotlib's own DejaVu Sans has none.
 CJK_FONTS: tuple[str, ...] = (
+    "Noto Sans SC",
     "WenQuanYi Micro Hei",
     "Noto Sans CJK SC",
     "Noto Sans CJK JP",
@@ -90,9 +98,17 @@ class _Drawable:
         )
 
 
+def cjk_font() -> str | None:
+    """The font the charts draw Chinese with, or None when there is none (Chinese would be
+    drawn as boxes): `grassroots run` and `serve` warn at start."""
+    found = font_families(CJK_FONTS)[0]
+    return None if found == FALLBACK_FONT else found
+
+
 @cache
 def font_families(candidates: tuple[str, ...]) -> tuple[str, ...]:
     """The first installed CJK font of `candidates`, then DejaVu Sans for what it lacks."""
+    _register_bundled_font()
     found = _installed(candidates)
     if found is None and _register_system_cjk_fonts():
         found = _installed(candidates)
@@ -112,6 +128,25 @@ def font_coverage(families: tuple[str, ...]) -> frozenset[int]:
 def _installed(candidates: tuple[str, ...]) -> str | None:
     names = {entry.name for entry in font_manager.fontManager.ttflist}
     return next((name for name in candidates if name in names), None)
+
+
+@cache
+def _register_bundled_font() -> Path | None:
+    """Add the font of BUNDLED_FONT_PACKAGE to matplotlib's font manager (once): its file,
+    or None when the package or its file is missing."""
+    try:
+        package = importlib.import_module(BUNDLED_FONT_PACKAGE)
+    except ImportError:
+        return None
+    path = Path(package.sans_path())
+    if not path.is_file():
+        return None
+    if str(path) not in {entry.fname for entry in font_manager.fontManager.ttflist}:
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            return None
+    return path
 
 
 def _register_system_cjk_fonts() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import struct
@@ -9,7 +10,9 @@ import warnings
 
 import pytest
 from matplotlib import font_manager, image
+from matplotlib.font_manager import FontProperties
 
+from common.i18n import catalog
 from reports import charts
 
 TOWNSHIPS = (
@@ -34,13 +37,14 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def render_without_warnings(data: list[tuple[str, float, float]]) -> bytes:
+def render_without_warnings(data: list[tuple[str, float, float]], **labels: str) -> bytes:
     # Garbage of earlier tests (a pooled connection collected late warns as it goes) is
-    # collected first: what is asserted here is the drawing's own warnings.
+    # collected first: what is asserted here is the drawing's own warnings (matplotlib's
+    # "Glyph … missing from font(s)" among them).
     gc.collect()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        png = charts.township_chart(data, **LABELS)
+        png = charts.township_chart(data, **(labels or LABELS))
     assert [str(w.message) for w in caught] == []
     return png
 
@@ -79,15 +83,97 @@ def test_no_townships_and_missing_values_still_draw():
     png_size(render_without_warnings([("城关镇", float("nan"), 150.0)]))
 
 
-def test_an_installed_cjk_font_is_chosen_and_draws_the_names(monkeypatch):
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    available = [name for name in charts.CJK_FONTS if name in installed]
-    if not available:
-        pytest.skip("no CJK font on this machine (apt-get install fonts-wqy-microhei)")
-    assert charts.font_families(charts.CJK_FONTS) == (available[0], charts.FALLBACK_FONT)
+def test_the_font_that_comes_with_the_install_is_chosen_and_draws_the_names(monkeypatch):
+    # Noto Sans SC arrives with `pip install` (pylopdf-fonts-zh-cn), whatever the system has.
+    assert charts.font_families(charts.CJK_FONTS) == ("Noto Sans SC", charts.FALLBACK_FONT)
+    assert charts.cjk_font() == "Noto Sans SC"
+    path = font_manager.findfont(FontProperties(family="Noto Sans SC"), fallback_to_default=False)
+    assert "site-packages" in path and path.endswith("NotoSansSC-Regular.otf")
     with_font = charts.township_chart(rows(3), **LABELS)
     monkeypatch.setattr(charts, "CJK_FONTS", ("No Such Font Sans",))
     assert charts.township_chart(rows(3), **LABELS) != with_font
+
+
+def _missing_character() -> str:
+    """A private-use character no font of the charts has: what a box looks like."""
+    coverage = charts.font_coverage(charts.font_families(charts.CJK_FONTS))
+    return next(chr(c) for c in range(0xE000, 0xF900) if c not in coverage)
+
+
+def _as_missing(text: str, missing: str) -> str:
+    return "".join(missing if "\u3000" <= c <= "\u9fff" or c >= "\uff00" else c for c in text)
+
+
+def _pixels(png: bytes):
+    return image.imread(io.BytesIO(png), format="png")
+
+
+def _bands(png: bytes) -> dict[str, object]:
+    """The picture's text areas: the title above the bars, the names left of them and the
+    legend below them."""
+    pixels = _pixels(png)
+    return {"title": pixels[:30], "names": pixels[40:-50, :110], "legend": pixels[-30:]}
+
+
+def _chinese_chart(missing: str | None = None) -> bytes:
+    shown = (lambda text: text) if missing is None else (lambda text: _as_missing(text, missing))
+    data = [(shown(name), value, other) for name, value, other in rows(5)]
+    return render_without_warnings(data, **{k: shown(v) for k, v in LABELS.items()})
+
+
+def test_chinese_titles_names_and_legends_are_drawn_as_glyphs_not_boxes(monkeypatch):
+    missing = _missing_character()
+    drawn, boxes = _bands(_chinese_chart()), _bands(_chinese_chart(missing))
+    for area in ("title", "names", "legend"):
+        assert (drawn[area] != boxes[area]).any(), f"the {area} is drawn as missing glyphs"
+    # Without a CJK font the same comparison finds nothing to tell apart: each Chinese
+    # character is then the box a missing one is, so what is asserted above can fail.
+    monkeypatch.setattr(charts, "CJK_FONTS", ("No Such Font Sans",))
+    assert (_pixels(_chinese_chart()) == _pixels(_chinese_chart(missing))).all()
+
+
+def _zh_catalog_characters() -> set[str]:
+    text = "".join(catalog("zh").values())
+    return {c for c in text if "\u2e80" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"}
+
+
+def _gbk_characters() -> set[str]:
+    """Every character of GBK (every Chinese character of GB 2312, and 21,000 more)."""
+    found: set[str] = set()
+    for high in range(0x81, 0xFF):
+        for low in range(0x40, 0xFF):
+            try:
+                found.add(bytes([high, low]).decode("gbk"))
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+def test_every_character_of_the_catalogs_and_of_gbk_place_names_has_a_glyph():
+    coverage = charts.font_coverage(charts.font_families(charts.CJK_FONTS))
+    characters = _zh_catalog_characters() | _gbk_characters() | set("".join(TOWNSHIPS))
+    assert len(characters) > 21_000
+    assert sorted(c for c in characters if ord(c) not in coverage) == []
+
+
+async def test_run_and_serve_warn_at_start_when_no_cjk_font_is_found(
+    tmp_path, monkeypatch, capsys
+):
+    import uvicorn
+
+    from bot.cli import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'live.db'}")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s" * 32)
+    warning = "no font with Chinese glyphs was found"
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["serve"]) == 0
+    assert warning not in capsys.readouterr().err
+    monkeypatch.setattr(charts, "CJK_FONTS", ("No Such Font Sans",))
+    assert await asyncio.to_thread(main, ["serve"]) == 0
+    assert warning in capsys.readouterr().err
 
 
 @pytest.mark.usefixtures("no_cjk_font")
