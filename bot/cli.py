@@ -44,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("file", type=Path)
     rest = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
     rest.add_argument("file", type=Path)
-    sub.add_parser("demo", help="a scripted tour on a local SQLite file, no Telegram needed")
+    demo = sub.add_parser("demo", help="a scripted tour on a local SQLite file, no Telegram needed")
+    demo.add_argument("--lang", choices=("zh", "en"), default="zh",
+                      help="the tour's language: the people's, their answers' and the narration's")
+    demo.add_argument("--out", type=Path, default=Path("grassroots-demo"),
+                      help="the folder for its database, roster, export and charts")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the migrations")
     roster = sub.add_parser("roster", help="the roster").add_subparsers(
@@ -87,7 +91,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.demo.tour import main as demo_main
 
-        return demo_main()
+        return demo_main(args.lang, args.out)
     if args.command == "run":
         return _run(settings)
     if args.command in ("backup", "restore"):

@@ -1,26 +1,25 @@
-"""The demo's problem ledger: the cadre raises a problem and takes it in hand."""
+"""The demo's problem ledger: the cadre raises a problem and takes it in hand by a deadline she
+types as people say it (下周五, next Friday)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.demo.speaker import Speaker
+from bot.demo.speaker import Tour
 
 
-async def problem_ledger(harness: Any, user: Any) -> None:
+async def problem_ledger(tour: Tour) -> None:
     """李娜 raises a problem with /problem, then moves it to "in hand" from /problems."""
-    print("\n== The problem ledger: /problem, /problems ==")
-    li = Speaker(harness, user, "李娜 (cadre)")
+    tour.heading("heading.problems")
+    li = tour.person("cadre")
     await li.send("/problem")
     await li.tap(suffix=":infrastructure")
-    await li.send("The footbridge to the east hamlet's fields is broken; 12 households use it.")
+    await li.type("problem.description")
     await li.tap(suffix=":high")
-    await li.tap("Skip")
-    await li.tap("Save")
+    await li.tap(bot="form.button.skip")
+    await li.tap(suffix=":ok")
     await li.send("/problems")
     await li.tap(position=0)  # the first, by priority: the footbridge
     await li.tap(suffix=":t")
-    await li.send("Rebuild it with the village's labour; the township supplies the timber.")
-    await li.send("Wang Jun, village committee")
-    await li.tap(position=1)  # in 7 days
-    await li.tap("Save")
+    await li.type("problem.measures")
+    await li.type("problem.who")
+    await li.tap(position=1)  # H7-TEMP: type problem.deadline (下周五) once typed dates land
+    await li.tap(suffix=":ok")

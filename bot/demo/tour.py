@@ -3,12 +3,18 @@
 No Telegram account is needed: the emulator plays Telegram and the users, and the real
 application talks HTTP to it. The tour prints each exchange as a chat transcript; the user
 taps the very buttons the bot sent. The clock is frozen, so every run tells the same story.
+The whole tour is told in one language (--lang, Chinese by default): the people's phones speak
+it, they type in it, and the narration is in it. Its files (the database, the roster it imports,
+the export and the charts the office receives) are written to one folder (--out).
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import html
+import io
 import logging
 import sys
 from pathlib import Path
@@ -17,15 +23,18 @@ from zoneinfo import ZoneInfo
 
 from bot.demo.cases import model_cases
 from bot.demo.problems import problem_ledger
-from bot.demo.speaker import Speaker, show
+from bot.demo.speaker import PHONES, Speaker, Tour
 from bot.demo.stage import summary_stage
 from bot.demo.villages import village_work
 from common.clock import FrozenClock
+from common.i18n import translate
 from common.settings import Settings
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_DB = Path("grassroots-demo.db")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OUT_DIR = Path("grassroots-demo")
+DB_NAME = "grassroots-demo.db"
 
 
 def _emulator_modules() -> tuple[Any, Any]:
@@ -39,20 +48,71 @@ def _emulator_modules() -> tuple[Any, Any]:
     return BotApiEmulator, (BotHarness, DEFAULT_ROSTER)
 
 
-async def tour() -> None:
-    """Register a cadre, a team leader and the office, show what each may do, then follow the
-    cadre through a week: check-ins, a visit, a dispute, a publicity session and the weekly
-    summary."""
+def roster_workbook(tour: Tour, roster_csv: str) -> bytes:
+    """The county's roster as an office would keep it in Excel or WPS: the column names, ranks and
+    roles in the tour's language (Chinese: 姓名、手机号、职级、派出单位 …, 队长、县活动办 …)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = tour.say("roster.sheet")
+    rows = list(csv.reader(io.StringIO(roster_csv)))
+    columns = rows[0]
+    sheet.append([tour.say(f"roster.column.{column}") for column in columns])
+    for row in rows[1:]:
+        values = dict(zip(columns, row, strict=True))
+        values["rank"] = tour.say(f"roster.rank.{values['rank']}")
+        values["role"] = tour.say(f"roster.role.{values['role']}")
+        sheet.append([values[column] for column in columns])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def _import_roster(tour: Tour, roster_csv: str) -> None:
+    """The office's roster, written as an .xlsx into the demo's folder and imported as
+    `grassroots roster import` does."""
+    from bot.demo.rhythm import save_private
+    from storage.roster import import_roster_file
+
+    harness = tour.harness
+    path = tour.out / tour.say("roster.file")
+    workbook = roster_workbook(tour, roster_csv)
+    await asyncio.to_thread(save_private, path, workbook)
+    print(tour.say("roster.command", file=str(path)))
+    result = await import_roster_file(harness.db, workbook, path.name, now=harness.clock.now())
+    if result.errors:
+        print(html_text(tour, "roster.rejected", count=len(result.errors)))
+        for error in result.errors:
+            print(html_text(tour, f"roster.error.{error.code}", line=error.line,
+                            value=error.value))
+        raise SystemExit(1)
+    print(html_text(tour, "roster.report", created=result.created, updated=result.updated,
+                    unchanged=result.unchanged))
+
+
+def html_text(tour: Tour, msgid: str, **values: Any) -> str:
+    """A message of the bot's catalogs, as plain text for the terminal."""
+    return html.unescape(translate(tour.locale, msgid, **values))
+
+
+async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
+    """Register a cadre, a team leader, a township leader and the office, show what each may
+    do, then follow the cadre through a week: check-ins, a visit, a dispute, a publicity session
+    and the weekly summary; then the problem ledger, the village work, a model case, what the bot
+    sends by itself, the leaders' and the office's figures, an export, and the summary stage."""
     # Imported here, not above: importing Alembic logs INFO lines, and main() quieted them.
     from storage.migrate import upgrade
 
     emulator_cls, (harness_cls, roster) = _emulator_modules()
-    url = f"sqlite+aiosqlite:///{DEMO_DB}"
+    database = out / DB_NAME
+    url = f"sqlite+aiosqlite:///{database}"
     await asyncio.to_thread(upgrade, url)
     emu = emulator_cls(token="123456:DEMO", bot_username="grassroots_demo_bot")
     await emu.start()
     db = Database(url)
-    clock = FrozenClock(dt.datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    clock = FrozenClock(dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI))
     settings = Settings(
         _env_file=None,
         telegram_bot_token=emu.token,
@@ -60,107 +120,94 @@ async def tour() -> None:
         database_url=url,
         bot_username="grassroots_demo_bot",
         campaign_start=dt.date(2026, 11, 23),
+        default_locale=locale,
+        export_dir=str(out / "exports"),
     )
     harness = harness_cls(settings, db, clock, emu)
+    story = Tour(harness, locale, out)
     await harness.start()
     try:
-        await harness.import_roster(roster)
-        print(f"Roster imported into {DEMO_DB}; the bot talks to the emulator at {emu.base_url}.")
-        cadre = await _registration(harness)
-        await _cadre_week(harness, cadre)
-        await _what_was_saved(harness)
-        await problem_ledger(harness, cadre)
-        await village_work(harness)
-        await model_cases(harness, cadre)
+        await _import_roster(story, roster)
+        print(story.say("started", database=str(database), url=emu.base_url))
+        await _registration(story)
+        await _cadre_week(story)
+        await _what_was_saved(story, database)
+        await problem_ledger(story)
+        await village_work(story)
+        await model_cases(story)
         from bot.demo.rhythm import rhythm_and_office
 
-        await rhythm_and_office(harness)
-        await summary_stage(harness)
+        await rhythm_and_office(story)
+        await summary_stage(story)
     finally:
         await harness.stop()
         await db.dispose()
         await emu.stop()
     if emu.violations:
-        print("\nBot API violations:\n" + "\n".join(emu.violations))
+        print("\n" + story.say("violations") + "\n" + "\n".join(emu.violations))
         raise SystemExit(1)
-    print("\nEvery request the bot made was valid Bot API 10.1.")
+    print("\n" + story.say("valid"))
 
 
-async def _registration(harness: Any) -> Any:
+async def _registration(tour: Tour) -> None:
     from sqlalchemy import select
 
     from storage.models import Person
 
-    print("\n== Registration and /help: a cadre, a team leader, the office ==")
-    cadre = harness.emu.user(7001, first_name="Li Na", language_code="zh-hans")
-    show("李娜 (cadre)", "/start", await harness.send(cadre, "/start"))
-    show(
-        "李娜 (cadre)",
-        "[shares her phone +86 138 0013 8002]",
-        await harness.contact(cadre, "+86 138 0013 8002"),
-    )
-    show("李娜 (cadre)", "/help", await harness.send(cadre, "/help"))
+    harness = tour.harness
+    tour.heading("heading.registration")
+    li = tour.person("cadre")
+    await li.send("/start")
+    await li.share("her_phone", li.user.contact(phone=PHONES["cadre"]))
+    await li.send("/help")
     async with harness.db.read() as session:
         leader = (await session.execute(select(Person).where(Person.name == "张伟"))).scalar_one()
-    team_leader = harness.emu.user(7002, first_name="Zhang Wei", language_code="en")
-    show(
-        "Zhang Wei (team leader)",
-        f"/start {leader.invite_code}",
-        await harness.send(team_leader, f"/start {leader.invite_code}"),
-    )
-    show("Zhang Wei (team leader)", "/help", await harness.send(team_leader, "/help"))
-    office = harness.emu.user(7003, first_name="Wu Min", language_code="en")
-    show(
-        "Wu Min (office)",
-        "[shares her phone 13800138009]",
-        await harness.contact(office, "13800138009"),
-    )
-    show("Wu Min (office)", "/help", await harness.send(office, "/help"))
-    stranger = harness.emu.user(7004, first_name="Stranger", language_code="en")
-    show(
-        "Stranger",
-        "[shares someone else's contact]",
-        await harness.contact(stranger, "13800138003", user_id=9999),
-    )
-    return cadre
+    zhang = tour.person("leader")
+    await zhang.send(f"/start {leader.invite_code}")
+    sun = tour.person("township")
+    await sun.share("her_phone", sun.user.contact(phone=PHONES["township"]))
+    wu = tour.person("office")
+    await wu.share("her_phone", wu.user.contact(phone=PHONES["office"]))
+    await wu.send("/help")
+    stranger = tour.person("stranger")
+    await stranger.share("someone_elses_contact",
+                         stranger.user.contact(phone="13800138003", user_id=9999))
 
 
-def _at(harness: Any, when: dt.datetime, *, quietly: bool = False) -> None:
-    harness.at(when)
+def _at(tour: Tour, when: dt.datetime, *, quietly: bool = False) -> None:
+    tour.harness.at(when)
     if not quietly:
-        print(f"\n-- {when:%A %d %B, %H:%M} --")
+        print(f"\n-- {tour.say('clock', when=when)} --")
 
 
 def _day(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=ZoneInfo("Asia/Shanghai"))
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
 
 
-async def _cadre_week(harness: Any, user: Any) -> None:
-    """李娜's week in English: check-ins, a visit, a dispute, a publicity session, and Friday's
-    summary."""
-    print("\n== A cadre's week: /checkin, /visit, /dispute, /publicity, /summary ==")
-    monday = harness.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
-    _at(harness, _day(monday, 9))
-    li = Speaker(harness, user, "李娜 (cadre)")
-    await li.send("/language")
-    await li.tap("English")
+async def _cadre_week(tour: Tour) -> None:
+    """李娜's week: check-ins, a visit, a dispute, a publicity session, and Friday's summary."""
+    harness = tour.harness
+    tour.heading("heading.week")
+    monday = harness.clock.now().astimezone(SHANGHAI).date()
+    _at(tour, _day(monday, 9))
+    li = tour.person("cadre")
     await li.send("/checkin")
     await li.tap(suffix="ci:v")
-    await li.share("shares her location", user.location(28.69, 116.69))
-    _at(harness, _day(monday, 15, 30))
+    await li.share("her_location", li.user.location(28.69, 116.69))
+    _at(tour, _day(monday, 15, 30))
     await _visit(li)
     await _dispute(li)
     await _publicity(li)
     for offset in range(1, 5):  # Tuesday to Friday: the same one tap each morning
-        _at(harness, _day(monday + dt.timedelta(days=offset), 8, 30), quietly=True)
-        await harness.press(user, _find(await harness.send(user, "/checkin"), "ci:v"))
-    print("\n(Tuesday to Friday she checks in the same way: five days in the village.)")
-    _at(harness, _day(monday + dt.timedelta(days=4), 16, 30))  # before the 17:00 deadline
+        _at(tour, _day(monday + dt.timedelta(days=offset), 8, 30), quietly=True)
+        await harness.press(li.user, _find(await harness.send(li.user, "/checkin"), "ci:v"))
+    print("\n" + tour.say("checks_in_all_week"))
+    _at(tour, _day(monday + dt.timedelta(days=4), 16, 30))  # before the 17:00 deadline
     await li.send("/summary")
-    await li.send("Visited 12 households; Mr Li's clinic trips are arranged.")
-    await li.send("The road to the east hamlet floods when it rains.")
-    await li.send("Take the boundary dispute to the township's land office.")
-    await li.tap("Save")
+    await li.type("summary.done")
+    await li.type("summary.problems")
+    await li.type("summary.plan")
+    await li.tap(suffix=":ok")
 
 
 def _find(replies: list[Any], suffix: str) -> str:
@@ -170,32 +217,35 @@ def _find(replies: list[Any], suffix: str) -> str:
 
 
 async def _visit(li: Speaker) -> None:
-    """A visit to the weak, to the confirm screen and saved."""
+    """A visit to the weak, made yesterday: the date typed as people say it."""
     await li.send("/visit")
     await li.tap(suffix=":weak")
     await li.tap(suffix=":ill")
-    await li.send("李大爷")
-    await li.send("Needs medicine every month; the clinic is 15 km away.")
-    await li.send("A doctor who comes to the village once a month.")
+    await li.type("visit.household")
+    await li.type("visit.heard")
+    await li.type("visit.wants")
     await li.tap(suffix=":yes")
     await li.tap(suffix=":health")
-    await li.share("sends a photo", li.user.photo())
-    await li.tap("Skip")
-    await li.tap(position=0)  # today
-    await li.tap("Save")
+    await li.share("a_photo", li.user.photo())
+    await li.key("form.button.skip")  # no location
+    await li.type("visit.date")  # 昨天 / yesterday
+    await li.tap(suffix=":ok")
 
 
 async def _dispute(li: Speaker) -> None:
-    """A land dispute with a petition flag, to the confirm screen and saved."""
+    """A land dispute reported (上报) with a petition flag; a count the bot cannot read is
+    answered in one line, and the urgency button is pressed again after the report is saved."""
     await li.send("/dispute")
     await li.tap(suffix=":ownership")
-    await li.send("The Zhang and Li families")
-    await li.send("六")
+    await li.type("dispute.parties")
+    await li.type("dispute.people_wrong")  # 好多人: not a number
+    await li.type("dispute.people")
     await li.tap(suffix=":repeated")
-    await li.tap(suffix=":d:3")  # Done
-    await li.send("A field boundary moved when the canal was rebuilt; both families farm it.")
-    await li.tap(suffix=":high")
-    await li.tap("Save")
+    await li.tap(bot="form.button.done")
+    await li.type("dispute.description")
+    urgency = await li.tap(suffix=":high")
+    await li.tap(suffix=":ok")
+    await li.tap(suffix=":ok", among=urgency)  # the saved report's button, pressed again
 
 
 async def _publicity(li: Speaker) -> None:
@@ -203,34 +253,38 @@ async def _publicity(li: Speaker) -> None:
     await li.send("/publicity")
     await li.tap(suffix=":mass")
     await li.tap(position=0)  # today
-    await li.send("４２")
-    await li.tap(suffix=":cooperative_medical")
-    await li.tap(suffix=":rural_pension")
-    await li.tap(suffix=":d:3")  # Done
-    await li.send("六")
+    await li.type("publicity.attendance")
+    await li.tap(position=0)
+    await li.tap(position=1)
+    await li.tap(bot="form.button.done")
+    await li.type("publicity.slogans")
     await li.send("1")
-    await li.tap("Save")
+    await li.tap(suffix=":ok")
 
 
-async def _what_was_saved(harness: Any) -> None:
+async def _what_was_saved(tour: Tour, database: Path) -> None:
     from sqlalchemy import func, select
 
     from storage.models import Checkin, Dispute, Problem, Publicity, Summary, Visit
 
-    counts = []
-    async with harness.db.read() as session:
-        for name, model in (("check-ins", Checkin), ("visits", Visit),
-                            ("problems in the ledger", Problem), ("disputes", Dispute),
-                            ("publicity sessions", Publicity), ("weekly summaries", Summary)):
-            count = (await session.execute(select(func.count()).select_from(model))).scalar()
-            counts.append(f"{name}: {count}")
-    print(f"\nIn {DEMO_DB} now — " + ", ".join(counts) + ".")
+    values = {}
+    async with tour.harness.db.read() as session:
+        for name, model in (("checkins", Checkin), ("visits", Visit), ("problems", Problem),
+                            ("disputes", Dispute), ("publicity", Publicity),
+                            ("summaries", Summary)):
+            values[name] = (await session.execute(select(func.count()).select_from(model))).scalar()
+    print("\n" + tour.say("saved", database=str(database), **values))
 
 
-def main() -> int:
-    """Run the tour on a fresh database file."""
+def main(locale: str = "zh", out: Path = OUT_DIR) -> int:
+    """Run the tour on a fresh database file in the output folder."""
+    out.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+        (out / f"{DB_NAME}{suffix}").unlink(missing_ok=True)
     logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output; keep warnings
-    asyncio.run(tour())
+    asyncio.run(tour(locale, out))
+    print(html.unescape(translate(locale, "demo.files", folder=str(out))))
+    for path in sorted(out.iterdir()):
+        if path.is_file() and not path.name.startswith(DB_NAME):
+            print(f"   {path}")
     return 0
