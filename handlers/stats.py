@@ -25,7 +25,7 @@ from telegram import Bot
 
 from common.context import AppContext
 from common.delivery import deliver_rows, upload
-from common.i18n import N_, Translator, translator
+from common.i18n import N_, Money, Span, Translator, translator
 from handlers.base import Turn
 from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
 from handlers.places import ask_which
@@ -127,8 +127,8 @@ def parsed_args(turn: Turn, args: str) -> tuple[tuple[dt.date, dt.date] | None, 
         return None
 
 
-def _money(value: Decimal) -> str:
-    return f"¥{value:,.2f}"
+def _money(value: Decimal) -> Money:
+    return Money(value)
 
 
 def _counts(tr: Translator, template: str, order: tuple[str, ...], counts: dict[str, int]) -> str:
@@ -140,7 +140,7 @@ def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.compliance_title", minimum=figures.min_days)]
     for week in figures.weeks:
         msgid = N_("stats.week_line") if week.days == 7 else N_("stats.part_week_line")
-        lines.append(tr(msgid, week=week.week_start.isoformat(), compliant=week.compliant,
+        lines.append(tr(msgid, week=week.week_start, compliant=week.compliant,
                         cadres=week.cadres, days=week.days, required=week.required))
     return lines
 
@@ -185,8 +185,7 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
     kinds = _counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
     households = _counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
     aid: dict[str, Any] = figures.aid
-    lines = [tr("stats.title", place=place, start=figures.start.isoformat(),
-                end=figures.end.isoformat()),
+    lines = [tr("stats.title", place=place, period=Span(figures.start, figures.end)),
              tr("stats.cadres", cadres=figures.cadres),
              tr("stats.visits", total=figures.visits) + (f" — {kinds}" if kinds else "")]
     if households:
@@ -229,6 +228,7 @@ class ChartJob:
     visits: int
     min_days: int
     places: tuple[tuple[str, float, float], ...]
+    today: dt.date  # the titles' dates are read against it (a year only when another)
 
     @property
     def wants_heatmap(self) -> bool:
@@ -246,15 +246,15 @@ def _chart_job(turn: Turn, scope: Scope, figures: stats.Stats, place: str) -> Ch
     return ChartJob(turn.chat_id, turn.person.id, turn.locale, scope, figures.start,
                     figures.end, place, figures.visits, figures.min_days,
                     tuple((p.name, p.compliance, p.completeness) for p in figures.places
-                          if p.cadres))
+                          if p.cadres), turn.today)
 
 
 def _drawn(job: ChartJob, series: dict[str, dict[dt.date, int]] | None
            ) -> list[tuple[str, str, bytes]]:
     """Draw the charts (slow: call it off the event loop): (file name, caption, PNG), in the
     order they are sent."""
-    tr = translator(job.locale)
-    span = {"place": job.place, "start": job.start.isoformat(), "end": job.end.isoformat()}
+    tr = translator(job.locale, today=job.today)
+    span = {"place": job.place, "period": Span(job.start, job.end)}
     drawn: list[tuple[str, str, bytes]] = []
     if series is not None:
         days = [job.start + dt.timedelta(days=i) for i in range((job.end - job.start).days + 1)]

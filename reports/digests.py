@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from common.i18n import Translator
+from common.i18n import Money, Span, Translator
 from reports.villagework import VillageWork, report_lines
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
@@ -55,7 +55,7 @@ def render_team_digest(
 ) -> str:
     """A team leader's evening digest of their village team."""
     silent = team.silent(silent_after_days)
-    lines = [tr("digest.team_title", village=team.village, day=day.isoformat())]
+    lines = [tr("digest.team_title", village=team.village, day=day)]
     lines += _checkins(tr, team)
     lines.append(_visits(tr, team.visits_by_kind))
     lines.append(tr("digest.disputes", new=team.disputes_new, open=team.disputes_open,
@@ -83,7 +83,7 @@ def _overdue_problems(tr: Translator, team: VillageDay) -> list[str]:
                         category=tr(f"visit.problem.{problem.category}"),
                         text=text if len(text) <= 30 else text[:29] + "…",
                         status=tr(f"problem.status.{problem.status}"),
-                        day=problem.next_due_on.isoformat() if problem.next_due_on else ""))
+                        day=problem.next_due_on or ""))
     return lines
 
 
@@ -119,7 +119,7 @@ def render_township_digest(
 ) -> str:
     """A township leader's digest: one line per village, worst first."""
     ordered = sorted(villages, key=lambda v: v.badness(silent_after_days))
-    lines = [tr("digest.township_title", township=township, day=day.isoformat()),
+    lines = [tr("digest.township_title", township=township, day=day),
              tr("digest.village_legend")]
     lines += [_line(tr, v.village, [v], silent_after_days) for v in ordered]
     lines += _township_problems(tr, ordered)
@@ -161,7 +161,7 @@ def render_county_digest(
         return (-sum(len(r.missing) for r in rows), -sum(r.disputes_overdue for r in rows),
                 item[0])
 
-    lines = [tr("digest.county_title", day=day.isoformat()), tr("digest.village_legend")]
+    lines = [tr("digest.county_title", day=day), tr("digest.village_legend")]
     ordered = sorted(by_township.items(), key=badness)
     lines += [_line(tr, name, rows, silent_after_days) for name, rows in ordered]
     lines += _overdue_by_place(tr, [(name, sum(len(r.problems_overdue) for r in rows))
@@ -173,8 +173,8 @@ def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
 
-def _money(value: Decimal) -> str:
-    return f"¥{value:,.2f}"
+def _money(value: Decimal) -> Money:
+    return Money(value)
 
 
 def render_county_report(
@@ -192,7 +192,7 @@ def render_county_report(
     """The Monday county report: reporting, days in the village, disputes, help, publicity
     and the model cases featured."""
     end = week_start + dt.timedelta(days=6)
-    lines = [tr("report.title", start=week_start.isoformat(), end=end.isoformat()),
+    lines = [tr("report.title", period=Span(week_start, end)),
              tr("report.townships", minimum=min_days)]
     for t in sorted(townships, key=lambda t: (t.completeness, t.compliance, t.township)):
         lines.append(tr("report.township_line", township=t.township, summaries=t.summaries,

@@ -57,7 +57,7 @@ async def county_report(run: Run) -> list[Outgoing]:
         key = f"report:{monday}:{person.id}"
         out.append(message(person, text, kind="report", key=key))
         if townships:
-            title = tr("report.chart_title", start=monday.isoformat())
+            title = tr("report.chart_title", start=monday)
             if title not in charts:
                 # Rendering takes most of a second: off the event loop.
                 charts[title] = await asyncio.to_thread(

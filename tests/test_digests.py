@@ -55,7 +55,7 @@ def new_village() -> VillageDay:
 def test_team_digest_in_english_and_chinese():
     team = new_village()
     assert render_team_digest(translator("en"), team, day=DAY, silent_after_days=2) == (
-        "<b>Team digest · 新村 · 2026-12-01</b>\n"
+        "<b>Team digest · 新村 · Tue 1 Dec</b>\n"
         "Checked in: 2 of 3 (in the village 1, away 1)\n"
         "Away: 李娜 (sick)\n"
         "No check-in: 王芳\n"
@@ -63,13 +63,13 @@ def test_team_digest_in_english_and_chinese():
         "Disputes: 1 new, 2 open, 1 overdue\n"
         "Problems: 1 raised, 0 solved\n"
         "⚠️ Overdue problems: 2\n"
-        "#7 Infrastructure · The &lt;bridge&gt; is broken · in hand, next step due 2026-11-30\n"
-        f"#9 Livelihood · {'A' * 29}… · solved, next step due 2026-11-29\n"
+        "#7 Infrastructure · The &lt;bridge&gt; is broken · in hand, next step due Mon 30 Nov\n"
+        f"#9 Livelihood · {'A' * 29}… · solved, next step due Sun 29 Nov\n"
         "Publicity today: sessions 2, attended by 45 · slogans 6, boards 1\n"
         "Silent for 2 days or more: 王芳"
     )
     assert render_team_digest(translator("zh"), team, day=DAY, silent_after_days=2) == (
-        "<b>工作队日报 · 新村 · 2026-12-01</b>\n"
+        "<b>工作队日报 · 新村 · 12月1日（周二）</b>\n"
         "今日报到：2/3（在村 1，离村 1）\n"
         "离村：李娜 (生病)\n"
         "未报到：王芳\n"
@@ -77,8 +77,8 @@ def test_team_digest_in_english_and_chinese():
         "矛盾纠纷：新增 1，未结 2，超期 1\n"
         "问题台账：新增 1，解决 0\n"
         "⚠️ 逾期问题：2 个\n"
-        "#7 基础设施 · The &lt;bridge&gt; is broken · 办理中，下一步应于 2026-11-30 完成\n"
-        f"#9 生活困难 · {'A' * 29}… · 已解决，下一步应于 2026-11-29 完成\n"
+        "#7 基础设施 · The &lt;bridge&gt; is broken · 办理中，下一步应于11月30日（周一）完成\n"
+        f"#9 生活困难 · {'A' * 29}… · 已解决，下一步应于11月29日（周日）完成\n"
         "今日宣传：2 场，参加 45 人次 · 标语 6 条，宣传栏 1 块\n"
         "连续 2 天以上无消息：王芳"
     )
@@ -90,7 +90,7 @@ def test_township_digest_lists_villages_worst_first():
     text = render_township_digest(translator("en"), "黄金埠镇", [good, new_village()], day=DAY,
                                   silent_after_days=2)
     assert text == (
-        "<b>Township digest · 黄金埠镇 · 2026-12-01</b>\n"
+        "<b>Township digest · 黄金埠镇 · Tue 1 Dec</b>\n"
         "checked in · visits · open disputes (overdue) · silent\n"
         "新村: 2/3 · 3 · 2 (1) · 1\n"
         "东岗村: 1/1 · 0 · 0 (0) · 0\n"
@@ -99,7 +99,7 @@ def test_township_digest_lists_villages_worst_first():
     )
     zh = render_township_digest(translator("zh"), "黄金埠镇", [good], day=DAY,
                                 silent_after_days=2)
-    assert zh == ("<b>乡镇日报 · 黄金埠镇 · 2026-12-01</b>\n"
+    assert zh == ("<b>乡镇日报 · 黄金埠镇 · 12月1日（周二）</b>\n"
                   "报到 · 走访 · 未结纠纷（超期）· 无消息\n"
                   "东岗村：1/1 · 0 · 0（0）· 0\n"
                   "今日宣传：0 场，参加 0 人次 · 标语 0 条，宣传栏 0 块")
@@ -130,7 +130,7 @@ def test_county_report_in_english_and_chinese():
             "aid": aid, "min_days": 5, "featured": featured,
             "publicity": PublicityTotals(3, 120, 7, 2, {"mass": 3})}
     assert render_county_report(translator("en"), **args) == (
-        "<b>County report · week 2026-11-23 – 2026-11-29</b>\n"
+        "<b>County report · week 23 – 29 Nov</b>\n"
         "Per township: weekly summaries submitted · cadres with at least 5 days in the village\n"
         "黄金埠镇: summaries 3/5 (60%) · in the village 2/5 (40%)\n"
         "古埠镇: summaries 1/1 (100%) · in the village 1/1 (100%)\n"
@@ -140,8 +140,8 @@ def test_county_report_in_english_and_chinese():
         "Safety accident: 1 (mediating 1)\n"
         "Rural land expropriation: 3 (reported 1, resolved 2)\n"
         "\n"
-        "<b>Help given</b>: condolence visits 2 (¥400.00), donations 1 (¥1,500.50), "
-        "labour export 3 people, projects 1 (¥50,000.00)\n"
+        "<b>Help given</b>: condolence visits 2 (¥400), donations 1 (¥1,500.50), "
+        "labour export 3 people, projects 1 (¥50,000)\n"
         "<b>Publicity</b>: sessions 3, attended by 120 · slogans 7, boards 2\n"
         "\n"
         "<b>Model cases featured for publicity</b> (2)\n"
@@ -149,7 +149,7 @@ def test_county_report_in_english_and_chinese():
         "· 护林队 — 古埠村, 赵强"
     )
     zh = render_county_report(translator("zh"), **args)
-    assert zh.splitlines()[0] == "<b>全县周报 · 2026-11-23 至 2026-11-29</b>"
+    assert zh.splitlines()[0] == "<b>全县周报 · 11月23日—11月29日</b>"
     assert "黄金埠镇：小结 3/5（60%）· 驻村达标 2/5（40%）" in zh
     assert "农村征地：3 件（已上报 1, 已化解 2）" in zh
     assert zh.splitlines()[-5:] == [
@@ -215,7 +215,7 @@ async def test_the_evening_digest_counts_the_days_records(harness):
     await tick(harness, local(2026, 12, 1, 20, 0))
     [digest] = messages(harness, chats["张伟"])
     assert digest == (
-        "Team digest · 新村 · 2026-12-01\n"
+        "Team digest · 新村 · Tue 1 Dec\n"
         "Checked in: 2 of 3 (in the village 1, away 1)\n"
         "Away: 王芳 (meeting in the county)\n"
         "No check-in: 张伟\n"
@@ -223,7 +223,7 @@ async def test_the_evening_digest_counts_the_days_records(harness):
         "Disputes: 0 new, 1 open, 1 overdue\n"
         "Problems: 1 raised, 0 solved\n"
         "⚠️ Overdue problems: 1\n"
-        "#2 Land · Fence · in hand, next step due 2026-11-30\n"
+        "#2 Land · Fence · in hand, next step due Mon 30 Nov\n"
         "Publicity today: sessions 2, attended by 46 · slogans 3, boards 1\n"
         "Silent for 2 days or more: 王芳"
     )
@@ -238,7 +238,7 @@ async def test_the_evening_digest_counts_the_days_records(harness):
     assert messages(harness, chats["李娜"]) == []
     leader = harness.emu.user(chats["刘洋"], language_code="en")
     [reply] = await harness.send(leader, "/digest")
-    assert reply.plain_text.startswith("Team digest · 东岗村 · 2026-12-01\nChecked in: 0 of 2")
+    assert reply.plain_text.startswith("Team digest · 东岗村 · Tue 1 Dec\nChecked in: 0 of 2")
     assert "Publicity today: sessions 1, attended by 70 · slogans 1, boards 0" in reply.plain_text
     office = harness.emu.user(chats["吴敏"], language_code="en")
     [reply] = await harness.send(office, "/digest")

@@ -87,7 +87,7 @@ async def test_stats_of_a_repeated_village_asks_which_and_the_button_gives_that_
     sent = harness.emu.sent_to(user.id)[before:]
     figures = [s.plain_text for s in sent if s.method == "sendMessage"]
     # The period typed with the command is kept; 古埠镇's 新村 has one person, 黄金埠镇's three.
-    assert figures[0].splitlines()[:2] == ["Figures · 新村 · 2026-11-24 – 2026-11-25", "Cadres: 1"]
+    assert figures[0].splitlines()[:2] == ["Figures · 新村 · 24 – 25 Nov", "Cadres: 1"]
     assert any(r["method"] == "editMessageReplyMarkup" for r in _requests(harness))
 
 

@@ -110,9 +110,9 @@ async def test_a_bot_down_at_2000_sends_the_digest_once_when_it_is_back(harness)
     await harness.restart()
     await tick(harness, local(2026, 12, 1, 23, 20))
     digests = [m for m in messages(harness, chats["张伟"]) if "digest" in m]
-    assert len(digests) == 1 and digests[0].startswith("Team digest · 新村 · 2026-12-01")
+    assert len(digests) == 1 and digests[0].startswith("Team digest · 新村 · Tue 1 Dec")
     [township] = [m for m in messages(harness, chats["孙丽"]) if "digest" in m]
-    assert township.startswith("Township digest · 黄金埠镇 · 2026-12-01")
+    assert township.startswith("Township digest · 黄金埠镇 · Tue 1 Dec")
     async with harness.db.read() as session:
         [state] = [s for s in await schedules.all_states(session) if s.name == "evening_digest"]
     assert state.next_run_at == local(2026, 12, 2, 20, 0)

@@ -58,14 +58,14 @@ def sample() -> stats.Stats:
 
 def test_stats_in_english_and_chinese():
     assert render_stats(translator("en"), sample(), place="黄金埠镇") == (
-        "<b>Figures · 黄金埠镇 · 2026-11-23 – 2026-12-01</b>\n"
+        "<b>Figures · 黄金埠镇 · 23 Nov – 1 Dec</b>\n"
         "Cadres: 5\n"
         "<b>Visits</b>: 3 — the weak 2, the masses 1\n"
         "Households visited: Poor 1, Seriously ill 1\n"
         "<b>Check-ins</b>: 30 of 45 cadre-days · in the village 26\n"
         "<b>Days in the village</b> (at least 5 a week):\n"
-        "Week of 2026-11-23: 3 of 5 cadres\n"
-        "Week of 2026-11-30 (2 days in the period, 2 needed): 4 of 5 cadres\n"
+        "Week of Mon 23 Nov: 3 of 5 cadres\n"
+        "Week of Mon 30 Nov (2 days in the period, 2 needed): 4 of 5 cadres\n"
         "<b>Disputes</b>: 2 opened in the period · 2 open now (1 overdue)\n"
         "Opened in the period, now: reported 1, resolved 1\n"
         "By category: Rural land expropriation 2\n"
@@ -74,8 +74,8 @@ def test_stats_in_english_and_chinese():
         " · 1 overdue\n"
         "<b>Publicity</b>: sessions 3, attended by 120 · slogans 8, boards 2\n"
         "<b>Model cases</b>: submitted 4, featured for publicity 1\n"
-        "<b>Help given</b>: condolence visits 2 (¥400.00), donations 1 (¥1,500.50), "
-        "labour export 3 people, projects 1 (¥50,000.00)\n"
+        "<b>Help given</b>: condolence visits 2 (¥400), donations 1 (¥1,500.50), "
+        "labour export 3 people, projects 1 (¥50,000)\n"
         "Rectification: villages marked 2 (Weak team 2, Prominent disputes 1); measures 3, "
         "rules 5; villages with all four kinds of rule 1\n"
         "Winter work (done / target over villages with a target):\n"
@@ -91,14 +91,14 @@ def test_stats_in_english_and_chinese():
         "  Tax collection: 900/9000 yuan (10%) · villages 1",
         "  Afforestation: 150/300 mu (50%) · villages 2"]
     assert render_stats(translator("zh"), sample(), place="黄金埠镇") == (
-        "<b>数据统计 · 黄金埠镇 · 2026-11-23 至 2026-12-01</b>\n"
+        "<b>数据统计 · 黄金埠镇 · 11月23日—12月1日</b>\n"
         "驻村干部：5 人\n"
         "<b>走访</b>：3 次 — 访贫困 2, 访群众 1\n"
         "走访七类户：贫困户 1, 重病户 1\n"
         "<b>报到</b>：30/45 人天 · 在村 26 人天\n"
         "<b>驻村天数</b>（每周至少 5 天）：\n"
-        "2026-11-23 当周：达标 3/5 人\n"
-        "2026-11-30 当周（本期 2 天，需在村 2 天）：达标 4/5 人\n"
+        "11月23日（周一）当周：达标 3/5 人\n"
+        "11月30日（周一）当周（本期 2 天，需在村 2 天）：达标 4/5 人\n"
         "<b>矛盾纠纷</b>：本期新增 2 件 · 目前未结 2 件（超期 1 件）\n"
         "本期新增目前：已上报 1, 已化解 1\n"
         "按类别：农村征地 2\n"
@@ -106,8 +106,8 @@ def test_stats_in_english_and_chinese():
         "台账现状：已登记 1，办理中 2，已解决 0，已书面反馈 0，已回头看 1 · 逾期 1\n"
         "<b>宣传</b>：3 场，参加 120 人次 · 标语 8 条，宣传栏 2 块\n"
         "<b>典型案例</b>：上报 4 件，选送宣传 1 件\n"
-        "<b>帮扶</b>：慰问 2 户次（¥400.00），捐赠 1 次（¥1,500.50），"
-        "劳务输出 3 人，引进项目 1 个（¥50,000.00）\n"
+        "<b>帮扶</b>：慰问 2 户次（400 元），捐赠 1 次（1,500.50 元），"
+        "劳务输出 3 人，引进项目 1 个（50,000 元）\n"
         "软弱涣散村整顿：整顿村 2 个（班子软弱 2、矛盾突出 1）；措施 3 项，制度 5 项；"
         "四项制度齐全 1 个\n"
         "冬季工作（完成/任务，仅计已设任务的村）：\n"
@@ -126,7 +126,7 @@ def test_an_empty_scope_says_so_without_detail_lines():
     assert lines[2:5] == ["<b>Visits</b>: 0",
                           "<b>Check-ins</b>: 0 of 0 cadre-days · in the village 0",
                           "<b>Days in the village</b> (at least 5 a week):"]
-    assert lines[5] == "Week of 2026-11-23 (1 days in the period, 1 needed): 0 of 0 cadres"
+    assert lines[5] == "Week of Mon 23 Nov (1 days in the period, 1 needed): 0 of 0 cadres"
     assert lines[6:8] == ["<b>Disputes</b>: 0 opened in the period · 0 open now (0 overdue)",
                           "<b>Problems</b>: 0 raised, 0 solved"]
     assert lines[-1] == "<b>Weekly summaries</b>: no deadline has passed yet"
@@ -339,23 +339,23 @@ async def test_each_leader_sees_the_figures_of_their_own_scope(harness):
     await seed(harness)
     team = await ask(harness, chats, "张伟", "/stats")
     lines = team[0].plain_text.splitlines()
-    assert lines[:3] == ["Figures · 新村 · 2026-11-23 – 2026-11-28", "Cadres: 3",
+    assert lines[:3] == ["Figures · 新村 · 23 – 28 Nov", "Cadres: 3",
                          "Visits: 3 — the weak 2, the masses 1"]
     assert "Disputes: 1 opened in the period · 2 open now (2 overdue)" in lines
     sent = await ask(harness, chats, "孙丽", "/stats week")
     assert sent[0].plain_text.splitlines()[:3] == [
-        "Figures · 黄金埠镇 · 2026-11-23 – 2026-11-28", "Cadres: 5",
+        "Figures · 黄金埠镇 · 23 – 28 Nov", "Cadres: 5",
         "Visits: 4 — the weak 2, the masses 1, the rich and experts 1"]
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto", "sendPhoto"]
     village = await ask(harness, chats, "孙丽", "/stats 新村")
-    assert village[0].plain_text.splitlines()[0] == "Figures · 新村 · 2026-11-23 – 2026-11-28"
+    assert village[0].plain_text.splitlines()[0] == "Figures · 新村 · 23 – 28 Nov"
     assert [s.method for s in village] == ["sendMessage", "sendPhoto"]  # one village: no bars
     sent = await ask(harness, chats, "吴敏", "/stats")
     assert sent[0].plain_text.splitlines()[:2] == [
-        "Figures · the county · 2026-11-23 – 2026-11-28", "Cadres: 6"]
+        "Figures · the county · 23 – 28 Nov", "Cadres: 6"]
     [county] = await ask(harness, chats, "周杰", "/stats 古埠村 today")
     assert county.plain_text.splitlines()[:3] == [
-        "Figures · 古埠村 · 2026-11-28 – 2026-11-28", "Cadres: 1", "Visits: 0"]
+        "Figures · 古埠村 · Sat 28 Nov", "Cadres: 1", "Visits: 0"]
 
 
 async def test_a_period_filter_counts_only_its_days(harness):
@@ -363,7 +363,7 @@ async def test_a_period_filter_counts_only_its_days(harness):
     await seed(harness)
     sent = await ask(harness, chats, "张伟", "/stats 2026-11-24..2026-11-25")
     lines = sent[0].plain_text.splitlines()
-    assert lines[0] == "Figures · 新村 · 2026-11-24 – 2026-11-25"
+    assert lines[0] == "Figures · 新村 · 24 – 25 Nov"
     assert lines[2] == "Visits: 2 — the weak 1, the masses 1"
     assert "Check-ins: 6 of 6 cadre-days · in the village 4" in lines
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto"]  # one village: no bars
@@ -399,8 +399,8 @@ async def test_the_charts_are_pngs_of_the_scope(harness):
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto", "sendPhoto"]
     uploads = [d for d in harness.emu.documents if d[0] == chats["吴敏"]]
     assert [(name, params["caption"]) for _, name, _, params in uploads] == [
-        ("visits.png", "每日走访 · 全县 · 2026-11-23 至 2026-11-28"),
-        ("compliance.png", "驻村达标与周小结 · 全县 · 2026-11-23 至 2026-11-28")]
+        ("visits.png", "每日走访 · 全县 · 11月23日—11月28日"),
+        ("compliance.png", "驻村达标与周小结 · 全县 · 11月23日—11月28日")]
     for _, _, content, _ in uploads:
         assert content[:8] == b"\x89PNG\r\n\x1a\n"
         assert image.imread(io.BytesIO(content), format="png").shape[1] == 800

@@ -44,12 +44,12 @@ async def test_the_text_comes_from_the_turn_and_the_charts_follow_it_in_order(ha
     user = harness.emu.user(chats["吴敏"], language_code="zh-hans")
     answer, sent = await with_charts(harness, user, "/stats")
     assert [s.method for s in answer] == ["sendMessage"]
-    assert answer[0].plain_text.startswith("数据统计 · 全县 · 2026-11-23 至 2026-11-28")
+    assert answer[0].plain_text.startswith("数据统计 · 全县 · 11月23日—11月28日")
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto", "sendPhoto"]
     assert [s.message_id for s in sent] == sorted(s.message_id for s in sent)
     assert [(name, caption) for name, caption, _ in photos(harness, chats["吴敏"])] == [
-        ("visits.png", "每日走访 · 全县 · 2026-11-23 至 2026-11-28"),
-        ("compliance.png", "驻村达标与周小结 · 全县 · 2026-11-23 至 2026-11-28")]
+        ("visits.png", "每日走访 · 全县 · 11月23日—11月28日"),
+        ("compliance.png", "驻村达标与周小结 · 全县 · 11月23日—11月28日")]
     for _, _, content in photos(harness, chats["吴敏"]):
         assert image.imread(io.BytesIO(content), format="png").shape[1] == 800
     assert await _outbox(harness, chats["吴敏"]) == [
@@ -73,7 +73,7 @@ async def test_one_village_gets_its_day_chart_only_in_english(harness):
     await seed(harness)
     user = harness.emu.user(chats["孙丽"], language_code="en")
     answer, sent = await with_charts(harness, user, "/stats 新村")
-    assert answer[0].plain_text.startswith("Figures · 新村 · 2026-11-23 – 2026-11-28")
+    assert answer[0].plain_text.startswith("Figures · 新村 · 23 – 28 Nov")
     assert [s.method for s in sent] == ["sendMessage", "sendPhoto"]
     [(name, caption, _)] = photos(harness, chats["孙丽"])
     assert name == "visits.png" and caption.startswith("Visits per day · 新村")
@@ -125,7 +125,7 @@ def job_for(chat_id: int, person_id: int) -> stats_handler.ChartJob:
     return stats_handler.ChartJob(
         chat_id=chat_id, person_id=person_id, locale="en", scope=Scope("county"),
         start=MONDAY, end=TODAY, place="the county", visits=1, min_days=5,
-        places=(("黄金埠镇", 50.0, 100.0), ("古埠镇", 0.0, 0.0)))
+        places=(("黄金埠镇", 50.0, 100.0), ("古埠镇", 0.0, 0.0)), today=TODAY)
 
 
 async def committed() -> bool:
