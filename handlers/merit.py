@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from common.i18n import N_, Translator
+from common.i18n import N_, Span, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.broadcast import start_drafted
 from handlers.registry import COUNTY, callback, command
@@ -52,8 +52,9 @@ def render_merits(tr: Translator, merits: list[store.Merit], *, start: dt.date, 
                   unit: str | None, minimum: int, limit: int, thresholds: tuple[int, int]
                   ) -> str:
     """The ranked figures, at most `limit` lines, and the thresholds a criticism uses."""
-    title = (tr("merit.title_unit", unit=unit, start=start.isoformat(), end=end.isoformat())
-             if unit else tr("merit.title", start=start.isoformat(), end=end.isoformat()))
+    period = Span(start, end)
+    title = (tr("merit.title_unit", unit=unit, period=period)
+             if unit else tr("merit.title", period=period))
     if not merits:
         return "\n".join([title, tr("merit.none")])
     lines = [title] + [merit_line(tr, i, m, minimum, unit=not unit)
@@ -120,7 +121,7 @@ async def merit(turn: Turn, args: str) -> None:
 def draft_commendation(tr: Translator, merits: list[store.Merit], *, who: str,
                        start: dt.date, end: dt.date, minimum: int) -> str:
     """A notice commending these units or cadres, with their figures."""
-    lines = [tr("merit.draft.commend", who=who, start=start.isoformat(), end=end.isoformat())]
+    lines = [tr("merit.draft.commend", who=who, period=Span(start, end))]
     lines += [tr("merit.draft.commend_line", name=m.name, share=_share(m.days_share),
                  minimum=minimum, visits=m.visits, resolved=m.resolved, aid=m.aid,
                  summaries=_share(m.summaries_share)) for m in merits]
@@ -131,7 +132,7 @@ def draft_commendation(tr: Translator, merits: list[store.Merit], *, who: str,
 def draft_criticism(tr: Translator, merits: list[tuple[store.Merit, list[str]]], *, who: str,
                     start: dt.date, end: dt.date, minimum: int) -> str:
     """A notice criticising these units or cadres, naming what fell short."""
-    lines = [tr("merit.draft.criticise", who=who, start=start.isoformat(), end=end.isoformat())]
+    lines = [tr("merit.draft.criticise", who=who, period=Span(start, end))]
     for m, reasons in merits:
         shares = {"days": _share(m.days_share), "summaries": _share(m.summaries_share)}
         said = tr("stats.separator").join(

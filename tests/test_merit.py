@@ -165,7 +165,7 @@ def test_the_listing_is_ranked_capped_and_in_both_languages():
                        end=dt.date(2026, 11, 29), unit=None, minimum=5, limit=2,
                        thresholds=(80, 80))
     assert en.splitlines() == [
-        "<b>Figures by home unit</b>, 2026-11-23 – 2026-11-29, best first:",
+        "<b>Figures by home unit</b>, 23 – 29 Nov, best first:",
         "1. 县教育局 · cadres 1: days in the village 5, weeks at 5 100%; visits 3; disputes "
         "resolved 0; help 0; summaries on time 0/0",
         "2. 县财政局 · cadres 2: days in the village 9, weeks at 5 50%; visits 7; disputes "
@@ -177,7 +177,7 @@ def test_the_listing_is_ranked_capped_and_in_both_languages():
                        end=dt.date(2026, 11, 29), unit="县财政局", minimum=5, limit=5,
                        thresholds=(80, 80))
     assert zh.splitlines()[:2] == [
-        "<b>县财政局驻村干部考核数据</b>（2026-11-23 至 2026-11-29，按名次）：",
+        "<b>县财政局驻村干部考核数据</b>（11月23日—11月29日，按名次）：",
         "1. 县教育局：驻村 5 天，100% 的周次达到 5 天；走访 3 户；化解纠纷 0 起；帮扶 0 次；"
         "按时交周小结 0/0"]
     assert zh.splitlines()[3].startswith("3. 县委办：驻村 0 天，— 的周次")
@@ -190,7 +190,7 @@ async def test_the_office_drafts_a_commendation_and_broadcasts_it_in_english(har
     wu = harness.emu.user(chats["吴敏"], language_code="en")
     replies = await harness.send(wu, "/merit week")
     lines = texts(replies)[0].splitlines()
-    assert lines[0] == "Figures by home unit, 2026-11-23 – 2026-11-29, best first:"
+    assert lines[0] == "Figures by home unit, 23 – 29 Nov, best first:"
     assert lines[1].startswith("1. 县教育局 · cadres 1: days in the village 5, weeks at 5 100%")
     replies = await harness.tap(wu, replies, "Draft commendation")
     prompt = texts(replies)[-1]
@@ -206,7 +206,7 @@ async def test_the_office_drafts_a_commendation_and_broadcasts_it_in_english(har
         [sent] = list((await session.execute(select(Broadcast))).scalars())
         queued = list((await session.execute(select(OutboxMessage).where(
             OutboxMessage.broadcast_id == sent.id))).scalars())
-    assert sent.text.startswith("Notice of commendation\nIn the campaign from 2026-11-23")
+    assert sent.text.startswith("Notice of commendation\nIn the campaign, 23 – 29 Nov,")
     assert sent.audience_kind == "all" and len(queued) == sent.recipients == 8
 
 
@@ -217,11 +217,11 @@ async def test_the_office_drafts_a_criticism_of_a_units_cadres_in_chinese(harnes
     wu = harness.emu.user(chats["吴敏"], language_code="zh-hans")
     replies = await harness.send(wu, "/merit 县财")
     assert texts(replies)[0].splitlines()[0] == (
-        "县财政局驻村干部考核数据（2026-11-23 至 2026-11-29，按名次）：")
+        "县财政局驻村干部考核数据（11月23日—11月29日，按名次）：")
     replies = await harness.tap(wu, replies, "起草批评通报")
     replies = await harness.tap(wu, replies, suffix=":all")
     confirm = texts(replies)[-1]
-    assert ("通知内容: 批评通报\n在 2026-11-23 至 2026-11-29 的驻村工作中，以下县财政局驻村干部"
+    assert ("通知内容: 批评通报\n在11月23日—11月29日的驻村工作中，以下县财政局驻村干部"
             in confirm)
     assert "• 张伟：仅 0% 的周次驻村满 5 天；按时交周小结仅 0%。\n请立即整改。" in confirm
     await harness.tap(wu, replies, suffix=":ok")
