@@ -28,7 +28,7 @@ from telegram import Bot
 
 from common.context import AppContext
 from common.delivery import deliver_rows, upload_path
-from common.i18n import N_, Translator, translator
+from common.i18n import N_, Span, Translator, translator
 from handlers.base import Turn
 from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
 from handlers.places import ask_which
@@ -165,7 +165,7 @@ async def export_command(turn: Turn, args: str) -> None:
         turn.say(turn.tr("export.busy"))
         return
     turn.say(turn.tr("export.preparing", scope=scope_label(turn.tr, job.scope),
-                     start=job.start.isoformat(), end=job.end.isoformat()))
+                     period=Span(job.start, job.end)))
     start_export(turn.app, turn.update.get_bot(), job)
 
 
@@ -270,21 +270,19 @@ async def _write(app: AppContext, job: Job, *, limit: int | None) -> list[Part]:
 
 def _parts(job: Job, parts: list[Part], limit: int) -> list[Outgoing]:
     """The message saying how the export was cut, then each part's document."""
-    tr = translator(job.locale)
+    tr = translator(job.locale, today=job.end)  # a year only when the days are of two
     count, spans = len(parts), _spans(job, parts)
-    lines = "\n".join(tr("export.part_line", number=number, start=start.isoformat(),
-                         end=end.isoformat())
+    lines = "\n".join(tr("export.part_line", number=number, period=Span(start, end))
                       for number, (start, end) in enumerate(spans, start=1))
     whole = ", ".join(tr(f"export.sheet.{kind}") for kind in job.kinds
                       if kind not in export.BY_DAY)
     messages = [_text(job, tr("export.split", scope=scope_label(tr, job.scope),
-                              start=job.start.isoformat(), end=job.end.isoformat(),
-                              limit=limit // (1024 * 1024), count=count, parts=lines,
+                              period=Span(job.start, job.end), limit=limit // (1024 * 1024),
+                              count=count, parts=lines,
                               whole=whole))]
     for number, (part, (start, end)) in enumerate(zip(parts, spans, strict=True), start=1):
         caption = tr("export.part_caption", scope=scope_label(tr, job.scope), number=number,
-                     count=count, start=start.isoformat(), end=end.isoformat(),
-                     counts=_counts(tr, part.counts))
+                     count=count, period=Span(start, end), counts=_counts(tr, part.counts))
         name = job.part_filename(start, end, number, count)
         messages.append(_upload(job, part.path, name, caption))
     return messages
@@ -306,9 +304,9 @@ def _discard(path: Path) -> None:
 
 def _document(job: Job, path: Path, counts: dict[str, int]) -> Outgoing:
     """The sendDocument request: the file by path, removed once sent, with a caption."""
-    tr = translator(job.locale)
-    caption = tr("export.caption", scope=scope_label(tr, job.scope), start=job.start.isoformat(),
-                 end=job.end.isoformat(), counts=_counts(tr, counts))
+    tr = translator(job.locale, today=job.end)  # a year only when the days are of two
+    caption = tr("export.caption", scope=scope_label(tr, job.scope),
+                 period=Span(job.start, job.end), counts=_counts(tr, counts))
     return _upload(job, path, job.filename, caption)
 
 

@@ -131,7 +131,7 @@ async def test_the_office_exports_the_whole_campaign_in_its_language(harness, ex
     users = await bind(harness, "en")
     await seed(harness)
     replies = await export_as(harness, users["吴敏"], "/export")
-    assert replies == ["Preparing your export of the whole county, 2026-11-23 – 2026-11-28… "
+    assert replies == ["Preparing your export of the whole county, 23 – 28 Nov… "
                        "The workbook will arrive here as a file."]
     filename, book, params = await fetch_workbook(harness, users["吴敏"])
     assert filename == "grassroots-county-2026-11-23-2026-11-28.xlsx"

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 import handlers.export
+from common.i18n import format_span
 from reports import xlsx_parts
 from reports.xlsx import Sheet, write_workbook
 from reports.xlsx_parts import OVERHEAD, Segment, TooLarge, Written, plan
@@ -77,7 +78,7 @@ async def test_an_export_over_the_limit_arrives_as_workbooks_cut_by_days(harness
     users = await bind(harness, "en")
     await seed_visits(harness)
     replies = await export_as(harness, users["吴敏"], "/export 10-25..11-28")
-    assert replies[0].startswith("Preparing your export of the whole county, 2026-10-25")
+    assert replies[0].startswith("Preparing your export of the whole county, 25 Oct – 28 Nov…")
     message, parts = await fetch_parts(harness, users["吴敏"])
     count = len(parts)
     assert count >= 3
@@ -90,11 +91,12 @@ async def test_an_export_over_the_limit_arrives_as_workbooks_cut_by_days(harness
         assert found and found.group(3, 4) == (str(number), str(count)), name
         start, end = DAY.fromisoformat(found.group(1)), DAY.fromisoformat(found.group(2))
         spans.append((start, end))
-        assert f"part {number} of {count}: {start} – {end}" in caption
-        assert f"Part {number}: {start} – {end}" in message
+        days = format_span("en", start, end)
+        assert f"part {number} of {count}: {days}" in caption
+        assert f"Part {number}: {days}" in message
     assert spans[0][0] == FIRST and spans[-1][1] == LAST
     assert all(b[0] == a[1] + dt.timedelta(days=1) for a, b in itertools.pairwise(spans))
-    assert message.startswith("The export of the whole county, 2026-10-25 – 2026-11-28, is "
+    assert message.startswith("The export of the whole county, 25 Oct – 28 Nov, is "
                               f"larger than one file a bot may send (0 MB), so it comes as "
                               f"{count} workbooks, cut by days:")
     assert "Roster" in message.splitlines()[-1]
