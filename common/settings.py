@@ -44,15 +44,20 @@ class Settings(BaseSettings):
     project_min_funds: Decimal = Decimal("30000.00")
 
     # Publicity topics a cadre picks from (codes; each has a label publicity.topic.<code> in the
-    # catalogs, a code without one is shown as it is). "other" is always offered after them.
+    # catalogs, a code without one is shown as it is, so a deployment may list a topic by its
+    # Chinese name). "other" is always offered after them. The notice's own topics in today's
+    # words (docs/glossary.md, "Terms of a past era"): the codes of earlier defaults
+    # (cooperative_medical, rural_pension, plenary_session, family_planning) keep their labels,
+    # so records made with them still show a name.
     publicity_topics: list[str] = Field(default_factory=lambda: [
-        "cooperative_medical", "rural_pension", "farm_subsidies", "plenary_session",
-        "legal_education", "family_planning"])
+        "plenum_20_4", "medical_insurance", "resident_pension", "farm_subsidies",
+        "legal_education"])
     # Winter (year-end) work items each village sets a target for (codes; each has a label
-    # winter.item.<code> in the catalogs, a code without one is shown as it is).
+    # winter.item.<code> in the catalogs, a code without one is shown as it is). Items of
+    # earlier defaults (family_planning, tax) keep their labels and units for old rows.
     winter_items: list[str] = Field(default_factory=lambda: [
-        "water_works", "winter_planting", "winter_construction", "family_planning",
-        "afforestation", "fire_prevention", "tax", "investment", "medical_care", "pension"])
+        "water_works", "winter_planting", "winter_construction", "living_environment",
+        "afforestation", "fire_prevention", "investment", "medical_care", "pension"])
     # Progress above the target is allowed (more trees planted is good news) up to this share
     # of it; more is taken for a typing mistake.
     winter_progress_max_percent: int = Field(default=300, ge=100)

@@ -19,15 +19,16 @@ KIND_CHOICES = tuple(Choice(code, f"publicity.kind.{code}") for code in store.KI
 TOPIC = "publicity.topic.{}"
 MAX_PEOPLE = 100_000  # more at one session is a typing mistake
 MAX_COUNT = 10_000
-# Labels built from codes above and from the PUBLICITY_TOPICS setting's defaults; listed here
-# so the catalog check sees every one.
+# Labels built from codes above and from the PUBLICITY_TOPICS setting's defaults, today's and
+# earlier ones (records keep their codes); listed here so the catalog check sees every one.
 _LABELS = (
     N_("publicity.kind.mobilisation"), N_("publicity.kind.party_members"),
     N_("publicity.kind.mass"), N_("publicity.kind.door_to_door"),
     N_("publicity.topic.cooperative_medical"), N_("publicity.topic.rural_pension"),
     N_("publicity.topic.farm_subsidies"), N_("publicity.topic.plenary_session"),
     N_("publicity.topic.legal_education"), N_("publicity.topic.family_planning"),
-    N_("publicity.topic.other"),
+    N_("publicity.topic.plenum_20_4"), N_("publicity.topic.medical_insurance"),
+    N_("publicity.topic.resident_pension"), N_("publicity.topic.other"),
 )
 
 

@@ -21,6 +21,7 @@ _LABELS = (
     N_("winter.item.winter_construction"), N_("winter.item.family_planning"),
     N_("winter.item.afforestation"), N_("winter.item.fire_prevention"), N_("winter.item.tax"),
     N_("winter.item.investment"), N_("winter.item.medical_care"), N_("winter.item.pension"),
+    N_("winter.item.living_environment"),
     N_("winter.unit.projects"), N_("winter.unit.mu"), N_("winter.unit.people"),
     N_("winter.unit.households"), N_("winter.unit.yuan"), N_("winter.unit.units"),
 )

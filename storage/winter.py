@@ -21,6 +21,7 @@ UNITS = {
     "water_works": "projects", "winter_planting": "mu", "winter_construction": "projects",
     "family_planning": "people", "afforestation": "mu", "fire_prevention": "households",
     "tax": "yuan", "investment": "yuan", "medical_care": "people", "pension": "people",
+    "living_environment": "households",
 }
 DEFAULT_UNIT = "units"
 

@@ -36,7 +36,7 @@ async def _record(harness, user, *, kind="mass", day=None, people="35", slogans=
     replies = await harness.press(user, button(replies, f":{kind}"))
     replies = await harness.press(user, button(replies, f":{(day or TODAY).isoformat()}"))
     replies = await harness.send(user, people)
-    replies = await harness.press(user, button(replies, ":rural_pension"))
+    replies = await harness.press(user, button(replies, ":resident_pension"))
     replies = await harness.press(user, button(replies, ":d:3"))
     await harness.send(user, slogans)
     replies = await harness.send(user, boards)
@@ -57,9 +57,10 @@ async def test_a_mass_meeting_is_recorded_with_its_topics_in_english(harness):
     replies = await harness.send(user, "３５")  # full-width digits
     assert "Which topics" in replies[-1].plain_text
     labels = [label for row in replies[-1].buttons for label, _ in row]
-    assert labels[:2] == ["Rural cooperative medical care", "New rural pension pilot"]
+    assert labels[:3] == ["The Fourth Plenary Session of the 20th Central Committee",
+                          "Residents' medical insurance", "Residents' pension insurance"]
     assert labels[-2:] == ["Other", "Done ✔"]
-    replies = await harness.press(user, button(replies, ":cooperative_medical"))
+    replies = await harness.press(user, button(replies, ":medical_insurance"))
     replies = await harness.press(user, button(replies, ":other"))
     assert "✓ Other" in [label for row in replies[-1].buttons for label, _ in row]
     replies = await harness.press(user, button(replies, ":d:3"))
@@ -72,7 +73,7 @@ async def test_a_mass_meeting_is_recorded_with_its_topics_in_english(harness):
     confirm = replies[-1].plain_text
     assert confirm.splitlines()[1:8] == [
         "Kind: Mass meeting", "Date: Yesterday · Fri 27 Nov", "Attendance: 35",
-        "Topics: Rural cooperative medical care、Other", "Other topic: Forest-fire prevention",
+        "Topics: Residents' medical insurance、Other", "Other topic: Forest-fire prevention",
         "Slogans posted: 5", "Boards set up: 1"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert "✅ Publicity recorded: Mass meeting, Fri 27 Nov, 35 people." in texts(replies)
@@ -82,7 +83,7 @@ async def test_a_mass_meeting_is_recorded_with_its_topics_in_english(harness):
         person.id, person.village_id, person.township_id, person.unit_id)
     assert (held.kind, held.day, held.attendance, held.topics, held.other_topic, held.slogans,
             held.boards) == ("mass", dt.date(2026, 11, 27), 35,
-                             ["cooperative_medical", "other"], "Forest-fire prevention", 5, 1)
+                             ["medical_insurance", "other"], "Forest-fire prevention", 5, 1)
 
 
 async def test_door_to_door_preaching_in_chinese_skips_the_other_topic(harness):
@@ -96,19 +97,19 @@ async def test_door_to_door_preaching_in_chinese_skips_the_other_topic(harness):
     assert "宣讲了哪些内容" in replies[-1].plain_text
     assert await harness.press(user, button(replies, ":d:3")) == []  # nothing picked yet
     assert harness.emu.callback_answers[-1].get("text") == "请至少选择一项。"
-    replies = await harness.press(user, button(replies, ":rural_pension"))
+    replies = await harness.press(user, button(replies, ":resident_pension"))
     replies = await harness.press(user, button(replies, ":d:3"))
     assert "张贴标语多少条" in replies[-1].plain_text  # no "other": its name is not asked
     await harness.send(user, "0")
     replies = await harness.send(user, "两")
     assert replies[-1].plain_text.splitlines()[1:7] == [
-        "形式: 入户宣讲", "日期: 昨天 · 11月27日（周五）", "参加人数: 12", "宣讲内容: 新农保试点",
-        "张贴标语: 0", "宣传栏: 2"]
+        "形式: 入户宣讲", "日期: 昨天 · 11月27日（周五）", "参加人数: 12",
+        "宣讲内容: 城乡居民养老保险", "张贴标语: 0", "宣传栏: 2"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert "✅ 已记录宣传：入户宣讲，11月27日（周五），12 人参加。" in texts(replies)
     [held] = await _sessions(harness)
     assert (held.kind, held.attendance, held.topics, held.other_topic, held.slogans,
-            held.boards) == ("door_to_door", 12, ["rural_pension"], None, 0, 2)
+            held.boards) == ("door_to_door", 12, ["resident_pension"], None, 0, 2)
 
 
 async def test_a_bad_attendance_is_refused_and_asked_again(harness):
@@ -136,7 +137,7 @@ async def test_a_bad_attendance_in_chinese(harness):
     replies = await harness.send(user, "零")
     assert texts(replies)[0] == "不能小于 1。"
     replies = await harness.send(user, "很多人")
-    assert texts(replies)[0] == "请输入一个整数，例如 12。"
+    assert texts(replies)[0] == "请填写确切的数字，如“30”；“三十多”“十几”这样的约数无法统计。"
     assert "参加多少人" in texts(replies)[1]
 
 
@@ -145,12 +146,12 @@ async def test_a_future_date_and_one_before_the_campaign_are_refused(harness):
     replies = await harness.send(user, "/publicity")
     await harness.press(user, button(replies, ":mass"))
     replies = await harness.send(user, "2026-12-01")
-    assert texts(replies)[0] == (
-        "That date is in the future. Please send today's date or an earlier one.")
+    assert texts(replies)[0] == ("That day has not come yet. Please send today's date or an "
+                                 "earlier one, such as “yesterday” or “11-26”.")
     assert "When was it held" in texts(replies)[1]
     start = harness.settings.campaign_start
     replies = await harness.send(user, (start - dt.timedelta(days=1)).isoformat())
-    assert start.isoformat() in texts(replies)[0] and "before the campaign" in texts(replies)[0]
+    assert "(Mon 23 Nov)" in texts(replies)[0] and "before the campaign" in texts(replies)[0]
     replies = await harness.send(user, "11-26")
     assert "How many people attended" in replies[-1].plain_text
 
@@ -160,7 +161,7 @@ async def test_a_future_date_in_chinese(harness):
     replies = await harness.send(user, "/publicity")
     await harness.press(user, button(replies, ":mass"))
     replies = await harness.send(user, "2026年12月1日")
-    assert texts(replies)[0] == "这个日期还没到。请输入今天或之前的日期。"
+    assert texts(replies)[0] == "这一天还没到。请输入今天或以前的日期，如“昨天”或“11月26日”。"
     assert "哪天举行的" in texts(replies)[1]
 
 
@@ -173,7 +174,7 @@ async def test_back_asks_the_previous_question_again(harness):
     replies = await harness.send(user, "/back")
     assert len(texts(replies)) == 1 and "How many people attended" in texts(replies)[0]
     replies = await harness.send(user, "45")
-    replies = await harness.press(user, button(replies, ":cooperative_medical"))
+    replies = await harness.press(user, button(replies, ":medical_insurance"))
     replies = await harness.press(user, button(replies, ":d:3"))
     await harness.send(user, "2")
     replies = await harness.send(user, "1")

@@ -20,13 +20,12 @@ NO_TARGETS_EN = [
     "Water-works repair: no target yet (in projects)",
     "Winter planting: no target yet (in mu)",
     "Winter construction: no target yet (in projects)",
-    "Family planning: no target yet (in people)",
+    "Rural living environment improvement: no target yet (in households)",
     "Afforestation: no target yet (in mu)",
     "Forest-fire prevention: no target yet (in households)",
-    "Tax collection: no target yet (in yuan)",
     "Investment attracted: no target yet (in yuan)",
-    "Cooperative medical care enrolment: no target yet (in people)",
-    "Rural pension enrolment: no target yet (in people)"]
+    "Residents' medical insurance enrolment: no target yet (in people)",
+    "Residents' pension insurance enrolment: no target yet (in people)"]
 
 
 async def _user(harness, phone, language="en", user_id=6601):
@@ -62,7 +61,7 @@ async def test_the_team_leader_sets_a_target_and_progress_in_english(harness):
     lines = replies[0].plain_text.splitlines()
     assert lines == ["Winter work of 新村", *NO_TARGETS_EN,
                      "Press an item to set its target or progress."]
-    assert len(replies[0].buttons) == 10 and replies[0].buttons[4] == [
+    assert len(replies[0].buttons) == 9 and replies[0].buttons[4] == [
         ("Afforestation", "wnt:afforestation")]
     replies = await harness.press(user, "wnt:afforestation")
     assert texts(replies)[0] == "Afforestation: no target yet (in mu)"
@@ -97,10 +96,10 @@ async def test_the_team_leader_sets_a_target_and_progress_in_english(harness):
 
 async def test_the_team_leader_updates_in_chinese_with_back_and_cancel(harness):
     user = await _user(harness, LEADER, language="zh-hans")
-    await _set(harness, "张伟", "tax", 50000, 10000)
+    await _set(harness, "张伟", "investment", 50000, 10000)
     replies = await harness.send(user, "/winter")
-    assert "财税征收：10000/50000 元（20%）" in replies[0].plain_text.splitlines()
-    replies = await harness.press(user, "wnt:tax")
+    assert "招商引资：10000/50000 元（20%）" in replies[0].plain_text.splitlines()
+    replies = await harness.press(user, "wnt:investment")
     assert "本村这项工作的任务是多少" in replies[-1].plain_text
     assert [label for row in replies[-1].buttons for label, _ in row] == ["保持 50000 元"]
     replies = await harness.send(user, "六万元")
@@ -110,15 +109,15 @@ async def test_the_team_leader_updates_in_chinese_with_back_and_cancel(harness):
     replies = await harness.send(user, "40000")
     replies = await harness.send(user, "30000")
     assert replies[-1].plain_text.splitlines()[1:4] == [
-        "工作：财税征收（单位：元）", "任务: 40000", "已完成: 30000"]
+        "工作：招商引资（单位：元）", "任务: 40000", "已完成: 30000"]
     replies = await harness.send(user, "/cancel")
     assert texts(replies) == ["已取消，未保存任何内容。"]
-    assert (await _items(harness))[0] == {("新村", "tax"): (50000, 10000)}
-    replies = await harness.press(user, "wnt:tax")
+    assert (await _items(harness))[0] == {("新村", "investment"): (50000, 10000)}
+    replies = await harness.press(user, "wnt:investment")
     replies = await harness.send(user, "40000")
     replies = await harness.send(user, "30000")
     replies = await harness.press(user, button(replies, ":ok"))
-    assert texts(replies)[-1] == "✅ 已保存。财税征收：30000/40000 元（75%）"
+    assert texts(replies)[-1] == "✅ 已保存。招商引资：30000/40000 元（75%）"
 
 
 async def test_a_lower_target_must_still_fit_the_progress(harness):
@@ -132,7 +131,8 @@ async def test_a_lower_target_must_still_fit_the_progress(harness):
     assert texts(replies)[0].startswith("The progress already given (90) is too far above")
     replies = await harness.send(user, "30")
     replies = await harness.press(user, button(replies, ":ok"))
-    assert texts(replies)[-1] == "✅ Saved. Rural pension enrolment: 90/30 people (300%)"
+    assert texts(replies)[-1] == (
+        "✅ Saved. Residents' pension insurance enrolment: 90/30 people (300%)")
 
 
 async def test_cadres_only_read_and_cannot_update(harness):
@@ -148,21 +148,21 @@ async def test_cadres_only_read_and_cannot_update(harness):
     assert harness.emu.callback_answers[-1].get("text") == (
         "Only a village's team leader updates its winter work.")
     zh = await _user(harness, "13800138003", user_id=6602, language="zh-hans")
-    assert texts(await harness.send(zh, "/winter"))[0].splitlines()[-1] == "由工作组组长更新进度。"
+    assert texts(await harness.send(zh, "/winter"))[0].splitlines()[-1] == "由队长更新进度。"
 
 
 async def test_leaders_see_their_scope_per_place(harness):
     township = await _user(harness, TOWNSHIP)
     office = await _user(harness, OFFICE, user_id=6602, language="zh-hans")
     await _set(harness, "张伟", "afforestation", 200, 50)   # 新村 25%
-    await _set(harness, "张伟", "tax", 100, 100)            # 新村 100%
+    await _set(harness, "张伟", "investment", 100, 100)            # 新村 100%
     await _set(harness, "刘洋", "afforestation", 100, 100)  # 东岗村 100%
     lines = texts(await harness.send(township, "/winter"))[0].splitlines()
     assert lines == [
         "Winter work of 黄金埠镇",
         "Winter work (done / target over villages with a target):",
         "  Afforestation: 150/300 mu (50%) · villages 2",
-        "  Tax collection: 100/100 yuan (100%) · villages 1",
+        "  Investment attracted: 100/100 yuan (100%) · villages 1",
         "Overall progress (mean of the items, each counted at most 100%):",
         "• 东岗村: 100%", "• 新村: 62% — lagging: Afforestation 25%"]
     lines = texts(await harness.send(township, "/winter 新村"))[0].splitlines()
@@ -170,8 +170,8 @@ async def test_leaders_see_their_scope_per_place(harness):
     lines = texts(await harness.send(office, "/winter"))[0].splitlines()
     assert lines == ["全县冬季工作", "冬季工作（完成/任务，仅计已设任务的村）：",
                      "  植树造林：150/300 亩（50%），2 个村",
-                     "  财税征收：100/100 元（100%），1 个村",
-                     "总体进度（各项平均，单项最多按100%计）：", "• 黄金埠镇：75%"]
+                     "  招商引资：100/100 元（100%），1 个村",
+                     "总体进度（各项平均，单项最多按 100% 计）：", "• 黄金埠镇：75%"]
 
 
 async def test_the_figures_match_the_raw_rows(harness):
@@ -180,7 +180,7 @@ async def test_the_figures_match_the_raw_rows(harness):
     await _set(harness, "刘洋", "afforestation", 50, 10)
     await _set(harness, "赵强", "afforestation", 30, 45)
     await _set(harness, "刘洋", "medical_care", 400, 380)
-    await _set(harness, "赵强", "tax", 9000, 0)
+    await _set(harness, "赵强", "investment", 9000, 0)
     await _set(harness, "张伟", "afforestation", 220, 130)  # a change: the row, not the history
     async with harness.db.read() as session:
         rows = list((await session.execute(select(WinterItem))).scalars())
@@ -200,14 +200,14 @@ async def test_the_figures_match_the_raw_rows(harness):
     assert winter_lines(translator("en"), totals) == [
         "Winter work (done / target over villages with a target):",
         "  Afforestation: 185/300 mu (62%) · villages 3",
-        "  Tax collection: 0/9000 yuan (0%) · villages 1",
-        "  Cooperative medical care enrolment: 380/400 people (95%) · villages 1"]
+        "  Investment attracted: 0/9000 yuan (0%) · villages 1",
+        "  Residents' medical insurance enrolment: 380/400 people (95%) · villages 1"]
     work = VillageWork({names[t]: i for t, i in per_township.items()},
                        rectification.RectificationTotals(), 50)
     assert report_lines(translator("en"), work)[1:-1] == [
         "<b>Winter work and rectification</b> (overall progress per township, the furthest "
         "behind first):",
-        "• 古埠镇: 50% — lagging: Tax collection 0%",
+        "• 古埠镇: 50% — lagging: Investment attracted 0%",
         "• 黄金埠镇: 73%",  # afforestation 140/270 is 52%: not lagging
         "Rectification: no village marked."]
 
@@ -224,7 +224,7 @@ async def test_stats_show_winter_work_and_rectification(harness):
 async def test_the_monday_county_report_shows_winter_work_per_township(harness):
     chats = await bind_everyone(harness)
     await _set(harness, "张伟", "afforestation", 200, 50)
-    await _set(harness, "赵强", "tax", 100, 100)
+    await _set(harness, "赵强", "investment", 100, 100)
     async with harness.db.write() as session:
         people = {p.name: p for p in (await session.execute(select(Person))).scalars()}
         village = await session.get(Village, people["张伟"].village_id)
@@ -246,19 +246,20 @@ async def test_the_export_has_a_winter_sheet_of_village_items(harness, tmp_path)
     office = await _user(harness, OFFICE, user_id=6603)
     leader = await _user(harness, LEADER, user_id=6604, language="zh-hans")
     await _set(harness, "张伟", "afforestation", 200, 120)
-    await _set(harness, "赵强", "tax", 9000, 0)
+    await _set(harness, "赵强", "investment", 9000, 0)
     await _set(harness, "刘洋", "medical_care", 400, 380)
     await harness.send(office, "/export")
     _name, book, _params = await fetch_workbook(harness, office)
     assert by_header(book, "Winter work") == [
-        {"Township": "古埠镇", "Village": "古埠村", "Item": "Tax collection", "Unit": "yuan",
+        {"Township": "古埠镇", "Village": "古埠村", "Item": "Investment attracted", "Unit": "yuan",
          "Target": 9000, "Done": 0, "% done": 0},
-        {"Township": "黄金埠镇", "Village": "东岗村", "Item": "Cooperative medical care enrolment",
-         "Unit": "people", "Target": 400, "Done": 380, "% done": 95},
+        {"Township": "黄金埠镇", "Village": "东岗村",
+         "Item": "Residents' medical insurance enrolment", "Unit": "people", "Target": 400,
+         "Done": 380, "% done": 95},
         {"Township": "黄金埠镇", "Village": "新村", "Item": "Afforestation", "Unit": "mu",
          "Target": 200, "Done": 120, "% done": 60}]
     await harness.send(leader, "/export")  # a team leader: their village only, in Chinese
     _name, book, _params = await fetch_workbook(harness, leader)
     assert sheet_rows(book, "冬季工作") == [
-        ("乡镇", "村", "工作", "单位", "任务", "已完成", "完成率(%)"),
+        ("乡镇", "村", "工作", "单位", "任务", "已完成", "完成率（%）"),
         ("黄金埠镇", "新村", "植树造林", "亩", 200, 120, 60)]
