@@ -226,6 +226,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _roster(settings: Settings, args: argparse.Namespace) -> int:
+    from common.rosternames import roster_error, roster_names, roster_report
     from storage.roster import import_roster_file, list_invites
 
     locale = args.lang or settings.default_locale
@@ -233,26 +234,15 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.action == "import":
             result = await import_roster_file(
-                db, _read_roster(args.file, locale), args.file.name, now=SystemClock().now()
+                db, _read_roster(args.file, locale), args.file.name, now=SystemClock().now(),
+                names=roster_names(),
             )
             if result.errors:
                 print(_say(locale, "roster.rejected", count=len(result.errors)))
                 for error in result.errors:
-                    print(
-                        _say(
-                            locale, f"roster.error.{error.code}", line=error.line, value=error.value
-                        )
-                    )
+                    print(html.unescape(roster_error(locale, error)))
                 return 1
-            print(
-                _say(
-                    locale,
-                    "roster.report",
-                    created=result.created,
-                    updated=result.updated,
-                    unchanged=result.unchanged,
-                )
-            )
+            print(html.unescape(roster_report(locale, result)))
             return 0
         async with db.read() as session:
             invites = await list_invites(session)

@@ -15,6 +15,7 @@ from telegram import Document
 from telegram.error import TelegramError
 
 from common.i18n import N_, locale_of, translate
+from common.rosternames import roster_error, roster_names, roster_report
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
@@ -126,7 +127,8 @@ async def import_document(turn: Turn, document: Document) -> None:
 
 async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult:
     """As the command line's import_roster_file, inside the turn's transaction."""
-    rows, read_errors = roster.read_roster(data, filename)
+    names = roster_names()
+    rows, read_errors = roster.read_roster(data, filename, names)
     if not rows:
         return roster.ImportResult(created=0, updated=0, unchanged=0, errors=read_errors)
     # A savepoint: rows that read well but sit beside unreadable ones must not be written.
@@ -134,7 +136,7 @@ async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult
     await turn.session.flush()
     savepoint = await turn.session.begin_nested()
     result = await roster.import_roster(turn.session, rows, now=turn.now,
-                                        actor_id=_office(turn).id)
+                                        actor_id=_office(turn).id, names=names)
     if not read_errors:
         await savepoint.commit()
         return result
@@ -145,12 +147,10 @@ async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult
 
 def _report(turn: Turn, result: roster.ImportResult) -> None:
     if not result.errors:
-        turn.say(turn.tr("roster.report", created=result.created, updated=result.updated,
-                         unchanged=result.unchanged))
+        turn.say(roster_report(turn.locale, result))
         return
     lines = [turn.tr("roster.rejected", count=len(result.errors))]
-    lines += [turn.tr(f"roster.error.{e.code}", line=e.line, value=e.value)
-              for e in result.errors[:MAX_ERRORS_SHOWN]]
+    lines += [roster_error(turn.locale, e) for e in result.errors[:MAX_ERRORS_SHOWN]]
     if len(result.errors) > MAX_ERRORS_SHOWN:
         lines.append(turn.tr("roster_chat.more_errors",
                              count=len(result.errors) - MAX_ERRORS_SHOWN))

@@ -3,17 +3,22 @@
 Reading and validating know nothing of Telegram or languages: every problem is a
 `RosterError` with a line, a code and the offending value, and the bot renders
 ``roster.error.<code>`` in the user's language. File-level problems have line 0.
+
+The names a file may give its columns, ranks and roles are a `RosterNames`: storage knows
+only the codes (``name, phone, …``, ``county``, ``team_leader``); the callers pass the
+catalogs' names in both languages (common/rosternames.py), the export's own among them.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import secrets
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -31,6 +36,10 @@ MAX_ROSTER_BYTES = 10 * 1024 * 1024
 # bounds the work a small but highly compressed workbook can cause.
 MAX_ROSTER_ROWS = 50_000
 COLUMNS = ("name", "phone", "rank", "unit", "township", "village", "role")
+# A column a file may have, as the export's roster sheet does: whether the person is on the
+# roster. A row marked not active is left as it is: an import neither ends access nor gives it
+# back to someone a file marks as gone.
+OPTIONAL_COLUMNS = ("active",)
 # Values are echoed back in chat messages; a long one would crowd out the other errors.
 MAX_VALUE_CHARS = 60
 # Any constant works: it only has to be the same for every process importing a roster.
@@ -49,8 +58,10 @@ ERROR_CODES = (
     "bad_phone",
     "unknown_rank",
     "unknown_role",
+    "unknown_active",
     "too_long",
     "duplicate_phone",
+    "same_person",
     "village_without_township",
     "needs_township",
     "needs_village",
@@ -65,29 +76,59 @@ _FILE_CODES = frozenset(
     | {"missing_column", "duplicate_column"}
 )
 
-_HEADERS = {
-    "name": "name", "姓名": "name",
-    "phone": "phone", "电话": "phone", "手机": "phone", "手机号": "phone", "手机号码": "phone",
-    "电话号码": "phone",
-    "rank": "rank", "级别": "rank",
-    "unit": "unit", "单位": "unit",
-    "township": "township", "乡镇": "township",
-    "village": "village", "村": "village",
-    "role": "role", "角色": "role",
-}  # fmt: skip
-_RANKS = {
-    **{rank: rank for rank in RANKS},
-    "县级": "county", "县处级": "county", "处级": "county",
-    "科级": "department", "乡科级": "department",
-    "一般": "ordinary", "一般干部": "ordinary", "普通": "ordinary",
-}  # fmt: skip
-_ROLES = {
-    **{role: role for role in ROLES},
-    "驻村干部": "cadre", "干部": "cadre", "队长": "team_leader",
-    "乡镇组长": "township_leader", "领导小组": "leading_group", "办公室": "office",
-}  # fmt: skip
 _PLACED_ROLES = ("cadre", "team_leader")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the pre-2007 binary .xls format
+
+
+def fold(raw: Any) -> str:
+    """A name as it is compared: NFKC (full-width letters), lower case, without spaces, hyphens
+    and underscores (``Team leader``, ``team_leader`` and ``ＴＥＡＭ－ＬＥＡＤＥＲ`` are one)."""
+    text = unicodedata.normalize("NFKC", str(raw or "")).lower()
+    return "".join(ch for ch in text if not (ch.isspace() or ch in "-_"))
+
+
+@dataclass(frozen=True)
+class RosterNames:
+    """What a file may call each column, rank and role, and how it may say yes and no (the
+    active column), each name folded, pointing to its code."""
+
+    columns: Mapping[str, str]
+    ranks: Mapping[str, str]
+    roles: Mapping[str, str]
+    flags: Mapping[str, bool]
+
+    @classmethod
+    def of(
+        cls, *, columns: Mapping[str, Iterable[str]] | None = None,
+        ranks: Mapping[str, Iterable[str]] | None = None,
+        roles: Mapping[str, Iterable[str]] | None = None,
+        yes: Iterable[str] = (), no: Iterable[str] = (),
+    ) -> RosterNames:  # fmt: skip
+        """The names of each code (the code itself is always one). Raises ValueError when
+        one name would stand for two codes."""
+        return cls(
+            columns=_names_of((*COLUMNS, *OPTIONAL_COLUMNS), columns or {}),
+            ranks=_names_of(RANKS, ranks or {}),
+            roles=_names_of(ROLES, roles or {}),
+            flags=_names_of((True, False), {True: ["yes", "true", *yes],
+                                            False: ["no", "false", *no]}),
+        )
+
+
+def _names_of(codes: Iterable[Any], names: Mapping[Any, Iterable[str]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for code in codes:
+        for name in [str(code), *names.get(code, ())]:
+            key = fold(name)
+            if not key:
+                continue
+            if found.setdefault(key, code) != code:
+                raise ValueError(f"{name!r} names both {found[key]!r} and {code!r}")
+    return found
+
+
+# The codes alone: the names of a file written for the machine (the README's English).
+CODES = RosterNames.of()
 
 
 @dataclass(frozen=True)
@@ -102,6 +143,7 @@ class RosterRow:
     township: str
     village: str
     role: str
+    active: str = ""  # the optional column: empty when the file has none
 
 
 @dataclass(frozen=True)
@@ -121,6 +163,8 @@ class ImportResult:
     updated: int
     unchanged: int
     errors: list[RosterError] = field(default_factory=list)
+    # Rows marked not active, left as they are (not created, changed or given access back).
+    skipped: int = 0
 
 
 class Invite(NamedTuple):
@@ -156,10 +200,6 @@ def _clean(raw: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", raw).split())
 
 
-def _key(raw: Any) -> str:
-    return _clean(str(raw or "")).lower().replace("-", "_").replace(" ", "_")
-
-
 def normalise_phone(raw: str, region: str = "CN") -> str | None:
     """The number in E.164 (``+8613800138000``), or None when it is not a valid number."""
     cleaned = unicodedata.normalize("NFKC", raw or "").strip()
@@ -181,14 +221,19 @@ def normalise_phone(raw: str, region: str = "CN") -> str | None:
     return None
 
 
-def normalise_rank(raw: Any) -> str | None:
-    """``county``, ``department`` or ``ordinary`` (县级, 科级, 一般 too), else None."""
-    return _RANKS.get(_key(raw))
+def normalise_rank(raw: Any, names: RosterNames = CODES) -> str | None:
+    """``county``, ``department`` or ``ordinary`` (or a name of one in `names`), else None."""
+    return names.ranks.get(fold(raw))
 
 
-def normalise_role(raw: Any) -> str | None:
-    """One of the role codes, case- and separator-insensitive, else None."""
-    return _ROLES.get(_key(raw))
+def normalise_role(raw: Any, names: RosterNames = CODES) -> str | None:
+    """One of the role codes (or a name of one in `names`), else None."""
+    return names.roles.get(fold(raw))
+
+
+def _active(raw: str, names: RosterNames) -> bool | None:
+    """Active when the column is empty or says yes; False for no; None for anything else."""
+    return True if not raw.strip() else names.flags.get(fold(raw))
 
 
 def _shown(value: str) -> str:
@@ -199,8 +244,12 @@ def _shown(value: str) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def read_roster(data: bytes, filename: str) -> tuple[list[RosterRow], list[RosterError]]:
-    """The rows of a CSV or XLSX roster and the problems met reading it, by line."""
+def read_roster(
+    data: bytes, filename: str, names: RosterNames = CODES
+) -> tuple[list[RosterRow], list[RosterError]]:
+    """The rows of a CSV or XLSX roster and the problems met reading it, by line; `names` are
+    the column names it may use. Of a workbook, the first sheet with every column is read (the
+    export's roster is not its first sheet), else its first sheet."""
     if len(data) > MAX_ROSTER_BYTES:
         return [], [RosterError(0, "too_large", f"{MAX_ROSTER_BYTES // (1024 * 1024)} MiB")]
     name = filename.lower()
@@ -208,17 +257,15 @@ def read_roster(data: bytes, filename: str) -> tuple[list[RosterRow], list[Roste
         if data.startswith(_OLE_MAGIC) or name.endswith(".xls"):
             raise _FileError("bad_file")
         is_xlsx = data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm"))
-        return _rows_from_table(_xlsx_table(data) if is_xlsx else _csv_table(data))
+        table = _xlsx_table(data, names) if is_xlsx else _csv_table(data)
+        return _rows_from_table(table, names)
     except _FileError as exc:
         return [], [RosterError(0, exc.code)]
 
 
 def _csv_table(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
     """Each record with the line it starts on."""
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _FileError("bad_encoding") from exc
+    content = _decoded(data)
     if "\x00" in content:
         raise _FileError("bad_file")
     first_line = content.split("\n", 1)[0]
@@ -234,8 +281,24 @@ def _csv_table(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
         raise _FileError("bad_file") from exc
 
 
-def _xlsx_table(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
-    """Each row of the first worksheet with its row number; formulas kept as formulas."""
+def _decoded(data: bytes) -> str:
+    """The text of a CSV as Excel and WPS save one: UTF-8 with or without a BOM ("CSV UTF-8"),
+    UTF-16 with its BOM ("Unicode text"), or GBK, which GB 18030 contains (plain "CSV" on a
+    Chinese Windows)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _FileError("bad_encoding")
+
+
+def _xlsx_table(data: bytes, names: RosterNames) -> Iterator[tuple[int, list[_Cell]]]:
+    """Each row of the roster's worksheet with its row number; formulas kept as formulas."""
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # whatever openpyxl trips over, the upload is not a workbook
@@ -243,8 +306,10 @@ def _xlsx_table(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
     try:
         if not workbook.worksheets:
             raise _FileError("bad_file")
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some writers record a wrong used range
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()  # some writers record a wrong used range
+        sheet = next((s for s in workbook.worksheets if _has_every_column(s, names)),
+                     workbook.worksheets[0])
         for number, row in enumerate(sheet.iter_rows(), start=1):
             yield number, [_Cell(_cell_text(c.value), c.data_type == "f") for c in row]
     except _FileError:
@@ -253,6 +318,17 @@ def _xlsx_table(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
         raise _FileError("bad_file") from exc
     finally:
         workbook.close()
+
+
+def _has_every_column(sheet: Any, names: RosterNames) -> bool:
+    """Whether the sheet's first row with text names every column a roster needs."""
+    for row in sheet.iter_rows(values_only=True):
+        header = {names.columns.get(fold(value)) for value in row if value is not None}
+        if header - {None}:
+            return set(COLUMNS) <= header
+        if any(value is not None and str(value).strip() for value in row):
+            return False
+    return False
 
 
 def _cell_text(value: Any) -> str:
@@ -266,14 +342,14 @@ def _cell_text(value: Any) -> str:
 
 
 def _rows_from_table(
-    table: Iterable[tuple[int, list[_Cell]]],
+    table: Iterable[tuple[int, list[_Cell]]], names: RosterNames
 ) -> tuple[list[RosterRow], list[RosterError]]:
     """Header first (blank rows skipped), then one RosterRow or one error per data row."""
     records = ((line, cells) for line, cells in table if any(c.text for c in cells))
     header = next(records, None)
     if header is None:
         return [], [RosterError(0, "empty_file")]
-    positions, errors = _header_positions(*header)
+    positions, errors = _header_positions(*header, names)
     if errors:
         return [], errors
     rows: list[RosterRow] = []
@@ -293,12 +369,14 @@ def _rows_from_table(
     return rows, errors
 
 
-def _header_positions(line: int, cells: list[_Cell]) -> tuple[dict[str, int], list[RosterError]]:
-    """Which cell holds each column; one error naming every missing column."""
+def _header_positions(
+    line: int, cells: list[_Cell], names: RosterNames
+) -> tuple[dict[str, int], list[RosterError]]:
+    """Which cell holds each column; one error naming every missing column (by its code)."""
     positions: dict[str, int] = {}
     errors: list[RosterError] = []
     for index, cell in enumerate(cells):
-        column = _HEADERS.get("".join(_clean(cell.text).lower().split()))
+        column = names.columns.get(fold(cell.text))
         if column is None:
             continue  # extra columns (notes, a serial number) are ignored
         if column in positions:
@@ -325,6 +403,7 @@ class _Entry:
     unit: str | None
     township: str | None
     village: str | None
+    active: bool | None
     errors: list[RosterError]
 
 
@@ -336,13 +415,13 @@ _LIMITS = {"name": _column_length(Person), "unit": _column_length(Unit)}
 _LIMITS |= {"township": _column_length(Township), "village": _column_length(Village)}
 
 
-def _entry(row: RosterRow) -> _Entry:
+def _entry(row: RosterRow, names: RosterNames) -> _Entry:
     """Normalise one row and collect every reason it is bad."""
     line = row.line
     place = {k: _clean(getattr(row, k)) or None for k in ("unit", "township", "village")}
     entry = _Entry(
-        line, _clean(row.name), normalise_phone(row.phone), normalise_rank(row.rank),
-        normalise_role(row.role), errors=[], **place,
+        line, _clean(row.name), normalise_phone(row.phone), normalise_rank(row.rank, names),
+        normalise_role(row.role, names), active=_active(row.active, names), errors=[], **place,
     )  # fmt: skip
     errors = entry.errors
     if not entry.name:
@@ -353,6 +432,8 @@ def _entry(row: RosterRow) -> _Entry:
         errors.append(RosterError(line, "unknown_rank", _shown(row.rank)))
     if entry.role is None:
         errors.append(RosterError(line, "unknown_role", _shown(row.role)))
+    if entry.active is None:
+        errors.append(RosterError(line, "unknown_active", _shown(row.active)))
     sized = {"name": entry.name, **place}
     errors.extend(
         RosterError(line, "too_long", _shown(value))
@@ -396,7 +477,7 @@ def _duplicate_errors(entries: Sequence[_Entry], rows: Sequence[RosterRow]) -> l
     for index, entry in enumerate(entries):
         if entry.phone:
             phones[entry.phone].append(index)
-        if entry.role == "team_leader" and entry.township and entry.village:
+        if entry.role == "team_leader" and entry.active and entry.township and entry.village:
             leaders[(entry.township, entry.village)].append(index)
     errors = [
         RosterError(entries[i].line, "duplicate_phone", _shown(rows[i].phone))
@@ -409,8 +490,10 @@ def _duplicate_errors(entries: Sequence[_Entry], rows: Sequence[RosterRow]) -> l
     return errors
 
 
-def _validate(rows: Sequence[RosterRow]) -> tuple[list[_Entry], list[RosterError]]:
-    entries = [_entry(row) for row in rows]
+def _validate(
+    rows: Sequence[RosterRow], names: RosterNames
+) -> tuple[list[_Entry], list[RosterError]]:
+    entries = [_entry(row, names) for row in rows]
     errors = [error for entry in entries for error in entry.errors]
     return entries, errors + _duplicate_errors(entries, rows)
 
@@ -420,9 +503,9 @@ def _by_line(errors: Iterable[RosterError]) -> list[RosterError]:
     return sorted(dict.fromkeys(errors), key=lambda error: error.line)
 
 
-def validate_rows(rows: Sequence[RosterRow]) -> list[RosterError]:
+def validate_rows(rows: Sequence[RosterRow], names: RosterNames = CODES) -> list[RosterError]:
     """Every bad row by line and reason, duplicates within the file included."""
-    return _by_line(_validate(rows)[1])
+    return _by_line(_validate(rows, names)[1])
 
 
 # --- importing -----------------------------------------------------------------------------
@@ -432,6 +515,7 @@ class _Known(NamedTuple):
     """A person already in the database, as far as the roster describes them."""
 
     id: int
+    phone: str
     name: str
     rank: str
     role: str
@@ -442,7 +526,8 @@ class _Known(NamedTuple):
     invite_code: str
 
 
-_ROSTER_FIELDS = ("name", "rank", "role", "unit_id", "township_id", "village_id", "active")
+_ROSTER_FIELDS = ("phone", "name", "rank", "role", "unit_id", "township_id", "village_id",
+                  "active")
 
 
 @dataclass
@@ -452,7 +537,7 @@ class _State:
     townships: dict[str, int]
     villages: dict[tuple[int, str], int]
     units: dict[str, int]
-    people: dict[str, _Known]
+    people: dict[str, _Known]  # by phone
     codes: set[str]
     # Phones of the active team leaders of each (township name, village name).
     leaders: dict[tuple[str, str], set[str]]
@@ -465,10 +550,8 @@ async def _load_state(session: AsyncSession) -> _State:
         await session.execute(select(Village.id, Village.township_id, Village.name))
     ).all()
     units = {n: i for i, n in await session.execute(select(Unit.id, Unit.name))}
-    people_rows = await session.execute(
-        select(Person.phone, *(getattr(Person, f) for f in _Known._fields))
-    )
-    people = {phone: _Known(*rest) for phone, *rest in people_rows}
+    people_rows = await session.execute(select(*(getattr(Person, f) for f in _Known._fields)))
+    people = {known.phone: known for known in map(_Known._make, people_rows)}
     names = {i: n for n, i in townships.items()}
     place_of = {vid: (names[tid], name) for vid, tid, name in village_rows}
     leaders: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -485,12 +568,67 @@ async def _load_state(session: AsyncSession) -> _State:
     )
 
 
-def _leader_conflicts(entries: Sequence[_Entry], state: _State) -> list[RosterError]:
-    """A file's team leader for a village whose active leader in the database is not in the file."""
+_Profile = tuple[str, str | None, str | None, int | None, int | None, int | None]
+
+
+def _profile(entry: _Entry, state: _State) -> _Profile | None:
+    """All a row says of a person but the phone, as ids; None when it names a place or unit
+    the database lacks (then it is no one on the roster)."""
+    township_id = state.townships.get(entry.township) if entry.township else None
+    village_id = state.villages.get((township_id or 0, entry.village)) if entry.village else None
+    unit_id = state.units.get(entry.unit) if entry.unit else None
+    if (entry.township and township_id is None) or (entry.village and village_id is None) \
+            or (entry.unit and unit_id is None):
+        return None
+    return (entry.name, entry.rank, entry.role, unit_id, township_id, village_id)
+
+
+def _new_phones(
+    entries: Sequence[_Entry], state: _State
+) -> tuple[dict[int, _Known], list[RosterError]]:
+    """Rows that give a person on the roster a new phone, by line, and the rows that would each
+    give the same person one. A row does when its phone is no one's and exactly one person,
+    whose phone no row has, is all the row says but the phone (an export whose phone cell was
+    changed in a spreadsheet); the audit trail keeps the old number."""
     in_file = {entry.phone for entry in entries if entry.phone}
+    unheard: dict[_Profile, list[_Known]] = defaultdict(list)
+    for known in state.people.values():
+        if known.phone not in in_file:
+            unheard[(known.name, known.rank, known.role, known.unit_id, known.township_id,
+                     known.village_id)].append(known)
+    claims: dict[int, list[_Entry]] = defaultdict(list)
+    people: dict[int, _Known] = {}
+    for entry in entries:
+        if entry.active and entry.phone and entry.phone not in state.people:
+            profile = _profile(entry, state)
+            found = unheard.get(profile, []) if profile is not None else []
+            if len(found) == 1:
+                claims[found[0].id].append(entry)
+                people[found[0].id] = found[0]
+    renumbered = {group[0].line: people[person_id]
+                  for person_id, group in claims.items() if len(group) == 1}
+    errors = [RosterError(entry.line, "same_person", _shown(entry.name))
+              for group in claims.values() if len(group) > 1 for entry in group]
+    return renumbered, errors
+
+
+def _known(entry: _Entry, state: _State, renumbered: dict[int, _Known]) -> _Known | None:
+    """The person a row is: the one with its phone, or the one it gives a new phone."""
+    return state.people.get(entry.phone or "") or renumbered.get(entry.line)
+
+
+def _leader_conflicts(
+    entries: Sequence[_Entry], state: _State, renumbered: dict[int, _Known]
+) -> list[RosterError]:
+    """A file's team leader for a village whose active leader in the database is not in the file
+    (or is, marked not active: the import leaves them as they are)."""
+    imported = [entry for entry in entries if entry.active]
+    in_file = {entry.phone for entry in imported if entry.phone}
+    in_file |= {known.phone for known in renumbered.values()}
     errors = []
     for entry in entries:
-        if entry.role != "team_leader" or not (entry.township and entry.village):
+        if (entry.role != "team_leader" or not entry.active
+                or not (entry.township and entry.village)):
             continue
         others = state.leaders.get((entry.township, entry.village), set()) - in_file
         if others:
@@ -554,6 +692,7 @@ def _wanted_fields(entry: _Entry, state: _State) -> dict[str, Any]:
         "name": entry.name,
         "rank": entry.rank,
         "role": entry.role,
+        "phone": entry.phone,
         "unit_id": state.units[entry.unit] if entry.unit else None,
         "township_id": township_id,
         "village_id": village_id,
@@ -584,17 +723,17 @@ class _Plan:
     unchanged: int = 0
 
 
-def _plan_people(entries: Sequence[_Entry], state: _State, *, now: dt.datetime) -> _Plan:
+def _plan_people(
+    entries: Sequence[_Entry], state: _State, renumbered: dict[int, _Known], *, now: dt.datetime
+) -> _Plan:
     """Sort each row into a new person, a changed one or an identical one."""
     plan = _Plan()
     for entry in entries:
         wanted = _wanted_fields(entry, state)
-        known = state.people.get(entry.phone or "")
+        known = _known(entry, state, renumbered)
         if known is None:
             code = _new_invite_code(state.codes)
-            person = Person(
-                phone=entry.phone, invite_code=code, created_at=now, updated_at=now, **wanted
-            )
+            person = Person(invite_code=code, created_at=now, updated_at=now, **wanted)
             plan.created.append(person)
             continue
         changes = {f: (getattr(known, f), wanted[f]) for f in _ROSTER_FIELDS}
@@ -642,40 +781,48 @@ async def _write_people(
 
 async def _import(
     session: AsyncSession, rows: Sequence[RosterRow], *, now: dt.datetime, actor_id: int | None,
-    read_errors: Sequence[RosterError],
+    read_errors: Sequence[RosterError], names: RosterNames,
 ) -> ImportResult:  # fmt: skip
     """Check everything first, then write; nothing is written when anything is wrong."""
     await _lock_roster(session)
-    entries, errors = _validate(rows)
+    entries, errors = _validate(rows, names)
     state = await _load_state(session)
-    all_errors = _by_line([*read_errors, *errors, *_leader_conflicts(entries, state)])
+    renumbered, same_person = _new_phones(entries, state)
+    all_errors = _by_line([*read_errors, *errors, *same_person,
+                           *_leader_conflicts(entries, state, renumbered)])
     if all_errors:
         return ImportResult(created=0, updated=0, unchanged=0, errors=all_errors)
-    await _ensure_places(session, entries=entries, state=state)
-    plan = _plan_people(entries, state, now=now)
-    return await _write_people(session, plan, now=now, actor_id=actor_id)
+    imported = [entry for entry in entries if entry.active]
+    await _ensure_places(session, entries=imported, state=state)
+    plan = _plan_people(imported, state, renumbered, now=now)
+    result = await _write_people(session, plan, now=now, actor_id=actor_id)
+    result.skipped = len(entries) - len(imported)
+    return result
 
 
 async def import_roster(
-    session: AsyncSession, rows: list[RosterRow], *, now: dt.datetime, actor_id: int | None = None
+    session: AsyncSession, rows: list[RosterRow], *, now: dt.datetime, actor_id: int | None = None,
+    names: RosterNames = CODES,
 ) -> ImportResult:
     """Validate rows against themselves and the database, then upsert them by phone.
 
     All or nothing: with any error nothing is written. People absent from the file are
     left as they are: deactivation is an explicit act, never a side effect of an import.
     """
-    return await _import(session, rows, now=now, actor_id=actor_id, read_errors=())
+    return await _import(session, rows, now=now, actor_id=actor_id, read_errors=(), names=names)
 
 
 async def import_roster_file(
-    db: Database, data: bytes, filename: str, *, now: dt.datetime, actor_id: int | None = None
+    db: Database, data: bytes, filename: str, *, now: dt.datetime, actor_id: int | None = None,
+    names: RosterNames = CODES,
 ) -> ImportResult:
     """Read, validate and import a roster file in one transaction: all of it or none of it."""
-    rows, read_errors = read_roster(data, filename)
+    rows, read_errors = read_roster(data, filename, names)
     if any(error.code in _FILE_CODES for error in read_errors):
         return ImportResult(created=0, updated=0, unchanged=0, errors=read_errors)
     async with db.write() as session:
-        return await _import(session, rows, now=now, actor_id=actor_id, read_errors=read_errors)
+        return await _import(session, rows, now=now, actor_id=actor_id, read_errors=read_errors,
+                             names=names)
 
 
 async def list_invites(session: AsyncSession) -> list[Invite]:
