@@ -58,7 +58,7 @@ def render_member(tr: Translator, person: Person, summaries: list[Summary],
         figures = tr("stats.separator").join(
             tr(f"appraise.figure.{key}", count=int(summary.figures.get(key, 0)))
             for key in FIGURES)
-        lines += [tr("appraise.week", start=summary.week_start.isoformat()), figures,
+        lines += [tr("appraise.week", start=summary.week_start), figures,
                   tr("appraise.texts", achievements=summary.achievements,
                      problems=summary.problems, plan=summary.plan)]
     if current is not None:

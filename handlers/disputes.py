@@ -291,7 +291,7 @@ def render_history(
                 category=tr(CATEGORY.format(dispute.category))),
              tr("disputes.history_facts", parties=dispute.parties, people=dispute.people_count,
                 urgency=tr(URGENCY.format(dispute.urgency)), reporter=item.reporter,
-                opened=dispute.opened_on.isoformat()),
+                opened=dispute.opened_on),
              tr("disputes.history_status",
                 status=tr("disputes.overdue_mark") + status if item.overdue else status)]
     if flags:
@@ -299,8 +299,8 @@ def render_history(
     lines += [tr("disputes.history_description", text=dispute.description),
               tr("disputes.history_steps")]
     for step, name in steps:
-        at = step.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        line = tr("disputes.step_line", at=at, status=tr(STATUS.format(step.status)), name=name)
+        line = tr("disputes.step_line", at=step.at.astimezone(tz),
+                  status=tr(STATUS.format(step.status)), name=name)
         lines.append(line + (tr("disputes.step_note", note=step.note) if step.note else ""))
     return "\n".join(lines)
 

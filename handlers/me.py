@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.i18n import N_, Translator
+from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.registry import CADRE, command
 from storage import summaries
@@ -29,13 +29,12 @@ def _figures(tr: Translator, figures: dict[str, Any]) -> list[str]:
 def render_me(tr: Translator, overview: dict[str, Any], *, min_days: int) -> str:
     """The /me message from a `summaries.person_overview` result."""
     status = overview["summary_status"]
-    lines = [tr("me.week_title", start=overview["week_start"].isoformat(),
-                today=overview["today"].isoformat())]
+    lines = [tr("me.week_title", period=Span(overview["week_start"], overview["today"]))]
     lines += _figures(tr, overview["week"])
     lines.append(tr("me.days_needed", minimum=min_days))
     lines.append(tr(SUMMARY_STATUS.get(status, SUMMARY_STATUS["submitted"])))
     lines.append("")
-    lines.append(tr("me.campaign_title", start=overview["campaign_start"].isoformat()))
+    lines.append(tr("me.campaign_title", start=overview["campaign_start"]))
     lines += _figures(tr, overview["campaign"])
     return "\n".join(lines)
 

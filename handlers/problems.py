@@ -85,7 +85,7 @@ async def save(turn: Turn, data: Data) -> None:
         next_due_on=turn.today + dt.timedelta(days=settings.problem_raised_days))
     turn.say(turn.tr("problem.saved", id=problem.id,
                      category=turn.tr(CATEGORY.format(problem.category)),
-                     due=(problem.next_due_on or turn.today).isoformat()))
+                     due=problem.next_due_on or turn.today))
 
 
 PROBLEM = register_form(
@@ -155,14 +155,14 @@ async def list_problems(turn: Turn, args: str) -> None:
 
 
 def _step_line(tr: Translator, step: ProblemStep, name: str) -> str:
-    line = tr("problems.step_line", day=step.day.isoformat(),
+    line = tr("problems.step_line", day=step.day,
               status=tr(STATUS.format(step.status)), name=name)
     if step.held is not None:
         line += tr(N_("problems.step_held") if step.held else N_("problems.step_not_held"))
     if step.measures:
         line += tr("problems.step_measures", measures=step.measures,
                    responsible=step.responsible or "",
-                   due=step.due_on.isoformat() if step.due_on else "")
+                   due=step.due_on or "")
     if step.note:
         line += tr("problems.step_note", note=step.note)
     return line
@@ -180,17 +180,17 @@ def render_card(
     lines = [tr("problems.card_title", id=problem.id, village=item.village,
                 category=tr(CATEGORY.format(problem.category))),
              tr("problems.card_facts", priority=tr(PRIORITY.format(store.priority_code(problem))),
-                reporter=item.reporter, raised=steps[0][0].day.isoformat() if steps else ""),
+                reporter=item.reporter, raised=steps[0][0].day if steps else ""),
              tr("problems.card_status", status=status),
              tr("problems.card_description", text=problem.description)]
     if problem.status == "in_hand":
         lines.append(tr("problems.card_in_hand", measures=problem.measures or "",
                         responsible=problem.responsible or "",
-                        due=problem.due_on.isoformat() if problem.due_on else ""))
+                        due=problem.due_on or ""))
     if problem.status == "feedback" and checkback_on is not None:
-        lines.append(tr("problems.card_checkback", day=checkback_on.isoformat()))
+        lines.append(tr("problems.card_checkback", day=checkback_on))
     elif problem.status in store.OPEN and problem.next_due_on is not None:
-        lines.append(tr("problems.card_next_due", day=problem.next_due_on.isoformat()))
+        lines.append(tr("problems.card_next_due", day=problem.next_due_on))
     lines.append(tr("problems.card_steps"))
     lines += [_step_line(tr, step, name) for step, name in steps]
     return "\n".join(lines)
@@ -254,7 +254,7 @@ def _new_measures(data: Data) -> bool:
 
 async def _due_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     days = [turn.today + dt.timedelta(days=n) for n in DUE_IN_DAYS]
-    return [Choice(day.isoformat(), turn.tr("problem.due_in", days=n, day=day.isoformat()),
+    return [Choice(day.isoformat(), turn.tr("problem.due_in", days=n, day=day),
                    literal=True) for n, day in zip(DUE_IN_DAYS, days, strict=True)]
 
 
@@ -301,7 +301,7 @@ async def _waiting(turn: Turn, problem_id: int, action: str, *, lock: bool) -> P
         return None
     due = store.checkback_on(problem)
     if action == "check" and due is not None and due > turn.today:
-        turn.say(turn.tr("problem.checkback_not_yet", id=problem.id, day=due.isoformat()))
+        turn.say(turn.tr("problem.checkback_not_yet", id=problem.id, day=due))
         return None
     return problem
 
@@ -343,7 +343,7 @@ async def _save_step(turn: Turn, data: Data) -> None:
     message = {"in_hand": N_("problem.moved_in_hand"), "solved": N_("problem.moved_solved"),
                "feedback": N_("problem.moved_feedback"), "checked": N_("problem.moved_checked")}
     turn.say(turn.tr(message[problem.status], id=problem.id,
-                     day=(problem.next_due_on or turn.today).isoformat()))
+                     day=problem.next_due_on or turn.today))
 
 
 STEP = Form(

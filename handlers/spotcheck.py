@@ -43,7 +43,7 @@ def render_record(tr: Translator, view: store.CheckView) -> str:
     kind = view.check.record_kind
     label = tr(f"visit.kind.{view.kind}") if kind == "visit" else tr(f"aid.kind.{view.kind}")
     lines = [tr("spotcheck.record", id=view.check.id, what=tr(f"spotcheck.kind.{kind}"),
-                kind=label, day=view.day.isoformat(), cadre=view.cadre, village=view.village)]
+                kind=label, day=view.day, cadre=view.cadre, village=view.village)]
     if kind == "visit":
         lines.append(tr("spotcheck.visit_facts", heard=view.details["heard"],
                         wants=view.details["wants"]))

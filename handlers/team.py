@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common.i18n import N_, Translator
+from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.registry import LEADERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
@@ -27,10 +27,9 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, str]:
+def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, Span]:
     end = week_start + dt.timedelta(days=6)
-    return {"start": week_start.isoformat(),
-            "end": (min(end, today) if today else end).isoformat()}
+    return {"period": Span(week_start, min(end, today) if today else end)}
 
 
 # --- /team -----------------------------------------------------------------------------------

@@ -28,9 +28,8 @@ def _short(text: str, limit: int = 40) -> str:
 
 def problem_line(tr: Translator, problem: Problem) -> str:
     """One problem and the step it waits for, with that step's day."""
-    due = problem.next_due_on.isoformat() if problem.next_due_on else ""
-    return tr(LINE[problem.status], id=problem.id, day=due, text=_short(problem.description),
-              category=tr(f"visit.problem.{problem.category}"))
+    return tr(LINE[problem.status], id=problem.id, day=problem.next_due_on or "",
+              text=_short(problem.description), category=tr(f"visit.problem.{problem.category}"))
 
 
 def _escalates(problem: Problem, today: dt.date, after_days: int) -> bool:

@@ -60,7 +60,7 @@ async def test_the_team_leader_appraises_a_member_in_english(harness):
     assert [label for row in reply.buttons for label, _ in row] == ["李娜", "王芳"]
     shown, saved = await _appraise(harness, leader, "李娜", "excellent", "Hard-working")
     assert shown[0].splitlines() == [
-        "Appraisal · 李娜", "Week of 2026-11-23",
+        "Appraisal · 李娜", "Week of Mon 23 Nov",
         "5 days in the village; 7 visits; 1 disputes reported; 0 disputes resolved; "
         "2 acts of help",
         "Achievements: Visited the poor", "Problems: Road broken", "Plan: Repair the road"]

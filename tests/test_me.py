@@ -34,7 +34,7 @@ def test_render_me_shows_the_week_the_campaign_and_the_summary_status():
     }
     text = render_me(translator("en"), overview, min_days=5)
     week, campaign = text.split("\n\n")
-    assert "2026-11-30" in week and "Days in the village: 2" in week and "Visits: 1" in week
+    assert "(30 Nov – 2 Dec)" in week and "Days in the village: 2" in week and "Visits: 1" in week
     assert "not submitted yet" in week and "At least 5 days" in week
     assert "Days in the village: 7" in campaign and "Visits: 5" in campaign
     chinese = render_me(translator("zh"), {**overview, "summary_status": "accepted"}, min_days=5)
@@ -52,7 +52,7 @@ async def test_me_counts_this_week_so_far_and_the_campaign_since_it_began(harnes
                             created_at=NOW, updated_at=NOW))
     [reply] = await harness.send(user, "/me")
     week, campaign = reply.plain_text.split("\n\n")
-    assert "2026-11-30 至 2026-12-01" in week and "驻村天数：1" in week and "走访：0 次" in week
+    assert "（11月30日—12月1日）" in week and "驻村天数：1" in week and "走访：0 次" in week
     assert "尚未提交" in week
     # The check-in and visit on 20 and 22 November came before the campaign began.
     assert "驻村天数：4" in campaign and "走访：2 次" in campaign

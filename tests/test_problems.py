@@ -88,7 +88,7 @@ async def test_a_raised_problem_is_saved_with_its_first_step_in_english(harness)
     replies = await harness.press(user, button(replies, ":ok"))
     [problem] = await _problems(harness)
     assert f"Problem #{problem.id}" in texts(replies)[-1]
-    assert "Take it in hand by 2026-12-05" in texts(replies)[-1]  # PROBLEM_RAISED_DAYS = 7
+    assert "Take it in hand by Sat 5 Dec" in texts(replies)[-1]  # PROBLEM_RAISED_DAYS = 7
     assert (problem.status, problem.priority, problem.category, problem.next_due_on) == (
         "raised", 1, "infrastructure", dt.date(2026, 12, 5))
     assert problem.household_id is not None and problem.village_id is not None
@@ -133,7 +133,7 @@ async def test_the_whole_lifecycle_offers_only_the_next_step_in_english(harness)
         replies[0].plain_text)
     assert _buttons(replies) == [f"prb:{problem.id}"]
     replies = await harness.press(user, f"prb:{problem.id}")
-    assert "Next step due by 2026-12-05." in replies[0].plain_text
+    assert "Next step due by Sat 5 Dec." in replies[0].plain_text
     assert _buttons(replies) == [f"prs:{problem.id}:t"]
     replies = await harness.press(user, f"prs:{problem.id}:t")
     assert "Which measures" in replies[-1].plain_text
@@ -141,30 +141,31 @@ async def test_the_whole_lifecycle_offers_only_the_next_step_in_english(harness)
     replies = await harness.send(user, "Wang, the village head")
     assert "By when" in replies[-1].plain_text
     replies = await harness.send(user, "2026-11-27")
-    assert "By when must be today (2026-11-28) or later." in replies[0].plain_text
+    assert replies[0].plain_text == ("That day has passed. Please send today's date or a "
+                                     "later one, such as “12-5” or “next friday”.")
     replies = await harness.send(user, "not a date")
     assert replies and (await _problems(harness))[0].status == "raised"
     replies = await harness.send(user, "2026-12-10")
-    assert "2026-12-10" in replies[-1].plain_text and "Wang, the village head" in (
+    assert "Thu 10 Dec" in replies[-1].plain_text and "Wang, the village head" in (
         replies[-1].plain_text)
     replies = await harness.press(user, button(replies, ":ok"))
-    assert f"Problem #{problem.id} is in hand, to be solved by 2026-12-10." in texts(replies)[-1]
+    assert f"Problem #{problem.id} is in hand, to be solved by Thu 10 Dec." in texts(replies)[-1]
     replies = await harness.press(user, f"prb:{problem.id}")
     assert "Measures: Repair with the village's labour; who: Wang, the village head; by " \
-           "2026-12-10" in replies[0].plain_text
+           "Thu 10 Dec" in replies[0].plain_text
     assert _buttons(replies) == [f"prs:{problem.id}:s"]
     replies = await _step(harness, user, problem.id, "s", "Rebuilt in concrete")
-    assert "Give the people concerned written feedback by 2026-12-01." in texts(replies)[-1]
+    assert "Give the people concerned written feedback by Tue 1 Dec." in texts(replies)[-1]
     replies = await harness.press(user, f"prs:{problem.id}:f")
     assert "written feedback" in replies[-1].plain_text
     replies = await harness.send(user, "Letter to the 12 households of group 3")
     replies = await harness.press(user, button(replies, ":ok"))
-    assert "Look back on 2026-12-12." in texts(replies)[-1]  # PROBLEM_CHECKBACK_DAYS = 14
+    assert "Look back on Sat 12 Dec." in texts(replies)[-1]  # PROBLEM_CHECKBACK_DAYS = 14
     replies = await harness.press(user, f"prb:{problem.id}")
-    assert "Looking back is due on 2026-12-12." in replies[0].plain_text
+    assert "Looking back is due on Sat 12 Dec." in replies[0].plain_text
     assert _buttons(replies) == []  # not before it is due
     replies = await harness.press(user, f"prs:{problem.id}:c")  # a forged early press
-    assert "can be checked back from 2026-12-12" in texts(replies)[-1]
+    assert "can be checked back from Sat 12 Dec" in texts(replies)[-1]
     harness.at(dt.datetime(2026, 12, 12, 9, 0, tzinfo=SHANGHAI))
     replies = await harness.press(user, f"prb:{problem.id}")
     assert _buttons(replies) == [f"prs:{problem.id}:c"]
@@ -208,7 +209,7 @@ async def test_a_check_back_that_did_not_hold_reopens_it_in_hand_in_chinese(harn
     replies = await harness.send(user, "王村长")
     replies = await harness.press(user, button(replies, ":2026-12-20"))
     replies = await harness.press(user, button(replies, ":ok"))
-    assert f"问题 #{problem.id} 已落实办理，应于 2026-12-20 前解决。" in texts(replies)[-1]
+    assert f"问题 #{problem.id} 已落实办理，应于12月20日（周日）前解决。" in texts(replies)[-1]
     [problem] = await _problems(harness)
     assert (problem.status, problem.due_on, problem.next_due_on, problem.measures) == (
         "in_hand", dt.date(2026, 12, 20), dt.date(2026, 12, 20), "请水利站加固")
@@ -354,28 +355,28 @@ async def test_the_holder_is_reminded_each_morning_and_the_team_leader_once(harn
     await tick(harness, local(2026, 12, 1, 8, 30))
     assert _ledger_messages(harness, chats["李娜"]) == [
         "Problems waiting for your next step (1): /problems\n"
-        f"#{bridge} Infrastructure · Bridge — to be taken in hand by 2026-11-27"]
+        f"#{bridge} Infrastructure · Bridge — to be taken in hand by Fri 27 Nov"]
     assert _ledger_messages(harness, chats["陈静"]) == [
         "Problems waiting for your next step (1): /problems\n"
-        f"#{road} Infrastructure · Road — written feedback due by 2026-11-30"]
+        f"#{road} Infrastructure · Road — written feedback due by Mon 30 Nov"]
     # The team leader holds his own problem, and hears of 李娜's four days overdue; his own,
     # six days overdue, goes to the township leader.
     assert _ledger_messages(harness, chats["张伟"]) == [
         "Problems waiting for your next step (1): /problems\n"
-        f"#{school} Infrastructure · School — to be solved by 2026-11-25",
+        f"#{school} Infrastructure · School — to be solved by Wed 25 Nov",
         "Overdue problems of your team (1):\n"
-        f"新村 · #{bridge} Infrastructure · Bridge — to be taken in hand by 2026-11-27"
+        f"新村 · #{bridge} Infrastructure · Bridge — to be taken in hand by Fri 27 Nov"
         " · held by 李娜"]
     assert _ledger_messages(harness, chats["孙丽"]) == [
         "Overdue problems of your team (1):\n"
-        f"新村 · #{school} Infrastructure · School — to be solved by 2026-11-25 · held by 张伟"]
+        f"新村 · #{school} Infrastructure · School — to be solved by Wed 25 Nov · held by 张伟"]
     assert _ledger_messages(harness, chats["刘洋"]) == []
     await tick(harness, local(2026, 12, 2, 8, 30))
     assert _ledger_messages(harness, chats["李娜"])[1] == (
         "Problems waiting for your next step (3): /problems\n"
-        f"#{bridge} Infrastructure · Bridge — to be taken in hand by 2026-11-27\n"
-        f"#{well} Infrastructure · Well — to be solved by 2026-12-01\n"
-        f"#{lamp} Infrastructure · Lamp — looking back due on 2026-12-02")
+        f"#{bridge} Infrastructure · Bridge — to be taken in hand by Fri 27 Nov\n"
+        f"#{well} Infrastructure · Well — to be solved by Tue 1 Dec\n"
+        f"#{lamp} Infrastructure · Lamp — looking back due on Wed 2 Dec")
     assert len(_ledger_messages(harness, chats["张伟"])) == 3  # his reminder again, no escalation
     assert _ledger_messages(harness, chats["刘洋"]) == []  # 陈静's is two days overdue
     await tick(harness, local(2026, 12, 3, 8, 30))
@@ -409,7 +410,7 @@ async def test_a_step_clears_the_escalation_and_a_missed_morning_is_not_sent_lat
     await tick(harness, local(2026, 12, 3, 23, 0))  # the 08:30 run of the 3rd: day not over
     assert _ledger_messages(harness, chats["李娜"]) == [
         f"<b>以下问题等待您办理下一步（1 个）：</b>/problems\n"
-        f"#{problem_id} 基础设施 · 桥 — 应于 2026-12-01 前解决".replace("<b>", "").replace(
+        f"#{problem_id} 基础设施 · 桥 — 应于12月1日（周二）前解决".replace("<b>", "").replace(
             "</b>", "")]
     await tick(harness, local(2026, 12, 5, 9, 0))  # down on the 4th: only the 5th's run is sent
     assert len(_ledger_messages(harness, chats["李娜"])) == 2

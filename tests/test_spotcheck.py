@@ -59,7 +59,7 @@ async def test_it_draws_recent_records_in_scope_and_asks_the_leader_above_each_c
     [request] = harness.emu.sent_to(chats["刘洋"])
     assert request.plain_text.splitlines() == [
         "Spot check: the office asks you to verify this record.",
-        f"#{by_cadre[found['陈静'].id].id} Help · Labour export · 2026-11-28 · 陈静 (东岗村)",
+        f"#{by_cadre[found['陈静'].id].id} Help · Labour export · Sat 28 Nov · 陈静 (东岗村)",
         "Details: 4; Nanchang",
         'Is it true? Tap a button; "could not confirm" asks for a note.']
     assert [label for row in request.buttons for label, _ in row] == [
@@ -166,7 +166,7 @@ async def test_the_overview_counts_pending_and_answered_checks_in_scope(harness)
     assert lines[:2] == ["Spot checks · the county",
                          "2 pending · 1 confirmed · 0 could not confirm"]
     assert lines[-3:] == [
-        f"#{drawn['李娜'].id} Visit · The weak (difficulties) · 2026-11-28 · 李娜 (新村)",
+        f"#{drawn['李娜'].id} Visit · The weak (difficulties) · Sat 28 Nov · 李娜 (新村)",
         "Heard: 李娜 heard · Wants: a road", "→ confirmed · checked by 张伟"]
     assert "→ pending · checked by 孙丽" in lines[2:8]
     assert "→ pending · checked by 刘洋" in lines[2:8]
@@ -185,8 +185,8 @@ async def test_the_overview_in_chinese_and_english(harness):
     [view] = views
     assert render_overview(translator("zh"), counts, views, place="东岗村").splitlines() == [
         "<b>抽查 · 东岗村</b>", "待核实 1 · 属实 0 · 无法核实 0",
-        f"<b>#{view.check.id}</b> 帮扶 · {translator('zh')('aid.kind.labour')} · 2026-11-28 · "
-        "陈静（东岗村）",
+        f"<b>#{view.check.id}</b> 帮扶 · {translator('zh')('aid.kind.labour')} · "
+        "11月28日（周六） · 陈静（东岗村）",
         "详情：4; Nanchang", "→ 待核实 · 核实人：刘洋"]
     assert render_overview(translator("en"), counts, views, place="东岗村").splitlines()[1] == (
         "1 pending · 0 confirmed · 0 could not confirm")

@@ -31,14 +31,14 @@ def test_team_in_english_and_chinese():
     args = {"village": "新村", "week_start": dt.date(2026, 11, 30), "today": dt.date(2026, 12, 2),
             "min_days": 5}
     assert render_team(translator("en"), members, **args) == (
-        "<b>Team · 新村 · week 2026-11-30 – 2026-12-02</b>\n"
+        "<b>Team · 新村 · week 30 Nov – 2 Dec</b>\n"
         "Days in the village (at least 5 a week) · visits · weekly summary\n"
         "张伟 (team leader): 3 days · 4 visits · summary submitted\n"
         "李娜: 5 days · 0 visits · no summary yet\n"
         "王芳: 0 days · 1 visits · summary accepted"
     )
     assert render_team(translator("zh"), members, **args) == (
-        "<b>工作队 · 新村 · 2026-11-30 至 2026-12-02</b>\n"
+        "<b>工作队 · 新村 · 11月30日—12月2日</b>\n"
         "在村天数（每周至少 5 天）· 走访 · 周小结\n"
         "张伟（组长）：3 天 · 走访 4 次 · 小结已交\n"
         "李娜：5 天 · 走访 0 次 · 未交小结\n"
@@ -57,7 +57,7 @@ def laggard_report() -> stats.Laggards:
 def test_laggards_are_grouped_by_township_and_unit_in_english_and_chinese():
     args = {"place": "the county", "min_days": 5, "silent_after_days": 2}
     assert render_laggards(translator("en"), laggard_report(), **args) == (
-        "<b>Laggards · the county · week 2026-11-23 – 2026-11-29</b>\n"
+        "<b>Laggards · the county · week 23 – 29 Nov</b>\n"
         "Fewer than 5 days in the village (this week: can no longer reach them), no weekly "
         "summary after the deadline, or silent for 2 days or more.\n"
         "3 of 6 cadres:\n"
@@ -70,7 +70,7 @@ def test_laggards_are_grouped_by_township_and_unit_in_english_and_chinese():
     )
     args["place"] = "全县"
     assert render_laggards(translator("zh"), laggard_report(), **args) == (
-        "<b>后进名单 · 全县 · 2026-11-23 至 2026-11-29</b>\n"
+        "<b>后进名单 · 全县 · 11月23日—11月29日</b>\n"
         "驻村不足 5 天（本周：已无法达到）、截止后未交周小结，或连续 2 天以上无消息。\n"
         "6 名干部中 3 名：\n"
         "<b>古埠镇</b> · 县委办\n"
@@ -182,23 +182,23 @@ def test_a_disputes_history_in_english_and_chinese():
               "李娜")]
     assert render_history(translator("en"), open_items()[0], steps, tz=SHANGHAI) == (
         "<b>Dispute #3 · Rural land expropriation · 新村</b>\n"
-        "Parties: 村民甲与村委会 · 3 people · urgency: High · reported by 李娜 on 2026-11-20\n"
+        "Parties: 村民甲与村委会 · 3 people · urgency: High · reported by 李娜 on Fri 20 Nov\n"
         "Status: ⚠️ overdue · mediating\n"
         "Petition: Collective petition; To Beijing\n"
         "<i>补偿款未到位 &lt;b&gt;</i>\n"
         "<b>History</b>\n"
-        "2026-11-20 09:30 · reported · 李娜\n"
-        "2026-11-21 09:30 · mediating · 李娜: 约双方面谈"
+        "Fri 20 Nov 09:30 · reported · 李娜\n"
+        "Sat 21 Nov 09:30 · mediating · 李娜: 约双方面谈"
     )
     assert render_history(translator("zh"), open_items()[0], steps, tz=SHANGHAI) == (
         "<b>纠纷 #3 · 农村征地 · 新村</b>\n"
-        "当事人：村民甲与村委会 · 3 人 · 紧急程度：紧急 · 李娜 于 2026-11-20 上报\n"
+        "当事人：村民甲与村委会 · 3 人 · 紧急程度：紧急 · 李娜于11月20日（周五）上报\n"
         "状态：⚠️ 超期 · 调解中\n"
         "信访：集体上访；进京上访\n"
         "<i>补偿款未到位 &lt;b&gt;</i>\n"
         "<b>处理经过</b>\n"
-        "2026-11-20 09:30 · 已上报 · 李娜\n"
-        "2026-11-21 09:30 · 调解中 · 李娜：约双方面谈"
+        "11月20日（周五）09:30 · 已上报 · 李娜\n"
+        "11月21日（周六）09:30 · 调解中 · 李娜：约双方面谈"
     )
 
 
@@ -225,7 +225,7 @@ async def test_team_shows_the_members_week_to_each_leader_in_scope(harness):
                             submitted_at=harness.clock.now()))
     [reply] = await ask(harness, chats, "张伟", "/team")
     assert reply.plain_text == (
-        "Team · 新村 · week 2026-11-23 – 2026-11-28\n"
+        "Team · 新村 · week 23 – 28 Nov\n"
         "Days in the village (at least 5 a week) · visits · weekly summary\n"
         "张伟 (team leader): 0 days · 0 visits · no summary yet\n"
         "李娜: 4 days · 0 visits · summary submitted\n"
@@ -265,9 +265,9 @@ async def _lag_setup(harness):
 
 async def test_laggards_of_last_week_are_grouped_by_township_and_home_unit(harness):
     chats = await _lag_setup(harness)
-    [reply] = await ask(harness, chats, "吴敏", "/laggards last")
+    [reply] = await ask(harness, chats, "吴敏", "/laggards last week")
     assert reply.plain_text.splitlines()[0] == (
-        "Laggards · the county · week 2026-11-23 – 2026-11-29")
+        "Laggards · the county · week 23 – 29 Nov")
     assert reply.plain_text.splitlines()[2:] == [
         "3 of 6 cadres:",
         "古埠镇 · 县委办",
@@ -278,7 +278,7 @@ async def test_laggards_of_last_week_are_grouped_by_township_and_home_unit(harne
         "• 王芳 (新村): 3 days in the village; no weekly summary"]
     [reply] = await ask(harness, chats, "孙丽", "/laggards 2026-11-25")  # a day of that week
     assert "赵强" not in reply.plain_text and "• 王芳 (新村)" in reply.plain_text
-    [reply] = await ask(harness, chats, "张伟", "/laggards last")
+    [reply] = await ask(harness, chats, "张伟", "/laggards 上周")
     assert reply.plain_text.splitlines()[2:] == [
         "1 of 3 cadres:", "黄金埠镇 · 黄金埠镇政府",
         "• 王芳 (新村): 3 days in the village; no weekly summary"]
@@ -412,13 +412,13 @@ async def test_a_leader_opens_a_disputes_history(harness):
     [reply] = await harness.press(leader, f"dsh:{ids['old']}")
     assert reply.plain_text == (
         f"Dispute #{ids['old']} · Rural land expropriation · 新村\n"
-        "Parties: 甲, 乙 · 2 people · urgency: Normal · reported by 李娜 on 2026-11-20\n"
+        "Parties: 甲, 乙 · 2 people · urgency: Normal · reported by 李娜 on Fri 20 Nov\n"
         "Status: ⚠️ overdue · mediating\n"
         "Petition: Collective petition\n"
         "边界争议\n"
         "History\n"
-        "2026-11-20 09:00 · reported · 李娜\n"
-        "2026-11-21 09:00 · mediating · 李娜: 约双方面谈")
+        "Fri 20 Nov 09:00 · reported · 李娜\n"
+        "Sat 21 Nov 09:00 · mediating · 李娜: 约双方面谈")
     await ask(harness, chats, "吴敏", "/disputes")
     office = harness.emu.user(chats["吴敏"], language_code="en")
     [reply] = await harness.press(office, f"dsh:{ids['done']}")  # resolved: still readable
