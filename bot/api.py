@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 
 from common.context import AppContext
 from handlers.export import Job, build_export
-from handlers.parsing import ParseError, PeriodOutOfRange, parse_period
+from handlers.parsing import ParseError, PeriodOutOfRange, ReversedPeriod, parse_period
 from storage import export, stats
 from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 
@@ -29,8 +29,11 @@ from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 PLAIN = r"^[^\x00-\x1f\x7f]*$"
 Period = Annotated[str | None, Query(
     max_length=40, pattern=PLAIN,
-    description="today, week, month, campaign, a day (YYYY-MM-DD) or YYYY-MM-DD..YYYY-MM-DD, "
-    "from a year before the campaign to a year ahead (default: the campaign so far)")]
+    description="a period as people type it: today, yesterday, this week, last week, this "
+    "month, last month, campaign, a month (november, nov, 11月, 2026-11), a day (2026-11-30, "
+    "11-30, 11月30日) or a range (11-30..12-06, 11-30至12-06, 11月30日—12月6日); in Chinese "
+    "too (今天, 昨天, 本周, 上周, 本月, 上月). A day without a year is the nearest such day; "
+    "days from a year before the campaign to a year ahead (default: the campaign so far)")]
 Place = Annotated[str | None, Query(
     max_length=60, pattern=PLAIN, description="a township or village name, or 镇/村 "
     "(township/village) for a village name several townships use (default: the county)")]
@@ -157,8 +160,12 @@ def _scoper(ctx: AppContext) -> Scoper:
                 if period else (settings.campaign_start, today)
         except PeriodOutOfRange as exc:
             raise bad_period(exc.text, f"days from {exc.earliest} to {exc.latest} only") from exc
-        except ParseError as exc:
+        except ReversedPeriod as exc:
             raise bad_period(period or "", "a period ends on or after its start") from exc
+        except ParseError as exc:
+            raise bad_period(period or "", f"“{exc}” is not understood: use today, yesterday, "
+                             "this week, last week, this month, last month, a month, a day "
+                             "or a range such as 11-30..12-06") from exc
         if span is None:
             raise bad_period(period or "", "not a period")
         if not place:

@@ -18,7 +18,6 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from common.context import AppContext
 from common.delivery import deliver_rows, upload_path
 from common.i18n import N_, Span, Translator, translator
 from handlers.base import Turn
-from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
+from handlers.parsing import ParseError, period_refusal, split_period
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from reports.xlsx import Part, Sheet, TooLarge, write_workbook
@@ -132,20 +131,12 @@ class Job:
 def split_args(
     args: str, *, today: dt.date, campaign_start: dt.date
 ) -> tuple[tuple[dt.date, dt.date] | None, str]:
-    """A period and a place name, in any order ('week 新村', '新村 11-25..11-30').
+    """A period and a place name, in any order ('上周 新村', '新村 11-25..11-30',
+    'last week').
 
-    Raises ParseError for a period that ends before it starts."""
-    text = re.sub(r"\s*(\.\.|~|～|至)\s*", r"\1", fold(args))
-    period: tuple[dt.date, dt.date] | None = None
-    words: list[str] = []
-    for word in text.split():
-        found = None if period else parse_period(word, today=today,
-                                                 campaign_start=campaign_start)
-        if found is None:
-            words.append(word)
-        else:
-            period = found
-    return period, " ".join(words)
+    Raises ParseError (what split_period raises) for a period it cannot take."""
+    period, _named, place = split_period(args, today=today, campaign_start=campaign_start)
+    return period, place
 
 
 def scope_label(tr: Translator, scope: Scope) -> str:
@@ -176,11 +167,8 @@ async def _job(turn: Turn, args: str) -> Job | None:
     try:
         period, place = split_args(args, today=turn.today, campaign_start=settings.campaign_start)
         scope = await resolve(turn.session, person=turn.person, name=place or None)
-    except PeriodOutOfRange as exc:
-        turn.say(exc.sentence(turn.tr))
-        return None
-    except ParseError:
-        turn.say(turn.tr("export.bad_period"))
+    except ParseError as exc:
+        turn.say(period_refusal(exc, turn.tr, today=turn.today))
         return None
     except UnknownPlace as exc:
         turn.say(turn.tr("export.unknown_place", name=str(exc)))

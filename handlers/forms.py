@@ -14,12 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.base import Turn
-from handlers.parsing import ParseError, fold, parse_day, parse_int, parse_money
+from handlers.parsing import ParseError, VagueNumber, fold, parse_day, parse_int, parse_money
 from storage.models import Money
 from storage.textsplit import text_units
 
 Data = dict[str, Any]
 # The largest amount storage's money columns hold (Numeric(14, 2): 999999999999.99).
+HALF_YEAR = 183  # days: a deadline typed without a year further ahead is more likely a past day
 MONEY_MAX = Decimal(10) ** ((Money.precision or 0) - (Money.scale or 0)) - Decimal(1).scaleb(
     -(Money.scale or 0))
 
@@ -127,8 +128,8 @@ def parse_typed(turn: Turn, question: Question, data: Data, text: str) -> Any:
             return _bounded(parse_int(text), question)
         if question.kind == "money":
             return str(_storable(_bounded(parse_money(text), question)))
-        if question.kind == "date":
-            return check_day(turn, parse_day(text, today=turn.today)).isoformat()
+    except VagueNumber as exc:  # 三十多人: a count is a figure, not an estimate
+        raise Invalid("form.error.vague") from exc
     except ParseError as exc:
         raise Invalid(f"form.error.{question.kind}") from exc
     except ArithmeticError as exc:  # more digits than a Decimal holds: far too large
@@ -136,6 +137,8 @@ def parse_typed(turn: Turn, question: Question, data: Data, text: str) -> Any:
     if question.kind in ("text", "choice", "multi"):
         return check_text(turn, question, text)
     raise Invalid("form.error.use_buttons")
+    if question.kind == "date":
+        return past_day(turn, text).isoformat()
 
 
 def check_text(turn: Turn, question: Question, text: str) -> str:
@@ -157,13 +160,39 @@ def check_length(value: str, limit: int) -> None:
                       limit=limit, length=length)
 
 
-def check_day(turn: Turn, day: dt.date) -> dt.date:
-    """A day that is neither in the future nor before the campaign started."""
+def past_day(turn: Turn, text: str) -> dt.date:
+    """A record's day as typed (昨天, 11月27日, 周三, last wednesday): today or before, not
+    before the campaign started. A date without a year that fits only by reaching back
+    past the campaign's start (12-3 typed on 28 November) is the coming one it is nearest
+    to, and refused as not yet come. Each refusal gives days that would do."""
     start = turn.app.settings.campaign_start
-    if day > turn.today:
-        raise Invalid("form.error.future_date")
+    shown = max(start, turn.today - dt.timedelta(days=2))
+    example = {"month": shown.month, "day": shown.day}
+    try:
+        day = parse_day(text, today=turn.today, direction="past")
+    except ParseError as exc:
+        raise Invalid("form.error.date", **example) from exc
+    if day > turn.today or (
+            day < start and parse_day(text, today=turn.today, direction="nearest") > turn.today):
+        raise Invalid("form.error.future_date", **example)
     if day < start:
-        raise Invalid("form.error.before_campaign", start=start.isoformat())
+        raise Invalid("form.error.before_campaign", start=start, **example)
+    return day
+
+
+def future_day(turn: Turn, text: str) -> dt.date:
+    """A deadline as typed (12-11, 12月20日, 明天, 下周五, next friday): today or later. A date
+    without a year more than half a year ahead whose nearest reading has passed (11-3 typed
+    on 28 November) is refused as past; each refusal gives days that would do."""
+    shown = turn.today + dt.timedelta(days=7)
+    example = {"month": shown.month, "day": shown.day}
+    try:
+        day = parse_day(text, today=turn.today, direction="future")
+    except ParseError as exc:
+        raise Invalid("form.error.future_date_expected", **example) from exc
+    if day < turn.today or ((day - turn.today).days > HALF_YEAR and parse_day(
+            text, today=turn.today, direction="nearest") < turn.today):
+        raise Invalid("form.error.past_date", **example)
     return day
 
 

@@ -16,8 +16,7 @@ from common.i18n import N_, Translator
 from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.formregistry import add_form
-from handlers.forms import Choice, Data, Form, Invalid, Question
-from handlers.parsing import ParseError, parse_day
+from handlers.forms import Choice, Data, Form, Question, future_day
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
 from handlers.visits import household_choices, household_ref
@@ -259,14 +258,8 @@ async def _due_choices(turn: Turn, data: Data) -> Sequence[Choice]:
 
 
 def parse_future_day(turn: Turn, data: Data, text: str) -> Any:
-    """A typed by-when date: today or later."""
-    try:
-        day = parse_day(text, today=turn.today)
-    except ParseError as exc:
-        raise Invalid("form.error.date") from exc
-    if day < turn.today:
-        raise Invalid("problem.error.past_date", today=turn.today.isoformat())
-    return day.isoformat()
+    """A typed by-when date, read forward (12-11, 下周五, 明天): today or later."""
+    return future_day(turn, text).isoformat()
 
 
 STEP_QUESTIONS = (

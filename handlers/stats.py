@@ -1,11 +1,11 @@
 """/stats: a leader's figures of their scope, or of a place inside it, with charts.
 
-Arguments come in any order: a period (today, week, month, campaign, a day, or start..end;
-this week by default) and a township or village name. The scope and argument helpers here
-serve /team, /laggards, /pairs and the leaders' /disputes too. render_stats is pure:
-translator and data in, text out, so both languages are tested as full text. The charts are
-drawn after the turn has committed (start_charts), not holding the database, and sent behind
-the text through the outbox.
+Arguments come in any order: a period (今天, 上周, 11月, 11-30至12-06, last week…: see
+handlers.parsing.parse_period; this week by default) and a township or village name. The
+scope and argument helpers here serve /team, /laggards, /pairs and the leaders' /disputes
+too. render_stats is pure: translator and data in, text out, so both languages are tested as
+full text. The charts are drawn after the turn has committed (start_charts), not holding
+the database, and sent behind the text through the outbox.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +26,13 @@ from common.context import AppContext
 from common.delivery import deliver_rows, upload
 from common.i18n import N_, Money, Span, Translator, translator
 from handlers.base import Turn
-from handlers.parsing import ParseError, PeriodOutOfRange, fold, parse_period
+from handlers.parsing import (
+    FuturePeriod,
+    LongPeriod,
+    ParseError,
+    period_refusal,
+    split_period,
+)
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from reports.charts import township_chart
@@ -60,35 +65,21 @@ class BadPeriod(ValueError):
 def split_args(
     text: str, *, today: dt.date, campaign_start: dt.date
 ) -> tuple[tuple[dt.date, dt.date] | None, str | None]:
-    """A period and a place name from command arguments in any order (None: not given)."""
-    period: tuple[dt.date, dt.date] | None = None
-    words: list[str] = []
-    for token in text.split():
-        found = _period(token, today=today, campaign_start=campaign_start)
-        if found is None:
-            words.append(token)
-        elif period is not None:
-            raise BadPeriod(token)
-        else:
-            period = found
-    return period, " ".join(words) or None
-
-
-def _period(
-    token: str, *, today: dt.date, campaign_start: dt.date
-) -> tuple[dt.date, dt.date] | None:
+    """A period and a place name from command arguments in any order (None: not given):
+    `上周 新村`, `新村 last week`, `11月`. The period ends today at the latest (nothing is
+    recorded after it). Raises BadPeriod, its cause the ParseError that says why."""
     try:
-        found = parse_period(token, today=today, campaign_start=campaign_start)
-        if found is None and re.search(r"\d", fold(token)):
-            raise ParseError(token)  # digits are never a place name
+        found, named, place = split_period(text, today=today, campaign_start=campaign_start)
+        if found is None:
+            return None, place or None
+        start, end = found[0], min(found[1], today)
+        if start > end:
+            raise FuturePeriod(named)
+        if (end - start).days >= MAX_DAYS:
+            raise LongPeriod(named)
     except ParseError as exc:
-        raise BadPeriod(token) from exc
-    if found is None:
-        return None
-    start, end = found[0], min(found[1], today)  # nothing is recorded after today
-    if start > end or (end - start).days >= MAX_DAYS:
-        raise BadPeriod(token)
-    return start, end
+        raise BadPeriod(str(exc)) from exc
+    return (start, end), place or None
 
 
 def scope_label(tr: Translator, scope: Scope) -> str:
@@ -120,10 +111,8 @@ def parsed_args(turn: Turn, args: str) -> tuple[tuple[dt.date, dt.date] | None, 
     try:
         return split_args(args, today=turn.today, campaign_start=turn.app.settings.campaign_start)
     except BadPeriod as exc:
-        if isinstance(exc.__cause__, PeriodOutOfRange):  # a day past the bounds: name them
-            turn.say(exc.__cause__.sentence(turn.tr))
-        else:
-            turn.say(turn.tr("stats.bad_period", text=str(exc)))
+        assert isinstance(exc.__cause__, ParseError)
+        turn.say(period_refusal(exc.__cause__, turn.tr, today=turn.today))
         return None
 
 

@@ -14,7 +14,6 @@ from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
 from storage import stats
 from storage.scope import Scope
 
-LAST_WEEK = frozenset({"last", "上周"})
 BY_PLACE = {"township": N_("pairs.by_township"), "village": N_("pairs.by_village")}
 TEAM_SUMMARY = {
     None: N_("team.summary.none"),
@@ -52,14 +51,18 @@ def render_team(
 
 @command("team", roles=LEADERS, description=N_("help.team"), order=71)
 async def team(turn: Turn, args: str) -> None:
-    """The team leader's team this week; other leaders name a village of their scope."""
-    scope = await scope_for(turn, args.strip() or None)
+    """The team leader's team this week (or the week of a period: /team 上周); other leaders
+    name a village of their scope."""
+    parsed = _week(turn, args)
+    if parsed is None:
+        return
+    monday, name = parsed
+    scope = await scope_for(turn, name)
     if scope is None:
         return
     if scope.village_id is None:
         turn.say(turn.tr("team.which_village"))
         return
-    monday = _monday(turn.today)
     members = await stats.team_week(turn.session, village_id=scope.village_id,
                                     week_start=monday, today=turn.today)
     turn.say(render_team(turn.tr, members, village=scope.name, week_start=monday,
@@ -100,11 +103,9 @@ def render_laggards(
     return "\n".join(lines)
 
 
-def _laggard_week(turn: Turn, args: str) -> tuple[dt.date, str | None] | None:
-    words = args.split()
-    if any(w.lower() in LAST_WEEK for w in words):
-        rest = " ".join(w for w in words if w.lower() not in LAST_WEEK)
-        return _monday(turn.today) - dt.timedelta(days=7), rest or None
+def _week(turn: Turn, args: str) -> tuple[dt.date, str | None] | None:
+    """The Monday of the week a period in the arguments starts in (this week's without one:
+    上周, last week, 11-25), and the place named; None after saying why the period won't do."""
     parsed = parsed_args(turn, args)
     if parsed is None:
         return None
@@ -115,7 +116,7 @@ def _laggard_week(turn: Turn, args: str) -> tuple[dt.date, str | None] | None:
 @command("laggards", roles=LEADERS, description=N_("help.laggards"), order=74)
 async def laggards(turn: Turn, args: str) -> None:
     """Cadres of the scope behind this week (or another week), by township and home unit."""
-    parsed = _laggard_week(turn, args)
+    parsed = _week(turn, args)
     if parsed is None:
         return
     monday, name = parsed

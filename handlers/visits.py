@@ -10,8 +10,7 @@ from typing import Any
 from common.i18n import N_
 from handlers.base import Turn
 from handlers.dialogs import register_form
-from handlers.forms import Choice, Data, Form, Invalid, Question, check_day
-from handlers.parsing import ParseError, parse_day
+from handlers.forms import Choice, Data, Form, Question, past_day
 from handlers.registry import CADRE
 from storage import households
 from storage import visits as store
@@ -70,12 +69,9 @@ async def day_choices(turn: Turn, data: Data) -> Sequence[Choice]:
 
 
 def parse_past_day(turn: Turn, data: Data, text: str) -> Any:
-    """A typed date: never in the future, never before the campaign started."""
-    try:
-        day = parse_day(text, today=turn.today)
-    except ParseError as exc:
-        raise Invalid("form.error.date") from exc
-    return check_day(turn, day).isoformat()
+    """A typed date of something done (昨天, 11月27日, 周三): never in the future, never
+    before the campaign started."""
+    return past_day(turn, text).isoformat()
 
 
 def _is(key: str, value: str) -> Any:

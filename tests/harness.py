@@ -14,7 +14,6 @@ from bot.polling import Poller
 from common.clock import FrozenClock
 from common.context import AppContext
 from common.ratelimit import RateLimiter
-from common.rosternames import roster_names
 from common.settings import Settings
 from storage.db import Database
 from storage.roster import import_roster_file
@@ -125,9 +124,9 @@ class BotHarness:
         return await self.roundtrip(user, user.contact(phone=phone, user_id=user_id))
 
     async def import_roster(self, text: str = DEFAULT_ROSTER) -> None:
-        """Import a roster CSV (English codes or the Chinese names, as the chat takes them)."""
+        """Import a roster CSV."""
         result = await import_roster_file(
-            self.db, text.encode(), "roster.csv", now=self.clock.now(), names=roster_names()
+            self.db, text.encode(), "roster.csv", now=self.clock.now()
         )
         assert not result.errors, result.errors
 

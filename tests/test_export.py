@@ -263,7 +263,7 @@ async def test_asking_outside_ones_scope_is_refused(harness, exports):
     replies = await export_as(harness, users["吴敏"], "/export 不存在村")
     assert replies == ["There is no township or village called 不存在村."]
     replies = await export_as(harness, users["吴敏"], "/export 11-28..11-25")
-    assert replies[0].startswith("I could not read that period.")
+    assert replies[0].startswith("“11-28..11-25” ends before it starts.")
     await harness.emu.wait_idle()
     assert harness.emu.documents == []
 

@@ -376,7 +376,8 @@ async def test_a_place_outside_the_scope_an_unknown_place_and_a_bad_period_are_r
         ("张伟", "/stats 黄金埠镇", "“黄金埠镇” is outside what you can see (新村)."),
         ("孙丽", "/stats week 古埠镇", "“古埠镇” is outside what you can see (黄金埠镇)."),
         ("吴敏", "/stats 桃花源", "There is no township or village called “桃花源”."),
-        ("吴敏", "/stats 2026-12-01..2026-11-01", "“2026-12-01..2026-11-01” is not a period"),
+        ("吴敏", "/stats 2026-12-01..2026-11-01",
+         "“2026-12-01..2026-11-01” ends before it starts. Put the earlier day first"),
         ("李娜", "/stats", "That command is not available to your role."),
     ):
         [sent] = await ask(harness, chats, name, text)
