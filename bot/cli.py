@@ -253,7 +253,7 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> int:
                     [
                         invite.name,
                         invite.phone,
-                        invite.role,
+                        _say(locale, f"role.{invite.role}"),
                         invite.township or "",
                         invite.village or "",
                         invite.invite_code,

@@ -58,7 +58,8 @@ def _listed(locale: str, prefix: str, codes: Iterable[str]) -> str:
 
 def roster_error(locale: str, error: RosterError) -> str:
     """``roster.error.<code>`` in `locale` (HTML, as translate gives it): missing columns, and
-    the columns, ranks and roles a file may use, by the names of that language."""
+    the columns, ranks and roles a file may use, by the names of that language; each role by
+    its name too (``{team_leader}``)."""
     value = error.value
     if error.code == "missing_column":  # storage names them by their codes
         value = _listed(locale, "export.people.", [c.strip() for c in value.split(",")])
@@ -68,6 +69,7 @@ def roster_error(locale: str, error: RosterError) -> str:
         columns=_listed(locale, "export.people.", COLUMNS),
         ranks=_listed(locale, "export.rank.", RANKS), roles=_listed(locale, "role.", ROLES),
         active=words["export.people.active"], yes=words["export.yes"], no=words["export.no"],
+        **{role: words[f"role.{role}"] for role in ROLES},
     )  # fmt: skip
 
 

@@ -467,7 +467,7 @@ def _place_errors(entry: _Entry) -> list[RosterError]:
 
 
 def _village_label(township: str, village: str) -> str:
-    return _shown(f"{township} / {village}")
+    return _shown(f"{township}/{village}")
 
 
 def _duplicate_errors(entries: Sequence[_Entry], rows: Sequence[RosterRow]) -> list[RosterError]:

@@ -14,6 +14,7 @@ from bot.polling import Poller
 from common.clock import FrozenClock
 from common.context import AppContext
 from common.ratelimit import RateLimiter
+from common.rosternames import roster_names
 from common.settings import Settings
 from storage.db import Database
 from storage.roster import import_roster_file
@@ -124,9 +125,9 @@ class BotHarness:
         return await self.roundtrip(user, user.contact(phone=phone, user_id=user_id))
 
     async def import_roster(self, text: str = DEFAULT_ROSTER) -> None:
-        """Import a roster CSV."""
+        """Import a roster CSV (English codes or the Chinese names, as the chat takes them)."""
         result = await import_roster_file(
-            self.db, text.encode(), "roster.csv", now=self.clock.now()
+            self.db, text.encode(), "roster.csv", now=self.clock.now(), names=roster_names()
         )
         assert not result.errors, result.errors
 

@@ -89,8 +89,8 @@ async def test_the_team_leader_appraises_a_member_in_chinese(harness):
     found = await people(harness)
     leader = harness.emu.user(chats["张伟"], language_code="zh")
     shown, saved = await _appraise(harness, leader, "王芳", "basic", "需加强走访")
-    assert shown[0].splitlines() == ["评定 · 王芳", "尚未提交周小结。"]
-    assert saved[-1] == "评定已保存：王芳 · 基本称职。"
+    assert shown[0].splitlines() == ["鉴定 · 王芳", "尚未提交周小结。"]
+    assert saved[-1] == "鉴定已保存：王芳 · 基本称职。"
     [row] = await appraisals(harness)
     assert (row.person_id, row.grade, row.comment) == (found["王芳"].id, "basic", "需加强走访")
 

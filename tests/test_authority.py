@@ -342,7 +342,7 @@ async def test_the_sentences_read_as_the_county_writes_in_chinese(harness):
     await harness.send(lina, "/dispute")
     await change(harness, 李娜="黄金埠镇,东岗村,cadre")
     assert texts(await harness.send(lina, "两户")) == [
-        "您在名册中的角色、所在乡镇/村或使用权限已于11月28日（周六）10:01调整，您未完成的纠纷上报已关闭，已填写的内容没有保存。如仍需填写，请重新发送命令。"]
+        "您在花名册中的角色、所在乡镇/村或使用权限已于11月28日（周六）10:01调整，您未完成的纠纷上报已关闭，已填写的内容没有保存。如仍需填写，请重新发送命令。"]
     assert await harness.press(lina, *prefixed(before, "ci")) == []
     assert harness.emu.callback_answers[-1].get("text") == (
-        "您在名册中的角色、所在乡镇/村或使用权限已于11月28日（周六）10:01调整，这个按钮已失效。请重新发送命令。")
+        "您在花名册中的角色、所在乡镇/村或使用权限已于11月28日（周六）10:01调整，这个按钮已失效。请重新发送命令。")

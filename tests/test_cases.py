@@ -87,7 +87,7 @@ async def test_a_good_practice_with_two_photos_is_submitted_in_english(harness):
         "Text: We ran a night school for farmers: 30 came.", "Photos: 🖼 × 2"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1] == (
-        "✅ Case #1 submitted: Night school (photos: 2). The office will read it.")
+        "✅ Case #1 reported: Night school (photos: 2). The county office will review it.")
     [case] = await _cases(harness)
     person = (await _people(harness))[LI]
     assert (case.person_id, case.village_id, case.township_id, case.unit_id) == (
@@ -112,7 +112,7 @@ async def test_a_model_case_without_photos_in_chinese(harness):
         "类别: 典型案例", "标题: 党员中心户", "内容: 每个村民小组设一名党员中心户，联系群众。",
         "照片: —"]
     replies = await harness.press(user, button(replies, ":ok"))
-    assert texts(replies)[-1] == "✅ 案例 #1 已上报：党员中心户（照片 0 张）。活动办将审阅。"
+    assert texts(replies)[-1] == "✅ 案例 #1 已上报：党员中心户（照片 0 张）。县活动办将审核。"
     [case] = await _cases(harness)
     assert (case.kind, case.photos) == ("model", [])
 
@@ -288,7 +288,7 @@ async def test_the_office_opens_a_case_features_it_and_the_cadre_is_told(harness
     cadre, office = await _office_and_case(harness)
     replies = await harness.send(office, "/cases")
     assert texts(replies) == ["Model cases waiting (1), newest first:\n"
-                              "#1 Good practice · 夜校 — 新村, 李娜, 2026-11-28, photos: 2"]
+                              "#1 Good practice · 夜校 — 新村, 李娜, Sat 28 Nov, photos: 2"]
     assert replies[0].buttons == [[("#1 夜校", "mc:v:1")]]
     replies = await harness.press(office, "mc:v:1")
     [case] = await _cases(harness)
@@ -299,7 +299,7 @@ async def test_the_office_opens_a_case_features_it_and_the_cadre_is_told(harness
         {"type": "photo", "media": case.photos[0], "caption": "夜校"},
         {"type": "photo", "media": case.photos[1]}]
     assert replies[2].plain_text == (
-        "#1 Good practice: 夜校\n新村 · 李娜 · 2026-11-28 · photos: 2 · submitted\n\n"
+        "#1 Good practice: 夜校\n新村 · 李娜 · Sat 28 Nov · photos: 2 · submitted\n\n"
         "We ran a night school for farmers.")
     assert replies[2].buttons == [[("⭐ Feature for publicity", "mc:f:1"), ("Set aside", "mc:s:1")]]
     before = len(harness.emu.sent_to(cadre.id))
@@ -308,7 +308,7 @@ async def test_the_office_opens_a_case_features_it_and_the_cadre_is_told(harness
     assert replies[0].buttons == []
     assert texts(replies)[-1] == "⭐ Case #1 featured for publicity: 夜校."
     assert texts(harness.emu.sent_to(cadre.id)[before:]) == [
-        "⭐ 您上报的案例 #1“夜校”已被活动办选送宣传。"]
+        "⭐ 您上报的案例 #1“夜校”已被县活动办选送宣传。"]
     [case] = await _cases(harness)
     people = await _people(harness)
     assert (case.status, case.decided_by, case.decided_on) == (
@@ -333,7 +333,7 @@ async def test_set_aside_in_chinese_tells_nobody_and_forged_buttons_are_refused(
     replies = await harness.send(leading, "/cases")
     assert texts(replies)[0].startswith("待审典型案例（1 件），最新在前：\n#1 好做法 · 夜校 — 新村")
     replies = await harness.press(leading, "mc:v:1")
-    assert replies[-1].plain_text.splitlines()[1] == "新村 · 李娜 · 2026-11-28 · 照片 2 张 · 待审"
+    assert replies[-1].plain_text.splitlines()[1] == "新村 · 李娜 · 11月28日（周六） · 照片 2 张 · 待审"
     assert replies[-1].buttons == []  # the leading group reads; the office decides
     assert await harness.press(leading, "mc:f:1") == []
     assert harness.emu.callback_answers[-1]["text"] == "这个按钮已失效。"

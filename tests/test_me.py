@@ -38,7 +38,7 @@ def test_render_me_shows_the_week_the_campaign_and_the_summary_status():
     assert "not submitted yet" in week and "At least 5 days" in week
     assert "Days in the village: 7" in campaign and "Visits: 5" in campaign
     chinese = render_me(translator("zh"), {**overview, "summary_status": "accepted"}, min_days=5)
-    assert "驻村天数：2" in chinese and "已审阅通过" in chinese
+    assert "驻村天数：2" in chinese and "已审核通过" in chinese
 
 
 async def test_me_counts_this_week_so_far_and_the_campaign_since_it_began(harness):

@@ -177,8 +177,8 @@ def test_the_listing_is_ranked_capped_and_in_both_languages():
                        end=dt.date(2026, 11, 29), unit="县财政局", minimum=5, limit=5,
                        thresholds=(80, 80))
     assert zh.splitlines()[:2] == [
-        "<b>县财政局驻村干部考核数据</b>（11月23日—11月29日，按名次）：",
-        "1. 县教育局：驻村 5 天，100% 的周次达到 5 天；走访 3 户；化解纠纷 0 起；帮扶 0 次；"
+        "<b>县财政局驻村干部工作数据</b>（11月23日—11月29日，按名次）：",
+        "1. 县教育局：驻村 5 天，100% 的周次达到 5 天；走访 3 次；化解纠纷 0 件；帮扶 0 次；"
         "按时交周小结 0/0"]
     assert zh.splitlines()[3].startswith("3. 县委办：驻村 0 天，— 的周次")
 
@@ -217,7 +217,7 @@ async def test_the_office_drafts_a_criticism_of_a_units_cadres_in_chinese(harnes
     wu = harness.emu.user(chats["吴敏"], language_code="zh-hans")
     replies = await harness.send(wu, "/merit 县财")
     assert texts(replies)[0].splitlines()[0] == (
-        "县财政局驻村干部考核数据（11月23日—11月29日，按名次）：")
+        "县财政局驻村干部工作数据（11月23日—11月29日，按名次）：")
     replies = await harness.tap(wu, replies, "起草批评通报")
     replies = await harness.tap(wu, replies, suffix=":all")
     confirm = texts(replies)[-1]
@@ -244,7 +244,8 @@ async def test_a_bad_unit_an_ambiguous_one_and_the_leading_groups_draft(harness)
     replies = await harness.send(zhou, "/merit")
     replies = await harness.tap(zhou, replies, "Draft criticism")
     [draft] = texts(replies)
-    assert draft.startswith("Draft (only the office can broadcast it):\nNotice of criticism")
+    assert draft.startswith(
+        "Draft (only the county office can send it, with /broadcast):\nNotice of criticism")
     async with harness.db.read() as session:
         assert list((await session.execute(select(Broadcast))).scalars()) == []
     li = harness.emu.user(chats["张伟"], language_code="en")

@@ -102,13 +102,13 @@ async def test_before_the_stage_opens_final_says_when_in_both_languages(harness)
     harness.settings.summary_stage_deadline = dt.date(2027, 2, 17)
     li = harness.emu.user(chats["李娜"], language_code="en")
     assert texts(await harness.send(li, "/final")) == [
-        "The summary stage opens on 2027-02-01; summaries are due by 2027-02-17."]
+        "The summary stage opens on Mon 1 Feb 2027; summaries are due by Wed 17 Feb 2027."]
     async with harness.db.write() as session:
         person = (await session.execute(select(Person).where(Person.name == "王芳"))).scalar_one()
         person.telegram_language = "zh"
     wang = harness.emu.user(chats["王芳"], language_code="zh-hans")
     assert texts(await harness.send(wang, "/final")) == [
-        "总结阶段于 2027-02-01 开始，2027-02-17 前提交总结。"]
+        "总结阶段于2027年2月1日（周一）开始，2027年2月17日（周三）前提交总结。"]
     assert await stage_rows(harness) == []
 
 
@@ -125,7 +125,7 @@ async def test_a_cadre_writes_a_personal_summary_drafted_from_the_whole_campaign
     assert texts(replies)[0].splitlines() == [
         "Personal summary: the figures of the whole campaign, drafted from the records:",
         f"Days in the village: {expected['days_in_village']}",
-        f"Visits: {expected['visits']}", f"Disputes taken up: {expected['disputes_opened']}",
+        f"Visits: {expected['visits']}", f"Disputes reported: {expected['disputes_opened']}",
         f"Disputes resolved: {expected['disputes_resolved']}",
         f"Problems raised: {expected['problems_raised']}",
         f"Problems solved: {expected['problems_solved']}", f"Help given: {expected['aid']}",
@@ -173,7 +173,7 @@ async def test_a_team_leader_writes_the_teams_summary_from_the_villages_figures_
     checkins = [c for c in await _all(harness, Checkin)
                 if c.village_id == village and c.in_village and START <= c.day <= TODAY]
     assert lines[1:4] == ["干部人数：3", f"驻村天数：{len(checkins)}", "驻村天数达标周次占比：33%"]
-    assert lines[4] == f"走访户数：{len(visits)}"
+    assert lines[4] == f"走访次数：{len(visits)}"
     replies = await harness.send(zhang, "/cancel")
     assert texts(replies) == ["已取消，未保存任何内容。"]
     assert await stage_rows(harness) == []
@@ -303,7 +303,7 @@ async def test_reminders_at_the_start_the_day_before_and_the_missing_at_the_dead
     await tick(harness, local(2026, 11, 28, 9, 0))  # the stage opens
     opened = [m for m in messages(harness, chats["张伟"]) if "summary stage has begun" in m]
     assert opened == ["The summary stage has begun. Please write your Personal summary, "
-                      "Team summary with /final by 2026-12-04."]
+                      "Team summary with /final by Fri 4 Dec."]
     assert any("summary stage has begun" in m for m in messages(harness, chats["孙丽"]))
     assert not any("summary stage" in m for m in messages(harness, chats["吴敏"]))
     li = harness.emu.user(chats["李娜"], language_code="en")
@@ -311,10 +311,10 @@ async def test_reminders_at_the_start_the_day_before_and_the_missing_at_the_dead
     await tick(harness, local(2026, 12, 3, 9, 0))  # the day before the deadline
     assert not any("due tomorrow" in m for m in messages(harness, chats["李娜"]))
     assert [m for m in messages(harness, chats["王芳"]) if "due tomorrow" in m] == [
-        "Reminder: your Personal summary is due tomorrow (2026-12-04). Write it with /final."]
+        "Reminder: your Personal summary is due tomorrow (Fri 4 Dec). Write it with /final."]
     await tick(harness, local(2026, 12, 4, 9, 0))  # the deadline
     [team] = [m for m in messages(harness, chats["张伟"]) if "Summary stage deadline" in m]
-    assert team.splitlines() == ["Summary stage deadline 2026-12-04: still missing —",
+    assert team.splitlines() == ["Summary stage deadline Fri 4 Dec: still missing —",
                                  "• 王芳: Personal summary"]
     [township] = [m for m in messages(harness, chats["孙丽"]) if "Summary stage deadline" in m]
     assert township.splitlines()[1:] == [

@@ -92,14 +92,14 @@ async def test_the_draft_counts_the_weeks_records_and_a_short_week_requires_a_re
     # Resolved on Sunday 23:59 county time (15:59 UTC): still this week.
     await add_dispute(harness, cadre, resolved_at=dt.datetime(2026, 11, 29, 15, 59, tzinfo=dt.UTC))
     replies = await harness.send(user, "/summary")
-    assert "fewer days than required" in replies[-1].plain_text
+    assert "this week: 3, fewer than the 5 required" in replies[-1].plain_text  # the figure
     replies = await fill_texts(harness, user, ["Sick two days", "Met 3 households", "Roads",
                                                "Visit the school"])
     confirm = replies[-1].plain_text
-    assert "Week 2026-11-23 – 2026-11-29" in confirm
+    assert "Week 23 – 29 Nov" in confirm
     assert "Days in the village: 3" in confirm and "Visits: 3" in confirm
     assert "the old 1" in confirm and "the weak 2" in confirm
-    assert "Disputes taken up: 1" in confirm and "Disputes resolved: 1" in confirm
+    assert "Disputes reported: 1" in confirm and "Disputes resolved: 1" in confirm
     assert "Reason for fewer days: Sick two days" in confirm
     replies = await tap(harness, user, replies, "Save")
     assert "is submitted" in "\n".join(texts(replies))
@@ -163,9 +163,9 @@ async def test_a_summary_at_monday_0001_local_belongs_to_the_new_week(harness):
     await tap(harness, user, await fill_texts(harness, user, ["r", "a", "b", "c"]), "Save")
     harness.at(dt.datetime(2026, 11, 30, 0, 1, tzinfo=SHANGHAI))
     replies = await harness.send(user, "/summary")
-    assert "fewer days" in replies[-1].plain_text  # a fresh draft, not the correction
+    assert "this week: 0, fewer" in replies[-1].plain_text  # a fresh draft, not the correction
     replies = await fill_texts(harness, user, ["r2", "a2", "b2", "c2"])
-    assert "Week 2026-11-30 – 2026-12-06" in replies[-1].plain_text
+    assert "Week 30 Nov – 6 Dec" in replies[-1].plain_text
     await tap(harness, user, replies, "Save")
     rows = await summaries(harness)
     assert [r.week_start for r in rows] == [dt.date(2026, 11, 23), dt.date(2026, 11, 30)]
@@ -179,7 +179,7 @@ async def test_a_summary_survives_a_restart_and_a_double_tap_on_save_submits_onc
     await harness.send(user, "On leave")
     await harness.restart()
     replies = await harness.send(user, "/back")
-    assert "fewer days than required" in replies[-1].plain_text
+    assert "fewer than the 5 required" in replies[-1].plain_text
     replies = await fill_texts(harness, user, ["Away", "a", "b", "c"])
     confirm = last_with_buttons(replies)
     save = confirm.callback_data("Save")
