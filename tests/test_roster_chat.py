@@ -94,7 +94,7 @@ async def test_a_bad_file_is_rejected_whole_with_every_bad_line_and_nothing_chan
     ]) + "\n"
     replies = await _upload(harness, office, "roster.csv", bad.encode())
     assert texts(replies) == ["\n".join([
-        "名单未导入：发现 5 处问题，未做任何更改。请改正后重新发送整个文件。",
+        "花名册未导入：发现 5 处问题，未做任何更改。请改正后重新发送整个文件。",
         "第 3 行：含有公式（“=HYPERLINK(\"http://x\")”），请直接填写数值。",
         "第 4 行：电话号码 13800138011 在多行中重复出现。",
         "第 5 行：电话号码 13800138011 在多行中重复出现。",
@@ -168,7 +168,7 @@ async def test_a_village_name_two_townships_share_is_asked_about(harness):
     replies = await harness.send(office, "/roster list 新村")
     assert "有多个乡镇都有名为“新村”的村" in texts(replies)[0]
     replies = await harness.press(office, replies[-1].callback_data("古埠镇/新村"))
-    assert texts(replies) == ["古埠镇/新村：共 1 人\n• 钱多 · 驻村干部 · ****8010 · ⏳ 未登记"]
+    assert texts(replies) == ["古埠镇/新村：共 1 人\n• 钱多 · 驻村干部 · ****8010 · ⏳ 未注册"]
 
 
 async def test_a_deactivated_cadre_mid_visit_is_refused_at_once_and_keeps_records(harness):
@@ -249,7 +249,7 @@ async def test_a_roster_file_sent_without_a_caption_is_imported_too(harness):
     rows += [["孔明", "13800138011", "department", "县科技局", "古埠镇", "新村", "cadre"]]
     replies = await _upload(harness, office, "名单.xlsx", _xlsx(rows), caption=None,
                             mime_type="application/vnd.ms-excel")
-    assert texts(replies) == ["名单已导入：新增 1 人，更新 0 人，未变 9 人。"]
+    assert texts(replies) == ["花名册已导入：新增 1 人，更新 0 人，未变 9 人。"]
     assert (await _people(harness))["孔明"].village.name == "新村"
     # Another kind of file from the office, and a CSV from a cadre, are not taken for a roster.
     before, downloads = await _snapshot(harness), _downloads(harness)
@@ -314,7 +314,7 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
     replies = await _upload(harness, office, "人员名册.xlsx", edited,
                             mime_type="application/vnd.openxmlformats-officedocument."
                                       "spreadsheetml.sheet")
-    assert texts(replies) == ["名单已导入：新增 0 人，更新 2 人，未变 6 人。\n"
+    assert texts(replies) == ["花名册已导入：新增 0 人，更新 2 人，未变 6 人。\n"
                               "另有 1 人的“在册”一栏为“否”，未作更改。"]
     expected = dict(before)
     expected["李娜"] = ("+8613900139002", *before["李娜"][1:])
@@ -325,7 +325,7 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
 
     # The same file again changes nothing; nor does the untouched export.
     replies = await _upload(harness, office, "人员名册.xlsx", edited)
-    assert texts(replies)[0].startswith("名单已导入：新增 0 人，更新 0 人，未变 8 人。")
+    assert texts(replies)[0].startswith("花名册已导入：新增 0 人，更新 0 人，未变 8 人。")
     if not harness.settings.database_url.startswith("sqlite"):
         return  # the command line reaches a PostgreSQL test schema by no URL
     # On the command line: 刘洋 has a new phone, written as Excel shows a number.
@@ -338,7 +338,8 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
     capsys.readouterr()
     assert await asyncio.to_thread(cli.main, ["roster", "import", "--lang", "zh", str(path)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "名单已导入：新增 0 人，更新 1 人，未变 7 人。", "另有 1 人的“在册”一栏为“否”，未作更改。"]
+        "花名册已导入：新增 0 人，更新 1 人，未变 7 人。",
+        "另有 1 人的“在册”一栏为“否”，未作更改。"]
     expected["刘洋"] = ("+8613700137004", *before["刘洋"][1:])
     assert await _snapshot(harness) == expected
 
@@ -351,7 +352,7 @@ async def test_a_new_phone_is_a_persons_only_when_all_else_of_the_row_is_theirs(
     # Another 陈静, of another village: a new person, the first keeps her number.
     other = "陈静,13900139005,一般干部,县农业局,古埠镇,古埠村,驻村干部\n"
     replies = await _upload(harness, office, "名单.csv", (header + lina + other).encode())
-    assert texts(replies) == ["名单已导入：新增 1 人，更新 1 人，未变 0 人。"]
+    assert texts(replies) == ["花名册已导入：新增 1 人，更新 1 人，未变 0 人。"]
     found = await _people(harness)
     assert found["李娜"].phone == "+8613900139002"
     async with harness.db.read() as session:
@@ -366,9 +367,9 @@ async def test_a_new_phone_is_a_persons_only_when_all_else_of_the_row_is_theirs(
         "陈静,13700137015,一般,县农业局,黄金埠镇,东岗村,干部\n"
     replies = await _upload(harness, office, "名单.csv", twice.encode("utf-8-sig"))
     assert texts(replies) == ["\n".join([
-        "名单未导入：发现 2 处问题，未做任何更改。请改正后重新发送整个文件。",
-        "第 2 行：与另一行都是名单中的陈静（只有电话不同），每人只能占一行。",
-        "第 3 行：与另一行都是名单中的陈静（只有电话不同），每人只能占一行。",
+        "花名册未导入：发现 2 处问题，未做任何更改。请改正后重新发送整个文件。",
+        "第 2 行：与另一行都是花名册中的陈静（只有电话不同），每人只能占一行。",
+        "第 3 行：与另一行都是花名册中的陈静（只有电话不同），每人只能占一行。",
     ])]
 
 
@@ -388,7 +389,7 @@ async def test_chinese_headers_and_names_read_from_every_encoding_a_spreadsheet_
             else text.encode(encoding)
         replies = await _upload(harness, office, "名单.csv", data)
         created, unchanged = (5, 0) if first else (0, 5)
-        said = f"名单已导入：新增 {created} 人，更新 0 人，未变 {unchanged} 人。"
+        said = f"花名册已导入：新增 {created} 人，更新 0 人，未变 {unchanged} 人。"
         assert texts(replies) == [said], encoding
         first = False
     found = await _people(harness)
@@ -401,9 +402,9 @@ async def test_errors_name_the_columns_ranks_and_roles_in_the_readers_language(h
     data = "姓名,电话,职级\n张三,13800138020,一般\n".encode()
     replies = await _upload(harness, office, "名单.csv", data)
     assert texts(replies) == [
-        "名单未导入：发现 1 处问题，未做任何更改。请改正后重新发送整个文件。\n"
+        "花名册未导入：发现 1 处问题，未做任何更改。请改正后重新发送整个文件。\n"
         "表头（第 1 行）缺少以下列：单位、乡镇、村、角色。"
-        "名单需要的列为：姓名、电话、职级、单位、乡镇、村、角色。"]
+        "花名册需要的列为：姓名、电话、职级、单位、乡镇、村、角色。"]
     data = ("姓名,电话,职级,单位,乡镇,村,角色,在册\n"
             "张三,13800138020,厅级,县委,古埠镇,新村,村长,也许\n").encode()
     replies = await _upload(harness, office, "名单.csv", data)
