@@ -140,7 +140,7 @@ async def save(turn: Turn, data: Data) -> None:
         items=data.get("items"), people_count=data.get("people"),
         destination=data.get("destination"), project_name=data.get("project"),
     )
-    turn.say(turn.tr("aid.saved", kind=turn.tr(f"aid.kind.{kind}"), day=turn.today.isoformat()))
+    turn.say(turn.tr("aid.saved", kind=turn.tr(f"aid.kind.{kind}"), day=turn.today))
 
 
 async def _save_pair(turn: Turn, data: Data) -> None:

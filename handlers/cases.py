@@ -92,7 +92,7 @@ async def list_cases(turn: Turn, args: str) -> None:
     lines = [turn.tr("case.list_title", count=total)]
     lines += [turn.tr("case.line", id=v.case.id, kind=turn.tr(f"case.kind.{v.case.kind}"),
                       title=v.case.title, village=v.village, cadre=v.cadre,
-                      day=v.case.day.isoformat(), photos=len(v.case.photos)) for v in found]
+                      day=v.case.day, photos=len(v.case.photos)) for v in found]
     if total > len(found):
         lines.append(turn.tr("case.more", count=total - len(found)))
     buttons = [(f"#{v.case.id} {_short(v.case.title)}", f"mc:v:{v.case.id}") for v in found]
@@ -107,7 +107,7 @@ def render_case(tr: Translator, view: store.CaseView) -> str:
         tr("case.view_title", id=case.id, kind=tr(f"case.kind.{case.kind}"),
            title=case.title),
         tr("case.view_meta", village=view.village, cadre=view.cadre,
-           day=case.day.isoformat(), photos=len(case.photos),
+           day=case.day, photos=len(case.photos),
            status=tr(f"case.status.{case.status}")),
         "", _esc(case.text)])
 

@@ -84,8 +84,8 @@ _TEXT_IDS = [N_("stage.q.achievements"), N_("stage.label.achievements"),
 def _stage_open(turn: Turn) -> bool:
     settings = turn.app.settings
     if turn.today < settings.summary_stage_start:
-        turn.say(turn.tr("stage.not_open", start=settings.summary_stage_start.isoformat(),
-                         deadline=settings.summary_stage_deadline.isoformat()))
+        turn.say(turn.tr("stage.not_open", start=settings.summary_stage_start,
+                         deadline=settings.summary_stage_deadline))
         return False
     return True
 
@@ -109,8 +109,8 @@ def _chooser(turn: Turn, person: Person) -> None:
     buttons = [[(turn.tr(f"stage.write.{kind}"), f"stg:w:{kind}")] for kind in kinds]
     if person.role in ("team_leader", "township_leader"):
         buttons.append([(turn.tr("stage.button.review"), "stg:r")])
-    turn.say(turn.tr("stage.choose", deadline=turn.app.settings.summary_stage_deadline
-                     .isoformat()), markup=inline_keyboard(buttons))
+    turn.say(turn.tr("stage.choose", deadline=turn.app.settings.summary_stage_deadline),
+             markup=inline_keyboard(buttons))
 
 
 _WRITE_IDS = [N_("stage.write.personal"), N_("stage.write.team"), N_("stage.write.township")]

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from common.clock import week_start
-from common.i18n import N_
+from common.i18n import N_, Span
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Data, Form, Question
@@ -68,7 +68,7 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     monday = week_start(turn.today)
     row = await store.summary_for(turn.session, person_id=person.id, week_start=monday)
     if row is not None and row.status == "accepted":
-        turn.say(turn.tr("summary.locked", start=monday.isoformat()))
+        turn.say(turn.tr("summary.locked", start=monday))
         return None
     if row is not None:
         data = _answers_of(row)
@@ -96,8 +96,7 @@ def by_kind_line(turn: Turn, by_kind: dict[str, Any]) -> str:
 async def describe(turn: Turn, data: Data) -> list[str]:
     """The week, whether this corrects a submitted summary, and the visits per kind."""
     monday = dt.date.fromisoformat(data["ctx_week"])
-    lines = [turn.tr("summary.week", start=monday.isoformat(),
-                     end=store.week_end(monday).isoformat())]
+    lines = [turn.tr("summary.week", period=Span(monday, store.week_end(monday)))]
     if "ctx_submitted" in data:
         lines.append(turn.tr("summary.correcting"))
     lines.append(by_kind_line(turn, data.get("ctx_by_kind") or {}))
@@ -116,10 +115,10 @@ async def save(turn: Turn, data: Data) -> None:
                                             week_start=monday, figures=figures, text=text,
                                             now=turn.now)
     except store.SummaryLocked:
-        turn.say(turn.tr("summary.locked", start=monday.isoformat()))
+        turn.say(turn.tr("summary.locked", start=monday))
         return
     msgid = "summary.submitted" if new else "summary.corrected"
-    turn.say(turn.tr(msgid, start=monday.isoformat()))
+    turn.say(turn.tr(msgid, start=monday))
 
 
 SUMMARY = register_form(

@@ -77,7 +77,7 @@ async def summary_reminders(run: Run) -> list[Outgoing]:
     settings = run.ctx.settings
     monday = week_start((run.local_due + _reminder_lead(settings)).date())
     deadline = summary_deadline(settings, monday).astimezone(settings.tz)
-    return [message(p, run.tr(p)("remind.summary", deadline=f"{deadline:%Y-%m-%d %H:%M}"),
+    return [message(p, run.tr(p)("remind.summary", deadline=deadline),
                     key=f"summary-remind:{monday}:{p.id}", kind="reminder")
             for p in await _missing_summaries(run, monday)]
 
@@ -102,7 +102,7 @@ async def summaries_missing_to_teams(run: Run) -> list[Outgoing]:
         for leader in teams.get(village_id, []):
             names = [p for p in group if p.id != leader.id]
             if names:
-                text = run.tr(leader)("remind.summary_missing_team", week=monday.isoformat(),
+                text = run.tr(leader)("remind.summary_missing_team", week=monday,
                                       names=_names(names))
                 out.append(message(leader, text, kind="warning",
                                    key=f"summary-missing:{monday}:{leader.id}"))
@@ -121,7 +121,7 @@ async def summaries_missing_to_townships(run: Run) -> list[Outgoing]:
     for township_id, villages in by_township.items():
         for leader in townships.get(township_id, []):
             tr = run.tr(leader)
-            lines = [tr("remind.summary_missing_township", week=monday.isoformat())]
+            lines = [tr("remind.summary_missing_township", week=monday)]
             lines += [tr("remind.summary_missing_line", village=v, names=_names(g))
                       for v, g in sorted(villages.items())]
             out.append(message(leader, "\n".join(lines), kind="warning",

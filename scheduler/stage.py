@@ -28,7 +28,7 @@ def _by_person(pairs: list[tuple[Person, str]]) -> dict[int, tuple[Person, list[
 
 
 async def _tell(run: Run, pairs: list[tuple[Person, str]], msgid: str, key: str) -> list[Outgoing]:
-    deadline = run.ctx.settings.summary_stage_deadline.isoformat()
+    deadline = run.ctx.settings.summary_stage_deadline
     return [message(person, run.tr(person)(msgid, kinds=_kinds(run.tr(person), kinds),
                                           deadline=deadline),
                     key=f"{key}:{person.id}", kind="reminder")
@@ -55,7 +55,7 @@ async def _missing_lists(run: Run, missing: list[tuple[Person, str]]) -> list[Ou
     for author, kind in missing:
         for reviewer in _reviewers_of(author, kind, teams, townships, office):
             lists.setdefault(reviewer.id, (reviewer, []))[1].append((author, kind))
-    deadline = run.ctx.settings.summary_stage_deadline.isoformat()
+    deadline = run.ctx.settings.summary_stage_deadline
     out: list[Outgoing] = []
     for reviewer, items in lists.values():
         tr = run.tr(reviewer)

@@ -333,7 +333,8 @@ async def test_set_aside_in_chinese_tells_nobody_and_forged_buttons_are_refused(
     replies = await harness.send(leading, "/cases")
     assert texts(replies)[0].startswith("待审典型案例（1 件），最新在前：\n#1 好做法 · 夜校 — 新村")
     replies = await harness.press(leading, "mc:v:1")
-    assert replies[-1].plain_text.splitlines()[1] == "新村 · 李娜 · 11月28日（周六） · 照片 2 张 · 待审"
+    assert replies[-1].plain_text.splitlines()[1] == (
+        "新村 · 李娜 · 11月28日（周六） · 照片 2 张 · 待审")
     assert replies[-1].buttons == []  # the leading group reads; the office decides
     assert await harness.press(leading, "mc:f:1") == []
     assert harness.emu.callback_answers[-1]["text"] == "这个按钮已失效。"

@@ -65,15 +65,15 @@ async def test_summary_reminder_before_the_deadline_then_the_missing_to_the_team
     await tick(harness, local(2026, 12, 4, 9, 0))
     await tick(harness, local(2026, 12, 4, 14, 0))
     assert messages(harness, chats["王芳"]) == [
-        "本周小结截止时间：2026-12-04 17:00。发送 /summary，机器人会根据您的记录起草。"]
+        "本周小结截止时间：12月4日（周五）17:00。发送 /summary，机器人会根据您的记录起草。"]
     assert messages(harness, chats["李娜"]) == []
     await tick(harness, local(2026, 12, 4, 17, 0))
     team = [m for m in messages(harness, chats["张伟"]) if "已过截止" in m]
-    assert team == ["已过截止时间仍未提交周小结（2026-11-30 当周）：王芳"]
+    assert team == ["11月30日（周一）当周的周小结已过截止时间仍未提交：王芳"]
     assert [m for m in messages(harness, chats["孙丽"]) if "周小结" in m] == []
     await tick(harness, local(2026, 12, 5, 17, 0))
     [township] = [m for m in messages(harness, chats["孙丽"]) if "周小结" in m]
-    assert township == ("截止一天后仍未提交周小结（2026-11-30 当周）：\n"
+    assert township == ("11月30日（周一）当周的周小结截止一天后仍未提交：\n"
                         "东岗村：刘洋、陈静\n新村：张伟、王芳")
 
 

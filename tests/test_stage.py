@@ -161,7 +161,7 @@ async def test_a_team_leader_writes_the_teams_summary_from_the_villages_figures_
     found = await seed(harness)
     zhang = harness.emu.user(chats["张伟"], language_code="zh-hans")
     replies = await harness.send(zhang, "/final")
-    assert texts(replies) == ["总结阶段（2026-12-04 前提交）：请选择要写的总结。"]
+    assert texts(replies) == ["总结阶段请于12月4日（周五）前提交。请选择要写的总结："]
     assert [label for row in replies[0].buttons for label, _ in row] == [
         "个人总结", "工作队总结", "审核总结"]
     replies = await harness.tap(zhang, replies, suffix=":w:team")
