@@ -18,20 +18,24 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
 from common.context import AppContext
 from common.delivery import deliver_rows, upload_path
-from common.i18n import N_, Span, Translator, translator
+from common.i18n import N_, Span, Translator, catalog, format_span, translator
 from handlers.base import Turn
 from handlers.parsing import ParseError, period_refusal, split_period
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
+from reports.audit_words import AuditWords
 from reports.xlsx import Part, Sheet, TooLarge, write_workbook
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage import problems as store_problems
@@ -78,6 +82,12 @@ CODES: dict[str, dict[str, str]] = {
     "rectification": {"types": "rectify.type."},
     "winter": {"item": "winter.item.", "unit": "winter.unit."},
 }
+# Columns the workbook leaves out: internal ids the chat never shows. The numbers of disputes,
+# problems and cases stay: the chat quotes them (纠纷 #12), and a reader may quote them back.
+HIDDEN: dict[str, tuple[str, ...]] = {
+    kind: ("id",) for kind in ("visits", "checkins", "aid", "publicity", "summaries",
+                               "pairings", "people", "audit", "appraisals", "stage_summaries")
+} | {"problems": ("visit_id",), "audit": ("id", "entity_id")}  # the object is named instead
 AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
               "donation_value", "labour_people", "project_count", "project_funds")
 PUBLICITY_TOTALS = ("sessions", "attendance", "slogans", "boards")
@@ -112,20 +122,39 @@ class Job:
 
     @property
     def filename(self) -> str:
-        """An ASCII file name: grassroots-<scope>-<start>-<end>.xlsx."""
-        return f"{self._stem}-{self.start.isoformat()}-{self.end.isoformat()}.xlsx"
+        """The name the requester sees: what the file holds, the place and the days, in
+        their language (驻村工作台账-新村-11月23日至11月28日.xlsx); never an internal id."""
+        return file_name(self.locale, self.scope, self.start, self.end)
 
     def part_filename(self, start: dt.date, end: dt.date, number: int, count: int) -> str:
-        """A part's file name, with its own days: grassroots-<scope>-<start>-<end>-part2of3.xlsx."""
-        return f"{self._stem}-{start.isoformat()}-{end.isoformat()}-part{number}of{count}.xlsx"
+        """A part's name, with its own days: …-11月1日至11月15日-第2部分共3部分.xlsx."""
+        return file_name(self.locale, self.scope, start, end, part=(number, count))
 
-    @property
-    def _stem(self) -> str:
-        if self.scope.kind == "village":
-            return f"grassroots-village-{self.scope.village_id}"
-        if self.scope.kind == "township":
-            return f"grassroots-township-{self.scope.township_id}"
-        return "grassroots-county"
+
+# A day in a file name: Babel patterns, with the year when the days are of two years.
+FILE_DAY = {"zh": ("M月d日", "y年M月d日"), "en": ("dMMM", "dMMMy")}
+# What a file name may not hold (Windows' and Unix's reserved characters, controls).
+UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+MAX_NAME_CHARS = 120
+
+
+def file_name(locale: str, scope: Scope, start: dt.date, end: dt.date, *,
+              part: tuple[int, int] | None = None) -> str:
+    """A workbook's name for its reader (the file on disk keeps FILE_PREFIX's): the catalog's
+    export.file_name with the place (export.file_county for the county) and the days, and
+    export.file_part for a part; safe as a file name on any system."""
+    messages = catalog(locale)
+    short, with_year = FILE_DAY.get(locale, FILE_DAY["en"])
+    pattern = with_year if start.year != end.year else short
+    babel = "zh_Hans_CN" if locale == "zh" else "en"
+    first, last = (format_date(day, pattern, locale=babel) for day in (start, end))
+    days = first if start == end else messages["export.file_span"].format(start=first, end=last)
+    place = scope.name if scope.kind != "county" else messages["export.file_county"]
+    name = messages["export.file_name"].format(place=" ".join(place.split()), days=days)
+    if part is not None:
+        name = messages["export.file_part"].format(name=name, number=part[0], count=part[1])
+    name = UNSAFE_IN_NAME.sub("_", name).strip(" .")[:MAX_NAME_CHARS]
+    return f"{name}.xlsx"
 
 
 def split_args(
@@ -246,8 +275,12 @@ async def _write(app: AppContext, job: Job, *, limit: int | None) -> list[Part]:
         async with app.db.read() as session:
             tz = app.settings.tz
             summary = await summary_rows(session, job, now=app.clock.now(), tz=tz)
+            audit = None
+            if "audit" in job.kinds:
+                audit = AuditWords(job.locale, await export.names_by_id(session))
             parts = await write_workbook(path, locale=job.locale, tz=tz, summary=summary,
-                                         sheets=_sheets(session, job, tz=tz), limit=limit)
+                                         sheets=_sheets(session, job, tz=tz, audit=audit),
+                                         limit=limit)
     except BaseException:
         _discard(path)
         raise
@@ -319,18 +352,44 @@ def _text(job: Job, text: str) -> Outgoing:
                     payload={"text": text, "parse_mode": "HTML"}, person_id=job.person_id)
 
 
-def _sheets(session: AsyncSession, job: Job, *, tz: dt.tzinfo) -> list[Sheet]:
-    """One lazily streamed sheet per kind: each query runs only when its sheet is written."""
+def _sheets(session: AsyncSession, job: Job, *, tz: dt.tzinfo,
+            audit: AuditWords | None = None) -> list[Sheet]:
+    """One lazily streamed sheet per kind: each query runs only when its sheet is written.
+    The audit trail's codes come in words through `audit`."""
     filters: dict[str, Any] = dict(job.scope.filters)
     where = export.Filter(export.window(job.start, job.end, tz), **filters)
-    return [Sheet(kind, export.COLUMNS[kind], export.rows(session, kind=kind, where=where),
-                  CODES.get(kind, {}), _day_column(kind)) for kind in job.kinds]
+    sheets = []
+    for kind in job.kinds:
+        rows = export.rows(session, kind=kind, where=where)
+        if kind == "audit" and audit is not None:
+            rows = audit.rows(rows)
+        shown = _shown_columns(kind)
+        if len(shown) < len(export.COLUMNS[kind]):
+            rows = _only(rows, [export.COLUMNS[kind].index(column) for column in shown])
+        sheets.append(Sheet(kind, shown, rows, CODES.get(kind, {}), _day_column(kind)))
+    return sheets
+
+
+def _shown_columns(kind: str) -> tuple[str, ...]:
+    return tuple(c for c in export.COLUMNS[kind] if c not in HIDDEN.get(kind, ()))
+
+
+async def _only(rows: AsyncIterator[tuple[Any, ...]],
+                indexes: list[int]) -> AsyncIterator[tuple[Any, ...]]:
+    """The rows with only the values at `indexes`."""
+    try:
+        async for row in rows:
+            yield tuple(row[i] for i in indexes)
+    finally:
+        close = getattr(rows, "aclose", None)  # a writer that stops early closes the cursor
+        if close is not None:
+            await close()
 
 
 def _day_column(kind: str) -> int | None:
     """Where the date a kind's rows come in the order of is (None: another order)."""
     column = export.BY_DAY.get(kind)
-    return None if column is None else export.COLUMNS[kind].index(column)
+    return None if column is None else _shown_columns(kind).index(column)
 
 
 async def summary_rows(
@@ -346,12 +405,12 @@ async def summary_rows(
     totals = await aid.aid_totals(session, start=job.start, end=job.end, **filters)
     held = await publicity.publicity_totals(session, start=job.start, end=job.end, **filters)
     reported = await cases.case_totals(session, start=job.start, end=job.end, **filters)
-    made = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     rows: list[tuple[str, Any]] = [
         (tr("export.summary.title"), None),
         (tr("export.summary.scope"), scope_label(tr, job.scope)),
-        (tr("export.summary.period"), f"{job.start.isoformat()} – {job.end.isoformat()}"),
-        (tr("export.summary.made"), made),
+        (tr("export.summary.period"), format_span(job.locale, job.start, job.end,
+                                                  today=now.astimezone(tz).date())),
+        (tr("export.summary.made"), now),  # a date cell, in the county's time
         ("", None), (tr("export.summary.visits"), None),
     ]
     rows += [(tr(f"visit.kind.{kind}"), by_kind.get(kind, 0)) for kind in visits.KINDS]

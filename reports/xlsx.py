@@ -2,8 +2,9 @@
 
 A summary sheet comes first, then one sheet per record kind with a translated header row,
 its rows written as XML text by reports/xlsx_rows.py (openpyxl's cells are ~8x slower).
-Datetimes are shown in the county's time zone, money as numbers with two decimals, yes/no and
-coded values (kinds, statuses) in the reader's language.
+Dates and times are date cells in the county's time zone with the reader's number formats,
+money plain numbers (the header names the unit), yes/no and coded values (kinds, statuses) in
+the reader's language.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from common.i18n import catalog, translate
 from reports.xlsx_parts import FILL, TooLarge, Written, copy_rows, estimate, plan
-from reports.xlsx_rows import MAX_CELL_CHARS, MONEY_FORMAT, RowSheet, RowXml, Styles, add_sheet
+from reports.xlsx_rows import MAX_CELL_CHARS, RowSheet, RowXml, Styles, add_sheet
 from storage.files import FILE_MODE, make_private
 
 MIN_WIDTH, MAX_WIDTH = 8, 60
@@ -60,6 +61,10 @@ class Cells:
         self.messages = catalog(locale)
         self.yes = translate(locale, "export.yes")
         self.no = translate(locale, "export.no")
+        self.date_format = translate(locale, "export.format.date")
+        self.datetime_format = translate(locale, "export.format.datetime")
+        self.separator = translate(locale, "export.list")
+        self.pair = translate(locale, "export.list_pair")
         self._labels: dict[tuple[str, str], str] = {}
         self.sheet: WriteOnlyWorksheet | None = None
 
@@ -84,14 +89,11 @@ class Cells:
             local = value.astimezone(self.tz) if value.tzinfo else value
             return local.replace(tzinfo=None)
         if kind is Decimal:
-            cell = WriteOnlyCell(self.sheet, value=value)
-            cell.number_format = MONEY_FORMAT
-            return cell
+            return float(value)
         if isinstance(value, dict):
             return self.text(self.flags(value, prefix))
         if isinstance(value, list):  # coded values picked together (a session's topics)
-            return self.text("; ".join(self.label(prefix, str(v)) if prefix else str(v)
-                                       for v in value))
+            return self.text(self.listed(value, prefix))
         return value if kind is dt.date else self.text(str(value))
 
     def text(self, value: str) -> Any:
@@ -104,19 +106,26 @@ class Cells:
             return cell
         return value
 
+    def listed(self, values: Sequence[Any], prefix: str | None) -> str:
+        """Values picked together, by name, joined as the reader's language lists them
+        (export.list: 、 in Chinese)."""
+        return self.separator.join(self.label(prefix, str(v)) if prefix else str(v)
+                                   for v in values)
+
     def flags(self, value: Mapping[str, Any], prefix: str | None) -> str:
-        """A JSON object as readable text: true flags by name, other entries as 'name: value'."""
+        """A JSON object as readable text: true flags by name, other entries as 'name: value'
+        (export.list_pair: 走访次数：1)."""
         parts: list[str] = []
         for key, item in value.items():
             name = self.label(prefix, str(key)) if prefix else str(key)
             if item is True:
                 parts.append(name)
             elif isinstance(item, dict):
-                inner = ", ".join(f"{k} {v}" for k, v in item.items())
-                parts.append(f"{name}: {inner}" if inner else name)
+                inner = self.separator.join(f"{k} {v}" for k, v in item.items())
+                parts.append(self.pair.format(name=name, value=inner) if inner else name)
             elif item not in (None, False):
-                parts.append(f"{name}: {item}")
-        return "; ".join(parts)
+                parts.append(self.pair.format(name=name, value=item))
+        return self.separator.join(parts)
 
 
 def display_width(text: str) -> int:
@@ -218,17 +227,22 @@ def write_summary(book: Workbook, *, title: str) -> WriteOnlyWorksheet:
     return sheet
 
 
-def append_pairs(sheet: WriteOnlyWorksheet, rows: Iterable[tuple[str, Any]]) -> None:
-    """Label/value rows; a row without a value is a bold heading."""
+def append_pairs(sheet: WriteOnlyWorksheet, rows: Iterable[tuple[str, Any]],
+                 cells: Cells) -> None:
+    """Label/value rows; a row without a value is a bold heading. Money is a plain number
+    (the label names the unit), a date or time a date cell in the reader's format."""
     for label, value in rows:
         if not label:
             sheet.append([])
         elif value is None:
             sheet.append([_bold(sheet, label)])
         elif isinstance(value, Decimal):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = MONEY_FORMAT
-            sheet.append([label, cell])
+            sheet.append([label, float(value)])
+        elif isinstance(value, dt.datetime):
+            local = value.astimezone(cells.tz).replace(tzinfo=None) if value.tzinfo else value
+            sheet.append([label, Styles.formatted(sheet, local, cells.datetime_format)])
+        elif isinstance(value, dt.date):
+            sheet.append([label, Styles.formatted(sheet, value, cells.date_format)])
         else:
             sheet.append([label, value])
 
@@ -261,8 +275,9 @@ async def write_workbook(
     # The summary is written last (it ends with what each sheet holds) but comes first.
     first = write_summary(book, title=translate(locale, "export.sheet.summary"))
     cells = Cells(locale, tz)
-    xml = RowXml(tz=tz, styles=Styles(first), yes=cells.yes, no=cells.no, label=cells.label,
-                 flags=cells.flags)
+    styles = Styles(first, date=cells.date_format, datetime=cells.datetime_format)
+    xml = RowXml(tz=tz, styles=styles, yes=cells.yes, no=cells.no, label=cells.label,
+                 flags=cells.flags, listed=cells.listed)
     written: list[Written] = []
     try:
         for spec in sheets:
@@ -301,13 +316,13 @@ async def _finish(book: Workbook, path: Path, summary: list[tuple[str, Any]], ce
 def _summarise(sheet: WriteOnlyWorksheet, summary: list[tuple[str, Any]], cells: Cells,
                counts: dict[str, int], part: str | None = None) -> None:
     """The summary's figures, then the part it is in and what each sheet of it holds."""
-    append_pairs(sheet, summary)
+    append_pairs(sheet, summary, cells)
     tr = cells.messages
     if part is not None:
-        append_pairs(sheet, [("", None), (tr.get("export.summary.part", "Part"), part)])
-    append_pairs(sheet, [("", None), (tr.get("export.summary.rows", "Rows"), None)])
+        append_pairs(sheet, [("", None), (tr.get("export.summary.part", "Part"), part)], cells)
+    append_pairs(sheet, [("", None), (tr.get("export.summary.rows", "Rows"), None)], cells)
     append_pairs(sheet, [(tr.get(f"export.sheet.{kind}", kind), count)
-                         for kind, count in counts.items()])
+                         for kind, count in counts.items()], cells)
 
 
 async def _save_parts(book: Workbook, path: Path, summary: list[tuple[str, Any]],
@@ -351,7 +366,9 @@ def _save_part(book: Workbook, target: Path, summary: list[tuple[str, Any]], cel
                 copied, counts[done.kind] = copy_rows(done, chosen if done.dated else None)
                 sheet = add_sheet(book, done.sheet.title, folder=target.parent)
                 sheet.adopt(copied, head=done.sheet.head, tail=done.sheet.tail)
-        _summarise(head, summary, cells, counts, f"{number[0]} / {number[1]}")
+        _summarise(head, summary, cells, counts,
+                   translate(cells.locale, "export.summary.part_of", number=number[0],
+                             count=number[1]))
         size = _save(book, target)
     finally:
         for sheet in book.worksheets:

@@ -6,7 +6,7 @@ campaign is about 12 million cells. Here a row of database values becomes its `<
 by string formatting (about a microsecond a cell), inside a sheet that openpyxl still heads,
 closes and packs into the workbook (column widths, frozen header, styles, relationships).
 The cells are what openpyxl writes for the same values (inline strings, numbers, and dates and
-times as serial numbers with openpyxl's own date formats), floats exactly rather than to 16
+times as serial numbers with the reader's date formats), floats exactly rather than to 16
 digits. A row carries its number (`<row r="5">`: optional in SpreadsheetML, but readers such as
 xlsx2csv skip a row without it); its cells carry no reference (a cell follows the one before it,
 an empty cell is `<c/>`, as every reader we test takes it): 30 % less text to deflate, and a
@@ -39,7 +39,6 @@ from openpyxl.worksheet._writer import WorksheetWriter
 
 from storage.files import new_private_file
 
-MONEY_FORMAT = "0.00"
 MAX_CELL_CHARS = 32_767  # Excel refuses longer cells
 EPOCH = dt.date(1899, 12, 30).toordinal()  # Excel's day 0 (Windows dates, as openpyxl writes)
 EMPTY_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
@@ -188,18 +187,23 @@ def add_sheet(book: Workbook, title: str, *, folder: Path) -> RowSheet:
 
 
 class Styles:
-    """The workbook's style ids for the cells written here, registered through openpyxl."""
+    """The workbook's style ids for the cells written here, registered through openpyxl:
+    dates and times as date cells in the reader's number formats (zh
+    `yyyy"年"m"月"d"日"`, catalog entries export.format.date and export.format.datetime)."""
 
-    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+    def __init__(self, sheet: WriteOnlyWorksheet, *, date: str, datetime: str) -> None:
         bold = WriteOnlyCell(sheet, value="")
         bold.font = Font(bold=True)
-        money = WriteOnlyCell(sheet, value=0)
-        money.number_format = MONEY_FORMAT
         self.bold = bold.style_id
-        self.money = money.style_id
-        # openpyxl's own formats for dates and times ("yyyy-mm-dd", "yyyy-mm-dd h:mm:ss").
-        self.date = WriteOnlyCell(sheet, value=dt.date(2000, 1, 1)).style_id
-        self.datetime = WriteOnlyCell(sheet, value=dt.datetime(2000, 1, 1)).style_id
+        self.date_format, self.datetime_format = date, datetime
+        self.date = self.formatted(sheet, dt.date(2000, 1, 1), date).style_id
+        self.datetime = self.formatted(sheet, dt.datetime(2000, 1, 1), datetime).style_id
+
+    @staticmethod
+    def formatted(sheet: WriteOnlyWorksheet, value: Any, number_format: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
 
 
 def inline(text: str) -> str:
@@ -224,12 +228,15 @@ class RowXml:
     """Rows of database values as `<row>` elements, in one language and time zone.
 
     Cells are chosen by the value's exact type. `label(prefix, code)` names coded values,
-    `flags(mapping, prefix)` a JSON object; yes and no are the reader's words for booleans."""
+    `flags(mapping, prefix)` a JSON object, `listed(values, prefix)` values picked together;
+    yes and no are the reader's words for booleans."""
 
     def __init__(self, *, tz: dt.tzinfo, styles: Styles, yes: str, no: str,
                  label: Callable[[str, str], str],
-                 flags: Callable[[Mapping[str, Any], str | None], str]) -> None:
+                 flags: Callable[[Mapping[str, Any], str | None], str],
+                 listed: Callable[[Sequence[Any], str | None], str]) -> None:
         self.tz, self.styles, self.label, self.flags = tz, styles, label, flags
+        self.listed = listed
         self._bodies: dict[tuple[str, str], str] = {}
         self._days: dict[dt.date, str] = {}
         self._bool = {True: inline(yes), False: inline(no)}
@@ -283,7 +290,8 @@ class RowXml:
         return f"><v>{value!r}</v></c>" if math.isfinite(value) else "/>"
 
     def _money(self, value: Decimal, _prefix: str | None) -> str:
-        return f' s="{self.styles.money}"><v>{float(value):.16g}</v></c>'
+        # A plain number (200, 250.5): the header names the unit (元), no ¥0.00 format.
+        return f"><v>{float(value):.16g}</v></c>"
 
     def _yes_no(self, value: bool, _prefix: str | None) -> str:
         return self._bool[value]
@@ -308,8 +316,7 @@ class RowXml:
 
     def _list(self, value: list[Any], prefix: str | None) -> str:
         # Coded values picked together (a session's topics).
-        text = "; ".join(self.label(prefix, str(v)) if prefix else str(v) for v in value)
-        return inline(text)
+        return inline(self.listed(value, prefix))
 
     def _other(self, value: Any, _prefix: str | None) -> str:
         return inline(str(value))

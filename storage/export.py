@@ -428,6 +428,16 @@ async def winter_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
         yield (township, village, item, unit_of(item), target, progress,
                None if done is None else round(done, 1))
 
+async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
+    """People's, units', townships' and villages' names by id (the audit trail keeps ids)."""
+    names: dict[str, dict[int, str]] = {}
+    for key, model in (("person", Person), ("unit", Unit), ("township", Township),
+                       ("village", Village)):
+        rows = await session.execute(select(model.id, model.name))
+        names[key] = {row[0]: row[1] for row in rows}
+    return names
+
+
 RowSource = Callable[..., AsyncIterator[Row]]
 SOURCES: dict[str, RowSource] = {
     "visits": visit_rows, "problems": problem_rows, "problem_steps": problem_step_rows,

@@ -134,12 +134,13 @@ async def test_the_office_exports_the_whole_campaign_in_its_language(harness, ex
     assert replies == ["Preparing your export of the whole county, 23 – 28 Nov… "
                        "The workbook will arrive here as a file."]
     filename, book, params = await fetch_workbook(harness, users["吴敏"])
-    assert filename == "grassroots-county-2026-11-23-2026-11-28.xlsx"
+    assert filename == "campaign-records-county-23Nov-28Nov.xlsx"
     kinds = [k for k in export.KINDS]
     assert book.sheetnames == ["Summary"] + [translate("en", f"export.sheet.{k}") for k in kinds]
     for kind in kinds:
         header = sheet_rows(book, translate("en", f"export.sheet.{kind}"))[0]
-        assert header == tuple(translate("en", f"export.{kind}.{c}") for c in export.COLUMNS[kind])
+        shown = [c for c in export.COLUMNS[kind] if c not in export_handler.HIDDEN.get(kind, ())]
+        assert header == tuple(translate("en", f"export.{kind}.{c}") for c in shown)
     assert book["Visits"].freeze_panes == "A2"
     assert "Visits 4" in params["caption"] and "Problems 2" in params["caption"]
     await harness.emu.wait_for(lambda: not any(exports.iterdir()))  # sent: the file is gone
@@ -165,22 +166,21 @@ async def test_the_visits_sheet_holds_the_databases_rows_with_local_times(harnes
     _name, book, _params = await fetch_workbook(harness, users["吴敏"])
     async with harness.db.read() as session:
         expected = (await session.execute(
-            select(Visit.id, Visit.day, Person.name, Village.name, Visit.heard)
+            select(Visit.day, Person.name, Village.name, Visit.heard)
             .join(Person, Person.id == Visit.person_id)
             .join(Village, Village.id == Visit.village_id)
             .where(Visit.day >= DAY(2026, 11, 23)).order_by(Visit.day, Visit.id))).all()
     rows = by_header(book, "Visits")
-    got = [(r["No."], r["Date"].date(), r["Cadre"], r["Village"], r["What was heard"])
-           for r in rows]
+    got = [(r["Date"].date(), r["Cadre"], r["Village"], r["What was heard"]) for r in rows]
     assert got == [tuple(e) for e in expected]
     late = next(r for r in rows if r["Cadre"] == "李娜")
     assert late["Recorded at"] == dt.datetime(2026, 11, 26, 23, 30)  # local, not 15:30 UTC
     assert late["Kind of visit"] == "The weak (difficulties)"
     assert late["Township"] == "黄金埠镇" and late["Unit"] == "县教育局"
     assert late["Household"] == "李家" and late["Follow-up needed"] == "yes"
-    assert book["Visits"].cell(row=2, column=3).number_format.startswith("yyyy-mm-dd")
+    assert book["Visits"].cell(row=2, column=2).number_format == "d mmm yyyy hh:mm"
     formula = next(i for i, r in enumerate(rows, start=2) if r["Cadre"] == "赵强")
-    heard = book["Visits"].cell(row=formula, column=export.VISITS.index("heard") + 1)
+    heard = book["Visits"].cell(row=formula, column=list(rows[0]).index("What was heard") + 1)
     assert (heard.value, heard.data_type) == ("=SUM(A1:A9)", "s")  # text, never a formula
 
 
@@ -190,11 +190,12 @@ async def test_money_flags_and_the_summary_sheet_read_as_numbers_and_names(harne
     await export_as(harness, users["吴敏"], "/export")
     _name, book, _params = await fetch_workbook(harness, users["吴敏"])
     help_sheet = book["Help"]
-    amount = help_sheet.cell(row=2, column=export.AID.index("amount") + 1)
-    assert (amount.value, amount.number_format) == (250.5, "0.00")
+    amount = help_sheet.cell(row=2, column=list(by_header(book, "Help")[0]).index(
+        "Amount (yuan)") + 1)
+    assert (amount.value, amount.number_format) == (250.5, "General")  # a number, no ¥0.00
     dispute = by_header(book, "Disputes")[0]
     assert dispute["Petition flags"] == "Repeated petition; Collective petition"
-    assert dispute["Opened on"].date() == DAY(2026, 11, 25)
+    assert dispute[translate("en", "export.disputes.opened_on")].date() == DAY(2026, 11, 25)
     assert [r["Step"] for r in by_header(book, "Dispute steps")] == ["reported", "mediation"]
     summary = dict(row[:2] for row in sheet_rows(book, "Summary") if row and row[0])
     assert summary["Scope"] == "the whole county"
@@ -228,11 +229,10 @@ async def test_a_team_leader_gets_only_their_village_in_chinese(harness, exports
     replies = await export_as(harness, users["张伟"], "/export")
     assert "新村" in replies[0]
     filename, book, _params = await fetch_workbook(harness, users["张伟"])
-    assert filename.startswith("grassroots-village-")
-    assert book.sheetnames == ["汇总", "走访", "问题台账", "问题办理过程", "矛盾纠纷", "调处过程",
-                               "签到", "帮扶",
-                               "宣传", "典型案例", "周小结", "结对帮扶", "考核评定", "阶段总结",
-                               "整顿村", "冬季工作"]  # no roster, no audit log
+    assert filename == "驻村工作台账-新村-11月23日至11月28日.xlsx"
+    assert book.sheetnames == ["汇总"] + [  # no roster, no audit log
+        translate("zh", f"export.sheet.{k}") for k in export.KINDS if k not in ("people", "audit")]
+    assert not any(re.search("[A-Za-z]", name) for name in book.sheetnames)
     visits = by_header(book, "走访")
     assert {r["村"] for r in visits} == {"新村"}
     assert sorted(r["干部"] for r in visits) == ["张伟", "李娜"]
@@ -241,7 +241,8 @@ async def test_a_team_leader_gets_only_their_village_in_chinese(harness, exports
     assert [r["村"] for r in by_header(book, "矛盾纠纷")] == ["新村"]
     [held] = by_header(book, "宣传")  # 赵强's session is in another village
     assert (held["宣传形式"], held["宣讲内容"], held["其他内容"], held["参加人数"]) == (
-        "群众会", "新型农村合作医疗; 其他", "森林防火", 35)
+        "群众会", "、".join(translate("zh", f"publicity.topic.{t}")
+                          for t in ("cooperative_medical", "other")), "森林防火", 35)
 
 
 async def test_a_township_leader_may_name_a_village_of_their_township(harness, exports):
@@ -273,7 +274,7 @@ async def test_a_period_keeps_only_the_records_of_its_local_days(harness, export
     await seed(harness)
     await export_as(harness, users["周杰"], "/export 11-24 .. 11-26")
     filename, book, _params = await fetch_workbook(harness, users["周杰"])
-    assert filename == "grassroots-county-2026-11-24-2026-11-26.xlsx"
+    assert filename == "campaign-records-county-24Nov-26Nov.xlsx"
     assert [r["Date"].date() for r in by_header(book, "Visits")] == [
         DAY(2026, 11, 24), DAY(2026, 11, 26)]
     # The problem raised at 00:30 on the 27th (16:30 UTC on the 26th) is outside.
@@ -336,4 +337,4 @@ async def test_the_row_writer_keeps_awkward_values_as_a_reader_expects(tmp_path)
         "repeated; count: 3", "a; b", "#N/A"]
     assert [c.data_type for c in row[12:]] == ["s", "s"]  # text, never an error value
     assert (row[8].number_format, row[9].number_format, row[10].number_format) == (
-        "0.00", "yyyy-mm-dd h:mm:ss", "yyyy-mm-dd")
+        "General", "d mmm yyyy hh:mm", "d mmm yyyy")

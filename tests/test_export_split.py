@@ -86,10 +86,11 @@ async def test_an_export_over_the_limit_arrives_as_workbooks_cut_by_days(harness
     # Each file is named with its days and its number; the parts tile the period.
     spans = []
     for number, (name, _book, _content, caption) in enumerate(parts, start=1):
-        found = re.fullmatch(r"grassroots-county-(\S+)-(\d\d\d\d-\d\d-\d\d)-part(\d+)of(\d+)"
-                             r"\.xlsx", name)
+        found = re.fullmatch(r"campaign-records-county-(\d+[A-Z][a-z]{2})(?:-(\d+[A-Z][a-z]{2}))?"
+                             r"-part(\d+)of(\d+)\.xlsx", name)
         assert found and found.group(3, 4) == (str(number), str(count)), name
-        start, end = DAY.fromisoformat(found.group(1)), DAY.fromisoformat(found.group(2))
+        start, end = (dt.datetime.strptime(f"{day} 2026", "%d%b %Y").date()
+                      for day in (found.group(1), found.group(2) or found.group(1)))
         spans.append((start, end))
         days = format_span("en", start, end)
         assert f"part {number} of {count}: {days}" in caption
@@ -108,21 +109,21 @@ async def check_rows(harness, parts, spans) -> None:
     """Every visit once, in order, in the part of its day, with its values and types; the
     summary in each part; the sheets kept whole in the first."""
     async with harness.db.read() as session:
-        expected = (await session.execute(select(Visit.id, Visit.day, Visit.heard).order_by(
+        expected = (await session.execute(select(Visit.day, Visit.heard).order_by(
             Visit.day, Visit.id))).all()
     got = []
     for number, ((_name, book, _content, _caption), (start, end)) in enumerate(
             zip(parts, spans, strict=True), start=1):
         rows = by_header(book, "Visits")
         assert all(start <= r["Date"].date() <= end for r in rows)
-        got += [(r["No."], r["Date"].date(), r["What was heard"]) for r in rows]
-        assert book["Visits"].cell(row=2, column=2).number_format == "yyyy-mm-dd"
+        got += [(r["Date"].date(), r["What was heard"]) for r in rows]
+        assert book["Visits"].cell(row=2, column=1).number_format == "d mmm yyyy"
         assert book["Visits"].freeze_panes == "A2"
         assert {r["Date"] for r in by_header(book, "Check-ins")} == {
             dt.datetime.combine(start + dt.timedelta(days=n), dt.time())
             for n in range((end - start).days + 1)}
         summary = dict(row[:2] for row in sheet_rows(book, "Summary") if row and row[0])
-        assert summary["Part"] == f"{number} / {len(parts)}"
+        assert summary["Part"] == f"{number} of {len(parts)}"
         assert summary["Visits"] == len(rows)
         assert ("Roster" in book.sheetnames) == (number == 1)
     assert got == [tuple(e) for e in expected]
