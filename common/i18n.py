@@ -15,6 +15,8 @@ data (Chinese, and English written day-month as in ``en_GB``), by one set of for
 - ``format_span(locale, start, end, today=...)``: zh ``11月30日—12月6日``, en
   ``30 Nov – 6 Dec``; a one-day range is that day, as ``format_day`` shows it.
 - ``format_money(locale, amount)``: zh ``200 元`` (``200.50 元`` only with cents), en ``¥200``.
+- ``format_short_day(locale, day)``: zh ``12月4日``, en ``4 Dec``, for tight places (a chart's
+  axis) where the weekday and year would crowd it.
 
 ``translate`` applies them to the values it formats in, so callers pass the objects, never
 text made by ``isoformat()``: a ``dt.date`` is shown as a day, a ``dt.datetime`` as a moment,
@@ -110,6 +112,11 @@ def format_day(locale: str, day: dt.date, *, today: dt.date | None = None) -> st
     """A day with its weekday; with the year when that is not today's year."""
     patterns = _DAY if today is None or day.year == today.year else _DAY_YEAR
     return format_date(day, _pattern(patterns, locale), locale=_babel(locale))
+
+
+def format_short_day(locale: str, day: dt.date) -> str:
+    """A day without weekday or year (``12月4日``, ``4 Dec``), for a chart's axis."""
+    return format_date(day, _pattern(_DATE, locale), locale=_babel(locale))
 
 
 def format_moment(locale: str, moment: dt.datetime, *, tz: dt.tzinfo | None = None,

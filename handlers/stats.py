@@ -249,7 +249,8 @@ def _drawn(job: ChartJob, series: dict[str, dict[dt.date, int]] | None
         days = [job.start + dt.timedelta(days=i) for i in range((job.end - job.start).days + 1)]
         title = tr("stats.chart_visits", **span)
         drawn.append(("visits.png", title, visits_heatmap(
-            series, days, title=title, legend=tr("stats.chart_visits_legend"))))
+            series, days, title=title, legend=tr("stats.chart_visits_legend"),
+            locale=job.locale)))
     if job.wants_bars:
         title = tr("stats.chart_compliance", **span)
         drawn.append(("compliance.png", title, township_chart(

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from common.i18n import format_short_day
 from reports import charts
 
 # Numbers in the cells only while they stay legible and cheap to draw (each is a text artist).
@@ -19,7 +20,7 @@ ROW_INCHES, FRAME_INCHES = 0.34, 1.5
 
 def visits_heatmap(
     series: Mapping[str, Mapping[dt.date, int]], days: Sequence[dt.date], *, title: str,
-    legend: str,
+    legend: str, locale: str,
 ) -> bytes:
     """A PNG of visits per day (columns) per township or village (rows, with their totals)."""
     families = list(charts.font_families(charts.CJK_FONTS))
@@ -39,7 +40,8 @@ def visits_heatmap(
     ax.set_yticks(range(len(labels)), labels=labels, fontfamily=families, fontsize=9)
     step = max(1, -(-len(days) // MAX_DAY_LABELS))
     ax.set_xticks(range(0, len(days), step),
-                  labels=[day.strftime("%m-%d") for day in days[::step]], fontsize=8)
+                  labels=[text(format_short_day(locale, day)) for day in days[::step]],
+                  fontfamily=families, fontsize=8)
     if len(grid) * len(days) <= MAX_ANNOTATED_CELLS:
         for y, row in enumerate(grid):
             for x, value in enumerate(row):

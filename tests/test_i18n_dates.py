@@ -15,6 +15,7 @@ from common.i18n import (
     format_day,
     format_moment,
     format_money,
+    format_short_day,
     format_span,
     translate,
     translator,
@@ -44,6 +45,11 @@ def test_the_year_follows_today_across_new_year() -> None:
     assert format_day("en", dt.date(2026, 12, 31), today=new_year) == "Thu 31 Dec 2026"
     assert format_day("zh", dt.date(2027, 1, 1), today=new_year) == "1月1日（周五）"
     assert format_day("en", dt.date(2026, 12, 31)) == "Thu 31 Dec"
+
+
+def test_a_short_day_for_a_chart_axis() -> None:
+    assert format_short_day("zh", dt.date(2026, 12, 4)) == "12月4日"
+    assert format_short_day("en", dt.date(2025, 12, 4)) == "4 Dec"
 
 
 def test_a_moment_is_shown_in_the_county_zone() -> None:

@@ -413,10 +413,13 @@ def test_the_visits_chart_draws_chinese_names_quietly_and_grows_with_the_places(
     series = {name: {day: i + j for j, day in enumerate(days)} for i, name in enumerate(names)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        five = visits_heatmap(series, days, title="每日走访 · 全县", legend="走访次数")
-        one = visits_heatmap({"新村": {MONDAY: 3}}, days, title="Visits", legend="visits")
-        empty = visits_heatmap({}, days, title="Visits", legend="visits")
+        five = visits_heatmap(series, days, title="每日走访 · 全县", legend="走访次数",
+                              locale="zh")
+        one = visits_heatmap({"新村": {MONDAY: 3}}, days, title="Visits", legend="visits",
+                             locale="en")
+        empty = visits_heatmap({}, days, title="Visits", legend="visits", locale="en")
     assert [str(w.message) for w in caught] == []
     shapes = [image.imread(io.BytesIO(png), format="png").shape for png in (one, five, empty)]
     assert shapes[0][1] == shapes[1][1] == 800 and shapes[0][0] < shapes[1][0]
-    assert visits_heatmap(series, days, title="每日走访 · 全县", legend="走访次数") == five
+    assert visits_heatmap(series, days, title="每日走访 · 全县", legend="走访次数",
+                          locale="zh") == five
