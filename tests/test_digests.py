@@ -70,11 +70,11 @@ def test_team_digest_in_english_and_chinese():
     )
     assert render_team_digest(translator("zh"), team, day=DAY, silent_after_days=2) == (
         "<b>工作队日报 · 新村 · 12月1日（周二）</b>\n"
-        "今日报到：2/3（在村 1，离村 1）\n"
-        "离村：李娜 (生病)\n"
-        "未报到：王芳\n"
+        "今日签到：2/3（在村 1，不在村 1）\n"
+        "不在村：李娜 (生病)\n"
+        "未签到：王芳\n"
         "今日走访：3 次 — 访贫困 2, 访群众 1\n"
-        "矛盾纠纷：新增 1，未结 2，超期 1\n"
+        "矛盾纠纷：新增 1，未结 2，逾期 1\n"
         "问题台账：新增 1，解决 0\n"
         "⚠️ 逾期问题：2 个\n"
         "#7 基础设施 · The &lt;bridge&gt; is broken · 办理中，下一步应于11月30日（周一）完成\n"
@@ -100,7 +100,7 @@ def test_township_digest_lists_villages_worst_first():
     zh = render_township_digest(translator("zh"), "黄金埠镇", [good], day=DAY,
                                 silent_after_days=2)
     assert zh == ("<b>乡镇日报 · 黄金埠镇 · 12月1日（周二）</b>\n"
-                  "报到 · 走访 · 未结纠纷（超期）· 无消息\n"
+                  "签到 · 走访 · 未结纠纷（逾期）· 无消息\n"
                   "东岗村：1/1 · 0 · 0（0）· 0\n"
                   "今日宣传：0 场，参加 0 人次 · 标语 0 条，宣传栏 0 块")
 
@@ -150,7 +150,7 @@ def test_county_report_in_english_and_chinese():
     )
     zh = render_county_report(translator("zh"), **args)
     assert zh.splitlines()[0] == "<b>全县周报 · 11月23日—11月29日</b>"
-    assert "黄金埠镇：小结 3/5（60%）· 驻村达标 2/5（40%）" in zh
+    assert "黄金埠镇：周小结 3/5（60%）· 驻村达标 2/5（40%）" in zh
     assert "农村征地：3 件（已上报 1, 已化解 2）" in zh
     assert zh.splitlines()[-5:] == [
         "<b>政策宣传</b>：3 场，参加 120 人次 · 标语 7 条，宣传栏 2 块", "",

@@ -37,7 +37,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROSTER = ROSTER_HEADER + "".join(
     f"干部{i},1390000{i:04d},ordinary,县农业局,黄金埠镇,新村,cadre\n" for i in range(CADRES))
 SAVED = "已上报纠纷"
-REMINDER = "还没有报到"
+REMINDER = "还没有签到"
 # (what the cadre does, what must appear in the bot's answer before the next step)
 DIALOG = [("send", "/dispute", ":land"), ("press", ":land", "text"),
           ("send", "村民甲与村委会", "text"), ("send", "3", ":s:3"), ("press", ":s:3", "text"),
