@@ -39,10 +39,10 @@ def test_team_in_english_and_chinese():
     )
     assert render_team(translator("zh"), members, **args) == (
         "<b>工作队 · 新村 · 11月30日—12月2日</b>\n"
-        "在村天数（每周至少 5 天）· 走访 · 周小结\n"
-        "张伟（组长）：3 天 · 走访 4 次 · 小结已交\n"
-        "李娜：5 天 · 走访 0 次 · 未交小结\n"
-        "王芳：0 天 · 走访 1 次 · 小结已验收"
+        "驻村天数（每周至少 5 天）· 走访 · 周小结\n"
+        "张伟（队长）：3 天 · 走访 4 次 · 周小结已交\n"
+        "李娜：5 天 · 走访 0 次 · 未交周小结\n"
+        "王芳：0 天 · 走访 1 次 · 周小结已审核"
     )
 
 
@@ -134,9 +134,9 @@ def test_pairs_against_the_quotas_by_township_rank_and_unit_in_english_and_chine
         "未达标人数。\n"
         "<b>按村</b>\n"
         "东岗村：3/3 · 2 人中 0 人未达标\n"
-        "<b>按级别</b>\n"
+        "<b>按职级</b>\n"
         "科级：2/2 · 1 人中 0 人未达标\n"
-        "一般：1/1 · 1 人中 0 人未达标\n"
+        "一般干部：1/1 · 1 人中 0 人未达标\n"
         "<b>按派出单位</b>\n"
         "县农业局：1/1 · 1 人中 0 人未达标\n"
         "县水利局：2/2 · 1 人中 0 人未达标\n"
@@ -169,8 +169,8 @@ def test_the_leaders_dispute_list_marks_the_overdue_in_english_and_chinese():
     )
     assert render_scope_disputes(translator("zh"), open_items(), place="黄金埠镇",
                                  today=today).splitlines()[:2] == [
-        "<b>未结纠纷 · 黄金埠镇：2 件，超期 1 件</b>（按时间先后）",
-        "⚠️ 超期 · #3 农村征地 · 新村 · 村民甲与村委会 · 3 人 · 调解中 · 已 8 天 · 李娜"]
+        "<b>未结纠纷 · 黄金埠镇：2 件，逾期 1 件</b>（按时间先后）",
+        "⚠️ 逾期 · #3 农村征地 · 新村 · 村民甲与村委会 · 3 人 · 调解中 · 已 8 天 · 李娜"]
     assert render_scope_disputes(translator("en"), [], place="新村", today=today) == (
         "No open disputes in 新村.")
 
@@ -182,7 +182,7 @@ def test_a_disputes_history_in_english_and_chinese():
               "李娜")]
     assert render_history(translator("en"), open_items()[0], steps, tz=SHANGHAI) == (
         "<b>Dispute #3 · Rural land expropriation · 新村</b>\n"
-        "Parties: 村民甲与村委会 · 3 people · urgency: High · reported by 李娜 on Fri 20 Nov\n"
+        "Parties: 村民甲与村委会 · 3 people · urgency: Very urgent · reported by 李娜 on Fri 20 Nov\n"
         "Status: ⚠️ overdue · mediating\n"
         "Petition: Collective petition; To Beijing\n"
         "<i>补偿款未到位 &lt;b&gt;</i>\n"
@@ -193,7 +193,7 @@ def test_a_disputes_history_in_english_and_chinese():
     assert render_history(translator("zh"), open_items()[0], steps, tz=SHANGHAI) == (
         "<b>纠纷 #3 · 农村征地 · 新村</b>\n"
         "当事人：村民甲与村委会 · 3 人 · 紧急程度：紧急 · 李娜于11月20日（周五）上报\n"
-        "状态：⚠️ 超期 · 调解中\n"
+        "状态：⚠️ 逾期 · 调解中\n"
         "信访：集体上访；进京上访\n"
         "<i>补偿款未到位 &lt;b&gt;</i>\n"
         "<b>处理经过</b>\n"
@@ -412,7 +412,7 @@ async def test_a_leader_opens_a_disputes_history(harness):
     [reply] = await harness.press(leader, f"dsh:{ids['old']}")
     assert reply.plain_text == (
         f"Dispute #{ids['old']} · Rural land expropriation · 新村\n"
-        "Parties: 甲, 乙 · 2 people · urgency: Normal · reported by 李娜 on Fri 20 Nov\n"
+        "Parties: 甲, 乙 · 2 people · urgency: Urgent · reported by 李娜 on Fri 20 Nov\n"
         "Status: ⚠️ overdue · mediating\n"
         "Petition: Collective petition\n"
         "边界争议\n"
