@@ -68,7 +68,7 @@ async def test_the_office_sends_a_notice_to_a_township_in_english(harness):
     await drain(harness.ctx, harness.application.bot)
     for name in ("张伟", "李娜", "王芳", "刘洋", "陈静", "孙丽"):
         [notice] = [s for s in harness.emu.sent_to(chats[name]) if s.text]
-        assert notice.plain_text == "📢 Notice from the campaign office\n\n" + NOTICE
+        assert notice.plain_text == "📢 Notice from the county office\n\n" + NOTICE
     assert all(not harness.emu.sent_to(chats[n]) for n in ("周杰",))
     [entry] = await _audit(harness)
     assert (entry.entity, entry.action, entry.new_value) == ("broadcast", "send",

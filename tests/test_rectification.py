@@ -183,10 +183,10 @@ async def test_a_cadre_of_an_unmarked_village_is_told_so(harness):
     user = await _user(harness, CADRE)
     assert texts(await harness.send(user, "/rectify")) == [
         "Your village is not marked for rectification, so there is nothing to record here. "
-        "The leading-group office marks the villages of the three types."]
+        "The county office marks the villages of the three types."]
     zh = await _user(harness, LEADER, user_id=6502, language="zh-hans")
     assert texts(await harness.send(zh, "/rectify")) == [
-        "你所在的村不是整顿村，无需在此记录。整顿村由活动办确定。"]
+        "您所在的村不是整顿村，无需在此记录。整顿村由县活动办确定。"]
 
 
 async def test_a_cadre_records_a_rule_and_sees_the_progress_in_english(harness):

@@ -29,7 +29,9 @@ async def test_sharing_an_own_contact_on_the_roster_binds_and_greets_with_villag
         person = (await session.execute(select(Person).where(Person.name == "李娜"))).scalar_one()
     assert person.telegram_user_id == 5002
     menu = harness.emu.commands_for({"type": "chat", "chat_id": 5002})
-    assert [c["command"] for c in menu][:3] == ["start", "help", "language"]
+    commands = [c["command"] for c in menu]  # what a cadre does daily first, general ones last
+    assert commands[:3] == ["checkin", "publicity", "visit"]
+    assert commands[-4:] == ["start", "help", "language", "cancel"]
 
 
 async def test_someone_elses_contact_is_refused_and_binds_nothing(harness):
@@ -57,7 +59,7 @@ async def test_start_with_an_invite_code_binds_directly(harness):
     user = harness.emu.user(5005, language_code="en")
     replies = await harness.send(user, f"/start {person.invite_code}")
     shown = "\n".join(texts(replies))
-    assert "You are registered" in shown and "leading-group office" in shown
+    assert "You are registered" in shown and "county office" in shown
 
 
 async def test_a_bad_invite_code_is_refused_with_a_way_forward(harness):
@@ -90,10 +92,10 @@ async def test_help_lists_exactly_the_commands_of_each_role(harness):
     office_help = (await harness.send(office, "/help"))[0].plain_text
     from handlers.registry import commands_for
 
-    for command in commands_for("cadre"):
-        assert f"/{command.name} " in cadre_help
+    for command in commands_for("cadre"):  # all but /start and /help itself
+        assert (f"/{command.name} " in cadre_help) == (command.name not in ("start", "help"))
     for command in commands_for("office"):
-        assert f"/{command.name} " in office_help
+        assert (f"/{command.name} " in office_help) == (command.name not in ("start", "help"))
     cadre_only = {c.name for c in commands_for("cadre")} - {c.name for c in commands_for("office")}
     for name in cadre_only:
         assert f"/{name} " not in office_help
@@ -107,7 +109,7 @@ async def test_language_switches_and_the_menu_follows(harness):
     replies = await harness.press(user, "lang:en")
     assert "English" in replies[0].plain_text
     help_text = (await harness.send(user, "/help"))[0].plain_text
-    assert "Your commands" in help_text
+    assert "Daily reporting" in help_text
     menu = harness.emu.commands_for({"type": "chat", "chat_id": 6003})
     assert any(c["description"] == "this list" for c in menu)
 
@@ -116,8 +118,8 @@ async def test_telegram_language_decides_until_the_user_picks_one(harness):
     await harness.import_roster()
     english = await harness.register("13800138004", user_id=6004, language_code="en-GB")
     chinese = await harness.register("13800138005", user_id=6005, language_code="zh-TW")
-    assert "Your commands" in (await harness.send(english, "/help"))[0].plain_text
-    assert "命令" in (await harness.send(chinese, "/help"))[0].plain_text
+    assert "Daily reporting" in (await harness.send(english, "/help"))[0].plain_text
+    assert "日常填报" in (await harness.send(chinese, "/help"))[0].plain_text
 
 
 async def test_a_redelivered_start_is_handled_once(harness):
@@ -152,7 +154,8 @@ async def test_starting_the_bot_sets_each_bound_users_menu_once(harness):
     await harness.restart()
     await drain(harness.ctx, harness.application.bot)
     menu = harness.emu.commands_for({"type": "chat", "chat_id": 6401})
-    assert "checkin" in [c["command"] for c in menu] and menu[1]["description"] == "this list"
+    assert {c["command"]: c["description"] for c in menu}["help"] == "this list"
+    assert "checkin" in [c["command"] for c in menu]
     requests = len(harness.emu.requests)
     await harness.restart()
     await drain(harness.ctx, harness.application.bot)
