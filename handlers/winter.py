@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from common.i18n import N_, Translator
+from common.i18n import N_, Money, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
@@ -18,6 +18,7 @@ from handlers.parsing import ParseError, fold, parse_int
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
 from reports.villagework import (
+    is_money,
     item_label,
     item_line,
     township_winter_line,
@@ -183,8 +184,11 @@ def _parse_progress(turn: Turn, data: Data, text: str) -> int:
 async def _keep_choice(turn: Turn, data: Data) -> Sequence[Choice]:
     if not data.get("ctx_target"):
         return []
-    label = turn.tr("winter.keep_target", target=data["ctx_target"],
-                    unit=unit_label(turn.tr, data["ctx_item"]))
+    if is_money(data["ctx_item"]):
+        label = turn.tr("winter.keep_target_money", target=Money(int(data["ctx_target"])))
+    else:
+        label = turn.tr("winter.keep_target", target=data["ctx_target"],
+                        unit=unit_label(turn.tr, data["ctx_item"]))
     return [Choice(KEEP, label, literal=True)]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from common.i18n import N_, Translator
+from common.i18n import N_, Money, Translator
 from storage.rectification import RULE_KINDS, TYPES, RectificationTotals, VillageProgress
 from storage.winter import UNITS, WinterSum, percent, unit_of
 
@@ -85,10 +85,19 @@ def rectification_line(tr: Translator, totals: RectificationTotals) -> str:
               rules=totals.rules, complete=totals.complete)
 
 
+def is_money(item: str) -> bool:
+    """A winter item counted in yuan: its figures are shown as money (9,000 元, ¥9,000)."""
+    return unit_of(item) == "yuan"
+
+
 def item_line(tr: Translator, item: str, *, target: int | None, progress: int) -> str:
-    """'Afforestation: 120/200 mu (60%)', or the item without a target yet."""
+    """'Afforestation: 120/200 mu (60%)', 'Investment attracted: ¥0/¥9,000 (0%)', or the
+    item without a target yet."""
     if not target:
         return tr("winter.item_no_target", item=item_label(tr, item), unit=unit_label(tr, item))
+    if is_money(item):
+        return tr("winter.item_line_money", item=item_label(tr, item), progress=Money(progress),
+                  target=Money(target), percent=pct(percent(progress, target)))
     return tr("winter.item_line", item=item_label(tr, item), progress=progress, target=target,
               unit=unit_label(tr, item), percent=pct(percent(progress, target)))
 

@@ -80,15 +80,15 @@ def test_stats_in_english_and_chinese():
         "rules 5; villages with all four kinds of rule 1\n"
         "Winter work (done / target over villages with a target):\n"
         "  Afforestation: 150/300 mu (50%) · villages 2\n"
-        "  Tax collection: 900/9000 yuan (10%) · villages 1\n"
+        "  Tax collection: ¥900/¥9,000 (10%) · villages 1\n"
         "<b>Weekly summaries</b>: 4 of 5 submitted (weeks past the deadline)"
         " · before the deadline: 1 of 5 in"
     )
     # Winter items come in the configured order (WINTER_ITEMS), tax first here.
     ordered = render_stats(translator("en"), sample(), place="黄金埠镇",
                            winter_items=["tax", "afforestation"]).splitlines()
-    assert [line for line in ordered if "mu (" in line or "yuan (" in line] == [
-        "  Tax collection: 900/9000 yuan (10%) · villages 1",
+    assert [line for line in ordered if "mu (" in line or "Tax" in line] == [
+        "  Tax collection: ¥900/¥9,000 (10%) · villages 1",
         "  Afforestation: 150/300 mu (50%) · villages 2"]
     assert render_stats(translator("zh"), sample(), place="黄金埠镇") == (
         "<b>数据统计 · 黄金埠镇 · 11月23日—12月1日</b>\n"
@@ -112,7 +112,7 @@ def test_stats_in_english_and_chinese():
         "四项制度齐全 1 个\n"
         "冬季工作（完成/任务，仅计已设任务的村）：\n"
         "  植树造林：150/300 亩（50%），2 个村\n"
-        "  财税征收：900/9000 元（10%），1 个村\n"
+        "  财税征收：900 元/9,000 元（10%），1 个村\n"
         "<b>周小结</b>：已过截止的 5 份中已交 4 份；未到截止已交 1/5 份"
     )
 

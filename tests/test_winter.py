@@ -98,10 +98,10 @@ async def test_the_team_leader_updates_in_chinese_with_back_and_cancel(harness):
     user = await _user(harness, LEADER, language="zh-hans")
     await _set(harness, "张伟", "investment", 50000, 10000)
     replies = await harness.send(user, "/winter")
-    assert "招商引资：10000/50000 元（20%）" in replies[0].plain_text.splitlines()
+    assert "招商引资：10,000 元/50,000 元（20%）" in replies[0].plain_text.splitlines()
     replies = await harness.press(user, "wnt:investment")
     assert "本村这项工作的任务是多少" in replies[-1].plain_text
-    assert [label for row in replies[-1].buttons for label, _ in row] == ["保持 50000 元"]
+    assert [label for row in replies[-1].buttons for label, _ in row] == ["保持 50,000 元"]
     replies = await harness.send(user, "六万元")
     assert "目前已完成多少" in replies[-1].plain_text
     replies = await harness.send(user, "/back")
@@ -117,7 +117,7 @@ async def test_the_team_leader_updates_in_chinese_with_back_and_cancel(harness):
     replies = await harness.send(user, "40000")
     replies = await harness.send(user, "30000")
     replies = await harness.press(user, button(replies, ":ok"))
-    assert texts(replies)[-1] == "✅ 已保存。招商引资：30000/40000 元（75%）"
+    assert texts(replies)[-1] == "✅ 已保存。招商引资：30,000 元/40,000 元（75%）"
 
 
 async def test_a_lower_target_must_still_fit_the_progress(harness):
@@ -162,7 +162,7 @@ async def test_leaders_see_their_scope_per_place(harness):
         "Winter work of 黄金埠镇",
         "Winter work (done / target over villages with a target):",
         "  Afforestation: 150/300 mu (50%) · villages 2",
-        "  Investment attracted: 100/100 yuan (100%) · villages 1",
+        "  Investment attracted: ¥100/¥100 (100%) · villages 1",
         "Overall progress (mean of the items, each counted at most 100%):",
         "• 东岗村: 100%", "• 新村: 62% — lagging: Afforestation 25%"]
     lines = texts(await harness.send(township, "/winter 新村"))[0].splitlines()
@@ -170,7 +170,7 @@ async def test_leaders_see_their_scope_per_place(harness):
     lines = texts(await harness.send(office, "/winter"))[0].splitlines()
     assert lines == ["全县冬季工作", "冬季工作（完成/任务，仅计已设任务的村）：",
                      "  植树造林：150/300 亩（50%），2 个村",
-                     "  招商引资：100/100 元（100%），1 个村",
+                     "  招商引资：100 元/100 元（100%），1 个村",
                      "总体进度（各项平均，单项最多按 100% 计）：", "• 黄金埠镇：75%"]
 
 
@@ -200,7 +200,7 @@ async def test_the_figures_match_the_raw_rows(harness):
     assert winter_lines(translator("en"), totals) == [
         "Winter work (done / target over villages with a target):",
         "  Afforestation: 185/300 mu (62%) · villages 3",
-        "  Investment attracted: 0/9000 yuan (0%) · villages 1",
+        "  Investment attracted: ¥0/¥9,000 (0%) · villages 1",
         "  Residents' medical insurance enrolment: 380/400 people (95%) · villages 1"]
     work = VillageWork({names[t]: i for t, i in per_township.items()},
                        rectification.RectificationTotals(), 50)
