@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common.i18n import N_
 from handlers.base import Turn
 from storage.dialogs import opened_under
 from storage.models import Dialog
 from storage.scope import Scope, own_scope
-
-WEEKDAYS = (N_("authority.weekday.0"), N_("authority.weekday.1"), N_("authority.weekday.2"),
-            N_("authority.weekday.3"), N_("authority.weekday.4"), N_("authority.weekday.5"),
-            N_("authority.weekday.6"))
 
 
 def privileged(roles: frozenset[str]) -> bool:
@@ -30,13 +25,12 @@ def _changed_at(turn: Turn) -> dt.datetime | None:
     return turn.person.authority_changed_at if turn.person is not None else None
 
 
-def changed_when(turn: Turn) -> str:
-    """When the person's role or place last changed, as the county reads a date."""
+def changed_when(turn: Turn) -> dt.datetime:
+    """When the person's role or place last changed (the message shows it in the county's
+    time: 11月28日（周六）10:01)."""
     changed = _changed_at(turn)
     assert changed is not None
-    at = changed.astimezone(turn.app.settings.tz)
-    return turn.tr("authority.when", month=at.month, day=at.day,
-                   weekday=turn.tr(WEEKDAYS[at.weekday()]), time=f"{at:%H:%M}")
+    return changed
 
 
 def _sent_before_change(turn: Turn) -> bool:

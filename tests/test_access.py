@@ -268,7 +268,7 @@ async def test_every_form_closes_its_draft_after_a_role_or_place_change(
     await _change(harness, name, change)
     replies = await harness.send(_user(harness, chats, name), "12")
     assert len(replies) == 1 and replies[0].plain_text.startswith(
-        "Your role, township/village or access changed on Sat 11/28 10:01; "
+        "Your role, township/village or access changed on Sat 28 Nov 10:01; "
         "your unfinished"), texts(replies)
     assert replies[0].plain_text.endswith(
         "was closed and nothing of it was saved. Send the command again if you still need it.")
@@ -286,5 +286,5 @@ async def test_every_button_offered_before_a_role_or_place_change_is_refused(
     await _change(harness, name, change)
     assert await harness.press(_user(harness, chats, name), data, message_id=message_id) == []
     assert harness.emu.callback_answers[-1].get("text") == (
-        "Your role, township/village or access changed on Sat 11/28 10:01; "
+        "Your role, township/village or access changed on Sat 28 Nov 10:01; "
         "this button no longer works. Please send the command again.")

@@ -20,7 +20,7 @@ from tests.test_schedules import bind_everyone
 from tests.test_stats import people
 from tests.test_visits import button
 
-CHANGED = "Your role, township/village or access changed on Sat 11/28 10:01"
+CHANGED = "Your role, township/village or access changed on Sat 28 Nov 10:01"
 DISPUTE_CLOSED = CHANGED + ("; your unfinished dispute report was closed and nothing of it "
                             "was saved. Send the command again if you still need it.")
 STALE_BUTTON = CHANGED + "; this button no longer works. Please send the command again."
