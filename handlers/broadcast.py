@@ -179,9 +179,8 @@ async def save(turn: Turn, data: Data) -> None:
 
 async def _status_line(turn: Turn, broadcast: Broadcast) -> str:
     counts = await store.delivery_counts(turn.session, broadcast_id=broadcast.id)
-    local = broadcast.created_at.astimezone(turn.app.settings.tz)
     line = turn.tr(
-        "broadcast.status_line", id=broadcast.id, when=f"{local:%m-%d %H:%M}",
+        "broadcast.status_line", id=broadcast.id, when=broadcast.created_at,
         audience=audience_text(turn, broadcast.audience_kind, broadcast.audience_value),
         count=broadcast.recipients, sent=counts["sent"], blocked=counts["blocked"],
         failed=counts["failed"], pending=counts["pending"])
