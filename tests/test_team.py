@@ -182,7 +182,8 @@ def test_a_disputes_history_in_english_and_chinese():
               "李娜")]
     assert render_history(translator("en"), open_items()[0], steps, tz=SHANGHAI) == (
         "<b>Dispute #3 · Rural land expropriation · 新村</b>\n"
-        "Parties: 村民甲与村委会 · 3 people · urgency: Very urgent · reported by 李娜 on Fri 20 Nov\n"
+        "Parties: 村民甲与村委会 · 3 people · urgency: Very urgent · "
+        "reported by 李娜 on Fri 20 Nov\n"
         "Status: ⚠️ overdue · mediating\n"
         "Petition: Collective petition; To Beijing\n"
         "<i>补偿款未到位 &lt;b&gt;</i>\n"
