@@ -143,7 +143,7 @@ async def test_a_live_location_answers_a_dialogs_question_once(harness):
     replies = await harness.press(user, button(replies, ":no"))
     replies = await harness.press(user, button(replies, ":s:7"))
     replies = await harness.roundtrip(user, user.location(28.69, 116.69, live_period=900))
-    assert "Today · 2026-11-28" in [label for row in replies[-1].buttons for label, _ in row]
+    assert "Today · Sat 28 Nov" in [label for row in replies[-1].buttons for label, _ in row]
     live = _live_location_id(harness, user)
     assert await harness.roundtrip(user, user.move(live, 28.80, 116.80)) == []
     replies = await harness.press(user, button(replies, ":2026-11-28"))
