@@ -21,5 +21,5 @@ async def problem_ledger(tour: Tour) -> None:
     await li.tap(suffix=":t")
     await li.type("problem.measures")
     await li.type("problem.who")
-    await li.tap(position=1)  # H7-TEMP: type problem.deadline (下周五) once typed dates land
+    await li.type("problem.deadline")  # 下周五 / next Friday
     await li.tap(suffix=":ok")

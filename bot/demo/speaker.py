@@ -25,8 +25,10 @@ def show(who: str, said: str, replies: list[Any]) -> None:
     """Print one exchange of the transcript."""
     print(f"\n👤 {who}：{said}" if _is_cjk(who) else f"\n👤 {who}: {said}")
     for sent in replies:
-        if sent.method == "editMessageReplyMarkup":
-            continue  # only the buttons went away
+        if sent.method == "editMessageReplyMarkup":  # only the buttons changed, or went away
+            for row in sent.buttons or []:
+                print("      ✎ " + "  ".join(f"[{label}]" for label, _ in row))
+            continue
         text = sent.plain_text if sent.text is not None else ""
         media = MEDIA.get(sent.method.removeprefix("edit").removeprefix("send"))
         if media:  # a chart or a file: its icon, then its caption

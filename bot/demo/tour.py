@@ -74,6 +74,7 @@ async def _import_roster(tour: Tour, roster_csv: str) -> None:
     """The office's roster, written as an .xlsx into the demo's folder and imported as
     `grassroots roster import` does."""
     from bot.demo.rhythm import save_private
+    from common.rosternames import roster_error, roster_names, roster_report
     from storage.roster import import_roster_file
 
     harness = tour.harness
@@ -81,20 +82,14 @@ async def _import_roster(tour: Tour, roster_csv: str) -> None:
     workbook = roster_workbook(tour, roster_csv)
     await asyncio.to_thread(save_private, path, workbook)
     print(tour.say("roster.command", file=str(path)))
-    result = await import_roster_file(harness.db, workbook, path.name, now=harness.clock.now())
+    result = await import_roster_file(harness.db, workbook, path.name, now=harness.clock.now(),
+                                      names=roster_names())
     if result.errors:
-        print(html_text(tour, "roster.rejected", count=len(result.errors)))
+        print(html.unescape(translate(tour.locale, "roster.rejected", count=len(result.errors))))
         for error in result.errors:
-            print(html_text(tour, f"roster.error.{error.code}", line=error.line,
-                            value=error.value))
+            print(html.unescape(roster_error(tour.locale, error)))
         raise SystemExit(1)
-    print(html_text(tour, "roster.report", created=result.created, updated=result.updated,
-                    unchanged=result.unchanged))
-
-
-def html_text(tour: Tour, msgid: str, **values: Any) -> str:
-    """A message of the bot's catalogs, as plain text for the terminal."""
-    return html.unescape(translate(tour.locale, msgid, **values))
+    print(html.unescape(roster_report(tour.locale, result)))
 
 
 async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
@@ -195,12 +190,14 @@ async def _cadre_week(tour: Tour) -> None:
     await li.tap(suffix="ci:v")
     await li.share("her_location", li.user.location(28.69, 116.69))
     _at(tour, _day(monday, 15, 30))
-    await _visit(li)
     await _dispute(li)
     await _publicity(li)
     for offset in range(1, 5):  # Tuesday to Friday: the same one tap each morning
         _at(tour, _day(monday + dt.timedelta(days=offset), 8, 30), quietly=True)
         await harness.press(li.user, _find(await harness.send(li.user, "/checkin"), "ci:v"))
+        if offset == 1:  # on Tuesday she records the visit she made on Monday afternoon
+            _at(tour, _day(monday + dt.timedelta(days=offset), 9))
+            await _visit(li)
     print("\n" + tour.say("checks_in_all_week"))
     _at(tour, _day(monday + dt.timedelta(days=4), 16, 30))  # before the 17:00 deadline
     await li.send("/summary")
