@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import io
 import math
@@ -43,9 +44,11 @@ FIRST_COLOUR, SECOND_COLOUR = "#2f6fb0", "#e8943a"
 def township_chart(
     rows: Sequence[tuple[str, float, float]], *, title: str, first_label: str, second_label: str
 ) -> bytes:
-    """A PNG of two percentages per township as grouped horizontal bars, in the given order."""
+    """A PNG of two percentages per township as grouped horizontal bars, in the given order.
+    The title and labels are catalog text (HTML, as Telegram takes it); the names are plain."""
     families = font_families(CJK_FONTS)
     text = _Drawable(font_coverage(families))
+    title, first_label, second_label = map(html.unescape, (title, first_label, second_label))
     fig = Figure(figsize=(WIDTH_INCHES, 1.6 + 0.42 * max(len(rows), 1)), dpi=DPI,
                  layout="constrained")
     FigureCanvasAgg(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 from collections.abc import Mapping, Sequence
 
@@ -22,7 +23,9 @@ def visits_heatmap(
     series: Mapping[str, Mapping[dt.date, int]], days: Sequence[dt.date], *, title: str,
     legend: str, locale: str,
 ) -> bytes:
-    """A PNG of visits per day (columns) per township or village (rows, with their totals)."""
+    """A PNG of visits per day (columns) per township or village (rows, with their totals).
+    The title and legend are catalog text (HTML, as Telegram takes it); the names are plain."""
+    title, legend = html.unescape(title), html.unescape(legend)
     families = list(charts.font_families(charts.CJK_FONTS))
     text = charts._Drawable(charts.font_coverage(tuple(families)))
     names = list(series)

@@ -156,24 +156,27 @@ def test_every_character_of_the_catalogs_and_of_gbk_place_names_has_a_glyph():
     assert sorted(c for c in characters if ord(c) not in coverage) == []
 
 
-async def test_run_and_serve_warn_at_start_when_no_cjk_font_is_found(
-    tmp_path, monkeypatch, capsys
-):
+async def test_serve_warns_at_start_when_no_cjk_font_is_found(tmp_path, monkeypatch, caplog):
     import uvicorn
 
-    from bot.cli import main
+    from bot import cli
 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    # The command's own logging set-up would outlive the test: caplog reads the records.
+    monkeypatch.setattr(cli, "setup_logging", lambda *args, **kwargs: None)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'live.db'}")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     monkeypatch.setenv("WEBHOOK_SECRET", "s" * 32)
-    warning = "no font with Chinese glyphs was found"
-    capsys.readouterr()
-    assert await asyncio.to_thread(main, ["serve"]) == 0
-    assert warning not in capsys.readouterr().err
+
+    def warned() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"
+                and "no font with Chinese glyphs was found" in r.getMessage()]
+
+    assert await asyncio.to_thread(cli.main, ["serve"]) == 0
+    assert warned() == []
     monkeypatch.setattr(charts, "CJK_FONTS", ("No Such Font Sans",))
-    assert await asyncio.to_thread(main, ["serve"]) == 0
-    assert warning in capsys.readouterr().err
+    assert await asyncio.to_thread(cli.main, ["serve"]) == 0
+    assert len(warned()) == 1
 
 
 @pytest.mark.usefixtures("no_cjk_font")
@@ -186,3 +189,12 @@ def test_without_a_cjk_font_it_falls_back_to_dejavu_quietly():
 def test_characters_no_font_has_become_boxes_and_the_rest_stays():
     drawable = charts._Drawable(charts.font_coverage(("DejaVu Sans",)))
     assert drawable("城关 Town 1") == "□□ Town 1"
+
+
+def test_titles_and_labels_from_the_catalogs_are_drawn_as_text_not_as_html():
+    # translate() escapes what it formats in, for Telegram's HTML; a picture shows the text.
+    escaped = charts.township_chart(rows(2), title="驻村达标 · 城关镇&amp;东关镇",
+                                    first_label="&lt;5 天", second_label="小结")
+    plain = charts.township_chart(rows(2), title="驻村达标 · 城关镇&东关镇",
+                                  first_label="<5 天", second_label="小结")
+    assert escaped == plain
