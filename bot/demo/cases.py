@@ -3,7 +3,7 @@ it for publicity and the cadre is told."""
 
 from __future__ import annotations
 
-from bot.demo.speaker import Tour, show
+from bot.demo.speaker import Tour, received
 
 
 async def model_cases(tour: Tour) -> None:
@@ -23,4 +23,4 @@ async def model_cases(tour: Tour) -> None:
     sent = tour.harness.emu.sent_to(li.user.id)
     before = len(sent)
     await office.tap(bot="case.button.feature")
-    show(tour.say("bot_to", who=li.name), "…", tour.harness.emu.sent_to(li.user.id)[before:])
+    received(tour, "cadre", tour.harness.emu.sent_to(li.user.id)[before:])

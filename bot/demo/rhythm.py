@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.demo.speaker import Tour, show
+from bot.demo.speaker import Tour, received, show
 from scheduler.jobs import run_due
 from scheduler.sender import drain
 from storage.files import FILE_MODE, make_private
@@ -37,13 +37,7 @@ async def _tick(tour: Tour, when: dt.datetime, title: str) -> None:
     await drain(harness.ctx, harness.application.bot)
     print(f"\n-- {tour.say(title)}{'' if ran else tour.say('nothing_due')} --")
     for role, user in people.items():
-        for sent in harness.emu.sent_to(user.id)[before[role]:]:
-            print(f"\n📨 {tour.say('to', who=tour.say(f'who.{role}'))}")
-            text = sent.plain_text if sent.text is not None else ""
-            if sent.method == "sendPhoto":
-                text = f"🖼 {text}".rstrip()
-            for line in text.splitlines():
-                print(f"   {line}")
+        received(tour, role, harness.emu.sent_to(user.id)[before[role]:])
 
 
 async def _with_charts(tour: Tour, role: str, command: str, charts: int,

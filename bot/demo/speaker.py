@@ -46,6 +46,20 @@ def _is_cjk(text: str) -> bool:
     return any("\u3400" <= char <= "\u9fff" for char in text)
 
 
+def received(tour: Tour, role: str, sent: list[Any]) -> None:
+    """Print what the bot sent a person by itself (not as an answer to them)."""
+    for message in sent:
+        if message.method == "editMessageReplyMarkup":
+            continue
+        print(f"\n📨 {tour.say('to', who=tour.say(f'who.{role}'))}")
+        text = message.plain_text if message.text is not None else ""
+        media = MEDIA.get(message.method.removeprefix("edit").removeprefix("send"))
+        if media:
+            text = f"{media} {text}".rstrip()
+        for line in text.splitlines():
+            print(f"   {line}")
+
+
 @dataclass
 class Tour:
     """The tour's language, the folder its files are written to, and the harness it drives."""
