@@ -270,7 +270,8 @@ async def test_a_future_visit_day_is_refused_with_days_that_would_do_and_nothing
     replies = await harness.send(user, "哪天来着")
     assert texts(replies)[0] == "请输入今天或以前的日期，如“昨天”或“11月26日”。"
     replies = await harness.send(user, "11-20")
-    assert texts(replies)[0].startswith("这一天早于活动开始日期（")
+    assert texts(replies)[0] == ("这一天早于活动开始的11月23日（周一）。请输入活动开始以来的日期，"
+                                 "如“昨天”或“11月26日”。")
     assert await _visits(harness) == []
     replies = await harness.send(user, "11月26日")  # the dialog still waits for the day
     card = replies[-1].plain_text

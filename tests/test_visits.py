@@ -116,8 +116,9 @@ async def test_paired_households_are_offered_first_and_a_typed_date_is_checked(h
     replies = await harness.press(user, button(replies, ":s:8"))
     assert "哪天走访" in replies[-1].plain_text
     assert "还没到" in (await harness.send(user, "2026-12-01"))[0].plain_text
-    assert "2026-11-23" in (await harness.send(user, "11-20"))[0].plain_text
-    assert "2026-11-28" in (await harness.send(user, "不知道"))[0].plain_text
+    assert "早于活动开始的11月23日（周一）" in (await harness.send(user, "11-20"))[0].plain_text
+    assert (await harness.send(user, "不知道"))[0].plain_text == (
+        "请输入今天或以前的日期，如“昨天”或“11月26日”。")
     replies = await harness.send(user, "11月26日")
     assert "11月26日（周四）" in replies[-1].plain_text
     await harness.press(user, button(replies, ":ok"))
