@@ -54,6 +54,8 @@ class Turn:
     replies: list[Outgoing] = field(default_factory=list)
     callback_text: str | None = None
     stored: list[Any] = field(default_factory=list)
+    # The pressed message's keyboard was already replaced or taken off in this turn.
+    keyboard_done: bool = False
 
     @property
     def tr(self) -> Translator:
@@ -101,6 +103,26 @@ class Turn:
     def notice(self, text: str) -> None:
         """A short note shown on the pressed button (answerCallbackQuery)."""
         self.callback_text = text
+
+    def stale(self, text: str) -> None:
+        """A press on a button whose step is over: the short note on the button, and the old
+        keyboard taken off its message."""
+        self.notice(text)
+        self.drop_keyboard()
+
+    def drop_keyboard(self) -> None:
+        """Take the inline keyboard off the message whose button was pressed, once its step is
+        over. Only a button that is really on that message counts: a forged press must not
+        strip the keyboard of a step still under way."""
+        query = self.update.callback_query
+        message = query.message if query is not None else None
+        markup = getattr(message, "reply_markup", None)  # an inaccessible message has none
+        if query is None or message is None or markup is None or self.keyboard_done:
+            return
+        if any(button.callback_data == query.data
+               for row in markup.inline_keyboard for button in row):
+            self.keyboard_done = True
+            self.request("editMessageReplyMarkup", {"message_id": message.message_id})
 
     @property
     def pressed_message_id(self) -> int | None:

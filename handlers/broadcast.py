@@ -237,6 +237,7 @@ async def start_drafted(turn: Turn, text: str) -> None:
 
 BROADCAST = register_form(
     Form(name="broadcast", title=N_("broadcast.title"), questions=QUESTIONS, save=save,
-         prepare=prepare, describe=describe),
+         prepare=prepare, describe=describe, save_label=N_("broadcast.button.send"),
+         confirm_question=N_("broadcast.confirm_question")),
     roles=OFFICE, description=N_("help.broadcast"), order=82,
 )

@@ -169,7 +169,7 @@ async def _decide(turn: Turn, view: store.CaseView, status: str) -> None:
         await store.decide(turn.session, case=case, status=status, by_person_id=_person(turn).id,
                            now=turn.now, day=turn.today)
     except store.AlreadyDecided:
-        turn.notice(turn.tr("case.already_decided", status=turn.tr(f"case.status.{case.status}")))
+        turn.stale(turn.tr("case.already_decided", status=turn.tr(f"case.status.{case.status}")))
         return
     message_id = turn.pressed_message_id
     if message_id is not None:  # the case as it now stands, without its buttons

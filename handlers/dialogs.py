@@ -20,10 +20,18 @@ from typing import Any
 
 from common.i18n import N_
 from handlers.authority import draft_refusal
-from handlers.base import Turn, inline_keyboard
+from handlers.base import REMOVE_KEYBOARD, Turn, inline_keyboard
 from handlers.formregistry import FORM_ROLES, FORMS, add_form
-from handlers.forms import Data, Form, Invalid, Question, match_choice, parse_typed
-from handlers.formscreens import ask, confirm_screen, mark_pressed, photo_limit, photos_so_far
+from handlers.forms import Choice, Data, Form, Invalid, Question, match_choice, parse_typed
+from handlers.formscreens import (
+    ask,
+    confirm_screen,
+    display,
+    mark_pressed,
+    photo_limit,
+    photos_so_far,
+    redraw_picks,
+)
 from handlers.registry import CADRE, EVERYONE, callback, command
 from storage import dialogs as store
 from storage.models import Dialog
@@ -55,7 +63,7 @@ async def _open(turn: Turn) -> tuple[Dialog | None, bool]:
     if refusal is None:
         return dialog, False
     await store.discard(turn.session, chat_id=turn.chat_id)
-    turn.say(refusal)
+    turn.say(refusal, markup=REMOVE_KEYBOARD if _reply_keyboard_up(dialog) else None)
     return None, True
 
 
@@ -87,7 +95,7 @@ async def start_form(turn: Turn, form: Form, args: str = "") -> None:
         now=turn.now,
         authority=turn.person.authority_changed_at,
     )
-    await _advance(turn, form, dialog, data, [])
+    await _advance(turn, form, dialog, data, [], hint=True)
 
 
 def _offer_resume(turn: Turn, dialog: Dialog, wanted: Form, args: str) -> None:
@@ -109,17 +117,33 @@ def _pid(turn: Turn) -> int | None:
     return turn.person.id if turn.person is not None else None
 
 
-async def _advance(turn: Turn, form: Form, dialog: Dialog, data: Data, stack: list[str]) -> None:
-    """Ask the next unanswered question, or show the confirm screen."""
+async def _advance(
+    turn: Turn, form: Form, dialog: Dialog, data: Data, stack: list[str], *,
+    lead: str | None = None, hint: bool = False,
+) -> None:
+    """Ask the next unanswered question, or show the confirm screen; `hint` (the /back ·
+    /cancel line) is for the first question of a dialog, `lead` a line above the screen."""
     question = form.next_question(data)
     step = question.key if question is not None else CONFIRM
     if question is not None and question.initial is not None and f"_{step}" not in data:
         data[f"_{step}"] = await question.initial(turn, data)
     _touch(dialog, step=step, data=data, stack=stack, now=turn.now)
     if question is None:
-        await confirm_screen(turn, form, dialog, data)
+        await confirm_screen(turn, form, dialog, data, lead=lead)
     else:
-        await ask(turn, form, dialog, question, data)
+        await ask(turn, form, dialog, question, data, lead=lead, hint=hint)
+
+
+def _reply_keyboard_up(dialog: Dialog) -> bool:
+    """Whether the draft's step shows a reply keyboard (a location's), which only a message
+    carrying ReplyKeyboardRemove takes away."""
+    form = FORMS.get(dialog.form)
+    if form is None or dialog.step in (CONFIRM, RESUME, ""):
+        return False
+    try:
+        return form.question(dialog.step).kind == "location"
+    except KeyError:
+        return False
 
 
 def _touch(dialog: Dialog, *, step: str, data: Data, stack: list[str], now: dt.datetime) -> None:
@@ -140,12 +164,14 @@ async def on_input(turn: Turn) -> bool:
     if _album_overflow(turn, form, data):
         return True  # beyond the limit; the screen after the photos says how many were kept
     if dialog.step in (CONFIRM, RESUME):
-        turn.say(turn.tr("form.error.use_buttons"))
-        await confirm_screen(turn, form, dialog, data)
+        turn.say(turn.tr("form.error.confirm_buttons"))  # the card above still waits
         return True
     question = form.question(dialog.step)
     if question.kind == "photos":
         await _add_photo(turn, form, dialog, question, data)
+        return True
+    if question.kind == "location" and question.optional and _typed_skip(turn):
+        await _answer(turn, form, dialog, question, data, None)
         return True
     try:
         value = _typed_value(turn, question, data)
@@ -154,11 +180,17 @@ async def on_input(turn: Turn) -> bool:
         for validator in question.validators:
             validator(turn, data, value)
     except Invalid as exc:
+        # One line: the question and its buttons are still on screen, the draft unchanged.
         turn.say(turn.tr(exc.msgid, **exc.values))
-        await ask(turn, form, dialog, question, data)
         return True
     await _answer(turn, form, dialog, question, data, value)
     return True
+
+
+def _typed_skip(turn: Turn) -> bool:
+    """The location keyboard's Skip button, which Telegram sends back as its label."""
+    return bool(turn.text) and match_choice(
+        turn, [Choice("skip", N_("form.button.skip"))], turn.text) is not None
 
 
 def _typed_value(turn: Turn, question: Question, data: Data) -> Any:
@@ -183,7 +215,6 @@ async def _add_photo(
     message = turn.update.effective_message
     if message is None or not message.photo:
         turn.say(turn.tr("form.error.photos"))  # the photos so far stay in the draft
-        await ask(turn, form, dialog, question, data)
         return
     picked = [*data.get(f"_{question.key}", []), message.photo[-1].file_id]
     # An album arrives as one message per photo: answer its first one only.
@@ -231,6 +262,9 @@ async def _answer(
         data.pop(f"_{key}", None)  # a multi question's picks so far
     dropped = {question.key, *question.resets}
     stack = [k for k in dialog.history.get("stack", []) if k not in dropped] + [question.key]
+    if question.kind == "location":  # the one-time location keyboard goes with its step
+        msgid = N_("form.location_skipped") if value is None else N_("form.location_received")
+        turn.say(turn.tr(msgid), markup=REMOVE_KEYBOARD)
     await _advance(turn, form, dialog, data, stack)
 
 
@@ -243,7 +277,7 @@ async def on_button(turn: Turn, rest: str) -> None:
     if closed:
         return
     if dialog is None or dialog.token != token or dialog.form not in FORMS:
-        turn.notice(turn.tr("form.stale_button"))
+        turn.stale(turn.tr("form.stale_button"))  # a dialog that ended: its keyboard goes
         return
     form = FORMS[dialog.form]
     data = dict(dialog.data)
@@ -259,25 +293,31 @@ async def on_button(turn: Turn, rest: str) -> None:
     ):
         question = form.questions[int(arg)]
         data.pop(question.key, None)
+        turn.drop_keyboard()  # a new card follows the changed answer
         await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])))
     elif action == "x":
+        turn.drop_keyboard()
         await cancel(turn, "")
     elif action == "c":
+        turn.drop_keyboard()
         await _resume(turn, form, dialog, data)
     elif action == "n":
         await _discard_for(turn, form, dialog, arg)
     else:
-        turn.notice(turn.tr("form.stale_button"))
+        turn.stale(turn.tr("form.step_over"))  # a step of this dialog that is over
 
 
 async def _discard_for(turn: Turn, form: Form, dialog: Dialog, name: str) -> None:
     """Discard the draft and start the form (with the arguments) the offer was made for."""
     wanted_name, args = dialog.history.get("wanted") or (None, "")
     if wanted_name != name or name not in FORMS:
-        turn.notice(turn.tr("form.stale_button"))  # a forged button, or an older offer
+        turn.stale(turn.tr("form.stale_button"))  # a forged button, or an older offer
         return
+    up = _reply_keyboard_up(dialog)
     await store.discard(turn.session, chat_id=turn.chat_id)
-    turn.say(turn.tr("form.discarded", title=turn.tr(form.title)))
+    turn.drop_keyboard()
+    turn.say(turn.tr("form.discarded", title=turn.tr(form.title)),
+             markup=REMOVE_KEYBOARD if up else None)
     await start_form(turn, FORMS[name], args)
 
 
@@ -287,14 +327,15 @@ async def _on_question_button(
     index_text, _, code = arg.partition(":")
     question = _current(form, dialog, index_text)
     if question is None:
-        turn.notice(turn.tr("form.already_answered"))
+        turn.stale(turn.tr("form.step_over"))
         return
     if action == "s" and question.optional:
+        mark_pressed(turn, question, data, turn.tr("form.skipped"))
         await _answer(turn, form, dialog, question, data, None)
         return
     options = {c.code: c for c in await question.options(turn, data)}
     if action == "a" and code in options:
-        mark_pressed(turn, question, options[code].text(turn))
+        mark_pressed(turn, question, data, options[code].text(turn))
         await _answer(turn, form, dialog, question, data, code)
     elif action == "m" and code in options:
         picked = list(data.get(f"_{question.key}", []))
@@ -303,7 +344,7 @@ async def _on_question_button(
         _touch(
             dialog, step=dialog.step, data=data, stack=dialog.history.get("stack", []), now=turn.now
         )
-        await ask(turn, form, dialog, question, data)
+        await redraw_picks(turn, form, dialog, question, data)  # the same message, re-marked
     elif action == "d":
         picked = list(data.get(f"_{question.key}", []))
         if not picked and not question.optional:
@@ -311,9 +352,14 @@ async def _on_question_button(
             turn.notice(turn.tr("form.error.photos_needed") if photos
                         else turn.tr("form.error.pick_one"))
             return
+        if question.kind == "multi":
+            shown = await display(turn, form, question, {question.key: picked})
+            mark_pressed(turn, question, data, shown or turn.tr("form.skipped"))
+        else:
+            turn.drop_keyboard()  # the photos' Done: the count above stays
         await _answer(turn, form, dialog, question, data, picked)
     else:
-        turn.notice(turn.tr("form.stale_button"))
+        turn.notice(turn.tr("form.stale_button"))  # a button the question never offered
 
 
 def _current(form: Form, dialog: Dialog, index_text: str) -> Question | None:
@@ -327,15 +373,14 @@ async def _save(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
     active = {q.key for q in form.answered(data)}
     clean = {k: v for k, v in data.items() if k in active or k.startswith("ctx_")}
     await store.discard(turn.session, chat_id=turn.chat_id)
-    message_id = turn.pressed_message_id
-    if message_id is not None:
-        turn.request("editMessageReplyMarkup", {"message_id": message_id})
+    turn.drop_keyboard()  # the card stays as a record of what was sent, without buttons
     await form.save(turn, clean)
 
 
 async def _resume(turn: Turn, form: Form, dialog: Dialog, data: Data) -> None:
-    turn.say(turn.tr("form.resumed", title=turn.tr(form.title)))
-    await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])))
+    """The draft again where it was left, in one message that says so (with the hint)."""
+    await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])),
+                   lead=turn.tr("form.resumed", title=turn.tr(form.title)), hint=True)
 
 
 async def handles_command(turn: Turn, name: str) -> bool:
@@ -355,6 +400,8 @@ async def handles_command(turn: Turn, name: str) -> bool:
 async def _back(turn: Turn, form: Form, dialog: Dialog) -> None:
     data = dict(dialog.data)
     stack = list(dialog.history.get("stack", []))
+    if _reply_keyboard_up(dialog):  # leaving the location step: its keyboard goes too
+        turn.say(turn.tr("form.went_back"), markup=REMOVE_KEYBOARD)
     if dialog.step not in (CONFIRM, RESUME) and dialog.step in data:
         data.pop(dialog.step)
     if stack:
@@ -382,5 +429,9 @@ async def cancel(turn: Turn, args: str = "") -> None:
     if dialog is None:
         turn.say(turn.tr("form.nothing_to_cancel"))
         return
+    up = _reply_keyboard_up(dialog)
     await store.discard(turn.session, chat_id=turn.chat_id)
-    turn.say(turn.tr("form.cancelled"))
+    form = FORMS.get(dialog.form)
+    said = (form.cancelled(turn, dict(dialog.data)) if form is not None and form.cancelled
+            else turn.tr("form.cancelled"))
+    turn.say(said, markup=REMOVE_KEYBOARD if up else None)

@@ -189,7 +189,8 @@ async def _move(
                                  action=action, note=note, now=turn.now, level=level,
                                  verdict=verdict)
     except store.TransitionError:
-        turn.notice(turn.tr("dispute.not_allowed", status=_status(turn, dispute)))
+        say = turn.stale if action == "resolve" else turn.notice  # the verdict's own buttons
+        say(turn.tr("dispute.not_allowed", status=_status(turn, dispute)))
         return
     message_id = turn.pressed_message_id
     if message_id is not None and action == "resolve":

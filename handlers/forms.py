@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from common.i18n import N_
 from handlers.base import Turn
 from handlers.parsing import ParseError, VagueNumber, fold, parse_day, parse_int, parse_money
 from storage.models import Money
@@ -76,10 +77,17 @@ class Question:
     resets: tuple[str, ...] = ()
     # A multi question's picks when first asked (a marked village's current types).
     initial: Callable[[Turn, Data], Awaitable[list[str]]] | None = None
+    # The values the prompt names, from the answers so far (a reason question says the figure).
+    prompt_values: Callable[[Data], dict[str, Any]] | None = None
 
     def active(self, data: Data) -> bool:
         """Whether this question is asked, given the answers so far."""
         return self.when is None or self.when(data)
+
+    def prompt_text(self, turn: Turn, data: Data) -> str:
+        """The question as the user reads it, with the figures it names."""
+        values = self.prompt_values(data) if self.prompt_values is not None else {}
+        return turn.tr(self.prompt, **values)
 
     async def options(self, turn: Turn, data: Data) -> Sequence[Choice]:
         """The choices, computed for this user when they depend on the records."""
@@ -98,6 +106,12 @@ class Form:
     save: Callable[[Turn, Data], Awaitable[None]]
     prepare: Callable[[Turn, str], Awaitable[Data | None]] | None = None
     describe: Callable[[Turn, Data], Awaitable[list[str]]] | None = None
+    # What /cancel says when the form knows more than "nothing was saved" (a cancelled
+    # correction leaves the submitted summary as it was); None: form.cancelled.
+    cancelled: Callable[[Turn, Data], str] | None = None
+    # The confirm screen's button and question, in the form's own verb (a notice is sent).
+    save_label: str = N_("form.button.save")
+    confirm_question: str = N_("form.confirm_question")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def question(self, key: str) -> Question:

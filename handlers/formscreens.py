@@ -28,7 +28,7 @@ async def ask(
 ) -> None:
     """A question as one message: a `lead` line above it (a resumed draft), the /back ·
     /cancel hint under the first question of a dialog only, and its buttons."""
-    text = turn.tr(question.prompt)
+    text = question.prompt_text(turn, data)
     if lead is not None:
         text = lead + "\n" + text
     if question.kind == "photos" and data.get(f"_{question.key}"):
@@ -127,10 +127,10 @@ async def confirm_screen(
         lines.append(
             f"<b>{turn.tr(question.label)}</b>: " + _esc(await display(turn, form, question, data))
         )
-    lines.append(turn.tr("form.confirm_question"))
+    lines.append(turn.tr(form.confirm_question))
     rows = [
         [
-            (turn.tr("form.button.save"), f"f:{dialog.token}:ok"),
+            (turn.tr(form.save_label), f"f:{dialog.token}:ok"),
             (turn.tr("form.button.cancel"), f"f:{dialog.token}:x"),
         ]
     ]
@@ -165,9 +165,9 @@ def photos_so_far(turn: Turn, question: Question, data: Data) -> str:
                    limit=photo_limit(question))
 
 
-def mark_pressed(turn: Turn, question: Question, label: str) -> None:
+def mark_pressed(turn: Turn, question: Question, data: Data, label: str) -> None:
     """The pressed question's message shows the answer in place of its buttons."""
     message_id = turn.pressed_message_id
     if message_id is not None and not turn.keyboard_done:
         turn.keyboard_done = True
-        turn.edit(message_id, turn.tr(question.prompt) + f"\n<b>→ {_esc(label)}</b>")
+        turn.edit(message_id, question.prompt_text(turn, data) + f"\n<b>→ {_esc(label)}</b>")

@@ -143,13 +143,13 @@ async def _on_button(turn: Turn, data: str) -> None:
     prefix, _, rest = data.partition(":")
     button = CALLBACKS.get(prefix)
     if button is None:
-        turn.notice(turn.tr("common.stale_button"))
+        turn.stale(turn.tr("common.stale_button"))
         return
     # Who may press it, and whether it was offered before their role or place changed, is
-    # decided here for every button, so a new one cannot forget it.
+    # decided here for every button, so a new one cannot forget it; its keyboard is old.
     refusal = button_refusal(turn, button.roles, button.refusal)
     if refusal is not None:
-        turn.notice(refusal)
+        turn.stale(refusal)
         return
     await button.run(turn, rest)
 

@@ -192,7 +192,7 @@ async def _pending_check(turn: Turn, id_text: str) -> SpotCheck | None:
         turn.notice(refusal)
         return None
     if check.status != "pending":
-        turn.notice(turn.tr("spotcheck.already", status=turn.tr(STATUS.format(check.status))))
+        turn.stale(turn.tr("spotcheck.already", status=turn.tr(STATUS.format(check.status))))
         return None
     return check
 

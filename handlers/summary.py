@@ -38,7 +38,8 @@ QUESTIONS = (
     _figure("disputes_resolved"),
     _figure("aid"),
     Question("short_reason", N_("summary.q.short_reason"), N_("summary.label.short_reason"),
-             when=_short_week),
+             when=_short_week, prompt_values=lambda data: {
+                 "days": int(data["days_in_village"]), "minimum": int(data["ctx_min_days"])}),
     Question("achievements", N_("summary.q.achievements"), N_("summary.label.achievements")),
     Question("problems", N_("summary.q.problems"), N_("summary.label.problems")),
     Question("plan", N_("summary.q.plan"), N_("summary.label.plan")),
@@ -121,8 +122,15 @@ async def save(turn: Turn, data: Data) -> None:
     turn.say(turn.tr(msgid, start=monday))
 
 
+def cancelled(turn: Turn, data: Data) -> str:
+    """A cancelled correction leaves the submitted summary as it was, and says so."""
+    if "ctx_submitted" in data:
+        return turn.tr("summary.correction_cancelled")
+    return turn.tr("form.cancelled")
+
+
 SUMMARY = register_form(
     Form(name="summary", title=N_("summary.title"), questions=QUESTIONS, save=save,
-         prepare=prepare, describe=describe),
+         prepare=prepare, describe=describe, cancelled=cancelled),
     roles=CADRE, description=N_("help.summary"), order=50,
 )

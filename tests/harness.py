@@ -152,6 +152,11 @@ class BotHarness:
         return await self.press(user, data, message_id=message_id)
 
 
+def keyboard_dropped(sent: list[Sent]) -> bool:
+    """An old button's press: nothing said, only its message's keyboard taken off."""
+    return [s.method for s in sent] == ["editMessageReplyMarkup"] and not sent[0].buttons
+
+
 def texts(sent: list[Sent]) -> list[str]:
     """The plain text of each message, for transcript assertions."""
     return [s.plain_text for s in sent if s.text is not None]

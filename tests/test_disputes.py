@@ -125,7 +125,8 @@ async def test_mediating_then_resolved_with_the_partys_verdict(harness):
     user = await _cadre(harness)
     await _report(harness, user)
     [dispute] = await _disputes(harness)
-    replies = await harness.press(user, f"dsp:{dispute.id}:m")
+    listing = await harness.send(user, "/disputes")  # the dialog's keyboards are gone by now
+    replies = await harness.tap(user, listing, suffix=f"dsp:{dispute.id}:m")
     assert f"#{dispute.id} is now: mediating" in replies[-1].plain_text
     replies = await harness.send(user, "/disputes")
     assert "mediating" in replies[0].plain_text
@@ -150,7 +151,8 @@ async def test_escalation_asks_for_a_reason_and_records_it(harness):
     user = await _cadre(harness)
     await _report(harness, user)
     [dispute] = await _disputes(harness)
-    replies = await harness.press(user, f"dsp:{dispute.id}:ec")
+    listing = await harness.send(user, "/disputes")  # the dialog's keyboards are gone by now
+    replies = await harness.tap(user, listing, suffix=f"dsp:{dispute.id}:ec")
     assert "Why does it need to go up" in replies[-1].plain_text
     await harness.restart()
     replies = await harness.send(user, "Involves the county land bureau")

@@ -119,7 +119,7 @@ async def test_a_bad_attendance_is_refused_and_asked_again(harness):
     await harness.press(user, button(replies, f":{TODAY.isoformat()}"))
     replies = await harness.send(user, "0")
     assert texts(replies)[0] == "The smallest value allowed is 1."
-    assert "How many people attended" in texts(replies)[1]
+    assert len(replies) == 1  # one line: the question above still waits
     replies = await harness.send(user, "a lot")
     assert texts(replies)[0] == "Please send a whole number, for example 12."
     replies = await harness.send(user, "-5")
@@ -138,7 +138,7 @@ async def test_a_bad_attendance_in_chinese(harness):
     assert texts(replies)[0] == "不能小于 1。"
     replies = await harness.send(user, "很多人")
     assert texts(replies)[0] == "请填写确切的数字，如“30”；“三十多”“十几”这样的约数无法统计。"
-    assert "参加多少人" in texts(replies)[1]
+    assert len(replies) == 1  # one line: the question above still waits
 
 
 async def test_a_future_date_and_one_before_the_campaign_are_refused(harness):
@@ -148,7 +148,7 @@ async def test_a_future_date_and_one_before_the_campaign_are_refused(harness):
     replies = await harness.send(user, "2026-12-01")
     assert texts(replies)[0] == ("That day has not come yet. Please send today's date or an "
                                  "earlier one, such as “yesterday” or “11-26”.")
-    assert "When was it held" in texts(replies)[1]
+    assert len(replies) == 1  # one line: the question above still waits
     start = harness.settings.campaign_start
     replies = await harness.send(user, (start - dt.timedelta(days=1)).isoformat())
     assert "before the campaign started on Mon 23 Nov." in texts(replies)[0]
@@ -162,7 +162,7 @@ async def test_a_future_date_in_chinese(harness):
     await harness.press(user, button(replies, ":mass"))
     replies = await harness.send(user, "2026年12月1日")
     assert texts(replies)[0] == "这一天还没到。请输入今天或以前的日期，如“昨天”或“11月26日”。"
-    assert "哪天举行的" in texts(replies)[1]
+    assert len(replies) == 1  # one line: the question above still waits
 
 
 async def test_back_asks_the_previous_question_again(harness):

@@ -132,7 +132,7 @@ async def test_a_cadre_writes_a_personal_summary_drafted_from_the_whole_campaign
         f"Publicity sessions: {expected['publicity']}"]
     assert "What work was done" in texts(replies)[1]
     replies = await harness.send(li, "x" * 1001)  # too long: asked again, nothing lost
-    assert "1000" in texts(replies)[0] and "What work was done" in texts(replies)[1]
+    assert "1000" in texts(replies)[0] and len(replies) == 1  # one line: the question waits
     await harness.send(li, ANSWERS[0])
     replies = await harness.send(li, "Wrong lesson")
     assert "Which problems remain" in texts(replies)[-1]
@@ -179,7 +179,7 @@ async def test_a_team_leader_writes_the_teams_summary_from_the_villages_figures_
     assert await stage_rows(harness) == []
     replies = await harness.send(zhang, "/final team")
     replies = await harness.send(zhang, "长" * 1001)  # too long: said why, asked again
-    assert texts(replies)[0] == TOO_LONG_ZH and "请写主要工作和成效" in texts(replies)[1]
+    assert texts(replies) == [TOO_LONG_ZH]  # one line: the question above still waits
     replies = await write(harness, zhang, ["完成走访", "先听后说", "道路", "修路"])
     replies = await harness.tap(zhang, replies, suffix=":ok")
     assert texts(replies)[-1:] == ["✅ 工作队总结已提交。"]
