@@ -10,14 +10,54 @@ import math
 from common.context import AppContext
 from common.i18n import N_, normalise_locale, translator
 from handlers.base import REMOVE_KEYBOARD, Turn, contact_keyboard, inline_keyboard
-from handlers.registry import EVERYONE, callback, command, commands_for
+from handlers.registry import EVERYONE, Command, callback, command, commands_for
 from storage import outbox, people
 from storage.models import Person
 from storage.outbox import Outgoing
 from storage.roster import normalise_phone
 
-MENU_VERSION = "1"
+MENU_VERSION = "2"
 log = logging.getLogger(__name__)
+
+# /help and the command menu put each command under what people do with it; the general ones
+# (/start, /help, /language, /cancel) come last, in /help as one line.
+DAILY, VIEW, MANAGE, MORE = "daily", "view", "manage", "more"
+GROUP_TITLES = {DAILY: N_("help.group.daily"), VIEW: N_("help.group.view"),
+                MANAGE: N_("help.group.manage")}
+GROUP_ORDER = (DAILY, VIEW, MANAGE, MORE)
+GROUPS = {
+    **dict.fromkeys(("checkin", "visit", "publicity", "problem", "dispute", "aid", "case",
+                     "summary", "final", "rectify"), DAILY),
+    **dict.fromkeys(("me", "problems", "disputes", "winter", "team", "stats", "digest",
+                     "laggards", "pairs"), VIEW),
+    **dict.fromkeys(("appraise", "export", "spotcheck", "cases", "merit", "broadcast",
+                     "roster"), MANAGE),
+    **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
+}
+COUNTY_ROLES = ("leading_group", "office")
+# A command some roles use for something else: each reads the description written for it (the
+# office's /disputes are the county's open disputes, not "mine"); the others read the one the
+# command was registered with. (command, role) -> (group, description)
+FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
+    ("disputes", "team_leader"): (VIEW, N_("help.disputes.village")),
+    ("disputes", "township_leader"): (VIEW, N_("help.disputes.township")),
+    **{("disputes", role): (VIEW, N_("help.disputes.county")) for role in COUNTY_ROLES},
+    ("problems", "township_leader"): (VIEW, N_("help.problems.township")),
+    **{("problems", role): (VIEW, N_("help.problems.county")) for role in COUNTY_ROLES},
+    ("team", "team_leader"): (VIEW, N_("help.team.own")),
+    ("digest", "team_leader"): (VIEW, N_("help.digest.village")),
+    ("digest", "township_leader"): (VIEW, N_("help.digest.township")),
+    **{("digest", role): (VIEW, N_("help.digest.county")) for role in COUNTY_ROLES},
+    ("rectify", "township_leader"): (VIEW, N_("help.rectify.progress")),
+    ("rectify", "leading_group"): (VIEW, N_("help.rectify.progress")),
+    ("rectify", "office"): (MANAGE, N_("help.rectify.mark")),
+    ("winter", "team_leader"): (VIEW, N_("help.winter.leader")),
+    ("winter", "township_leader"): (VIEW, N_("help.winter.scope")),
+    **{("winter", role): (VIEW, N_("help.winter.scope")) for role in COUNTY_ROLES},
+    ("final", "team_leader"): (DAILY, N_("help.final.team")),
+    ("final", "township_leader"): (DAILY, N_("help.final.township")),
+    ("final", "office"): (MANAGE, N_("help.final.review")),
+}
 
 
 async def unregistered(turn: Turn) -> None:
@@ -126,10 +166,33 @@ def greet(turn: Turn) -> None:
     turn.say("\n".join(lines))
 
 
+def role_commands(role: str) -> list[tuple[str, Command, str]]:
+    """A role's commands as (group, command, description msgid): by group, then menu order."""
+    found = []
+    for c in commands_for(role):
+        group, description = FOR_ROLE.get((c.name, role), (GROUPS.get(c.name, VIEW),
+                                                           c.description))
+        found.append((group, c, description))
+    return sorted(found, key=lambda f: GROUP_ORDER.index(f[0]))  # stable: menu order kept
+
+
 def role_menu(role: str, locale: str) -> list[dict[str, str]]:
-    """The command menu of a role, in one language."""
+    """The command menu of a role, in one language, with the descriptions /help shows."""
     tr = translator(locale)
-    return [{"command": c.name, "description": tr(c.description)} for c in commands_for(role)]
+    return [{"command": c.name, "description": tr(d)} for _, c, d in role_commands(role)]
+
+
+def help_text(role: str, locale: str) -> str:
+    """/help: the role's commands under what people do with them (one phone screen), the
+    general ones on the last line."""
+    tr = translator(locale)
+    lines: list[str] = []
+    for group in (DAILY, VIEW, MANAGE):
+        listed = [f"/{c.name} — {tr(d)}" for g, c, d in role_commands(role) if g == group]
+        if listed:
+            lines += [tr(GROUP_TITLES[group]), *listed]
+    lines.append(tr("help.more"))
+    return "\n".join(lines)
 
 
 def menu(turn: Turn) -> list[dict[str, str]]:
@@ -194,10 +257,9 @@ async def start(turn: Turn, args: str) -> None:
 
 @command("help", roles=EVERYONE, description=N_("help.help"), order=2)
 async def help_command(turn: Turn, args: str) -> None:
-    """Exactly the commands this user's role may use."""
-    lines = [turn.tr("help.title")]
-    lines.extend(f"/{c['command']} — {c['description']}" for c in menu(turn))
-    turn.say("\n".join(lines))
+    """Exactly the commands this user's role may use, grouped, in the words of their role."""
+    assert turn.person is not None
+    turn.say(help_text(turn.person.role, turn.locale))
 
 
 @command("language", roles=EVERYONE, description=N_("help.language"), order=3)
