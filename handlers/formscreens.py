@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from common.i18n import format_day, format_money
+from common.i18n import Markup, format_day, format_money
 from handlers.base import Turn, inline_keyboard
 from handlers.forms import Data, Form, Question
 from storage.models import Dialog
@@ -124,9 +124,10 @@ async def confirm_screen(
         lines.extend(await form.describe(turn, data))
     answered = form.answered(data)
     for question in answered:
-        lines.append(
-            f"<b>{turn.tr(question.label)}</b>: " + _esc(await display(turn, form, question, data))
-        )
+        shown = _esc(await display(turn, form, question, data))
+        # 走访类型：… in Chinese, with the full-width colon; Kind: … in English.
+        lines.append(turn.tr("form.field", label=Markup(turn.tr(question.label)),
+                             value=Markup(shown)))
     lines.append(turn.tr(form.confirm_question))
     rows = [
         [

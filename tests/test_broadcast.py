@@ -92,7 +92,7 @@ async def test_the_office_picks_a_village_in_chinese_survives_a_restart_and_canc
     assert [label for row in replies[-1].buttons for label, _ in row] == ["东岗村", "新村"]
     replies = await harness.press(office, button(replies, replies[-1].callback_data("新村")))
     confirm = replies[-1].plain_text
-    assert "将发送给 3 人：黄金埠镇/新村。" in confirm and "发送范围: 某个村" in confirm
+    assert "将发送给 3 人：黄金埠镇/新村。" in confirm and "发送范围：某个村" in confirm
     replies = await harness.send(office, "/cancel")
     assert texts(replies) == ["已取消，未保存任何内容。"]
     assert await _broadcasts(harness) == []

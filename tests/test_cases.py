@@ -109,8 +109,8 @@ async def test_a_model_case_without_photos_in_chinese(harness):
     assert _labels(replies[-1]) == ["选好了 ✔", "跳过"]
     replies = await harness.press(user, button(replies, ":s:3"))
     assert replies[-1].plain_text.splitlines()[1:5] == [
-        "类别: 典型案例", "标题: 党员中心户", "内容: 每个村民小组设一名党员中心户，联系群众。",
-        "照片: —"]
+        "类别：典型案例", "标题：党员中心户", "内容：每个村民小组设一名党员中心户，联系群众。",
+        "照片：—"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1] == "✅ 案例 #1 已上报：党员中心户（照片 0 张）。县活动办将审核。"
     [case] = await _cases(harness)
@@ -158,7 +158,7 @@ async def test_a_sticker_instead_of_a_photo_in_chinese_keeps_the_photos_so_far(h
     replies = await harness.roundtrip(user, user.sticker())
     assert texts(replies) == ["请发送照片；照片发完后点“选好了”。"]  # the one photo stays
     replies = await harness.press(user, button(photos, ":d:3"))
-    assert "照片: 🖼 × 1" in replies[-1].plain_text
+    assert "照片：🖼 × 1" in replies[-1].plain_text
 
 
 async def test_back_from_the_photos_keeps_them_and_cancel_saves_nothing(harness):

@@ -221,7 +221,7 @@ async def test_the_office_drafts_a_criticism_of_a_units_cadres_in_chinese(harnes
     replies = await harness.tap(wu, replies, "起草批评通报")
     replies = await harness.tap(wu, replies, suffix=":all")
     confirm = texts(replies)[-1]
-    assert ("通知内容: 批评通报\n在11月23日—11月29日的驻村工作中，以下县财政局驻村干部"
+    assert ("通知内容：批评通报\n在11月23日—11月29日的驻村工作中，以下县财政局驻村干部"
             in confirm)
     assert "• 张伟：仅 0% 的周次驻村满 5 天；按时交周小结仅 0%。\n请立即整改。" in confirm
     await harness.tap(wu, replies, suffix=":ok")

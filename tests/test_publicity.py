@@ -103,8 +103,8 @@ async def test_door_to_door_preaching_in_chinese_skips_the_other_topic(harness):
     await harness.send(user, "0")
     replies = await harness.send(user, "两")
     assert replies[-1].plain_text.splitlines()[1:7] == [
-        "形式: 入户宣讲", "日期: 昨天 · 11月27日（周五）", "参加人数: 12",
-        "宣讲内容: 城乡居民养老保险", "张贴标语: 0", "宣传栏: 2"]
+        "形式：入户宣讲", "日期：昨天 · 11月27日（周五）", "参加人数：12",
+        "宣讲内容：城乡居民养老保险", "张贴标语：0", "宣传栏：2"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert "✅ 已记录宣传：入户宣讲，11月27日（周五），12 人参加。" in texts(replies)
     [held] = await _sessions(harness)

@@ -166,7 +166,7 @@ async def test_the_office_types_names_changes_and_unmarks_in_chinese(harness):
     replies = await harness.press(user, labelled(replies, "古埠村"))
     replies = await harness.press(user, button(replies, ":unmark"))
     confirm = replies[-1].plain_text.splitlines()
-    assert confirm[1] == "目前类型：矛盾突出" and "操作: 取消整顿（已整顿到位）" in confirm
+    assert confirm[1] == "目前类型：矛盾突出" and "操作：取消整顿（已整顿到位）" in confirm
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1] == "✅ 已取消古埠村的整顿村标记（记入操作日志）。"
     assert await _marks(harness) == {"古埠村": (False, [])}
@@ -239,7 +239,8 @@ async def test_a_team_leader_records_a_measure_in_chinese_and_can_cancel(harness
     replies = await harness.send(user, "调整村两委分工，每周召开一次村务会")
     replies = await harness.send(user, "昨天")
     assert replies[-1].plain_text.splitlines()[1:4] == [
-        "类别: 整顿措施", "内容: 调整村两委分工，每周召开一次村务会", "日期: 昨天 · 11月27日（周五）"]
+        "类别：整顿措施", "内容：调整村两委分工，每周召开一次村务会",
+        "日期：昨天 · 11月27日（周五）"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1].splitlines() == [
         "✅ 已记录：整顿措施。", "• 新村（班子软弱、矛盾突出）：措施 1 项；制度 0/4"]

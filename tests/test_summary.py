@@ -122,7 +122,7 @@ async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_tr
     [first] = await summaries(harness)
     harness.at(harness.clock.now() + dt.timedelta(days=1))  # corrected a day later
     replies = await harness.send(user, "/summary")
-    assert "本周小结已提交" in replies[-1].plain_text and "走访次数: 1" in replies[-1].plain_text
+    assert "本周小结已提交" in replies[-1].plain_text and "走访次数：1" in replies[-1].plain_text
     replies = await tap(harness, user, replies, "✏️ 走访次数")
     replies = await harness.send(user, "四")
     replies = await tap(harness, user, replies, "提交")

@@ -109,7 +109,7 @@ async def test_the_team_leader_updates_in_chinese_with_back_and_cancel(harness):
     replies = await harness.send(user, "40000")
     replies = await harness.send(user, "30000")
     assert replies[-1].plain_text.splitlines()[1:4] == [
-        "工作：招商引资（单位：元）", "任务: 40000", "已完成: 30000"]
+        "工作：招商引资（单位：元）", "任务：40000", "已完成：30000"]
     replies = await harness.send(user, "/cancel")
     assert texts(replies) == ["已取消，未保存任何内容。"]
     assert (await _items(harness))[0] == {("新村", "investment"): (50000, 10000)}
