@@ -20,8 +20,8 @@ from storage.models import Money
 from storage.textsplit import text_units
 
 Data = dict[str, Any]
-# The largest amount storage's money columns hold (Numeric(14, 2): 999999999999.99).
 HALF_YEAR = 183  # days: a deadline typed without a year further ahead is more likely a past day
+# The largest amount storage's money columns hold (Numeric(14, 2): 999999999999.99).
 MONEY_MAX = Decimal(10) ** ((Money.precision or 0) - (Money.scale or 0)) - Decimal(1).scaleb(
     -(Money.scale or 0))
 
@@ -137,6 +137,8 @@ def parse_typed(turn: Turn, question: Question, data: Data, text: str) -> Any:
     """Turn typed text into a JSON-safe value for a question, or raise Invalid."""
     if question.parse is not None:
         return question.parse(turn, data, text)
+    if question.kind == "date":
+        return past_day(turn, text).isoformat()
     try:
         if question.kind == "int":
             return _bounded(parse_int(text), question)
@@ -151,8 +153,6 @@ def parse_typed(turn: Turn, question: Question, data: Data, text: str) -> Any:
     if question.kind in ("text", "choice", "multi"):
         return check_text(turn, question, text)
     raise Invalid("form.error.use_buttons")
-    if question.kind == "date":
-        return past_day(turn, text).isoformat()
 
 
 def check_text(turn: Turn, question: Question, text: str) -> str:
