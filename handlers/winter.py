@@ -14,7 +14,7 @@ from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
-from handlers.parsing import ParseError, fold, parse_int
+from handlers.parsing import ParseError, VagueNumber, fold, parse_int
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
 from reports.villagework import (
@@ -146,6 +146,8 @@ async def _prepare(turn: Turn, args: str) -> Data | None:
 def _amount(text: str, *, minimum: int) -> int:
     try:
         value = parse_int(UNIT_WORDS.sub("", fold(text).strip()))
+    except VagueNumber as exc:  # 三十多户: a target or progress is a figure, not an estimate
+        raise Invalid("form.error.vague") from exc
     except ParseError as exc:
         raise Invalid("form.error.int") from exc
     if value < minimum:

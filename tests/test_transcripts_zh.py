@@ -105,7 +105,7 @@ async def test_a_dispute_is_reported_and_a_vague_count_is_refused_in_one_line(ha
         "请填写确切的数字，如“30”；“三十多”“十几”这样的约数无法统计。"]
     replies = await harness.send(user, "六个人")
     assert texts(replies) == [
-        "是否涉及信访？请勾选所有符合的情形后点“完成”（都不符合请点“跳过”）。"]
+        "是否涉及信访？请勾选所有符合的情形后点“选好了”（都不符合请点“跳过”）。"]
     replies = await _tap(harness, user, replies, suffix=":collective")
     replies = await _tap(harness, user, replies, "选好了")
     assert texts(replies)[-1] == "请简要描述纠纷情况。"

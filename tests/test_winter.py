@@ -106,6 +106,8 @@ async def test_the_team_leader_updates_in_chinese_with_back_and_cancel(harness):
     assert "目前已完成多少" in replies[-1].plain_text
     replies = await harness.send(user, "/back")
     assert "本村这项工作的任务是多少" in replies[-1].plain_text
+    replies = await harness.send(user, "四万多")  # an estimate is no figure: one line, still asked
+    assert texts(replies) == ["请填写确切的数字，如“30”；“三十多”“十几”这样的约数无法统计。"]
     replies = await harness.send(user, "40000")
     replies = await harness.send(user, "30000")
     assert replies[-1].plain_text.splitlines()[1:4] == [
