@@ -295,7 +295,7 @@ def _parts(job: Job, parts: list[Part], limit: int) -> list[Outgoing]:
     count, spans = len(parts), _spans(job, parts)
     lines = "\n".join(tr("export.part_line", number=number, period=Span(start, end))
                       for number, (start, end) in enumerate(spans, start=1))
-    whole = ", ".join(tr(f"export.sheet.{kind}") for kind in job.kinds
+    whole = tr("common.list_sep").join(tr(f"export.sheet.{kind}") for kind in job.kinds
                       if kind not in export.BY_DAY)
     messages = [_text(job, tr("export.split", scope=scope_label(tr, job.scope),
                               period=Span(job.start, job.end), limit=limit // (1024 * 1024),
@@ -332,7 +332,8 @@ def _document(job: Job, path: Path, counts: dict[str, int]) -> Outgoing:
 
 
 def _counts(tr: Translator, counts: dict[str, int]) -> str:
-    return ", ".join(f"{tr(f'export.sheet.{kind}')} {count}" for kind, count in counts.items())
+    return tr("common.list_sep").join(f"{tr(f'export.sheet.{kind}')} {count}"
+                                      for kind, count in counts.items())
 
 
 def _upload(job: Job, path: Path, filename: str, caption: str) -> Outgoing:

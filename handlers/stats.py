@@ -121,8 +121,8 @@ def _money(value: Decimal) -> Money:
 
 
 def _counts(tr: Translator, template: str, order: tuple[str, ...], counts: dict[str, int]) -> str:
-    return ", ".join(f"{tr(template.format(key))} {counts[key]}" for key in order
-                     if counts.get(key))
+    return tr("common.list_sep").join(f"{tr(template.format(key))} {counts[key]}"
+                                      for key in order if counts.get(key))
 
 
 def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:

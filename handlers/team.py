@@ -147,7 +147,8 @@ def _short(tr: Translator, cadres: list[stats.CadrePairs]) -> list[str]:
     for cadre in sorted((c for c in cadres if c.short), key=lambda c: (c.township, c.village,
                                                                        c.name)):
         by_village.setdefault((cadre.township, cadre.village), []).append(cadre)
-    return [tr("pairs.short_line", township=township, village=village, people=", ".join(
+    sep = tr("common.list_sep")
+    return [tr("pairs.short_line", township=township, village=village, people=sep.join(
                 tr("pairs.cadre", name=c.name, rank=tr(RANK.format(c.rank)), paired=c.paired,
                    quota=c.quota) for c in people))
             for (township, village), people in by_village.items()]

@@ -30,7 +30,8 @@ def _visits(tr: Translator, by_kind: dict[str, int]) -> str:
     total = sum(by_kind.values())
     parts = [f"{tr(VISIT_KIND.format(kind))} {by_kind[kind]}"
              for kind in KINDS if by_kind.get(kind)]
-    return tr("digest.visits", total=total) + (" — " + ", ".join(parts) if parts else "")
+    listed = tr("common.list_sep").join(parts)
+    return tr("digest.visits", total=total) + (" — " + listed if parts else "")
 
 
 def _reason(tr: Translator, reason: str | None) -> str:
@@ -43,7 +44,8 @@ def _checkins(tr: Translator, team: VillageDay) -> list[str]:
     lines = [tr("digest.checked_in", done=team.checked_in, total=len(team.members),
                 inside=len(inside), away=len(away))]
     if away:
-        shown = ", ".join(f"{m.name} ({_reason(tr, m.reason)})" for m in away)
+        shown = tr("common.list_sep").join(tr("common.named_note", name=m.name,
+                                                note=_reason(tr, m.reason)) for m in away)
         lines.append(tr("digest.away", names=shown))
     if team.missing:
         lines.append(tr("digest.missing", names=_names(team.missing)))
@@ -225,7 +227,8 @@ def _dispute_lines(tr: Translator, disputes: dict[tuple[str, str], int]) -> list
     lines = []
     for category in sorted({c for c, _ in disputes}):
         counts = {s: disputes.get((category, s), 0) for s in STATUSES}
-        detail = ", ".join(f"{tr(f'dispute.status.{s}')} {n}" for s, n in counts.items() if n)
+        detail = tr("common.list_sep").join(f"{tr(f'dispute.status.{s}')} {n}"
+                                           for s, n in counts.items() if n)
         lines.append(tr("report.dispute_line", category=tr(f"dispute.category.{category}"),
                         total=sum(counts.values()), detail=detail))
     return lines

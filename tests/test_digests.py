@@ -71,9 +71,9 @@ def test_team_digest_in_english_and_chinese():
     assert render_team_digest(translator("zh"), team, day=DAY, silent_after_days=2) == (
         "<b>工作队日报 · 新村 · 12月1日（周二）</b>\n"
         "今日签到：2/3（在村 1，不在村 1）\n"
-        "不在村：李娜 (生病)\n"
+        "不在村：李娜（生病）\n"
         "未签到：王芳\n"
-        "今日走访：3 次 — 访贫困 2, 访群众 1\n"
+        "今日走访：3 次 — 访弱势群体 2、访普通群众 1\n"
         "矛盾纠纷：新增 1，未结 2，逾期 1\n"
         "问题台账：新增 1，解决 0\n"
         "⚠️ 逾期问题：2 个\n"
@@ -151,7 +151,7 @@ def test_county_report_in_english_and_chinese():
     zh = render_county_report(translator("zh"), **args)
     assert zh.splitlines()[0] == "<b>全县周报 · 11月23日—11月29日</b>"
     assert "黄金埠镇：周小结 3/5（60%）· 驻村达标 2/5（40%）" in zh
-    assert "农村征地：3 件（已上报 1, 已化解 2）" in zh
+    assert "农村征地：3 件（已上报 1、已化解 2）" in zh
     assert zh.splitlines()[-5:] == [
         "<b>政策宣传</b>：3 场，参加 120 人次 · 标语 7 条，宣传栏 2 块", "",
         "<b>选送宣传的典型案例</b>（2 件）", "· Night school &lt;for&gt; farmers — 新村，李娜",
