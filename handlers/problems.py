@@ -33,6 +33,9 @@ HELD_CHOICES = (Choice("held", N_("problem.held.held")), Choice("not", N_("probl
 CODES = {"t": "take", "s": "solve", "f": "feedback", "c": "check"}
 BUTTON = {"take": N_("problem.button.take"), "solve": N_("problem.button.solve"),
           "feedback": N_("problem.button.feedback"), "check": N_("problem.button.check")}
+# The step being recorded, named on its card (the problem's number is already in the heading).
+STEP_NAME = {"take": N_("problem.step.take"), "solve": N_("problem.step.solve"),
+        "feedback": N_("problem.step.feedback"), "check": N_("problem.step.check")}
 DUE_IN_DAYS = (3, 7, 14)  # the by-when buttons; any later day may be typed
 MAX_LISTED = 8  # one button each, four to a row: a longer keyboard is unusable on a phone
 MAX_LEADER_LISTED = 24
@@ -314,7 +317,7 @@ async def _describe_step(turn: Turn, data: Data) -> list[str]:
     problem = await turn.session.get(Problem, data["ctx_problem"])
     text = _short(problem.description) if problem is not None else ""
     return [turn.tr("problem.step_for", id=data["ctx_problem"], text=text,
-                    step=turn.tr(BUTTON[data["ctx_action"]], id=data["ctx_problem"]))]
+                    step=turn.tr(STEP_NAME[data["ctx_action"]]))]
 
 
 async def _save_step(turn: Turn, data: Data) -> None:

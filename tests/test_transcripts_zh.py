@@ -147,6 +147,7 @@ async def test_a_problem_is_raised_and_taken_in_hand_by_next_friday(harness):
         "这一天已经过去了。请输入今天或以后的日期，如“12-5”或“12月5日”。"]
     replies = await harness.send(user, "下周五")
     assert "完成时限：12月4日（周五）" in texts(replies)[-1]
+    assert texts(replies)[-1].splitlines()[1] == "问题 #1（便桥断了）：落实办理"  # the number once
     replies = await _tap(harness, user, replies, suffix=":ok")
     saved = texts(replies)[-1]
     assert "12月4日（周五）" in saved and not ISO_DATE.search(saved), saved
