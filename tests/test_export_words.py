@@ -58,12 +58,19 @@ def cells(book, title: str) -> list[Any]:
     return [value for row in book[title].iter_rows(values_only=True) for value in row]
 
 
-async def test_a_chinese_export_has_no_codes_and_no_english_in_any_sheet(harness, exports):
-    users = await bind(harness, "zh-hans")
+async def exported(harness, language: str):
+    """The whole county's export as the office asks for it in `language`, after the records and
+    the audited actions: its file name and workbook."""
+    users = await bind(harness, language)
     await seed(harness)
     await seed_audit(harness)
     await export_as(harness, users[OFFICE], "/export")
     filename, book, _params = await fetch_workbook(harness, users[OFFICE])
+    return filename, book
+
+
+async def test_a_chinese_export_has_no_codes_and_no_english_in_any_sheet(harness, exports):
+    filename, book = await exported(harness, "zh-hans")
     assert filename == "驻村工作台账-全县-11月23日至11月28日.xlsx"
     for sheet in book.worksheets:
         for value in cells(book, sheet.title):
@@ -118,11 +125,7 @@ async def test_a_chinese_export_has_no_codes_and_no_english_in_any_sheet(harness
 
 
 async def test_the_english_export_says_the_same_in_english(harness, exports):
-    users = await bind(harness, "en")
-    await seed(harness)
-    await seed_audit(harness)
-    await export_as(harness, users[OFFICE], "/export")
-    filename, book, _params = await fetch_workbook(harness, users[OFFICE])
+    filename, book = await exported(harness, "en")
     assert filename == "campaign-records-county-23Nov-28Nov.xlsx"
     log = by_header(book, "Audit log")
     said = {(r["Record"], r["Action"], r["Field"], r["Old value"], r["New value"]) for r in log}

@@ -59,6 +59,15 @@ async def to_people(harness, user):
     return await harness.send(user, "王家和李家")
 
 
+async def to_card(harness, user):
+    """The same dispute answered to its confirm card: what the last answer brought."""
+    replies = await to_people(harness, user)
+    replies = await harness.send(user, "6")
+    replies = await harness.tap(user, replies, suffix=":s:3")
+    replies = await harness.send(user, "宅基地边界不清")
+    return await harness.tap(user, replies, suffix=":normal")
+
+
 async def test_a_wrong_answer_is_one_line_and_the_question_waits_with_nothing_lost(harness):
     user = await cadre(harness)
     asked = await to_people(harness, user)
@@ -76,11 +85,7 @@ async def test_a_wrong_answer_is_one_line_and_the_question_waits_with_nothing_lo
 
 async def test_a_typed_answer_at_the_confirm_card_is_one_line_not_the_card_again(harness):
     user = await cadre(harness)
-    replies = await to_people(harness, user)
-    replies = await harness.send(user, "6")
-    replies = await harness.tap(user, replies, suffix=":s:3")
-    replies = await harness.send(user, "宅基地边界不清")
-    card = await harness.tap(user, replies, suffix=":normal")
+    card = await to_card(harness, user)
     replies, calls = await step(harness, harness.send(user, "好的"))
     assert calls == ["sendMessage"]
     assert texts(replies) == [translate("zh", "form.error.confirm_buttons")]
@@ -120,11 +125,7 @@ async def test_multi_select_presses_edit_their_own_message(harness):
 
 async def test_keyboards_go_after_edit_confirm_and_cancel(harness):
     user = await cadre(harness)
-    replies = await to_people(harness, user)
-    replies = await harness.send(user, "6")
-    replies = await harness.tap(user, replies, suffix=":s:3")
-    replies = await harness.send(user, "宅基地边界不清")
-    card = (await harness.tap(user, replies, suffix=":normal"))[-1]
+    card = (await to_card(harness, user))[-1]
     replies = await harness.tap(user, [card], suffix=":e:1")  # change the parties
     assert keyboard_of(harness, user, card.message_id) is None
     card = (await harness.send(user, "王家和张家"))[-1]
@@ -132,11 +133,7 @@ async def test_keyboards_go_after_edit_confirm_and_cancel(harness):
     assert calls == ["answerCallbackQuery", "editMessageReplyMarkup", "sendMessage"]
     assert keyboard_of(harness, user, card.message_id) is None
     assert texts([s for s in replies if not s.is_edit]) == [translate("zh", "form.cancelled")]
-    replies = await to_people(harness, user)
-    replies = await harness.send(user, "6")
-    replies = await harness.tap(user, replies, suffix=":s:3")
-    replies = await harness.send(user, "宅基地边界不清")
-    card = (await harness.tap(user, replies, suffix=":normal"))[-1]
+    card = (await to_card(harness, user))[-1]
     await harness.tap(user, [card], suffix=":ok")
     assert keyboard_of(harness, user, card.message_id) is None
     live = [mid for (chat, mid), m in harness.emu.world.messages.items()
