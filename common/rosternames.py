@@ -52,7 +52,7 @@ def roster_names() -> RosterNames:
 
 
 def _listed(locale: str, prefix: str, codes: Iterable[str]) -> str:
-    separator = catalog(locale)["roster.name_separator"]
+    separator = catalog(locale)["common.list_sep"]
     return separator.join(catalog(locale)[prefix + code] for code in codes)
 
 

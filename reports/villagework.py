@@ -57,12 +57,12 @@ def ordered(items: Iterable[str], order: Sequence[str] = tuple(UNITS)) -> list[s
 
 def type_names(tr: Translator, types: Iterable[str]) -> str:
     """The three types a village is marked with, by name."""
-    return tr("villages.separator").join(tr(TYPE.format(t)) for t in types)
+    return tr("common.list_sep").join(tr(TYPE.format(t)) for t in types)
 
 
 def rule_names(tr: Translator, kinds: Iterable[str]) -> str:
     """Kinds of rule, by name."""
-    return tr("villages.separator").join(tr(RULE.format(k)) for k in kinds)
+    return tr("common.list_sep").join(tr(RULE.format(k)) for k in kinds)
 
 
 def village_line(tr: Translator, village: VillageProgress) -> str:
@@ -79,7 +79,7 @@ def rectification_line(tr: Translator, totals: RectificationTotals) -> str:
     """Marked villages by type, measures, rules, and villages with all four kinds of rule."""
     if not totals.marked:
         return tr("rectify.stats_none")
-    types = tr("villages.separator").join(
+    types = tr("common.list_sep").join(
         f"{tr(TYPE.format(t))} {totals.by_type[t]}" for t in TYPES if totals.by_type.get(t))
     return tr("rectify.stats", marked=totals.marked, types=types, measures=totals.measures,
               rules=totals.rules, complete=totals.complete)
@@ -135,7 +135,7 @@ def township_winter_line(tr: Translator, township: str, items: Mapping[str, Wint
     line = tr("winter.township_line", township=township, percent=pct(overall(items)))
     late = lagging(items, below, order)
     if late:
-        line += tr("winter.lagging", items=tr("villages.separator").join(
+        line += tr("winter.lagging", items=tr("common.list_sep").join(
             f"{item_label(tr, i)} {pct(items[i].percent)}" for i in late))
     return line
 

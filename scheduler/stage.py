@@ -17,7 +17,7 @@ KIND = "stage.kind.{}"
 
 
 def _kinds(tr: Translator, kinds: list[str]) -> str:
-    return tr("stage.kinds_separator").join(tr(KIND.format(kind)) for kind in kinds)
+    return tr("common.list_sep").join(tr(KIND.format(kind)) for kind in kinds)
 
 
 def _by_person(pairs: list[tuple[Person, str]]) -> dict[int, tuple[Person, list[str]]]:

@@ -685,7 +685,7 @@ def test_catalog_messages_use_only_their_placeholders_and_are_html_safe() -> Non
         for msgid, text in catalog.items():
             assert "<" not in text and "&" not in text, msgid
             names = msgid.startswith(("roster.column_names.", "roster.rank_names.",
-                                      "roster.role_names.", "roster.name_separator"))
+                                      "roster.role_names."))
             expected = allowed.get(msgid, set() if names else {"line", "value"})
             assert _placeholders(text) <= expected | (roles if "error" in msgid else set()), msgid
             if msgid in allowed:
