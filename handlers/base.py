@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from common.context import AppContext
-from common.i18n import Translator, translator
+from common.i18n import Translator, locale_of, translator
 from storage.models import Person
 from storage.outbox import Outgoing
 from storage.storable import storable
@@ -131,6 +131,25 @@ class Turn:
         if query is None or query.message is None:
             return None
         return query.message.message_id
+
+    def tr_for(self, person: Person) -> Translator:
+        """Translate into another person's language (a leader told of this turn's work)."""
+        locale = locale_of(person.locale, person.telegram_language,
+                           self.app.settings.default_locale)
+        return translator(locale, today=self.today, tz=self.app.settings.tz)
+
+    def tell(self, person: Person, text: str, *, key: str,
+             markup: dict[str, Any] | None = None, kind: str = "notice") -> None:
+        """Send a message to another person's private chat, through the outbox with this
+        turn's replies (committed with the turn's work, sent once per `key`). Build `text`
+        with `tr_for(person)`: it is read in their language."""
+        assert person.telegram_user_id is not None  # only people reachable on Telegram
+        payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            payload["reply_markup"] = markup
+        self.replies.append(Outgoing(chat_id=person.telegram_user_id, method="sendMessage",
+                                     payload=payload, kind=kind, person_id=person.id,
+                                     dedup_key=key[:128]))
 
     def _outgoing(self, method: str, payload: dict[str, Any]) -> Outgoing:
         person_id = self.person.id if self.person is not None else None

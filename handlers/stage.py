@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.i18n import N_, Translator, locale_of, translator
+from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question
@@ -21,7 +21,6 @@ from handlers.registry import CADRE, callback
 from handlers.summary import by_kind_line
 from storage import stage as store
 from storage.models import Person, StageSummary
-from storage.outbox import Outgoing
 
 ROLES = CADRE | {"township_leader", "office"}
 MAX_LISTED = 30
@@ -186,14 +185,9 @@ async def _tell_reviewers(turn: Turn, row: StageSummary) -> None:
     """Whoever accepts the summary hears, in their language, that it is waiting."""
     author = _person(turn)
     for reviewer in await store.reviewers(turn.session, author=author, kind=row.kind):
-        assert reviewer.telegram_user_id is not None  # reviewers() returns reachable people
-        tr = translator(locale_of(reviewer.locale, reviewer.telegram_language,
-                                  turn.app.settings.default_locale))
+        tr = turn.tr_for(reviewer)
         text = tr("stage.review_notice", name=author.name, kind=tr(KIND.format(row.kind)))
-        turn.replies.append(Outgoing(
-            chat_id=reviewer.telegram_user_id, method="sendMessage",
-            payload={"text": text, "parse_mode": "HTML"}, kind="notice", person_id=reviewer.id,
-            dedup_key=f"stage:{row.id}:submitted:{reviewer.id}"))
+        turn.tell(reviewer, text, key=f"stage:{row.id}:submitted:{reviewer.id}")
 
 
 FINAL = register_form(
