@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import people, reviews
 from storage.audit import record_audit
 from storage.models import Appraisal, Person, Summary
 
@@ -46,11 +47,40 @@ async def appraisal_of(session: AsyncSession, *, person_id: int) -> Appraisal | 
     return (await session.execute(query)).scalar_one_or_none()
 
 
+class AppraisalLocked(Exception):
+    """The township leader has endorsed this appraisal: it can no longer be changed."""
+
+
+async def appraisal_to_review(
+    session: AsyncSession, *, appraisal_id: int, by: Person
+) -> tuple[Appraisal, Person] | None:
+    """The appraisal and the team leader who wrote it, locked, if `by` is now the township
+    leader over the appraised member."""
+    row = await session.get(Appraisal, appraisal_id, with_for_update=True)
+    writer = None if row is None else await session.get(Person, row.by_id)
+    if row is None or writer is None or not reviews.may_review(
+            by, kind="appraisal", author=writer, village_id=row.person.village_id,
+            township_id=row.person.township_id):
+        return None
+    return row, writer
+
+
+async def endorsers(session: AsyncSession, *, member: Person) -> list[Person]:
+    """The township leaders, reachable now, who endorse an appraisal of this member."""
+    if member.township_id is None:
+        return []
+    return await people.reachable(session, roles=("township_leader",),
+                                  township_ids=[member.township_id])
+
+
 async def set_appraisal(
     session: AsyncSession, *, person: Person, by: Person, grade: str, comment: str,
     now: dt.datetime,
 ) -> Appraisal:
-    """Record or replace a person's appraisal; every changed field goes to the audit trail."""
+    """Record or replace a person's appraisal; every changed field goes to the audit trail.
+
+    A returned appraisal, rewritten, waits for the township leader again; an endorsed one
+    raises AppraisalLocked."""
     if grade not in GRADES:
         raise ValueError(f"unknown grade {grade!r}")
     comment = comment.strip()[:MAX_COMMENT]
@@ -63,6 +93,9 @@ async def set_appraisal(
         await record_audit(session, actor_id=by.id, entity="appraisal", entity_id=row.id,
                            action="create", at=now, field="grade", new=grade)
         return row
+    if row.status == "accepted":
+        raise AppraisalLocked(row.id)
+    await reviews.resubmit(session, row, entity="appraisal", by=by, now=now)
     for field, new in (("grade", grade), ("comment", comment)):
         old = getattr(row, field)
         if old != new:

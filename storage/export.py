@@ -68,7 +68,7 @@ CASES = ("id", "day", "created_at", "cadre", "unit", "township", "village", "kin
          "text", "photos", "status", "decided_by", "decided_at")
 SUMMARIES = ("id", "week_start", "cadre", "unit", "township", "village", "figures",
              "achievements", "problems", "plan", "short_reason", "status", "submitted_at",
-             "accepted_at", "accepted_by")
+             "accepted_at", "accepted_by", "returned_at", "returned_by", "return_reason")
 PAIRINGS = ("id", "created_at", "cadre", "rank", "unit", "township", "village", "household",
             "household_category")
 PEOPLE = ("id", "name", "phone", "rank", "role", "unit", "township", "village", "active",
@@ -77,11 +77,12 @@ AUDIT = ("id", "at", "actor", "entity", "entity_id", "action", "field", "old_val
          "new_value")
 
 APPRAISALS = ("id", "cadre", "rank", "unit", "township", "village", "grade", "comment", "by",
-              "created_at", "updated_at")
+              "created_at", "updated_at", "status", "accepted_at", "accepted_by", "returned_at",
+              "returned_by", "return_reason")
 STAGE_SUMMARIES = ("id", "kind", "cadre", "rank", "unit", "township", "village", "figures",
                    "achievements", "experience", "problems", "suggestions", "status",
-                   "submitted_at", "accepted_at", "accepted_by", "grade", "appraisal",
-                   "appraised_by")
+                   "submitted_at", "accepted_at", "accepted_by", "returned_at", "returned_by",
+                   "return_reason", "grade", "appraisal", "appraised_by")
 RECTIFICATION = ("township", "village", "types", "measures", *RULE_KINDS, "last_action")
 WINTER = ("township", "village", "item", "unit", "target", "progress", "percent")
 
@@ -315,14 +316,15 @@ async def case_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Ro
 
 def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     """Weekly summaries of the weeks that overlap the period."""
-    accepter = aliased(Person)
+    accepter, returner = aliased(Person), aliased(Person)
     query: Select = select(
         Summary.id, Summary.week_start, Person.name, Unit.name, Township.name, Village.name,
         Summary.figures, Summary.achievements, Summary.problems, Summary.plan,
         Summary.short_reason, Summary.status, Summary.submitted_at, Summary.accepted_at,
-        accepter.name,
+        accepter.name, Summary.returned_at, returner.name, Summary.return_reason,
     ).join(Person, Person.id == Summary.person_id).outerjoin(
-        accepter, accepter.id == Summary.accepted_by)
+        accepter, accepter.id == Summary.accepted_by).outerjoin(
+        returner, returner.id == Summary.returned_by)
     query = _names(query, Summary.village_id, Summary.township_id, Summary.unit_id)
     first_week = where.window.start - dt.timedelta(days=6)
     query = query.where(Summary.week_start >= first_week,
@@ -370,13 +372,16 @@ def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
 def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     """Every appraisal of the scope (the summary stage has no period), by township, village
     and name; columns APPRAISALS."""
-    appraiser = aliased(Person)
+    appraiser, accepter, returner = aliased(Person), aliased(Person), aliased(Person)
     query: Select = select(
         Appraisal.id, Person.name, Person.rank, Unit.name, Township.name, Village.name,
         Appraisal.grade, Appraisal.comment, appraiser.name, Appraisal.created_at,
-        Appraisal.updated_at,
+        Appraisal.updated_at, Appraisal.status, Appraisal.accepted_at, accepter.name,
+        Appraisal.returned_at, returner.name, Appraisal.return_reason,
     ).join(Person, Person.id == Appraisal.person_id).join(
-        appraiser, appraiser.id == Appraisal.by_id)
+        appraiser, appraiser.id == Appraisal.by_id).outerjoin(
+        accepter, accepter.id == Appraisal.accepted_by).outerjoin(
+        returner, returner.id == Appraisal.returned_by)
     query = _names(query, Person.village_id, Person.township_id, Person.unit_id)
     query = _placed(query, Person.village_id, Person.township_id, where)
     return _stream(session, where, query.order_by(Township.name, Village.name, Person.name,
@@ -386,15 +391,17 @@ def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row
 def stage_summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     """Every stage summary of the scope (no period: the campaign's), with its author's
     appraisal; columns STAGE_SUMMARIES."""
-    accepter, appraiser = aliased(Person), aliased(Person)
+    accepter, appraiser, returner = aliased(Person), aliased(Person), aliased(Person)
     query: Select = select(
         StageSummary.id, StageSummary.kind, Person.name, Person.rank, Unit.name, Township.name,
         Village.name, StageSummary.figures, StageSummary.achievements, StageSummary.experience,
         StageSummary.problems, StageSummary.suggestions, StageSummary.status,
-        StageSummary.submitted_at, StageSummary.accepted_at, accepter.name, Appraisal.grade,
+        StageSummary.submitted_at, StageSummary.accepted_at, accepter.name,
+        StageSummary.returned_at, returner.name, StageSummary.return_reason, Appraisal.grade,
         Appraisal.comment, appraiser.name,
     ).join(Person, Person.id == StageSummary.person_id).outerjoin(
         accepter, accepter.id == StageSummary.accepted_by).outerjoin(
+        returner, returner.id == StageSummary.returned_by).outerjoin(
         Appraisal, Appraisal.person_id == StageSummary.person_id).outerjoin(
         appraiser, appraiser.id == Appraisal.by_id)
     query = _names(query, StageSummary.village_id, StageSummary.township_id,

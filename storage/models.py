@@ -349,6 +349,9 @@ class Summary(Base):
     submitted_at: Mapped[dt.datetime]
     accepted_at: Mapped[dt.datetime | None]
     accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    returned_at: Mapped[dt.datetime | None]
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntry(Base):
@@ -434,6 +437,14 @@ class Appraisal(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
+    # The township leader endorses (accepted) or returns it; a new appraisal waits again.
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    accepted_at: Mapped[dt.datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    returned_at: Mapped[dt.datetime | None]
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ScheduleState(Base):
@@ -592,6 +603,9 @@ class StageSummary(Base):
     submitted_at: Mapped[dt.datetime]
     accepted_at: Mapped[dt.datetime | None]
     accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    returned_at: Mapped[dt.datetime | None]
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
 
 
 # --- /stats rollups (issue 6; migration 0011) ---

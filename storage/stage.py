@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import people
+from storage import people, reviews
 from storage.audit import record_audit
 from storage.figures import SOLVED, local_bounds
 from storage.models import Person, Problem, StageSummary
@@ -153,6 +153,7 @@ async def submit_stage_summary(
         return row, True
     if row.status == "accepted":
         raise StageLocked(row.id)
+    await reviews.resubmit(session, row, entity="stage_summary", by=person, now=now)
     for key in TEXTS:
         old, new = getattr(row, key), getattr(text, key)
         if old != new:
@@ -167,32 +168,16 @@ async def submit_stage_summary(
     return row, False
 
 
-def reviewer_role(kind: str, author: Person) -> str:
-    """The role that accepts a summary of this kind by this author: the one above."""
-    if kind == "township":
-        return "office"
-    if kind == "team" or author.role == "team_leader":
-        return "township_leader"
-    return "team_leader"
-
-
 def may_accept(reviewer: Person, row: StageSummary, author: Person) -> bool:
     """Whether the reviewer is the one above the summary's author."""
-    role = reviewer_role(row.kind, author)
-    if reviewer.role != role:
-        return False
-    if role == "township_leader":
-        return reviewer.township_id is not None and reviewer.township_id == row.township_id
-    if role == "team_leader":
-        return (reviewer.id != author.id
-                and reviewer.village_id is not None and reviewer.village_id == row.village_id)
-    return True
+    return reviews.may_review(reviewer, kind=row.kind, author=author, village_id=row.village_id,
+                              township_id=row.township_id)
 
 
 async def reviewers(session: AsyncSession, *, author: Person, kind: str) -> list[Person]:
     """The people reachable on Telegram who accept this author's summary of this kind."""
     row = StageSummary(kind=kind, village_id=author.village_id, township_id=author.township_id)
-    return [p for p in await people.reachable(session, roles=(reviewer_role(kind, author),))
+    return [p for p in await people.reachable(session, roles=(reviews.reviewer_role(kind, author),))
             if may_accept(p, row, author)]
 
 
@@ -216,21 +201,15 @@ async def to_review(session: AsyncSession, *, reviewer: Person) -> list[StageSum
     return sorted(found, key=lambda r: (r.status != "submitted", r.submitted_at, r.id))
 
 
-async def accept_stage_summary(
-    session: AsyncSession, *, summary_id: int, by: Person, now: dt.datetime
-) -> StageSummary | None:
-    """Accept a summary if `by` is the one above its author; None if not theirs to accept."""
-    row = await session.get(StageSummary, summary_id)
+async def stage_summary_to_review(
+    session: AsyncSession, *, summary_id: int, by: Person
+) -> tuple[StageSummary, Person] | None:
+    """The summary and its author, locked, if `by` is now the one above its author."""
+    row = await session.get(StageSummary, summary_id, with_for_update=True)
     author = None if row is None else await session.get(Person, row.person_id)
     if row is None or author is None or not may_accept(by, row, author):
         return None
-    if row.status != "accepted":
-        row.status, row.accepted_at, row.accepted_by = "accepted", now, by.id
-        await record_audit(session, actor_id=by.id, entity="stage_summary", entity_id=row.id,
-                           action="accept", at=now, field="status", old="submitted",
-                           new="accepted")
-        await session.flush()
-    return row
+    return row, author
 
 
 async def writers(session: AsyncSession) -> list[tuple[Person, str]]:

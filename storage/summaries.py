@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import visits
+from storage import people, reviews, visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
 from storage.figures import local_bounds
@@ -21,7 +21,7 @@ TEXTS = ("achievements", "problems", "plan", "short_reason")
 
 
 class SummaryLocked(Exception):
-    """The team leader has accepted this summary: it can no longer be changed."""
+    """The one above has accepted this summary: it can no longer be changed."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ async def submit_summary(
         return row, True
     if existing.status == "accepted":
         raise SummaryLocked(existing.id)
+    await reviews.resubmit(session, existing, entity="summary", by=person, now=now)
     await _correct(session, existing, person=person, figures=figures, text=text, now=now)
     return existing, False
 
@@ -140,19 +141,26 @@ async def _correct(
     await session.flush()
 
 
-async def accept_summary(
-    session: AsyncSession, *, summary_id: int, by_person_id: int, now: dt.datetime
-) -> Summary | None:
-    """The team leader accepts a summary: from now on it cannot be corrected."""
-    row = await session.get(Summary, summary_id)
-    if row is None:
+async def reviewers(session: AsyncSession, *, author: Person) -> list[Person]:
+    """Who reviews this author's weekly summaries, reachable on Telegram now: the team
+    leader (a team leader's own, the township leader)."""
+    role = reviews.reviewer_role("personal", author)
+    return [p for p in await people.reachable(session, roles=(role,))
+            if reviews.may_review(p, kind="personal", author=author,
+                                  village_id=author.village_id, township_id=author.township_id)]
+
+
+async def summary_to_review(
+    session: AsyncSession, *, summary_id: int, by: Person
+) -> tuple[Summary, Person] | None:
+    """The summary and its author, locked, if `by` is now the one who reviews it."""
+    row = await session.get(Summary, summary_id, with_for_update=True)
+    author = None if row is None else await session.get(Person, row.person_id)
+    if row is None or author is None or not reviews.may_review(
+            by, kind="personal", author=author, village_id=row.village_id,
+            township_id=row.township_id):
         return None
-    old = row.status
-    row.status, row.accepted_at, row.accepted_by = "accepted", now, by_person_id
-    await record_audit(session, actor_id=by_person_id, entity="summary", entity_id=row.id,
-                       action="accept", at=now, field="status", old=old, new="accepted")
-    await session.flush()
-    return row
+    return row, author
 
 
 async def person_overview(
