@@ -4,16 +4,20 @@ summaries shown beside it. A member's button (apr:<person id>) opens a two-quest
 
 from __future__ import annotations
 
+from typing import Any
+
 from common.i18n import N_, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
 from handlers.registry import callback, command
+from handlers.reviews import Reviewable, ask, reviewable, sent_to
 from handlers.stage import render_summary as render_stage
 from storage import appraisals as store
 from storage import stage
 from storage.models import Appraisal, Person, Summary
+from storage.reviewqueue import APPRAISAL
 from storage.summaries import FIGURES
 
 LEADER = frozenset({"team_leader"})
@@ -24,7 +28,8 @@ _LABELS = (
     N_("appraise.grade.basic"), N_("appraise.grade.incompetent"),
     N_("appraise.figure.days_in_village"), N_("appraise.figure.visits"),
     N_("appraise.figure.disputes_opened"), N_("appraise.figure.disputes_resolved"),
-    N_("appraise.figure.aid"),
+    N_("appraise.figure.aid"), N_("appraise.review.submitted"), N_("appraise.review.returned"),
+    N_("appraise.review.accepted"),
 )
 
 
@@ -64,6 +69,9 @@ def render_member(tr: Translator, person: Person, summaries: list[Summary],
     if current is not None:
         lines.append(tr("appraise.current", grade=tr(GRADE.format(current.grade)),
                         comment=current.comment))
+        lines.append(tr(f"appraise.review.{current.status}"))
+        if current.status == "returned" and current.return_reason:
+            lines.append(tr("appraise.returned_reason", reason=current.return_reason))
     return "\n".join(lines)
 
 
@@ -128,10 +136,38 @@ async def _save(turn: Turn, data: Data) -> None:
     if person is None:  # moved to another team since the form opened
         turn.say(turn.tr("appraise.not_your_team"))
         return
-    await store.set_appraisal(turn.session, person=person, by=_person(turn),
-                              grade=data["grade"], comment=data["comment"], now=turn.now)
-    turn.say(turn.tr("appraise.saved", name=person.name,
+    again = await store.appraisal_of(turn.session, person_id=person.id) is not None
+    try:
+        row = await store.set_appraisal(turn.session, person=person, by=_person(turn),
+                                        grade=data["grade"], comment=data["comment"],
+                                        now=turn.now)
+    except store.AppraisalLocked:
+        turn.say(turn.tr("appraise.locked", name=person.name))
+        return
+    # The township leader endorses it (as the township party committee seals appraisals).
+    endorsers = await store.endorsers(turn.session, member=person)
+    ask(turn, APPRAISAL_REVIEW, row, _person(turn), endorsers, again=again)
+    turn.say(sent_to(turn, endorsers, msgid="appraise.saved", name=person.name,
                      grade=turn.tr(GRADE.format(data["grade"]))))
+
+
+def _what(tr: Translator, row: Appraisal, author: Person, own: bool) -> str:
+    if own:
+        return tr("appraise.what_own", name=row.person.name)
+    return tr("appraise.what", leader=author.name, name=row.person.name)
+
+
+def _card(tr: Translator, row: Appraisal, author: Person) -> str:
+    return tr("appraise.card", grade=tr(GRADE.format(row.grade)), comment=row.comment or "—")
+
+
+async def _load(session: Any, row_id: int, by: Person) -> tuple[Appraisal, Person] | None:
+    return await store.appraisal_to_review(session, appraisal_id=row_id, by=by)
+
+
+APPRAISAL_REVIEW = reviewable(Reviewable(
+    code=APPRAISAL, entity="appraisal", load=_load, what=_what, card=_card,
+    reopen=lambda row: (N_("appraise.button.redo"), f"apr:{row.person_id}")))
 
 
 APPRAISE = Form(

@@ -12,6 +12,7 @@ from storage import summaries
 SUMMARY_STATUS = {
     None: N_("me.summary.none"),
     "submitted": N_("me.summary.submitted"),
+    "returned": N_("me.summary.returned"),
     "accepted": N_("me.summary.accepted"),
 }
 
@@ -26,13 +27,19 @@ def _figures(tr: Translator, figures: dict[str, Any]) -> list[str]:
     ]
 
 
-def render_me(tr: Translator, overview: dict[str, Any], *, min_days: int) -> str:
-    """The /me message from a `summaries.person_overview` result."""
+def render_me(tr: Translator, overview: dict[str, Any], *, min_days: int,
+              reviewers: str = "") -> str:
+    """The /me message from a `summaries.person_overview` result (`reviewers`: who reviews a
+    submitted summary, named)."""
     status = overview["summary_status"]
     lines = [tr("me.week_title", period=Span(overview["week_start"], overview["today"]))]
     lines += _figures(tr, overview["week"])
     lines.append(tr("me.days_needed", minimum=min_days))
-    lines.append(tr(SUMMARY_STATUS.get(status, SUMMARY_STATUS["submitted"])))
+    if status == "submitted" and not reviewers:
+        lines.append(tr("me.summary.submitted.nobody"))
+    else:
+        lines.append(tr(SUMMARY_STATUS.get(status, SUMMARY_STATUS["submitted"]),
+                        names=reviewers))
     lines.append("")
     lines.append(tr("me.campaign_title", start=overview["campaign_start"]))
     lines += _figures(tr, overview["campaign"])
@@ -48,4 +55,7 @@ async def me(turn: Turn, args: str) -> None:
         turn.session, person_id=turn.person.id, today=turn.today,
         campaign_start=settings.campaign_start, tz=settings.tz,
     )
-    turn.say(render_me(turn.tr, overview, min_days=settings.min_days_in_village))
+    reviewers = await summaries.reviewers(turn.session, author=turn.person)
+    names = turn.tr("common.list_sep").join(p.name for p in reviewers)
+    turn.say(render_me(turn.tr, overview, min_days=settings.min_days_in_village,
+                       reviewers=names))

@@ -6,7 +6,7 @@ team (or reviews the members'); a township leader writes the township's (or revi
 teams'); the office reviews the township summaries. The figures are drafted from the records
 when the form opens and shown first; the author writes what was done, the experience and
 lessons, the problems left, and suggestions. Buttons: stg:w:<kind> write, stg:r review,
-stg:v:<id> view, stg:a:<id> accept.
+stg:v:<id> view; the decision buttons are handlers.reviews'.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question
 from handlers.registry import CADRE, callback
+from handlers.reviews import Reviewable, ask, decision_buttons, reviewable, sent_to
 from handlers.summary import by_kind_line
 from storage import stage as store
 from storage.models import Person, StageSummary
+from storage.reviewqueue import STAGE
 
 ROLES = CADRE | {"township_leader", "office"}
 MAX_LISTED = 30
@@ -150,17 +152,21 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     if row is not None:
         data.update({key: getattr(row, key) for key in store.TEXTS})
         data["ctx_submitted"] = row.submitted_at.isoformat()
+        if row.status == "returned" and row.return_reason:
+            data["ctx_returned"] = row.return_reason
     return data
 
 
 async def describe(turn: Turn, data: Data) -> list[str]:
     """The kind, whether this corrects a submitted summary, and the figures."""
     lines = [turn.tr("stage.confirm_kind", kind=turn.tr(KIND.format(data["ctx_kind"])))]
-    if "ctx_submitted" in data:
+    if "ctx_returned" in data:
+        lines.append(turn.tr("stage.returned_reason", reason=data["ctx_returned"]))
+    elif "ctx_submitted" in data:
         lines.append(turn.tr("stage.correcting"))
     figures = data.get("ctx_figures") or {}
     lines += figure_lines(turn.tr, figures)
-    lines.append(by_kind_line(turn, figures.get("visits_by_kind") or {}))
+    lines.append(by_kind_line(turn.tr, figures.get("visits_by_kind") or {}))
     return lines
 
 
@@ -175,19 +181,27 @@ async def save(turn: Turn, data: Data) -> None:
     except store.StageLocked:
         turn.say(turn.tr("stage.locked", kind=turn.tr(KIND.format(kind))))
         return
+    # Whoever reviews it gets it (again, when corrected) with the buttons that decide it.
+    reviewers = await store.reviewers(turn.session, author=_person(turn), kind=kind)
+    ask(turn, STAGE_REVIEW, row, _person(turn), reviewers, again=not new)
     msgid = "stage.submitted" if new else "stage.corrected"
-    turn.say(turn.tr(msgid, kind=turn.tr(KIND.format(kind))))
-    if new:
-        await _tell_reviewers(turn, row)
+    turn.say(sent_to(turn, reviewers, msgid=msgid, kind=turn.tr(KIND.format(kind))))
 
 
-async def _tell_reviewers(turn: Turn, row: StageSummary) -> None:
-    """Whoever accepts the summary hears, in their language, that it is waiting."""
-    author = _person(turn)
-    for reviewer in await store.reviewers(turn.session, author=author, kind=row.kind):
-        tr = turn.tr_for(reviewer)
-        text = tr("stage.review_notice", name=author.name, kind=tr(KIND.format(row.kind)))
-        turn.tell(reviewer, text, key=f"stage:{row.id}:submitted:{reviewer.id}")
+def _what(tr: Translator, row: StageSummary, author: Person, own: bool) -> str:
+    kind = tr(KIND.format(row.kind))
+    return tr("stage.what_own", kind=kind) if own else tr("stage.what", name=author.name,
+                                                           kind=kind)
+
+
+async def _load(session: Any, row_id: int, by: Person) -> tuple[StageSummary, Person] | None:
+    return await store.stage_summary_to_review(session, summary_id=row_id, by=by)
+
+
+STAGE_REVIEW = reviewable(Reviewable(
+    code=STAGE, entity="stage_summary", load=_load, what=_what,
+    card=lambda tr, row, author: render_summary(tr, row, author.name),
+    reopen=lambda row: (N_("stage.button.correct"), f"stg:w:{row.kind}")))
 
 
 FINAL = register_form(
@@ -233,7 +247,7 @@ async def _reviewable(turn: Turn, rest: str) -> tuple[StageSummary, Person] | No
 
 @callback("stg", roles=ROLES)
 async def on_button(turn: Turn, rest: str) -> None:
-    """stg:w:<kind> write, stg:r review, stg:v:<id> view, stg:a:<id> accept."""
+    """stg:w:<kind> write, stg:r review, stg:v:<id> view (通过 / 退回修改 while it waits)."""
     action, _, arg = rest.partition(":")
     if turn.person is None or turn.person.role not in ROLES:
         turn.notice(turn.tr("common.stale_button"))
@@ -241,10 +255,10 @@ async def on_button(turn: Turn, rest: str) -> None:
         await start_form(turn, FINAL, arg)
     elif action == "r":
         await show_review(turn)
-    elif action in ("v", "a"):
+    elif action == "v":
         found = await _reviewable(turn, arg)
         if found is not None:
-            await (_view if action == "v" else _accept)(turn, *found)
+            await _view(turn, *found)
     else:
         turn.notice(turn.tr("common.stale_button"))
 
@@ -252,12 +266,5 @@ async def on_button(turn: Turn, rest: str) -> None:
 async def _view(turn: Turn, row: StageSummary, author: Person) -> None:
     markup = None
     if row.status == "submitted":
-        markup = inline_keyboard([[(turn.tr("stage.button.accept"), f"stg:a:{row.id}")]])
+        markup = decision_buttons(turn.tr, STAGE, row.id)
     turn.say(render_summary(turn.tr, row, author.name), markup=markup)
-
-
-async def _accept(turn: Turn, row: StageSummary, author: Person) -> None:
-    await store.accept_stage_summary(turn.session, summary_id=row.id, by=_person(turn),
-                                     now=turn.now)
-    turn.say(turn.tr("stage.accepted", kind=turn.tr(KIND.format(row.kind)), name=author.name))
-

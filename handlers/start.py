@@ -30,8 +30,8 @@ GROUPS = {
                      "summary", "final", "rectify"), DAILY),
     **dict.fromkeys(("me", "problems", "disputes", "winter", "team", "stats", "digest",
                      "laggards", "pairs"), VIEW),
-    **dict.fromkeys(("appraise", "export", "spotcheck", "cases", "merit", "broadcast",
-                     "roster"), MANAGE),
+    **dict.fromkeys(("review", "appraise", "export", "spotcheck", "cases", "merit",
+                     "broadcast", "roster"), MANAGE),
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
 }
 COUNTY_ROLES = ("leading_group", "office")

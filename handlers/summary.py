@@ -6,13 +6,15 @@ import datetime as dt
 from typing import Any
 
 from common.clock import week_start
-from common.i18n import N_, Span
+from common.i18n import N_, Span, Translator
 from handlers.base import Turn
-from handlers.dialogs import register_form
+from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question
-from handlers.registry import CADRE
+from handlers.registry import CADRE, callback
+from handlers.reviews import Reviewable, ask, reviewable, sent_to
 from storage import summaries as store
 from storage.models import Person, Summary
+from storage.reviewqueue import WEEKLY
 
 VISIT_KINDS = ("weak", "masses", "rich", "enterprise", "petitioner", "wise", "talent", "old")
 
@@ -60,13 +62,26 @@ def _answers_of(row: Summary) -> Data:
         data["short_reason"] = row.short_reason
     data["ctx_by_kind"] = dict(row.figures.get("visits_by_kind") or {})
     data["ctx_submitted"] = row.submitted_at.isoformat()
+    if row.status == "returned" and row.return_reason:
+        data["ctx_returned"] = row.return_reason
     return data
+
+
+async def _week_asked(turn: Turn, args: str) -> dt.date:
+    """The week to write: this one, or a returned week's (its 修改 button names its Monday)."""
+    monday = week_start(turn.today)
+    try:
+        asked = dt.date.fromisoformat(args.strip())
+    except ValueError:
+        return monday
+    row = await store.summary_for(turn.session, person_id=_person(turn).id, week_start=asked)
+    return asked if row is not None and row.status == "returned" else monday
 
 
 async def prepare(turn: Turn, args: str) -> Data | None:
     """Draft this week's figures, or reopen the submitted summary unless it is accepted."""
     person = _person(turn)
-    monday = week_start(turn.today)
+    monday = await _week_asked(turn, args)
     row = await store.summary_for(turn.session, person_id=person.id, week_start=monday)
     if row is not None and row.status == "accepted":
         turn.say(turn.tr("summary.locked", start=monday))
@@ -84,23 +99,25 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     return data
 
 
-def _kind_name(turn: Turn, kind: str) -> str:
-    return turn.tr(f"summary.visit_kind.{kind}") if kind in VISIT_KINDS else kind
+def _kind_name(tr: Translator, kind: str) -> str:
+    return tr(f"summary.visit_kind.{kind}") if kind in VISIT_KINDS else kind
 
 
-def by_kind_line(turn: Turn, by_kind: dict[str, Any]) -> str:
+def by_kind_line(tr: Translator, by_kind: dict[str, Any]) -> str:
     """The visits per kind, as one line ('—' when none)."""
-    parts = [f"{_kind_name(turn, kind)} {count}" for kind, count in sorted(by_kind.items())]
-    return turn.tr("summary.by_kind", kinds="、".join(parts) or "—")
+    parts = [f"{_kind_name(tr, kind)} {count}" for kind, count in sorted(by_kind.items())]
+    return tr("summary.by_kind", kinds=tr("common.list_sep").join(parts) or "—")
 
 
 async def describe(turn: Turn, data: Data) -> list[str]:
     """The week, whether this corrects a submitted summary, and the visits per kind."""
     monday = dt.date.fromisoformat(data["ctx_week"])
     lines = [turn.tr("summary.week", period=Span(monday, store.week_end(monday)))]
-    if "ctx_submitted" in data:
+    if "ctx_returned" in data:
+        lines.append(turn.tr("summary.returned_reason", reason=data["ctx_returned"]))
+    elif "ctx_submitted" in data:
         lines.append(turn.tr("summary.correcting"))
-    lines.append(by_kind_line(turn, data.get("ctx_by_kind") or {}))
+    lines.append(by_kind_line(turn.tr, data.get("ctx_by_kind") or {}))
     return lines
 
 
@@ -111,15 +128,56 @@ async def save(turn: Turn, data: Data) -> None:
     figures["visits_by_kind"] = data.get("ctx_by_kind") or {}
     text = store.SummaryText(achievements=data["achievements"], problems=data["problems"],
                              plan=data["plan"], short_reason=data.get("short_reason"))
+    author = _person(turn)
     try:
-        _, new = await store.submit_summary(turn.session, person=_person(turn),
-                                            week_start=monday, figures=figures, text=text,
-                                            now=turn.now)
+        row, new = await store.submit_summary(turn.session, person=author,
+                                              week_start=monday, figures=figures, text=text,
+                                              now=turn.now)
     except store.SummaryLocked:
         turn.say(turn.tr("summary.locked", start=monday))
         return
+    # Whoever reviews it gets it again, corrected, with the buttons that decide it.
+    reviewers = await store.reviewers(turn.session, author=author)
+    ask(turn, WEEKLY_REVIEW, row, author, reviewers, again=not new)
     msgid = "summary.submitted" if new else "summary.corrected"
-    turn.say(turn.tr(msgid, start=monday))
+    turn.say(sent_to(turn, reviewers, msgid=msgid, start=monday))
+
+
+def render_card(tr: Translator, row: Summary) -> str:
+    """A submitted weekly summary as its reviewer reads it: figures, then the texts."""
+    figures = tr("common.list_sep").join(
+        f"{tr(f'summary.label.{key}')} {int(row.figures.get(key, 0))}" for key in store.FIGURES)
+    lines = [figures, by_kind_line(tr, row.figures.get("visits_by_kind") or {})]
+    if row.short_reason:
+        lines.append(tr("summary.card_text", label=tr("summary.label.short_reason"),
+                        text=row.short_reason))
+    for key in ("achievements", "problems", "plan"):
+        lines.append(tr("summary.card_text", label=tr(f"summary.label.{key}"),
+                        text=getattr(row, key)))
+    return "\n".join(lines)
+
+
+def _what(tr: Translator, row: Summary, author: Person, own: bool) -> str:
+    period = Span(row.week_start, store.week_end(row.week_start))
+    if own:
+        return tr("summary.what_own", period=period)
+    return tr("summary.what", name=author.name, period=period)
+
+
+async def _load(session: Any, row_id: int, by: Person) -> tuple[Summary, Person] | None:
+    return await store.summary_to_review(session, summary_id=row_id, by=by)
+
+
+WEEKLY_REVIEW = reviewable(Reviewable(
+    code=WEEKLY, entity="summary", load=_load, what=_what,
+    card=lambda tr, row, author: render_card(tr, row),
+    reopen=lambda row: (N_("summary.button.correct"), f"sum:{row.week_start.isoformat()}")))
+
+
+@callback("sum", roles=CADRE)
+async def on_correct(turn: Turn, rest: str) -> None:
+    """sum:<Monday>: the returned summary's 修改 button opens that week's summary."""
+    await start_form(turn, SUMMARY, rest)
 
 
 def cancelled(turn: Turn, data: Data) -> str:

@@ -18,6 +18,7 @@ BY_PLACE = {"township": N_("pairs.by_township"), "village": N_("pairs.by_village
 TEAM_SUMMARY = {
     None: N_("team.summary.none"),
     "submitted": N_("team.summary.submitted"),
+    "returned": N_("team.summary.returned"),
     "accepted": N_("team.summary.accepted"),
 }
 

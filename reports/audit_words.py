@@ -31,6 +31,7 @@ VALUES = {
     ("dispute", "status"): "dispute.status.", ("problem", "status"): "export.problem_status.",
     ("model_case", "status"): "case.status.", ("summary", "status"): "export.summary_status.",
     ("stage_summary", "status"): "stage.status.", ("appraisal", "grade"): "appraise.grade.",
+    ("appraisal", "status"): "export.summary_status.",
     ("person", "role"): "role.", ("person", "rank"): "export.rank.",
     ("village_mark", "types"): "rectify.type.", ("spot_check", "status"): "spotcheck.status.",
 }

@@ -19,6 +19,7 @@ from storage.scope import summed
 from storage.visits import KINDS
 
 VISIT_KIND = "summary.visit_kind.{}"
+REVIEW_LIST = "rv:l"  # the button under a digest that lists what waits for the leader's review
 MAX_OVERDUE_LISTED = 3  # the team digest names the first few; /problems has them all
 
 
@@ -251,6 +252,12 @@ def render_for(
         return render_county_digest(tr, list(villages.values()), day=day,
                                     silent_after_days=silent_after_days)
     return None
+
+
+def review_line(tr: Translator, authors: Sequence[str]) -> str:
+    """The digest's chase of work waiting for the leader's review: how many, and whose."""
+    return tr("digest.review_waiting", count=len(authors),
+              names=tr("common.list_sep").join(dict.fromkeys(authors)))
 
 
 def scope_of(person: Any) -> dict[str, list[int] | None]:

@@ -8,10 +8,10 @@ import datetime as dt
 from common.clock import week_start
 from common.delivery import upload
 from reports.charts import township_chart
-from reports.digests import render_county_report, render_for
+from reports.digests import REVIEW_LIST, render_county_report, render_for, review_line
 from scheduler.runs import Run, message
 from scheduler.villagework import village_work
-from storage import aid, cases, figures, people, publicity
+from storage import aid, cases, figures, people, publicity, reviewqueue
 from storage.outbox import Outgoing
 
 LEADER_ROLES = ("team_leader", "township_leader")
@@ -27,10 +27,20 @@ async def evening_digests(run: Run) -> list[Outgoing]:
         default_overdue_days=settings.overdue_days("default"))
     out: list[Outgoing] = []
     for leader in await people.reachable(run.session, roles=LEADER_ROLES):
-        text = render_for(run.tr(leader), leader, villages, day=run.day,
+        tr = run.tr(leader)
+        text = render_for(tr, leader, villages, day=run.day,
                           silent_after_days=settings.silent_after_days)
-        if text is not None:
-            out.append(message(leader, text, kind="digest", key=f"digest:{run.day}:{leader.id}"))
+        if text is None:
+            continue
+        # Work waiting for this leader's review is chased here, with the button that lists it.
+        waiting = await reviewqueue.waiting_for(run.session, reviewer=leader)
+        markup = None
+        if waiting:
+            text += "\n" + review_line(tr, [item.author.name for item in waiting])
+            markup = {"inline_keyboard": [[{"text": tr("digest.review_button"),
+                                            "callback_data": REVIEW_LIST}]]}
+        out.append(message(leader, text, kind="digest", key=f"digest:{run.day}:{leader.id}",
+                           markup=markup))
     return out
 
 

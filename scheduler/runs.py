@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,12 +59,15 @@ class Plan:
     same_day_only: bool = False
 
 
-def message(person: Person, text: str, *, key: str, kind: str) -> Outgoing:
+def message(person: Person, text: str, *, key: str, kind: str,
+            markup: dict[str, Any] | None = None) -> Outgoing:
     """A notification to one person's private chat, sent once per key."""
     assert person.telegram_user_id is not None
-    return Outgoing(chat_id=person.telegram_user_id, method="sendMessage",
-                    payload={"text": text, "parse_mode": "HTML"}, kind=kind,
-                    person_id=person.id, dedup_key=key[:128])
+    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return Outgoing(chat_id=person.telegram_user_id, method="sendMessage", payload=payload,
+                    kind=kind, person_id=person.id, dedup_key=key[:128])
 
 
 def by_place(leaders: Iterable[Person]) -> tuple[dict[int, list[Person]], dict[int, list[Person]]]:

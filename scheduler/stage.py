@@ -9,7 +9,7 @@ import datetime as dt
 
 from common.i18n import Translator
 from scheduler.runs import Run, by_place, message
-from storage import people, stage
+from storage import people, reviews, stage
 from storage.models import Person, StageSummary
 from storage.outbox import Outgoing
 
@@ -41,7 +41,7 @@ def _reviewers_of(author: Person, kind: str, teams: dict[int, list[Person]],
     candidates = {"office": office,
                   "township_leader": townships.get(author.township_id or 0, []),
                   "team_leader": teams.get(author.village_id or 0, [])}[
-        stage.reviewer_role(kind, author)]
+        reviews.reviewer_role(kind, author)]
     row = StageSummary(kind=kind, village_id=author.village_id, township_id=author.township_id)
     return [p for p in candidates if stage.may_accept(p, row, author)]
 
