@@ -22,7 +22,7 @@ import tests.emulator.world as emulator_world
 from handlers import load as load_handlers
 from handlers.formregistry import FORM_ROLES, FORMS
 from handlers.registry import CALLBACKS, COMMANDS
-from storage import cases, disputes, problems, rectification
+from storage import cases, disputes, problems, rectification, summaries
 from storage.models import Dialog, Person, Village
 from storage.people import deactivate
 from storage.visits import add_visit
@@ -52,6 +52,7 @@ EXPECTED: dict[str, set[str]] = {
     "spotcheck": {LEADING, OFFICE}, "appraise": {LEADER},
     # /final: the summary stage's writers, and the office, which accepts township summaries.
     "final": {CADRE, LEADER, TOWNSHIP, OFFICE}, "merit": {LEADING, OFFICE},
+    "review": {LEADER, TOWNSHIP, LEADING, OFFICE},
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009"}
@@ -142,6 +143,9 @@ async def _seed(harness) -> None:
                                      by=found["吴敏"], now=now)
         await add_visit(session, person=li, kind="weak", day=now.date(), heard="a road",
                         wants="a road", now=now)
+        await summaries.submit_summary(
+            session, person=li, week_start=now.date() - dt.timedelta(days=now.weekday()),
+            figures={}, text=summaries.SummaryText("a", "b", "c"), now=now)
 
 
 def _pick(replies, prefix: str, suffix: str = "") -> tuple[str, int]:
@@ -176,6 +180,30 @@ def _then(name: str, first, prefix: str, suffix: str = ""):
     return run
 
 
+async def _return_button(harness, chats) -> list:
+    """张伟's /review, and the 退回修改 button of 李娜's weekly summary."""
+    zhang = _user(harness, chats, "张伟")
+    shown = await harness.send(zhang, "/review")
+    return await harness.press(zhang, *_pick(shown, "rv"))
+
+
+async def _returning(harness, chats) -> list:
+    """张伟 presses 退回修改 on 李娜's weekly summary: the reason's form opens."""
+    shown = await _return_button(harness, chats)
+    data, message_id = next((d, m) for _, d, m in offered_buttons(shown) if ":r:" in d)
+    return await harness.press(_user(harness, chats, "张伟"), data, message_id=message_id)
+
+
+async def _returned(harness, chats) -> list:
+    """张伟 returns 李娜's weekly summary with a reason: her notice has its 修改 button."""
+    zhang = _user(harness, chats, "张伟")
+    await _returning(harness, chats)
+    shown = await harness.send(zhang, "Incomplete")
+    await harness.tap(zhang, shown, "Save")
+    await harness.emu.wait_idle()
+    return harness.emu.sent_to(chats["李娜"])
+
+
 async def _which_village(harness, chats):
     """A second 新村, in 古埠镇: the leading group's /stats 新村 asks which one."""
     second = "钱多,13800138010,ordinary,县教育局,古埠镇,新村,cadre\n"
@@ -196,6 +224,7 @@ FORM_CASES = {  # form -> (who, how they open it)
     "dispute_step": ("李娜", _then("李娜", _command("李娜", "/disputes"), "dsp", ":et")),
     "problem_step": ("李娜", _then("李娜", _PROBLEM_CARD, "prs")),
     "winter_item": ("张伟", _then("张伟", _command("张伟", "/winter"), "wnt")),
+    "review_return": ("张伟", _returning),
 }
 BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a button)
     "f": ("李娜", _command("李娜", "/dispute")), "ci": ("李娜", _command("李娜", "/checkin")),
@@ -206,6 +235,7 @@ BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a but
     "prs": ("李娜", _PROBLEM_CARD), "ros": ("吴敏", _command("吴敏", "/roster")),
     "spc": ("张伟", _spot_request), "stg": ("张伟", _command("张伟", "/final")),
     "wnt": ("张伟", _command("张伟", "/winter")), "pl": ("周杰", _which_village),
+    "rv": ("张伟", _command("张伟", "/review")), "sum": ("李娜", _returned),
 }
 
 

@@ -64,13 +64,14 @@ async def test_the_team_leader_appraises_a_member_in_english(harness):
         "5 days in the village; 7 visits; 1 disputes reported; 0 disputes resolved; "
         "2 acts of help",
         "Achievements: Visited the poor", "Problems: Road broken", "Plan: Repair the road"]
-    assert saved[-1] == "Appraisal saved: 李娜 · Excellent."
+    assert saved[-1] == "Appraisal saved: 李娜 · Excellent. Sent to 孙丽 for review."
     [row] = await appraisals(harness)
     assert (row.person_id, row.by_id, row.grade, row.comment) == (
         found["李娜"].id, found["张伟"].id, "excellent", "Hard-working")
     # A second appraisal replaces the first, and the change is audited.
     shown, saved = await _appraise(harness, leader, "李娜", "competent", "Hard-working")
-    assert shown[0].splitlines()[-1] == "So far: Excellent · Hard-working"
+    assert shown[0].splitlines()[-2:] == ["So far: Excellent · Hard-working",
+                                          "Township review: waiting"]
     [row] = await appraisals(harness)
     assert row.grade == "competent"
     async with harness.db.read() as session:
@@ -90,7 +91,7 @@ async def test_the_team_leader_appraises_a_member_in_chinese(harness):
     leader = harness.emu.user(chats["张伟"], language_code="zh")
     shown, saved = await _appraise(harness, leader, "王芳", "basic", "需加强走访")
     assert shown[0].splitlines() == ["鉴定 · 王芳", "尚未提交周小结。"]
-    assert saved[-1] == "鉴定已保存：王芳 · 基本称职。"
+    assert saved[-1] == "鉴定已保存：王芳 · 基本称职。已送孙丽审核。"
     [row] = await appraisals(harness)
     assert (row.person_id, row.grade, row.comment) == (found["王芳"].id, "basic", "需加强走访")
 

@@ -41,7 +41,7 @@ from handlers.forms import Form, Question
 from handlers.router import parse_command
 from storage import checkins as checkin_store
 from storage import disputes as dispute_store
-from storage import households, people, summaries
+from storage import households, people, reviews, summaries
 from storage import problems as problem_store
 from storage.models import (
     Aid,
@@ -753,9 +753,8 @@ class Run:
             row = await summaries.summary_for(session, person_id=self.person.id,
                                               week_start=monday)
             if row is not None:
-                await summaries.accept_summary(session, summary_id=row.id,
-                                               by_person_id=self.neighbour.id,
-                                               now=self.harness.clock.now())
+                await reviews.decide(session, row, entity="summary", by=self.neighbour,
+                                     accept=True, reason=None, now=self.harness.clock.now())
 
     # --- choosing the next action --------------------------------------------------------
 
@@ -976,8 +975,8 @@ async def seed_week(run: Run) -> None:
                 figures={key: 0 for key in summaries.FIGURES} | {"visits_by_kind": {}},
                 text=summaries.SummaryText("a", "b", "c", "short"), now=now)
             if submitted == "accepted":
-                await summaries.accept_summary(session, summary_id=row.id,
-                                               by_person_id=run.neighbour.id, now=now)
+                await reviews.decide(session, row, entity="summary", by=run.neighbour,
+                                     accept=True, reason=None, now=now)
 
 
 async def seed_checkin(run: Run) -> None:

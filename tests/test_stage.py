@@ -143,7 +143,7 @@ async def test_a_cadre_writes_a_personal_summary_drafted_from_the_whole_campaign
     assert "Personal summary" in confirm and "Visits by kind:" in confirm
     assert "Experience and lessons: Listen first" in confirm
     replies = await harness.tap(li, replies, suffix=":ok")
-    assert texts(replies)[-1:] == ["✅ Personal summary submitted."]
+    assert texts(replies)[-1:] == ["✅ Personal summary submitted and sent to 张伟 for review."]
     [row] = await stage_rows(harness)
     li_person = found["李娜"]
     assert (row.kind, row.person_id, row.village_id, row.township_id, row.unit_id,
@@ -182,7 +182,7 @@ async def test_a_team_leader_writes_the_teams_summary_from_the_villages_figures_
     assert texts(replies) == [TOO_LONG_ZH]  # one line: the question above still waits
     replies = await write(harness, zhang, ["完成走访", "先听后说", "道路", "修路"])
     replies = await harness.tap(zhang, replies, suffix=":ok")
-    assert texts(replies)[-1:] == ["✅ 工作队总结已提交。"]
+    assert texts(replies)[-1:] == ["✅ 工作队总结已提交，已送孙丽审核。"]
     [row] = await stage_rows(harness)
     assert (row.kind, row.village_id, row.figures["visits"], row.figures["cadres"]) == (
         "team", village, len(visits), 3)
@@ -198,17 +198,21 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
     chats = await bind_everyone(harness)
     li = harness.emu.user(chats["李娜"], language_code="en")
     await submit(harness, li)
-    # Her team leader hears it is waiting; another team's leader does not.
-    notice = "📝 李娜 has submitted their Personal summary. Send /final to read and accept it."
-    assert messages(harness, chats["张伟"]) == [notice]
-    assert not any(m.startswith("📝") for m in messages(harness, chats["刘洋"]))
+    # Her team leader gets it with the buttons that decide it; another team's leader does not.
+    [notice] = messages(harness, chats["张伟"])
+    assert notice.startswith("📋 李娜's Personal summary, for your review:\n"
+                             "Personal summary · 李娜 · submitted")
+    assert not any(m.startswith("📋") for m in messages(harness, chats["刘洋"]))
     replies = await harness.send(li, "/final")  # reopened at the confirm screen
     assert "This corrects the summary you submitted" in texts(replies)[-1]
     replies = await harness.tap(replies=replies, user=li, label="✏️ Suggestions")
     replies = await harness.send(li, "Pave the road")
     replies = await harness.tap(li, replies, suffix=":ok")
-    assert texts(replies)[-1:] == ["✅ Personal summary corrected."]
-    assert messages(harness, chats["张伟"]) == [notice]  # a correction tells him nothing new
+    assert texts(replies)[-1:] == [
+        "✅ Personal summary corrected and sent to 张伟 for review again."]
+    # He reads the corrected text before deciding: it comes to him again.
+    assert messages(harness, chats["张伟"])[-1].startswith(
+        "📋 李娜's Personal summary, corrected and submitted again, for your review:")
     [row] = await stage_rows(harness)
     assert row.suggestions == "Pave the road"
     audit = [a for a in await _all(harness, AuditEntry) if a.entity == "stage_summary"]
@@ -216,8 +220,9 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
         ("correct", "suggestions", "Fund the road", "Pave the road")]
     liu = harness.emu.user(chats["刘洋"], language_code="en")  # another team's leader
     await harness.send(liu, "/final")
-    assert await harness.press(liu, f"stg:a:{row.id}") == []
-    assert harness.emu.callback_answers[-1].get("text") == "That summary is not yours to review."
+    await harness.press(liu, f"rv:f:a:{row.id}")
+    assert harness.emu.callback_answers[-1].get("text") == (
+        "This is not yours to review (or your role has changed).")
     zhang = harness.emu.user(chats["张伟"], language_code="en")
     replies = await harness.send(zhang, "/final review")
     assert texts(replies)[0].splitlines() == [
@@ -228,7 +233,7 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
     assert shown.startswith("Personal summary · 李娜 · submitted")
     assert "Suggestions: Pave the road" in shown
     replies = await harness.tap(zhang, replies, "Accept")
-    assert texts(replies) == ["✅ Accepted: Personal summary of 李娜."]
+    assert texts(replies)[-1:] == ["✅ Accepted: 李娜's Personal summary. 李娜 has been told."]
     [row] = await stage_rows(harness)
     assert row.status == "accepted" and row.accepted_at is not None
     assert texts(await harness.send(li, "/final")) == [
@@ -248,7 +253,8 @@ async def test_a_correction_after_the_deadline_keeps_the_first_submission_time(h
     replies = await harness.tap(replies=replies, user=li, label="✏️ Suggestions")
     replies = await harness.send(li, "Pave the road")
     replies = await harness.tap(li, replies, suffix=":ok")
-    assert texts(replies)[-1:] == ["✅ Personal summary corrected."]
+    assert texts(replies)[-1:] == [
+        "✅ Personal summary corrected and sent to 张伟 for review again."]
     row = (await stage_rows(harness))[0]
     # Submitted when first submitted: a late correction does not make it late.
     assert (row.suggestions, row.submitted_at) == ("Pave the road", first.submitted_at)
@@ -275,7 +281,7 @@ async def test_the_township_summary_is_accepted_by_the_office(harness):
     assert texts(replies)[0].startswith("乡镇工作组总结：根据记录生成的整个驻村期间数据：")
     replies = await write(harness, sun)
     replies = await harness.tap(sun, replies, suffix=":ok")
-    assert texts(replies)[-1:] == ["✅ 乡镇工作组总结已提交。"]
+    assert texts(replies)[-1:] == ["✅ 乡镇工作组总结已提交，已送吴敏审核。"]
     [row] = await stage_rows(harness)
     assert (row.kind, row.village_id, row.figures["cadres"]) == ("township", None, 5)
     township = found["孙丽"].township_id
@@ -293,8 +299,8 @@ async def test_the_township_summary_is_accepted_by_the_office(harness):
     assert texts(replies)[0].splitlines() == [
         "待审核总结：共 1 份，1 份待审核。点击姓名查看。", "• 孙丽：乡镇工作组总结，已提交"]
     replies = await harness.tap(wu, replies, "孙丽")
-    replies = await harness.tap(wu, replies, "审核通过")
-    assert texts(replies) == ["✅ 已审核通过：孙丽的乡镇工作组总结。"]
+    replies = await harness.tap(wu, replies, "通过")
+    assert texts(replies)[-1:] == ["✅ 已审核通过：孙丽的乡镇工作组总结。已通知孙丽。"]
 
 
 async def test_reminders_at_the_start_the_day_before_and_the_missing_at_the_deadline(harness):
@@ -359,7 +365,8 @@ async def test_the_appraisal_shows_the_personal_summary_and_the_export_holds_bot
 
 def test_each_summary_is_accepted_by_the_one_above_its_author_only():
     def person(pid, role, village=None, township=1):
-        return Person(id=pid, name=str(pid), role=role, village_id=village, township_id=township)
+        return Person(id=pid, name=str(pid), role=role, village_id=village, township_id=township,
+                      active=True)
 
     cadre, leader = person(1, "cadre", 10), person(2, "team_leader", 10)
     other_leader, township = person(3, "team_leader", 11), person(4, "township_leader")

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Checkin, Dispute, DisputeStep, Person, Summary, Visit
-from storage.summaries import accept_summary
 from tests.emulator import Sent
 from tests.harness import texts
 
@@ -138,21 +137,92 @@ async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_tr
             for a in audit] == [("summary", row.id, "figures.visits", "1", "4", cadre.id)]
 
 
-async def test_an_accepted_summary_can_no_longer_be_changed(harness):
+async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts_it(harness):
+    """The whole loop, in Chinese: submit → the team leader gets it with 通过 / 退回修改 →
+    returned with a reason → the cadre corrects it from the button → the leader gets it again
+    → accepted → locked. Every decision is in the audit log."""
     await harness.import_roster()
-    user = await harness.register("13800138002", user_id=6203, language_code="en")
+    leader_user = await harness.register("13800138001", user_id=6210)
+    user = await harness.register("13800138002", user_id=6203)
+    welcome = len(harness.emu.sent_to(leader_user.id))  # what registering said
+    cadre, leader = await person(harness, "李娜"), await person(harness, "张伟")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={"weak": 2})
+    await harness.send(user, "/summary")
+    replies = await tap(harness, user, await fill_texts(harness, user, ["走访", "无", "继续"]),
+                        "提交")
+    assert "已送张伟审核" in texts(replies)[-1]
+    notice = (await harness.emu.wait_sent(leader_user.id, count=welcome + 1))[-1]
+    assert "李娜的周小结（11月23日—11月29日），请审核" in notice.plain_text
+    assert "走访次数 2" in notice.plain_text and "工作成效：走访" in notice.plain_text
+    assert [label for row in notice.buttons for label, _ in row] == ["通过", "退回修改"]
+    assert "待张伟审核" in texts(await harness.send(user, "/me"))[-1]
+
+    # 退回修改 asks a reason; the leader's notice loses its buttons once it is saved.
+    replies = await harness.tap(leader_user, [notice], "退回修改")
+    assert "请写明退回原因" in texts(replies)[-1]
+    replies = await harness.send(leader_user, "请补充帮扶情况")
+    seen = len(harness.emu.sent_to(user.id))
+    replies = await harness.tap(leader_user, replies, "提交")
+    assert "已退回修改：李娜的周小结" in texts(replies)[-1] and "已通知李娜" in texts(replies)[-1]
+    assert any(r.method == "editMessageReplyMarkup" and r.params.get("message_id")
+               == notice.message_id for r in replies)
+    returned = (await harness.emu.wait_sent(user.id, count=seen + 1))[-1]
+    assert returned.plain_text.splitlines()[:2] == [
+        "↩️ 您的周小结（11月23日—11月29日）被张伟退回修改。", "退回原因：请补充帮扶情况"]
+    [row] = await summaries(harness)
+    assert row.status == "returned" and row.return_reason == "请补充帮扶情况"
+    assert "已退回修改" in texts(await harness.send(leader_user, "/team"))[-1]
+
+    # The cadre corrects it from the button: the reason is shown, saving resubmits it.
+    replies = await harness.tap(user, [returned], "修改周小结")
+    assert any("请补充帮扶情况" in t for t in texts(replies))
+    before = len(harness.emu.sent_to(leader_user.id))
+    replies = await harness.tap(user, replies, "提交")
+    assert "已重新送张伟审核" in texts(replies)[-1]
+    again = (await harness.emu.wait_sent(leader_user.id, count=before + 1))[-1]
+    assert "已修改后重新提交" in again.plain_text
+    [row] = await summaries(harness)
+    assert row.status == "submitted"
+
+    # The old notice's 通过 is stale only once decided; the new one accepts.
+    seen = len(harness.emu.sent_to(user.id))
+    replies = await harness.tap(leader_user, [again], "通过")
+    assert "已审核通过：李娜的周小结" in texts(replies)[-1]
+    accepted = await harness.emu.wait_sent(user.id, count=seen + 1)
+    assert "已由张伟审核通过" in accepted[-1].plain_text
+    stale = await harness.tap(leader_user, [notice], "通过")
+    assert not texts(stale)  # only the button's note and the keyboard taken off
+    replies = await harness.send(user, "/summary")
+    assert "已审核通过，不能再修改" in texts(replies)[-1]
+    async with harness.db.read() as session:
+        audit = [(a.action, a.field, a.new_value, a.actor_id) for a in (await session.execute(
+            select(AuditEntry).where(AuditEntry.entity == "summary")
+            .order_by(AuditEntry.id))).scalars() if a.field in ("status", "return_reason")]
+    assert audit == [("return", "status", "returned", leader.id),
+                     ("return", "return_reason", "请补充帮扶情况", leader.id),
+                     ("resubmit", "status", "submitted", cadre.id),
+                     ("accept", "status", "accepted", leader.id)]
+
+
+async def test_only_the_cadres_own_team_leader_may_decide(harness):
+    """Another village's team leader, the township leader and the author cannot decide a
+    cadre's weekly summary, even with the button's data."""
+    await harness.import_roster()
+    await harness.register("13800138001", user_id=6220)
+    user = await harness.register("13800138002", user_id=6221)
+    other = await harness.register("13800138004", user_id=6222)  # 东岗村's team leader
+    township = await harness.register("13800138007", user_id=6223)
     cadre = await person(harness, "李娜")
     await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={})
-    replies = await harness.send(user, "/summary")
-    await tap(harness, user, await fill_texts(harness, user, ["a", "b", "c"]), "Save")
+    await harness.send(user, "/summary")
+    await tap(harness, user, await fill_texts(harness, user, ["a", "b", "c"]), "提交")
     [row] = await summaries(harness)
-    leader = await person(harness, "张伟")
-    async with harness.db.write() as session:
-        await accept_summary(session, summary_id=row.id, by_person_id=leader.id, now=NOW)
-    replies = await harness.send(user, "/summary")
-    assert "accepted your summary" in replies[-1].plain_text and not replies[-1].buttons
+    for who in (other, township, user):  # a cadre may not press review buttons at all
+        last = harness.emu.sent_to(who.id)[-1].message_id
+        replies = await harness.press(who, f"rv:w:a:{row.id}", message_id=last)
+        assert not texts(replies)
     [row] = await summaries(harness)
-    assert row.status == "accepted" and row.plan == "c"
+    assert row.status == "submitted"
 
 
 async def test_a_summary_at_monday_0001_local_belongs_to_the_new_week(harness):

@@ -33,14 +33,14 @@ def test_team_in_english_and_chinese():
     assert render_team(translator("en"), members, **args) == (
         "<b>Team · 新村 · week 30 Nov – 2 Dec</b>\n"
         "Days in the village (at least 5 a week) · visits · weekly summary\n"
-        "张伟 (team leader): 3 days · 4 visits · summary submitted\n"
+        "张伟 (team leader): 3 days · 4 visits · summary waiting for review\n"
         "李娜: 5 days · 0 visits · no summary yet\n"
         "王芳: 0 days · 1 visits · summary accepted"
     )
     assert render_team(translator("zh"), members, **args) == (
         "<b>工作队 · 新村 · 11月30日—12月2日</b>\n"
         "驻村天数（每周至少 5 天）· 走访 · 周小结\n"
-        "张伟（队长）：3 天 · 走访 4 次 · 周小结已交\n"
+        "张伟（队长）：3 天 · 走访 4 次 · 周小结待审核\n"
         "李娜：5 天 · 走访 0 次 · 未交周小结\n"
         "王芳：0 天 · 走访 1 次 · 周小结已审核"
     )
@@ -229,7 +229,7 @@ async def test_team_shows_the_members_week_to_each_leader_in_scope(harness):
         "Team · 新村 · week 23 – 28 Nov\n"
         "Days in the village (at least 5 a week) · visits · weekly summary\n"
         "张伟 (team leader): 0 days · 0 visits · no summary yet\n"
-        "李娜: 4 days · 0 visits · summary submitted\n"
+        "李娜: 4 days · 0 visits · summary waiting for review\n"
         "王芳: 0 days · 0 visits · no summary yet")
     [reply] = await ask(harness, chats, "孙丽", "/team")
     assert reply.plain_text == "Name a village of your scope, for example /team 新村."

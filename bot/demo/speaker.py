@@ -58,6 +58,8 @@ def received(tour: Tour, role: str, sent: list[Any]) -> None:
             text = f"{media} {text}".rstrip()
         for line in text.splitlines():
             print(f"   {line}")
+        for row in message.buttons or []:
+            print("      " + "  ".join(f"[{label}]" for label, _ in row))
 
 
 @dataclass
@@ -115,9 +117,10 @@ class Speaker:
 
     async def tap(self, label: str | None = None, *, suffix: str | None = None,
                   position: int | None = None, bot: str | None = None,
-                  among: list[Any] | None = None) -> list[Any]:
-        """Tap a button of the bot's last answer (or of `among`, an older one), found by label,
-        by the bot's catalog id of its label, by data suffix or by position."""
+                  among: list[Any] | None = None, old: bool = True) -> list[Any]:
+        """Tap a button of the bot's last answer (or of `among`: an older one, or with
+        old=False one the bot sent by itself), found by label, by the bot's catalog id of its
+        label, by data suffix or by position."""
         from tests.harness import find_button
 
         if bot is not None:
@@ -127,7 +130,7 @@ class Speaker:
         answers = len(self.harness.emu.callback_answers)
         replies = await self.harness.press(self.user, data, message_id=message_id)
         said = f"[{shown}]"
-        if among is not None:
+        if among is not None and old:
             said = self.tour.say("old_button", label=shown)
         else:
             self.replies = replies

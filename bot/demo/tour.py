@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.demo.cases import model_cases
 from bot.demo.problems import problem_ledger
+from bot.demo.review import weekly_review
 from bot.demo.speaker import PHONES, Speaker, Tour
 from bot.demo.stage import summary_stage
 from bot.demo.villages import village_work
@@ -200,11 +201,13 @@ async def _cadre_week(tour: Tour) -> None:
             await _visit(li)
     print("\n" + tour.say("checks_in_all_week"))
     _at(tour, _day(monday + dt.timedelta(days=4), 16, 30))  # before the 17:00 deadline
+    before_leader = len(harness.emu.sent_to(tour.user("leader").id))
     await li.send("/summary")
     await li.type("summary.done")
     await li.type("summary.problems")
     await li.type("summary.plan")
     await li.tap(suffix=":ok")
+    await weekly_review(tour, before_leader)
 
 
 def _find(replies: list[Any], suffix: str) -> str:
