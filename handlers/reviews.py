@@ -195,9 +195,11 @@ def _args(text: str) -> tuple[str, int, int] | None:
 
 async def _prepare_return(turn: Turn, args: str) -> Data | None:
     parsed = _args(args)
-    found = None if parsed is None else await _found(turn, parsed[0], str(parsed[1]))
-    if parsed is None or found is None:
+    if parsed is None:
         turn.say(turn.tr("review.not_yours"))
+        return None
+    found = await _found(turn, parsed[0], str(parsed[1]))
+    if found is None:  # _found has said why, on the button
         return None
     kind, row, author = found
     return {"ctx_code": kind.code, "ctx_id": row.id, "ctx_message": parsed[2],

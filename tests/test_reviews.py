@@ -124,3 +124,25 @@ async def test_review_for_each_role_says_what_waits_or_that_nothing_does(harness
         assert texts(await harness.send(user, "/review")) == [
             "Nothing is waiting for your review."]
     assert messages(harness, chats["李娜"]) == []
+
+
+async def test_a_summary_nobody_can_review_yet_says_so_and_waits_under_review(harness):
+    """赵强's village has no team leader on the bot: his confirmation and /me say nobody can
+    review it yet, never that a leader has it; a team leader who comes later finds it."""
+    await harness.import_roster()
+    user = await harness.register("13800138006", user_id=6301)  # 赵强, 古埠村, no leader
+    await harness.send(user, "/summary")
+    replies = []
+    for answer in ("刚到村", "走访", "无", "继续"):  # the short week's reason first
+        replies = await harness.send(user, answer)
+    replies = await harness.tap(user, replies, suffix=":ok")
+    assert "现在没有能在机器人上审核它的负责人" in texts(replies)[-1]
+    assert "送" not in texts(replies)[-1]
+    assert "暂无能在机器人上审核的负责人" in texts(await harness.send(user, "/me"))[-1]
+    # A team leader named for 古埠村 later finds it under /review.
+    await harness.import_roster(
+        "name,phone,rank,unit,township,village,role\n"
+        "钱多,13800138010,ordinary,县教育局,古埠镇,古埠村,team_leader\n")
+    leader = await harness.register("13800138010", user_id=6302)
+    listed = texts(await harness.send(leader, "/review"))[-1]
+    assert "赵强的周小结" in listed
