@@ -201,7 +201,7 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
     # Her team leader gets it with the buttons that decide it; another team's leader does not.
     [notice] = messages(harness, chats["张伟"])
     assert notice.startswith("📋 李娜's Personal summary, for your review:\n"
-                             "Personal summary · 李娜 · submitted")
+                             "Personal summary · 李娜 · waiting for review")
     assert not any(m.startswith("📋") for m in messages(harness, chats["刘洋"]))
     replies = await harness.send(li, "/final")  # reopened at the confirm screen
     assert "This corrects the summary you submitted" in texts(replies)[-1]
@@ -227,10 +227,10 @@ async def test_a_correction_until_the_team_leader_accepts_then_it_is_locked(harn
     replies = await harness.send(zhang, "/final review")
     assert texts(replies)[0].splitlines() == [
         "Summaries to review: 1 waiting of 1. Tap a name to read it.",
-        "• 李娜: Personal summary, submitted"]
+        "• 李娜: Personal summary, waiting for review"]
     replies = await harness.tap(zhang, replies, "李娜")
     shown = texts(replies)[0]
-    assert shown.startswith("Personal summary · 李娜 · submitted")
+    assert shown.startswith("Personal summary · 李娜 · waiting for review")
     assert "Suggestions: Pave the road" in shown
     replies = await harness.tap(zhang, replies, "Accept")
     assert texts(replies)[-1:] == ["✅ Accepted: 李娜's Personal summary. 李娜 has been told."]
@@ -264,7 +264,7 @@ async def test_a_correction_after_the_deadline_keeps_the_first_submission_time(h
     zhang = harness.emu.user(chats["张伟"], language_code="en")
     replies = await harness.send(zhang, "/final review")
     assert texts(replies)[0].splitlines()[1:] == [
-        "• 李娜: Personal summary, submitted", "• 王芳: Personal summary, submitted"]
+        "• 李娜: Personal summary, waiting for review", "• 王芳: Personal summary, waiting for review"]
     async with harness.db.read() as session:
         where = Filter(window(START, TODAY, SHANGHAI))
         exported = [dict(zip(export.STAGE_SUMMARIES, r, strict=True)) async for r in
@@ -297,7 +297,7 @@ async def test_the_township_summary_is_accepted_by_the_office(harness):
     wu = harness.emu.user(chats["吴敏"], language_code="zh-hans")
     replies = await harness.send(wu, "/final")
     assert texts(replies)[0].splitlines() == [
-        "待审核总结：共 1 份，1 份待审核。点击姓名查看。", "• 孙丽：乡镇工作组总结，已提交"]
+        "待审核总结：共 1 份，1 份待审核。点击姓名查看。", "• 孙丽：乡镇工作组总结，待审核"]
     replies = await harness.tap(wu, replies, "孙丽")
     replies = await harness.tap(wu, replies, "通过")
     assert texts(replies)[-1:] == ["✅ 已审核通过：孙丽的乡镇工作组总结。已通知孙丽。"]
@@ -338,7 +338,7 @@ async def test_the_appraisal_shows_the_personal_summary_and_the_export_holds_bot
     replies = await harness.send(zhang, "/appraise")
     replies = await harness.tap(zhang, replies, "李娜")
     shown = texts(replies)
-    assert "Personal summary of the campaign (submitted):" in shown[1]
+    assert "Personal summary of the campaign (waiting for review):" in shown[1]
     assert "Work done: Visited every poor household" in shown[1]
     replies = await harness.tap(zhang, replies, suffix=":excellent")
     replies = await harness.send(zhang, "Reliable")
