@@ -264,7 +264,9 @@ async def test_a_correction_after_the_deadline_keeps_the_first_submission_time(h
     zhang = harness.emu.user(chats["张伟"], language_code="en")
     replies = await harness.send(zhang, "/final review")
     assert texts(replies)[0].splitlines()[1:] == [
-        "• 李娜: Personal summary, waiting for review", "• 王芳: Personal summary, waiting for review"]
+        "• 李娜: Personal summary, waiting for review",
+        "• 王芳: Personal summary, waiting for review",
+    ]
     async with harness.db.read() as session:
         where = Filter(window(START, TODAY, SHANGHAI))
         exported = [dict(zip(export.STAGE_SUMMARIES, r, strict=True)) async for r in
