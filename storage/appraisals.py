@@ -56,7 +56,7 @@ async def appraisal_to_review(
 ) -> tuple[Appraisal, Person] | None:
     """The appraisal and the team leader who wrote it, locked, if `by` is now the township
     leader over the appraised member."""
-    row = await session.get(Appraisal, appraisal_id, with_for_update=True)
+    row = await session.get(Appraisal, appraisal_id, with_for_update={"of": Appraisal})
     writer = None if row is None else await session.get(Person, row.by_id)
     if row is None or writer is None or not reviews.may_review(
             by, kind="appraisal", author=writer, village_id=row.person.village_id,
