@@ -73,11 +73,12 @@ def restore(url: str, source: Path) -> Contents:
     """Restore a checked archive in one transaction, then count the rows it brought."""
     contents = check_archive(source, shown=source)
     expected = expected_tables(contents.revision)
-    # --clean drops only what the archive holds: tables a newer schema added would stay, their
-    # keys blocking the drop of the tables they point at, and the next upgrade would fail.
-    newer = sorted(set(Base.metadata.tables) - expected)
+    # --clean drops only what the archive holds: tables and columns a newer schema added would
+    # stay, their keys blocking the drop of the tables they point at (a newer column's key to
+    # people blocks dropping people's primary key). So every table of this schema is dropped
+    # first, in the same transaction, and the archive creates again those it holds.
     dsn, env = libpq(url)
-    _pg_restore(source, dsn, env, drop=newer)
+    _pg_restore(source, dsn, env, drop=sorted(Base.metadata.tables))
     rows = asyncio.run(_count_postgresql(url, expected - {VERSION_TABLE}))
     return Contents(revision=contents.revision, head=contents.head, rows=rows)
 
