@@ -14,10 +14,11 @@ from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
+from handlers.handover import announce
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
 from storage import disputes as store
-from storage import stats
+from storage import handover, stats
 from storage.models import Dispute, DisputeStep, Person
 from storage.scope import own_scope
 
@@ -70,8 +71,12 @@ async def save(turn: Turn, data: Data) -> None:
         people_count=data["people"], flags=list(data.get("flags") or []),
         description=data["description"], urgency=data["urgency"], day=turn.today, now=turn.now,
     )
-    turn.say(turn.tr("dispute.saved", id=dispute.id,
-                     category=turn.tr(f"dispute.category.{dispute.category}")))
+    saved = turn.tr("dispute.saved", id=dispute.id,
+                    category=turn.tr(f"dispute.category.{dispute.category}"))
+    level = handover.level_for_new(dispute)
+    if level is not None:  # very urgent, or a priority petition: the level above is told now
+        saved += "\n" + await announce(turn, dispute, level=level, reason=None, new=True)
+    turn.say(saved)
 
 
 DISPUTE = register_form(
@@ -222,7 +227,16 @@ async def _save_step(turn: Turn, data: Data) -> None:
     if dispute is None:
         turn.say(turn.tr("dispute.step_unavailable"))
         return
-    await _move(turn, dispute, "escalate", note=data["reason"], level=data["ctx_level"])
+    try:
+        await store.move_dispute(turn.session, dispute=dispute, by_person_id=_person(turn).id,
+                                 action="escalate", note=data["reason"], now=turn.now,
+                                 level=data["ctx_level"])
+    except store.TransitionError:
+        turn.say(turn.tr("dispute.not_allowed", status=_status(turn, dispute)))
+        return
+    # The level above is told at once, and the cadre hears who (or that nobody could be).
+    turn.say(await announce(turn, dispute, level=data["ctx_level"], reason=data["reason"],
+                            new=False))
 
 
 STEP = Form(
