@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
+from common.i18n import translate
 from storage.models import AuditEntry, Dispute, DisputeStep
 from tests.harness import keyboard_dropped, texts
 from tests.scheduling import tick
+from tests.test_export import by_header, export_as, fetch_workbook
 from tests.test_schedules import bind_everyone
 from tests.test_visits import button
 
@@ -49,6 +52,13 @@ async def _zh(harness):
     users = {name: harness.emu.user(chat, first_name=name, language_code="zh-hans")
              for name, chat in chats.items()}
     return chats, users
+
+
+@pytest.fixture
+def exports(harness, tmp_path):
+    """The folder the workbooks are built in, for this test only."""
+    harness.settings.export_dir = str(tmp_path / "exports")
+    return tmp_path / "exports"
 
 
 async def _audit(harness, dispute_id: int) -> list[tuple[str, str | None, str | None]]:
@@ -217,3 +227,56 @@ async def test_only_the_level_it_waits_for_may_take_it(harness):
     assert answers[3] == f"纠纷 #{dispute.id} 现由乡镇受理。"
     after = await _dispute(harness)
     assert (after.taken_by, after.handover_level) == (None, "township")
+
+
+async def test_the_take_and_the_return_are_in_the_export(harness, exports):
+    chats, users = await _zh(harness)
+    li, sun = users["李娜"], users["孙丽"]
+    await _report(harness, li)
+    first = await _dispute(harness)
+    await _escalate(harness, li, first.id)
+    [notice] = harness.emu.sent_to(chats["孙丽"])
+    await harness.tap(sun, [notice], "退回")
+    replies = await harness.send(sun, "请先由村里组织调解")
+    await harness.press(sun, button(replies, ":ok"))
+    harness.at(harness.clock.now() + dt.timedelta(minutes=30))
+    await _escalate(harness, li, first.id, reason="村里调解未成")
+    await harness.tap(sun, [harness.emu.sent_to(chats["孙丽"])[-1]], "受理")
+
+    await export_as(harness, users["吴敏"], "/export")
+    _name, book, _params = await fetch_workbook(harness, users["吴敏"])
+    [row] = by_header(book, translate("zh", "export.sheet.disputes"))
+    assert (row["受理层级"], row["受理人"]) == ("乡镇", "孙丽")
+    assert isinstance(row["受理时间"], dt.datetime)
+    steps = by_header(book, translate("zh", "export.sheet.dispute_steps"))
+    assert [(r["处理环节"], r["说明"]) for r in steps][-3:] == [
+        ("退回", "请先由村里组织调解"), ("上交", "村里调解未成"), ("受理", None)]
+    log = by_header(book, translate("zh", "export.sheet.audit"))
+    said = [(r["对象"], r["操作"], r["字段"], r["原值"], r["新值"]) for r in log
+            if r["对象"] == f"纠纷 #{first.id}"]
+    assert ("纠纷 #1", "报请受理", "受理层级", None, "乡镇") in said
+    assert ("纠纷 #1", "退回", "状态", "已上交", "调解中") in said
+    assert ("纠纷 #1", "受理", "受理人", None, "孙丽") in said
+
+
+async def test_in_english_the_notice_and_the_answers_read_as_english(harness):
+    chats = await bind_everyone(harness, language="en")
+    li = harness.emu.user(chats["李娜"], first_name="李娜", language_code="en")
+    sun = harness.emu.user(chats["孙丽"], first_name="孙丽", language_code="en")
+    await _report(harness, li)
+    dispute = await _dispute(harness)
+    replies = await _escalate(harness, li, dispute.id, reason="Two villages claim the land")
+    assert texts(replies)[-1] == (
+        f"Dispute #{dispute.id} has been escalated to the township; told at once: 孙丽.")
+    [notice] = harness.emu.sent_to(chats["孙丽"])
+    assert notice.plain_text.splitlines()[0] == (
+        f"⬆️ 李娜 (新村) has escalated dispute #{dispute.id} to the township; please take it:")
+    assert [label for row in notice.buttons for label, _ in row] == ["Take it", "Send back"]
+    await harness.tap(sun, [notice], "Send back")
+    replies = await harness.send(sun, "Mediate it in the village first")
+    replies = await harness.press(sun, button(replies, ":ok"))
+    assert texts(replies)[-1] == (
+        f"↩️ Dispute #{dispute.id} has gone back to the cadre for mediation. 李娜 has been told.")
+    assert harness.emu.sent_to(chats["李娜"])[-1].plain_text.splitlines() == [
+        f"↩️ 孙丽 sent dispute #{dispute.id} back to you; please go on mediating it.",
+        "Reason: Mediate it in the village first"]
