@@ -90,10 +90,15 @@ def _status(turn: Turn, dispute: Dispute) -> str:
 
 
 def status_text(tr: Translator, dispute: Dispute) -> str:
-    """A dispute's status, with the level it was escalated to."""
+    """A dispute's status, with the level it was escalated to and whether that level has taken
+    it (受理) or it still waits for them."""
     label = tr(STATUS.format(dispute.status))
     if dispute.status == "escalated":
         label += " · " + tr(LEVEL.format(dispute.level))
+    if dispute.handover_level is not None and dispute.status in store.OPEN:
+        taken = dispute.taken_at is not None
+        label += " · " + tr(N_("handover.status.taken") if taken
+                            else N_("handover.status.waiting"))
     return label
 
 
@@ -314,8 +319,10 @@ def render_history(
     lines += [tr("disputes.history_description", text=dispute.description),
               tr("disputes.history_steps")]
     for step, name in steps:
-        line = tr("disputes.step_line", at=step.at.astimezone(tz),
-                  status=tr(STATUS.format(step.status)), name=name)
+        # A take or a return by the level above reads as what it was, not as the status.
+        done = (tr(f"handover.step.{step.action}") if step.action in ("take", "return")
+                else tr(STATUS.format(step.status)))
+        line = tr("disputes.step_line", at=step.at.astimezone(tz), status=done, name=name)
         lines.append(line + (tr("disputes.step_note", note=step.note) if step.note else ""))
     return "\n".join(lines)
 

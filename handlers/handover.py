@@ -27,7 +27,7 @@ ROLES = ("township_leader", "office")
 _LABELS = (
     N_("handover.escalated.sent"), N_("handover.escalated.instead"),
     N_("handover.escalated.nobody"), N_("handover.new.sent"), N_("handover.new.instead"),
-    N_("handover.new.nobody"),
+    N_("handover.new.nobody"), N_("handover.step.take"), N_("handover.step.return"),
 )
 
 

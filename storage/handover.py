@@ -87,6 +87,7 @@ async def take(session: AsyncSession, dispute: Dispute, *, by: Person, now: dt.d
     if not waiting(dispute):
         return False
     dispute.taken_by, dispute.taken_at = by.id, now
+    dispute.last_step_at, dispute.escalation_stage = now, 0  # a step: the overdue clock restarts
     session.add(DisputeStep(dispute_id=dispute.id, by_person_id=by.id, action="take",
                             status=dispute.status, at=now))
     await record_audit(session, actor_id=by.id, entity="dispute", entity_id=dispute.id,

@@ -77,6 +77,7 @@ async def test_an_escalation_reaches_the_township_leader_at_once_and_is_taken(ha
     assert harness.emu.sent_to(chats["孙丽"]) == []  # a plain dispute stays with the cadre
     replies = await _escalate(harness, li, dispute.id)
     assert texts(replies)[-1] == f"纠纷 #{dispute.id} 已上交乡镇，孙丽已收到通知。"
+    assert "已上交 · 乡镇 · 待受理" in texts(await harness.send(li, "/disputes"))[0]
     [notice] = harness.emu.sent_to(chats["孙丽"])
     assert notice.plain_text.splitlines() == [
         f"⬆️ 李娜（新村）将纠纷 #{dispute.id} 上交乡镇，请受理：",
@@ -102,6 +103,12 @@ async def test_an_escalation_reaches_the_township_leader_at_once_and_is_taken(ha
         "escalated", "township", "township", True)
     assert (await _audit(harness, dispute.id))[-2:] == [
         ("hand_over", "handover_level", "township"), ("take", "taken_by", "孙丽")]
+    # The cadre's list and the leader's card say who has it.
+    assert "已上交 · 乡镇 · 已受理" in texts(await harness.send(li, "/disputes"))[0]
+    listing = await harness.send(sun, "/disputes")
+    assert "已上交 · 乡镇 · 已受理" in texts(listing)[0]
+    card = texts(await harness.tap(sun, listing, suffix=f"dsh:{dispute.id}"))[-1]
+    assert card.splitlines()[-1].endswith(" · 受理 · 孙丽")
 
 
 async def test_the_township_leader_sends_it_back_with_a_reason(harness):
