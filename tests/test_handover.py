@@ -287,3 +287,31 @@ async def test_in_english_the_notice_and_the_answers_read_as_english(harness):
     assert harness.emu.sent_to(chats["李娜"])[-1].plain_text.splitlines() == [
         f"↩️ 孙丽 sent dispute #{dispute.id} back to you; please go on mediating it.",
         "Reason: Mediate it in the village first"]
+
+
+async def test_two_township_leaders_are_told_and_the_first_to_take_it_has_it(harness):
+    """Both leaders of 黄金埠镇 are told; 钱多 starts sending it back, 孙丽 takes it meanwhile:
+    his reason saves nothing and says who took it, and his buttons answer the same."""
+    chats, users = await _zh(harness)
+    await harness.import_roster(
+        "name,phone,rank,unit,township,village,role\n"
+        "钱多,13800138010,ordinary,县教育局,黄金埠镇,,township_leader\n")
+    qian = await harness.register("13800138010", user_id=6302)
+    li, sun = users["李娜"], users["孙丽"]
+    await _report(harness, li)
+    dispute = await _dispute(harness)
+    replies = await _escalate(harness, li, dispute.id)
+    assert texts(replies)[-1] == f"纠纷 #{dispute.id} 已上交乡镇，孙丽、钱多已收到通知。"
+    mine = [s for s in harness.emu.sent_to(qian.id) if "请受理" in (s.plain_text or "")]
+    assert len(mine) == 1
+    await harness.tap(qian, mine, "退回")
+    [notice] = harness.emu.sent_to(chats["孙丽"])
+    await harness.tap(sun, [notice], "受理")
+    replies = await harness.send(qian, "不归乡镇管")
+    replies = await harness.press(qian, button(replies, ":ok"))
+    assert texts(replies)[-1] == f"纠纷 #{dispute.id} 已由孙丽受理。"
+    await harness.press(qian, mine[0].buttons[0][0][1], message_id=mine[0].message_id)
+    assert harness.emu.callback_answers[-1].get("text") == f"纠纷 #{dispute.id} 已由孙丽受理。"
+    after = await _dispute(harness)
+    assert (after.status, after.handover_level) == ("escalated", "township")
+    assert [a[0] for a in await _audit(harness, dispute.id)].count("return") == 0
