@@ -116,7 +116,7 @@ async def _found(turn: Turn, id_text: str, stamp_text: str) -> Dispute | None:
     person = turn.person
     dispute = None
     if person is not None and id_text.isdigit():
-        dispute = await store.locked(turn.session, int(id_text))
+        dispute = await store.locked(turn.session, dispute_id=int(id_text))
     if dispute is None or person is None or not _concerned(person, dispute):
         turn.notice(turn.tr("handover.not_yours"))  # a forged or foreign press: keep the keyboard
         return None
@@ -202,7 +202,7 @@ async def _describe_return(turn: Turn, data: Data) -> list[str]:
 async def _save_return(turn: Turn, data: Data) -> None:
     person = turn.person
     assert person is not None
-    dispute = await store.locked(turn.session, int(data["ctx_dispute"]))
+    dispute = await store.locked(turn.session, dispute_id=int(data["ctx_dispute"]))
     if (dispute is None or not store.waiting(dispute) or not store.may_take(person, dispute)
             or str(words.stamp(dispute)) != str(data["ctx_stamp"])):
         turn.say(await _state(turn, dispute) if dispute is not None and _concerned(

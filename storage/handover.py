@@ -116,7 +116,7 @@ async def send_back(session: AsyncSession, dispute: Dispute, *, by: Person, reas
     return True
 
 
-async def locked(session: AsyncSession, dispute_id: int) -> Dispute | None:
+async def locked(session: AsyncSession, *, dispute_id: int) -> Dispute | None:
     """The dispute, locked: two presses (or two leaders) must not both take it."""
     query = select(Dispute).where(Dispute.id == dispute_id).with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
