@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     county_report_time: dt.time = dt.time(8, 0)
     dispute_check_time: dt.time = dt.time(10, 0)
     dispute_overdue_days: dict[str, int] = Field(default_factory=lambda: {"default": 3})
+    # Hours a dispute handed to a township may wait untaken (受理) before it climbs to the office.
+    escalation_take_hours: int = Field(default=24, ge=1, le=24 * 14)
     # The problem ledger: days each step is given, and when its holders are reminded.
     problem_raised_days: int = Field(default=7, ge=1)
     problem_feedback_days: int = Field(default=3, ge=0)

@@ -14,10 +14,11 @@ from handlers.base import Buttons, Turn, inline_keyboard
 from handlers.dialogs import register_form, start_form
 from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
+from handlers.handover import announce
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
 from storage import disputes as store
-from storage import stats
+from storage import handover, stats
 from storage.models import Dispute, DisputeStep, Person
 from storage.scope import own_scope
 
@@ -70,8 +71,12 @@ async def save(turn: Turn, data: Data) -> None:
         people_count=data["people"], flags=list(data.get("flags") or []),
         description=data["description"], urgency=data["urgency"], day=turn.today, now=turn.now,
     )
-    turn.say(turn.tr("dispute.saved", id=dispute.id,
-                     category=turn.tr(f"dispute.category.{dispute.category}")))
+    saved = turn.tr("dispute.saved", id=dispute.id,
+                    category=turn.tr(f"dispute.category.{dispute.category}"))
+    level = handover.level_for_new(dispute)
+    if level is not None:  # very urgent, or a priority petition: the level above is told now
+        saved += "\n" + await announce(turn, dispute, level=level, reason=None, new=True)
+    turn.say(saved)
 
 
 DISPUTE = register_form(
@@ -85,10 +90,15 @@ def _status(turn: Turn, dispute: Dispute) -> str:
 
 
 def status_text(tr: Translator, dispute: Dispute) -> str:
-    """A dispute's status, with the level it was escalated to."""
+    """A dispute's status, with the level it was escalated to and whether that level has taken
+    it (受理) or it still waits for them."""
     label = tr(STATUS.format(dispute.status))
     if dispute.status == "escalated":
         label += " · " + tr(LEVEL.format(dispute.level))
+    if dispute.handover_level is not None and dispute.status in store.OPEN:
+        taken = dispute.taken_at is not None
+        label += " · " + tr(N_("handover.status.taken") if taken
+                            else N_("handover.status.waiting"))
     return label
 
 
@@ -222,7 +232,16 @@ async def _save_step(turn: Turn, data: Data) -> None:
     if dispute is None:
         turn.say(turn.tr("dispute.step_unavailable"))
         return
-    await _move(turn, dispute, "escalate", note=data["reason"], level=data["ctx_level"])
+    try:
+        await store.move_dispute(turn.session, dispute=dispute, by_person_id=_person(turn).id,
+                                 action="escalate", note=data["reason"], now=turn.now,
+                                 level=data["ctx_level"])
+    except store.TransitionError:
+        turn.say(turn.tr("dispute.not_allowed", status=_status(turn, dispute)))
+        return
+    # The level above is told at once, and the cadre hears who (or that nobody could be).
+    turn.say(await announce(turn, dispute, level=data["ctx_level"], reason=data["reason"],
+                            new=False))
 
 
 STEP = Form(
@@ -300,8 +319,10 @@ def render_history(
     lines += [tr("disputes.history_description", text=dispute.description),
               tr("disputes.history_steps")]
     for step, name in steps:
-        line = tr("disputes.step_line", at=step.at.astimezone(tz),
-                  status=tr(STATUS.format(step.status)), name=name)
+        # A take or a return by the level above reads as what it was, not as the status.
+        done = (tr(f"handover.step.{step.action}") if step.action in ("take", "return")
+                else tr(STATUS.format(step.status)))
+        line = tr("disputes.step_line", at=step.at.astimezone(tz), status=done, name=name)
         lines.append(line + (tr("disputes.step_note", note=step.note) if step.note else ""))
     return "\n".join(lines)
 

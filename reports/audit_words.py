@@ -28,7 +28,8 @@ ACTIONS = {"dispute": "export.action.", "problem": "problem.action.",
            "model_case": "case.status."}
 # Coded values: (entity, field) -> message id prefix.
 VALUES = {
-    ("dispute", "status"): "dispute.status.", ("problem", "status"): "export.problem_status.",
+    ("dispute", "status"): "dispute.status.", ("dispute", "handover_level"): "export.level.",
+    ("problem", "status"): "export.problem_status.",
     ("model_case", "status"): "case.status.", ("summary", "status"): "export.summary_status.",
     ("stage_summary", "status"): "stage.status.", ("appraisal", "grade"): "appraise.grade.",
     ("appraisal", "status"): "export.summary_status.",

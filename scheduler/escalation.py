@@ -1,9 +1,13 @@
-"""Overdue disputes climb the hierarchy: the cadre, the team leader, the township, the office."""
+"""Overdue disputes climb the hierarchy: the cadre, the team leader, the township, the office;
+and a hand-over nobody took in time climbs from the township to the office."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from reports import handover as words
 from scheduler.runs import Run, leaders, message
-from storage import disputes, figures, people
+from storage import disputes, figures, handover, people
 from storage.models import Dispute, Person
 from storage.outbox import Outgoing
 
@@ -69,3 +73,43 @@ async def dispute_escalations(run: Run) -> list[Outgoing]:
         dispute.escalation_stage = stage
     return out
 
+
+
+async def handover_climbs(run: Run) -> list[Outgoing]:
+    """A hand-over to a township nobody took within ESCALATION_TAKE_HOURS climbs to the office:
+    the office gets the case with 受理 / 退回, and the cadre hears who has it now."""
+    hours = run.ctx.settings.escalation_take_hours
+    due = await handover.due_to_climb(run.session,
+                                      handed_before=run.now - dt.timedelta(hours=hours))
+    if not due:
+        return []
+    office = await handover.receivers(run.session, level="county", township_id=None)
+    names = await figures.village_names(run.session)
+    out: list[Outgoing] = []
+    for dispute in due:
+        await handover.hand_over(run.session, dispute, level="county", by_person_id=None,
+                                 now=run.now, action="climb")
+        if dispute.status == "escalated":
+            dispute.level = "county"  # the level shown is the one that has it
+        cadre = await run.session.get(Person, dispute.person_id)
+        village = names.get(dispute.village_id or 0, "")
+        reason = await handover.escalation_reason(run.session, dispute_id=dispute.id)
+        stamp = words.stamp(dispute)
+        for person in office:
+            tr = run.tr(person)
+            head = tr("handover.head.climbed", id=dispute.id, hours=hours)
+            text = words.notice(tr, dispute, head=head, village=village,
+                                cadre=cadre.name if cadre else "", reason=reason)
+            out.append(message(person, text, kind="escalation", markup=words.buttons(tr, dispute),
+                               key=f"handover:{dispute.id}:{stamp}:{person.id}"))
+        if (cadre is not None and cadre.active and cadre.telegram_user_id is not None
+                and cadre.blocked_at is None):
+            tr = run.tr(cadre)
+            if office:
+                text = tr("handover.climbed_cadre", id=dispute.id, hours=hours,
+                          names=tr("common.list_sep").join(p.name for p in office))
+            else:
+                text = tr("handover.climbed_cadre_nobody", id=dispute.id, hours=hours)
+            out.append(message(cadre, text, kind="escalation",
+                               key=f"handover:{dispute.id}:{stamp}:climbed"))
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 from common.clock import upcoming_holidays, week_start
 from common.i18n import Money
 from scheduler.broadcasts import broadcast_reports
-from scheduler.escalation import dispute_escalations
+from scheduler.escalation import dispute_escalations, handover_climbs
 from scheduler.problems import problem_reminders
 from scheduler.reports import county_report, evening_digests
 from scheduler.runs import Plan, Run, above, leaders, message
@@ -166,6 +166,7 @@ def plans() -> list[Plan]:
              weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
                     lambda s: dt.timedelta(days=1)), summaries_missing_to_townships),
         Plan("dispute_escalation", daily(lambda s: s.dispute_check_time), dispute_escalations),
+        Plan("handover_climb", every(15 * 60), handover_climbs),
         Plan("problem_reminder", daily(lambda s: s.problem_check_time), problem_reminders,
              same_day_only=True),
         Plan("evening_digest", daily(lambda s: s.digest_time), evening_digests),

@@ -94,6 +94,8 @@ async def move_dispute(
         dispute.level = level or dispute.level
     if action == "resolve":
         dispute.verdict = verdict
+    if action != "escalate" and dispute.taken_at is None:
+        dispute.handover_level = None  # the cadre moved it on: no hand-over waits any more
     step = DisputeStep(dispute_id=dispute.id, by_person_id=by_person_id, action=action,
                        status=status, note=note, at=now)
     session.add(step)

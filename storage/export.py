@@ -55,7 +55,8 @@ PROBLEM_STEPS = ("problem_id", "day", "created_at", "by", "township", "village",
                  "action", "status", "held", "measures", "responsible", "due_on", "note")
 DISPUTES = ("id", "opened_on", "created_at", "cadre", "unit", "township", "village",
             "category", "parties", "people_count", "flags", "description", "urgency", "status",
-            "level", "verdict", "last_step_at", "reminder_stage")
+            "level", "verdict", "last_step_at", "reminder_stage", "handover_level", "taken_by",
+            "taken_at")
 DISPUTE_STEPS = ("dispute_id", "at", "by", "township", "village", "category", "action",
                  "status", "note")
 CHECKINS = ("id", "day", "cadre", "unit", "township", "village", "in_village", "reason",
@@ -223,13 +224,15 @@ def problem_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
 
 
 def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Disputes opened in the period."""
+    """Disputes opened in the period, with who took each hand-over (受理) and when."""
+    taker = aliased(Person)
     query: Select = select(
         Dispute.id, Dispute.opened_on, Dispute.created_at, Person.name, Unit.name,
         Township.name, Village.name, Dispute.category, Dispute.parties, Dispute.people_count,
         Dispute.flags, Dispute.description, Dispute.urgency, Dispute.status, Dispute.level,
-        Dispute.verdict, Dispute.last_step_at, Dispute.escalation_stage,
-    ).join(Person, Person.id == Dispute.person_id)
+        Dispute.verdict, Dispute.last_step_at, Dispute.escalation_stage, Dispute.handover_level,
+        taker.name, Dispute.taken_at,
+    ).join(Person, Person.id == Dispute.person_id).outerjoin(taker, taker.id == Dispute.taken_by)
     query = _names(query, Dispute.village_id, Dispute.township_id, Dispute.unit_id)
     query = query.where(Dispute.opened_on >= where.window.start,
                         Dispute.opened_on <= where.window.end)

@@ -271,6 +271,12 @@ class Dispute(Base):
     opened_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime]
     last_step_at: Mapped[dt.datetime]
+    # A hand-over waiting for the level above to take it (受理) or send it back (退回):
+    # 'township' (its township leaders) or 'county' (the office); None when none waits.
+    handover_level: Mapped[str | None] = mapped_column(String(16))
+    handed_at: Mapped[dt.datetime | None]  # when it reached that level: the climb's clock
+    taken_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    taken_at: Mapped[dt.datetime | None]
 
 
 class DisputeStep(Base):
@@ -461,6 +467,7 @@ class ScheduleState(Base):
 # problem, whatever the period), disputes opened in the period, the county's help in it.
 Index("ix_problems_status_next_due_on", Problem.status, Problem.next_due_on)
 Index("ix_disputes_opened_on", Dispute.opened_on, Dispute.category, Dispute.status)
+Index("ix_disputes_handover_level_handed_at", Dispute.handover_level, Dispute.handed_at)
 Index("ix_aid_day", Aid.day)
 
 

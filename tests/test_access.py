@@ -211,6 +211,17 @@ async def _which_village(harness, chats):
     return await harness.send(_user(harness, chats, "周杰"), "/stats 新村")
 
 
+async def _handed_over(harness, chats) -> list:
+    """李娜 escalates her dispute to the township: 孙丽's notice, with 受理 / 退回."""
+    li = _user(harness, chats, "李娜")
+    shown = await harness.send(li, "/disputes")
+    await harness.press(li, *_pick(shown, "dsp", ":et"))
+    replies = await harness.send(li, "Needs the township")
+    await harness.tap(li, replies, "Save")
+    await harness.emu.wait_idle()
+    return harness.emu.sent_to(chats["孙丽"])
+
+
 _PROBLEM_CARD = _then("李娜", _command("李娜", "/problems"), "prb")
 FORM_CASES = {  # form -> (who, how they open it)
     **{name: ("李娜", _command("李娜", f"/{name}")) for name in (
@@ -225,6 +236,7 @@ FORM_CASES = {  # form -> (who, how they open it)
     "problem_step": ("李娜", _then("李娜", _PROBLEM_CARD, "prs")),
     "winter_item": ("张伟", _then("张伟", _command("张伟", "/winter"), "wnt")),
     "review_return": ("张伟", _returning),
+    "handover_return": ("孙丽", _then("孙丽", _handed_over, "ho", ":r")),
 }
 BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a button)
     "f": ("李娜", _command("李娜", "/dispute")), "ci": ("李娜", _command("李娜", "/checkin")),
@@ -236,6 +248,7 @@ BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a but
     "spc": ("张伟", _spot_request), "stg": ("张伟", _command("张伟", "/final")),
     "wnt": ("张伟", _command("张伟", "/winter")), "pl": ("周杰", _which_village),
     "rv": ("张伟", _command("张伟", "/review")), "sum": ("李娜", _returned),
+    "ho": ("孙丽", _handed_over),
 }
 
 

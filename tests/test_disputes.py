@@ -74,9 +74,12 @@ async def test_a_reported_dispute_is_saved_with_its_first_step_and_the_cadres_te
     assert (dispute.category, dispute.people_count, dispute.flags, dispute.status,
             dispute.urgency) == ("pollution", 12, {"collective": True, "beijing": True},
                                  "reported", "high")
-    [step], [entry] = await _steps(harness, dispute.id)
+    [step], [entry, handed] = await _steps(harness, dispute.id)
     assert (step.action, step.status, step.by_person_id) == ("report", "reported", person.id)
     assert (entry.action, entry.new_value) == ("report", "reported")
+    # A Beijing petition is handed to the office at once (tests/test_handover.py tells it).
+    assert (handed.action, handed.new_value, dispute.handover_level) == (
+        "hand_over", "county", "county")
 
 
 async def test_a_restart_mid_report_keeps_the_answers_and_cancel_saves_nothing(harness):
@@ -158,12 +161,16 @@ async def test_escalation_asks_for_a_reason_and_records_it(harness):
     replies = await harness.send(user, "Involves the county land bureau")
     assert f"Dispute #{dispute.id} to the county" in replies[-1].plain_text
     replies = await harness.press(user, button(replies, ":ok"))
-    assert "escalated · county" in replies[-1].plain_text
+    # Nobody at the county office is on the bot here: the cadre is told so, not that it was sent.
+    assert replies[-1].plain_text == (
+        f"Dispute #{dispute.id} has been escalated to the county, but no leader who could take "
+        "it can be told on the bot yet; please contact them directly.")
     [dispute] = await _disputes(harness)
     assert (dispute.status, dispute.level, dispute.escalation_stage) == ("escalated", "county", 0)
     steps, audit = await _steps(harness, dispute.id)
     assert (steps[-1].action, steps[-1].note) == ("escalate", "Involves the county land bureau")
-    assert audit[-1].new_value == "escalated"
+    assert [(a.action, a.new_value) for a in audit[-2:]] == [
+        ("escalate", "escalated"), ("hand_over", "county")]
 
 
 async def test_a_forged_button_for_another_cadres_dispute_is_refused(harness):

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.demo.cases import model_cases
+from bot.demo.handover import escalation_handover
 from bot.demo.problems import problem_ledger
 from bot.demo.review import weekly_review
 from bot.demo.speaker import PHONES, Speaker, Tour
@@ -96,8 +97,9 @@ async def _import_roster(tour: Tour, roster_csv: str) -> None:
 async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
     """Register a cadre, a team leader, a township leader and the office, show what each may
     do, then follow the cadre through a week: check-ins, a visit, a dispute, a publicity session
-    and the weekly summary; then the problem ledger, the village work, a model case, what the bot
-    sends by itself, the leaders' and the office's figures, an export, and the summary stage."""
+    and the weekly summary; the dispute's escalation, taken by the township leader; then the
+    problem ledger, the village work, a model case, what the bot sends by itself, the leaders'
+    and the office's figures, an export, and the summary stage."""
     # Imported here, not above: importing Alembic logs INFO lines, and main() quieted them.
     from storage.migrate import upgrade
 
@@ -127,6 +129,7 @@ async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
         print(story.say("started", database=str(database), url=emu.base_url))
         await _registration(story)
         await _cadre_week(story)
+        await escalation_handover(story)
         await _what_was_saved(story, database)
         await problem_ledger(story)
         await village_work(story)
