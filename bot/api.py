@@ -22,7 +22,8 @@ from starlette.background import BackgroundTask
 from common.context import AppContext
 from handlers.export import Job, build_export
 from handlers.parsing import ParseError, PeriodOutOfRange, ReversedPeriod, parse_period
-from storage import export, stats
+from reports.figures import scope_figures
+from storage import export
 from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 
 # Text a person types: no control characters (PostgreSQL refuses NUL in text), and short.
@@ -111,15 +112,9 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
     @answers_refusals
     async def get_stats(period: Period = None, place: Place = None) -> dict[str, Any]:
         scope, start, end = await scoped(period, place)
-        settings = ctx.settings
         async with ctx.db.read() as session:
-            figures = await stats.scope_stats(
-                session, scope=scope, start=start, end=end, now=ctx.clock.now(),
-                tz=settings.tz, min_days=settings.min_days_in_village,
-                overdue_days=settings.dispute_overdue_days,
-                default_overdue_days=settings.overdue_days("default"),
-                deadline_weekday=settings.summary_deadline_weekday,
-                deadline_time=settings.summary_deadline_time)
+            figures = await scope_figures(session, ctx.settings, scope=scope, start=start,
+                                          end=end, now=ctx.clock.now())
         return figures.as_dict()
 
     for name in LISTED:

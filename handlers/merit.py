@@ -18,6 +18,7 @@ from handlers.base import Turn, inline_keyboard
 from handlers.broadcast import start_drafted
 from handlers.registry import COUNTY, callback, command
 from handlers.stats import parsed_args
+from reports.figures import merit_period
 from storage import merit as store
 from storage import people
 from storage.models import Unit
@@ -32,11 +33,7 @@ def _share(value: float) -> str:
 
 
 def _period(turn: Turn, start: dt.date, end: dt.date) -> store.Period:
-    settings = turn.app.settings
-    return store.Period(start=start, end=end, now=turn.now, tz=settings.tz,
-                        min_days=settings.min_days_in_village,
-                        deadline_weekday=settings.summary_deadline_weekday,
-                        deadline_time=settings.summary_deadline_time)
+    return merit_period(turn.app.settings, start, end, turn.now)
 
 
 def merit_line(tr: Translator, rank: int, merit: store.Merit, minimum: int, *,
@@ -148,15 +145,14 @@ def _draft(turn: Turn, action: str, merits: list[store.Merit], who: str, start: 
     days, summaries = _thresholds(turn)
     minimum = settings.min_days_in_village
     if action == "c":
-        best = [m for m in merits if store.meets(m, min_days_share=days,
-                                                 min_summaries_share=summaries)]
+        best = store.commended(merits, min_days_share=days, min_summaries_share=summaries,
+                               top=settings.merit_commend_top)
         if not best:
             return None
-        return draft_commendation(turn.tr, best[: settings.merit_commend_top], who=who,
-                                  start=start, end=end, minimum=minimum)
-    short = [(m, store.shortfalls(m, min_days_share=days, min_summaries_share=summaries))
-             for m in reversed(merits)]  # the worst first
-    named = [(m, reasons) for m, reasons in short if reasons][: settings.merit_max_rows]
+        return draft_commendation(turn.tr, best, who=who, start=start, end=end,
+                                  minimum=minimum)
+    named = store.criticised(merits, min_days_share=days, min_summaries_share=summaries,
+                             limit=settings.merit_max_rows)
     if not named:
         return None
     return draft_criticism(turn.tr, named, who=who, start=start, end=end, minimum=minimum)

@@ -35,8 +35,8 @@ from handlers.parsing import (
 )
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
-from reports.charts import township_chart
-from reports.stats_charts import visits_heatmap
+from reports.figures import scope_figures
+from reports.stats_charts import draw_stats_charts
 from reports.villagework import rectification_line, winter_lines
 from storage import outbox, stats
 from storage.disputes import CATEGORIES
@@ -242,22 +242,10 @@ def _drawn(job: ChartJob, series: dict[str, dict[dt.date, int]] | None
            ) -> list[tuple[str, str, bytes]]:
     """Draw the charts (slow: call it off the event loop): (file name, caption, PNG), in the
     order they are sent."""
-    tr = translator(job.locale, today=job.today)
-    span = {"place": job.place, "period": Span(job.start, job.end)}
-    drawn: list[tuple[str, str, bytes]] = []
-    if series is not None:
-        days = [job.start + dt.timedelta(days=i) for i in range((job.end - job.start).days + 1)]
-        title = tr("stats.chart_visits", **span)
-        drawn.append(("visits.png", title, visits_heatmap(
-            series, days, title=title, legend=tr("stats.chart_visits_legend"),
-            locale=job.locale)))
-    if job.wants_bars:
-        title = tr("stats.chart_compliance", **span)
-        drawn.append(("compliance.png", title, township_chart(
-            job.places, title=title,
-            first_label=tr("stats.chart_compliance_label", minimum=job.min_days),
-            second_label=tr("stats.chart_summaries_label"))))
-    return drawn
+    return draw_stats_charts(translator(job.locale, today=job.today), job.locale,
+                             place=job.place, start=job.start, end=job.end,
+                             min_days=job.min_days, series=series,
+                             places=job.places if job.wants_bars else ())
 
 
 def _transaction_end(session: AsyncSession) -> asyncio.Future[bool]:
@@ -329,14 +317,9 @@ async def stats_command(turn: Turn, args: str) -> None:
     scope = await scope_for(turn, name)
     if scope is None:
         return
-    settings = turn.app.settings
     start, end = period or (turn.today - dt.timedelta(days=turn.today.weekday()), turn.today)
-    figures = await stats.scope_stats(
-        turn.session, scope=scope, start=start, end=end, now=turn.now, tz=settings.tz,
-        min_days=settings.min_days_in_village, overdue_days=settings.dispute_overdue_days,
-        default_overdue_days=settings.overdue_days("default"),
-        deadline_weekday=settings.summary_deadline_weekday,
-        deadline_time=settings.summary_deadline_time)
+    figures = await scope_figures(turn.session, turn.app.settings, scope=scope, start=start,
+                                  end=end, now=turn.now)
     place = scope_label(turn.tr, scope)
     turn.say(render_stats(turn.tr, figures, place=place,
                           winter_items=turn.app.settings.winter_items))

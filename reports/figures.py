@@ -1,0 +1,44 @@
+"""The figures of /stats, /merit and /laggards read with the county's settings: one number, one
+query, whether the chat, the HTTP API or the county report (reports/county_docx.py) asks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.settings import Settings
+from storage import merit, stats
+from storage.scope import Scope
+
+
+async def scope_figures(session: AsyncSession, settings: Settings, *, scope: Scope,
+                        start: dt.date, end: dt.date, now: dt.datetime) -> stats.Stats:
+    """Every figure of /stats for a scope and period (storage.stats.scope_stats)."""
+    return await stats.scope_stats(
+        session, scope=scope, start=start, end=end, now=now, tz=settings.tz,
+        min_days=settings.min_days_in_village, overdue_days=settings.dispute_overdue_days,
+        default_overdue_days=settings.overdue_days("default"),
+        deadline_weekday=settings.summary_deadline_weekday,
+        deadline_time=settings.summary_deadline_time)
+
+
+def merit_period(settings: Settings, start: dt.date, end: dt.date,
+                 now: dt.datetime) -> merit.Period:
+    """What /merit's figures cover, and when weekly summaries fall due."""
+    return merit.Period(start=start, end=end, now=now, tz=settings.tz,
+                        min_days=settings.min_days_in_village,
+                        deadline_weekday=settings.summary_deadline_weekday,
+                        deadline_time=settings.summary_deadline_time)
+
+
+async def week_laggards(session: AsyncSession, settings: Settings, *, scope: Scope,
+                        week_start: dt.date, today: dt.date,
+                        now: dt.datetime) -> stats.Laggards:
+    """The cadres of a scope behind in the week of `week_start`, as /laggards lists them."""
+    due_day = week_start + dt.timedelta(days=settings.summary_deadline_weekday)
+    deadline = dt.datetime.combine(due_day, settings.summary_deadline_time, settings.tz)
+    return await stats.laggards(
+        session, scope=scope, week_start=week_start, today=today, now=now,
+        min_days=settings.min_days_in_village, silent_after_days=settings.silent_after_days,
+        summary_due=deadline)
