@@ -35,7 +35,7 @@ from handlers.parsing import (
 )
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
-from reports.figures import scope_figures
+from reports.figures import counted, scope_figures
 from reports.stats_charts import draw_stats_charts
 from reports.villagework import rectification_line, winter_lines
 from storage import outbox, stats
@@ -120,11 +120,6 @@ def _money(value: Decimal) -> Money:
     return Money(value)
 
 
-def _counts(tr: Translator, template: str, order: tuple[str, ...], counts: dict[str, int]) -> str:
-    return tr("common.list_sep").join(f"{tr(template.format(key))} {counts[key]}"
-                                      for key in order if counts.get(key))
-
-
 def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.compliance_title", minimum=figures.min_days)]
     for week in figures.weeks:
@@ -139,9 +134,9 @@ def _disputes(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.disputes", opened=opened, open=figures.disputes_open,
                 overdue=figures.disputes_overdue)]
     if opened:
-        lines.append(tr("stats.dispute_statuses", statuses=_counts(
+        lines.append(tr("stats.dispute_statuses", statuses=counted(
             tr, DISPUTE_STATUS, STATUSES, figures.disputes_by_status)))
-        lines.append(tr("stats.dispute_categories", categories=_counts(
+        lines.append(tr("stats.dispute_categories", categories=counted(
             tr, DISPUTE_CATEGORY, CATEGORIES, figures.disputes_by_category)))
     return lines
 
@@ -171,8 +166,8 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
                  winter_items: Sequence[str] = tuple(UNITS)) -> str:
     """The /stats message: every figure of a scope over a period (winter items in the
     configured order)."""
-    kinds = _counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
-    households = _counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
+    kinds = counted(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
+    households = counted(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
     aid: dict[str, Any] = figures.aid
     lines = [tr("stats.title", place=place, period=Span(figures.start, figures.end)),
              tr("stats.cadres", cadres=figures.cadres),

@@ -4,9 +4,12 @@ query, whether the chat, the HTTP API or the county report (reports/county_docx.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.i18n import Translator
 from common.settings import Settings
 from storage import merit, stats
 from storage.scope import Scope
@@ -42,3 +45,16 @@ async def week_laggards(session: AsyncSession, settings: Settings, *, scope: Sco
         session, scope=scope, week_start=week_start, today=today, now=now,
         min_days=settings.min_days_in_village, silent_after_days=settings.silent_after_days,
         summary_due=deadline)
+
+
+def counted(tr: Translator, template: str, order: tuple[str, ...],
+            counts: Mapping[str, int]) -> str:
+    """Counts by key, in `order`, named by the catalog (`template` with the key): 访弱势群体 2、
+    访普通群众 1; the keys counted zero are left out."""
+    return tr("common.list_sep").join(f"{tr(template.format(key))} {counts[key]}"
+                                      for key in order if counts.get(key))
+
+
+def share(value: float) -> str:
+    """A percentage as the figures show it (85%), or — when there was nothing to count."""
+    return "—" if math.isnan(value) else f"{value:.0f}%"
