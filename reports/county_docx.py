@@ -93,14 +93,18 @@ async def gather(session: AsyncSession, settings: Settings, *, start: dt.date, e
         thresholds=(days, summaries))
 
 
-def draw_charts(tr: Translator, locale: str, report: CountyReport) -> list[tuple[str, bytes]]:
-    """The charts of /stats for the county (slow: call it off the event loop): (caption, PNG)."""
+Charts = dict[str, tuple[str, bytes]]  # the /stats charts by file name: (caption, PNG)
+
+
+def draw_charts(tr: Translator, locale: str, report: CountyReport) -> Charts:
+    """The charts of /stats for the county (slow: call it off the event loop): the visits per
+    day (visits.png) and the townships' bars (compliance.png), when /stats would draw them."""
     figures = report.figures
     places = tuple((p.name, p.compliance, p.completeness) for p in figures.places if p.cadres)
     drawn = draw_stats_charts(tr, locale, place=tr("stats.county"), start=report.start,
                               end=report.end, min_days=figures.min_days, series=report.series,
                               places=places)
-    return [(caption, png) for _name, caption, png in drawn]
+    return {name: (caption, png) for name, caption, png in drawn}
 
 
 def plain(text: str) -> str:
@@ -204,7 +208,7 @@ def _opening(w: _Writer, report: CountyReport) -> None:
     w.paragraph(w.text("county_report.opening", period=period, cadres=report.figures.cadres))
 
 
-def _work(w: _Writer, report: CountyReport, charts: list[tuple[str, bytes]]) -> None:
+def _work(w: _Writer, report: CountyReport, charts: Charts) -> None:
     figures, tr = report.figures, w.tr
     w.heading("figures")
     visits = [w.text("county_report.visits", visits=figures.visits)]
@@ -244,8 +248,8 @@ def _work(w: _Writer, report: CountyReport, charts: list[tuple[str, bytes]]) -> 
                 align=WD_ALIGN_PARAGRAPH.CENTER, font=HEADING_FONT)
     w.table([w.text("county_report.table.item"), w.text("county_report.table.value")],
             key_figures(tr, figures))
-    for caption, png in charts[:1] if report.series is not None else []:
-        w.picture(caption, png)
+    if "visits.png" in charts:
+        w.picture(*charts["visits.png"])
 
 
 def key_figures(tr: Translator, figures: stats.Stats) -> list[tuple[str, int]]:
@@ -269,7 +273,7 @@ def key_figures(tr: Translator, figures: stats.Stats) -> list[tuple[str, int]]:
     return [(plain(label), value) for label, value in rows]
 
 
-def _attendance(w: _Writer, report: CountyReport, charts: list[tuple[str, bytes]]) -> None:
+def _attendance(w: _Writer, report: CountyReport, charts: Charts) -> None:
     figures = report.figures
     w.heading("attendance")
     w.paragraph(w.text("county_report.attendance_intro", minimum=report.min_days))
@@ -283,9 +287,8 @@ def _attendance(w: _Writer, report: CountyReport, charts: list[tuple[str, bytes]
              for c in ("township", "cadres", "days", "compliance", "summaries")],
             [(p.name, p.cadres, p.days_in_village, share(p.compliance), share(p.completeness))
              for p in figures.places])
-    bars = charts[1:] if report.series is not None else charts
-    for caption, png in bars:
-        w.picture(caption, png)
+    if "compliance.png" in charts:
+        w.picture(*charts["compliance.png"])
 
 
 def _cases(w: _Writer, report: CountyReport) -> None:
@@ -350,7 +353,7 @@ def _laggards(w: _Writer, report: CountyReport) -> None:
 
 
 def write_report(target: str | IO[bytes], tr: Translator, locale: str, report: CountyReport,
-                 charts: list[tuple[str, bytes]]) -> None:
+                 charts: Charts) -> None:
     """Lay the report out and save it to `target` (a file, or memory)."""
     w = _Writer(tr, locale)
     _opening(w, report)

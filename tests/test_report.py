@@ -16,7 +16,10 @@ from docx.oxml.ns import qn
 from sqlalchemy import func, select
 
 from common.i18n import translate
+from handlers import report as report_handler
+from scheduler.sweep import sweep_folder
 from storage.cases import decide
+from storage.files import new_private_file
 from storage.models import Aid, Dispute, ModelCase, Person, Visit
 from tests.harness import texts
 from tests.scheduling import local
@@ -175,3 +178,30 @@ async def test_a_place_or_a_bad_period_is_explained(harness, exports):
     replies = texts(await harness.send(users["吴敏"], "/report 13月"))
     assert replies and "起草" not in replies[0]
     assert not harness.emu.documents
+
+
+async def test_a_draft_that_fails_says_so(harness, exports, monkeypatch):
+    users = await bind(harness, "zh-hans")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the layout broke")
+
+    monkeypatch.setattr(report_handler, "write_report", broken)
+    await harness.send(users["吴敏"], "/report")
+    emu = harness.emu
+    said = await emu.wait_for(lambda: [m for m in texts(emu.sent_to(users["吴敏"].id))
+                                       if m == translate("zh", "county_report.failed")], within=30)
+    assert said
+    assert not emu.documents
+    assert not any(exports.iterdir())  # the half-written file is gone
+
+
+def test_a_draft_left_behind_is_swept_like_a_workbook(tmp_path):
+    folder = tmp_path / "exports"
+    path = new_private_file(folder, prefix=report_handler.FILE_PREFIX,
+                            suffix=report_handler.SUFFIX)
+    kept = folder / "notes.docx"  # an operator's file
+    kept.write_bytes(b"")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)
+    assert sweep_folder(folder, now=later, keep=dt.timedelta(hours=24)) == [path]
+    assert kept.exists()
