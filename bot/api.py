@@ -1,8 +1,9 @@
 """The read-only HTTP API under /api/v1 (bearer token): the same queries as the chat.
 
 `stats` is `storage.stats.scope_stats` (the figures of /stats); `visits`, `disputes` and
-`summaries` are pages of the rows /export writes; `export.xlsx` is the /export workbook. The
-token is the county office's: every endpoint may name any township or village with `place`.
+`summaries` are pages of the rows /export writes; `export.xlsx` is the /export workbook and
+`report.docx` the /report draft (the county's, for a period). The token is the county office's:
+every endpoint but the county's report may name any township or village with `place`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from starlette.background import BackgroundTask
 from common.context import AppContext
 from handlers.export import Job, build_export
 from handlers.parsing import ParseError, PeriodOutOfRange, ReversedPeriod, parse_period
-from storage import export, stats
+from handlers.report import Draft, write_draft
+from reports.figures import scope_figures
+from storage import export
 from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 
 # Text a person types: no control characters (PostgreSQL refuses NUL in text), and short.
@@ -44,6 +47,8 @@ Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 LISTED = {"visits": "visits", "disputes": "disputes", "summaries": "summaries"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+Lang = Annotated[str, Query(pattern="^(zh|en)$", description="the document's language")]
 
 
 class Problem(BaseModel):
@@ -111,15 +116,9 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
     @answers_refusals
     async def get_stats(period: Period = None, place: Place = None) -> dict[str, Any]:
         scope, start, end = await scoped(period, place)
-        settings = ctx.settings
         async with ctx.db.read() as session:
-            figures = await stats.scope_stats(
-                session, scope=scope, start=start, end=end, now=ctx.clock.now(),
-                tz=settings.tz, min_days=settings.min_days_in_village,
-                overdue_days=settings.dispute_overdue_days,
-                default_overdue_days=settings.overdue_days("default"),
-                deadline_weekday=settings.summary_deadline_weekday,
-                deadline_time=settings.summary_deadline_time)
+            figures = await scope_figures(session, ctx.settings, scope=scope, start=start,
+                                          end=end, now=ctx.clock.now())
         return figures.as_dict()
 
     for name in LISTED:
@@ -132,8 +131,7 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
                     200: {"content": {XLSX: {}}, "description": "The workbook"},
                     **SCOPED, 413: {"model": Problem, "description": "Too large: narrow it"}})
     @answers_refusals
-    async def get_export(period: Period = None, place: Place = None,
-                         lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> Any:
+    async def get_export(period: Period = None, place: Place = None, lang: Lang = "zh") -> Any:
         scope, start, end = await scoped(period, place)
         job = Job(chat_id=0, person_id=0, role="office", locale=lang, scope=scope,
                   start=start, end=end)
@@ -143,6 +141,16 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
             raise HTTPException(status_code=413, detail="the workbook is too large: narrow it")
         path = Path(spec["path"])
         return FileResponse(path, filename=job.filename, media_type=XLSX,
+                            background=BackgroundTask(path.unlink, missing_ok=True))
+
+    @router.get("/report.docx", summary="The /report draft of the county's report for a period",
+                response_class=FileResponse, responses={
+                    200: {"content": {DOCX: {}}, "description": "The Word draft"}})
+    async def get_report(period: Period = None, lang: Lang = "zh") -> Any:
+        _county, start, end = await scoped(period, None)
+        path = await write_draft(ctx, locale=lang, start=start, end=end)
+        name = Draft(chat_id=0, person_id=0, locale=lang, start=start, end=end).filename
+        return FileResponse(path, filename=name, media_type=DOCX,
                             background=BackgroundTask(path.unlink, missing_ok=True))
 
 

@@ -17,6 +17,8 @@ data (Chinese, and English written day-month as in ``en_GB``), by one set of for
 - ``format_money(locale, amount)``: zh ``200 元`` (``200.50 元`` only with cents), en ``¥200``.
 - ``format_short_day(locale, day)``: zh ``12月4日``, en ``4 Dec``, for tight places (a chart's
   axis) where the weekday and year would crowd it.
+- ``format_date_line(locale, day)``: zh ``2026年12月4日``, en ``4 December 2026``, the date line
+  of a written report (always with the year, never the weekday).
 
 ``translate`` applies them to the values it formats in, so callers pass the objects, never
 text made by ``isoformat()``: a ``dt.date`` is shown as a day, a ``dt.datetime`` as a moment,
@@ -98,6 +100,7 @@ _DAY = {"zh": "M月d日（EEE）", "en": "EEE d MMM"}
 _DAY_YEAR = {"zh": "y年M月d日（EEE）", "en": "EEE d MMM y"}
 _DATE = {"zh": "M月d日", "en": "d MMM"}
 _DATE_YEAR = {"zh": "y年M月d日", "en": "d MMM y"}
+_DATE_LINE = {"zh": "y年M月d日", "en": "d MMMM y"}
 
 
 def _babel(locale: str) -> str:
@@ -117,6 +120,11 @@ def format_day(locale: str, day: dt.date, *, today: dt.date | None = None) -> st
 def format_short_day(locale: str, day: dt.date) -> str:
     """A day without weekday or year (``12月4日``, ``4 Dec``), for a chart's axis."""
     return format_date(day, _pattern(_DATE, locale), locale=_babel(locale))
+
+
+def format_date_line(locale: str, day: dt.date) -> str:
+    """A document's date line: the full date with its year, without the weekday."""
+    return format_date(day, _pattern(_DATE_LINE, locale), locale=_babel(locale))
 
 
 def format_moment(locale: str, moment: dt.datetime, *, tz: dt.tzinfo | None = None,

@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,10 +141,12 @@ MAX_NAME_CHARS = 120
 
 
 def file_name(locale: str, scope: Scope, start: dt.date, end: dt.date, *,
-              part: tuple[int, int] | None = None) -> str:
-    """A workbook's name for its reader (the file on disk keeps FILE_PREFIX's): the catalog's
-    export.file_name with the place (export.file_county for the county) and the days, and
-    export.file_part for a part; safe as a file name on any system."""
+              part: tuple[int, int] | None = None, title: str = "export.file_name",
+              suffix: str = ".xlsx") -> str:
+    """A document's name for its reader (the file on disk keeps FILE_PREFIX's): the catalog's
+    `title` (export.file_name: a workbook's) with the place (export.file_county for the
+    county) and the days, and export.file_part for a part; safe as a file name on any
+    system."""
     messages = catalog(locale)
     short, with_year = FILE_DAY.get(locale, FILE_DAY["en"])
     pattern = with_year if start.year != end.year else short
@@ -152,11 +154,11 @@ def file_name(locale: str, scope: Scope, start: dt.date, end: dt.date, *,
     first, last = (format_date(day, pattern, locale=babel) for day in (start, end))
     days = first if start == end else messages["export.file_span"].format(start=first, end=last)
     place = scope.name if scope.kind != "county" else messages["export.file_county"]
-    name = messages["export.file_name"].format(place=" ".join(place.split()), days=days)
+    name = messages[title].format(place=" ".join(place.split()), days=days)
     if part is not None:
         name = messages["export.file_part"].format(name=name, number=part[0], count=part[1])
     name = UNSAFE_IN_NAME.sub("_", name).strip(" .")[:MAX_NAME_CHARS]
-    return f"{name}.xlsx"
+    return f"{name}{suffix}"
 
 
 def split_args(
@@ -218,12 +220,18 @@ async def _job(turn: Turn, args: str) -> Job | None:
 
 def start_export(app: AppContext, bot: Bot, job: Job) -> asyncio.Task[None]:
     """Build and send an export in a background task, remembered until it ends."""
-    task = app.spawn(run_export(app, bot, job))
-    RUNNING[job.chat_id] = task
+    return start_in_background(app, RUNNING, job.chat_id, run_export(app, bot, job))
+
+
+def start_in_background(app: AppContext, running: dict[int, asyncio.Task[None]], chat_id: int,
+                        work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Run a chat's document building in a background task, in `running` until it ends."""
+    task = app.spawn(work)
+    running[chat_id] = task
 
     def forget(done: asyncio.Task[None]) -> None:
-        if RUNNING.get(job.chat_id) is done:
-            del RUNNING[job.chat_id]
+        if running.get(chat_id) is done:
+            del running[chat_id]
 
     task.add_done_callback(forget)
     return task
@@ -231,19 +239,25 @@ def start_export(app: AppContext, bot: Bot, job: Job) -> asyncio.Task[None]:
 
 async def run_export(app: AppContext, bot: Bot, job: Job) -> None:
     """Build the workbook, queue it (or the reason it could not be built) and send it."""
-    tr = translator(job.locale)
+    failed = _text(job, translator(job.locale)("export.failed"))
+    await send_built(app, bot, lambda: build_messages(app, job), failed=failed, what="export")
+
+
+async def send_built(app: AppContext, bot: Bot, build: Callable[[], Awaitable[list[Outgoing]]],
+                     *, failed: Outgoing, what: str) -> None:
+    """Build a chat's messages, queue them (or `failed` when the building fails) and send."""
     try:
-        messages = await build_messages(app, job)
+        messages = await build()
     except Exception:
-        log.exception("export for chat %s failed", job.chat_id)
-        messages = [_text(job, tr("export.failed"))]
+        log.exception("the %s for chat %s failed", what, failed.chat_id)
+        messages = [failed]
     try:
         async with app.db.write() as session:
             rows = await outbox.enqueue(session, messages=messages, now=app.clock.now(),
                                         claim=True)
         await deliver_rows(app, bot, rows)
     except Exception:  # the outbox sender retries whatever was stored
-        log.exception("could not queue or send the export for chat %s", job.chat_id)
+        log.exception("could not queue or send the %s for chat %s", what, failed.chat_id)
 
 
 async def build_export(app: AppContext, job: Job) -> Outgoing:
@@ -339,15 +353,22 @@ def _counts(tr: Translator, counts: dict[str, int]) -> str:
 
 
 def _upload(job: Job, path: Path, filename: str, caption: str) -> Outgoing:
+    return document_message(job.chat_id, job.person_id, path, filename, caption,
+                            expired=N_("export.expired"), kind="export")
+
+
+def document_message(chat_id: int, person_id: int, path: Path, filename: str, caption: str, *,
+                     expired: str, kind: str) -> Outgoing:
+    """The sendDocument request: the file at `path` (under export_dir), removed once sent, or
+    `expired` told to the person when the sweeper removed it first."""
     # A swept file tells the requester once per export, not once per part: the parts' names
     # share the whole workbook's stem (export-abc123-part2.xlsx).
     stem = path.stem.split("-part")[0]
     payload = {"caption": caption, "parse_mode": "HTML",
-               **upload_path("document", path, filename, remove=True,
-                             expired=N_("export.expired"),
-                             expired_key=f"expired:{job.chat_id}:{stem}")}
-    return Outgoing(chat_id=job.chat_id, method="sendDocument", payload=payload, kind="export",
-                    person_id=job.person_id)
+               **upload_path("document", path, filename, remove=True, expired=expired,
+                             expired_key=f"expired:{chat_id}:{stem}")}
+    return Outgoing(chat_id=chat_id, method="sendDocument", payload=payload, kind=kind,
+                    person_id=person_id)
 
 
 def _text(job: Job, text: str) -> Outgoing:

@@ -11,13 +11,13 @@ both thresholds, mer:k:... criticises those below one); the office's draft goes 
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn, inline_keyboard
 from handlers.broadcast import start_drafted
 from handlers.registry import COUNTY, callback, command
 from handlers.stats import parsed_args
+from reports.figures import merit_period, share
 from storage import merit as store
 from storage import people
 from storage.models import Unit
@@ -27,16 +27,8 @@ LINE, LINE_CADRE = N_("merit.line"), N_("merit.line_cadre")
 NOBODY = {"c": N_("merit.nobody_commend"), "k": N_("merit.nobody_criticise")}
 
 
-def _share(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.0f}%"
-
-
 def _period(turn: Turn, start: dt.date, end: dt.date) -> store.Period:
-    settings = turn.app.settings
-    return store.Period(start=start, end=end, now=turn.now, tz=settings.tz,
-                        min_days=settings.min_days_in_village,
-                        deadline_weekday=settings.summary_deadline_weekday,
-                        deadline_time=settings.summary_deadline_time)
+    return merit_period(turn.app.settings, start, end, turn.now)
 
 
 def merit_line(tr: Translator, rank: int, merit: store.Merit, minimum: int, *,
@@ -44,7 +36,7 @@ def merit_line(tr: Translator, rank: int, merit: store.Merit, minimum: int, *,
     """One unit's (with its number of cadres) or one cadre's figures on one line."""
     msgid = LINE if unit else LINE_CADRE
     return tr(msgid, rank=rank, name=merit.name, cadres=merit.cadres, days=merit.days,
-              share=_share(merit.days_share), minimum=minimum, visits=merit.visits,
+              share=share(merit.days_share), minimum=minimum, visits=merit.visits,
               resolved=merit.resolved, aid=merit.aid, on_time=merit.on_time, due=merit.due)
 
 
@@ -122,9 +114,9 @@ def draft_commendation(tr: Translator, merits: list[store.Merit], *, who: str,
                        start: dt.date, end: dt.date, minimum: int) -> str:
     """A notice commending these units or cadres, with their figures."""
     lines = [tr("merit.draft.commend", who=who, period=Span(start, end))]
-    lines += [tr("merit.draft.commend_line", name=m.name, share=_share(m.days_share),
+    lines += [tr("merit.draft.commend_line", name=m.name, share=share(m.days_share),
                  minimum=minimum, visits=m.visits, resolved=m.resolved, aid=m.aid,
-                 summaries=_share(m.summaries_share)) for m in merits]
+                 summaries=share(m.summaries_share)) for m in merits]
     lines.append(tr("merit.draft.commend_end"))
     return "\n".join(lines)
 
@@ -134,7 +126,7 @@ def draft_criticism(tr: Translator, merits: list[tuple[store.Merit, list[str]]],
     """A notice criticising these units or cadres, naming what fell short."""
     lines = [tr("merit.draft.criticise", who=who, period=Span(start, end))]
     for m, reasons in merits:
-        shares = {"days": _share(m.days_share), "summaries": _share(m.summaries_share)}
+        shares = {"days": share(m.days_share), "summaries": share(m.summaries_share)}
         said = tr("stats.separator").join(
             tr(f"merit.reason.{r}", share=shares[r], minimum=minimum) for r in reasons)
         lines.append(tr("merit.draft.criticise_line", name=m.name, reasons=said))
@@ -148,15 +140,14 @@ def _draft(turn: Turn, action: str, merits: list[store.Merit], who: str, start: 
     days, summaries = _thresholds(turn)
     minimum = settings.min_days_in_village
     if action == "c":
-        best = [m for m in merits if store.meets(m, min_days_share=days,
-                                                 min_summaries_share=summaries)]
+        best = store.commended(merits, min_days_share=days, min_summaries_share=summaries,
+                               top=settings.merit_commend_top)
         if not best:
             return None
-        return draft_commendation(turn.tr, best[: settings.merit_commend_top], who=who,
-                                  start=start, end=end, minimum=minimum)
-    short = [(m, store.shortfalls(m, min_days_share=days, min_summaries_share=summaries))
-             for m in reversed(merits)]  # the worst first
-    named = [(m, reasons) for m, reasons in short if reasons][: settings.merit_max_rows]
+        return draft_commendation(turn.tr, best, who=who, start=start, end=end,
+                                  minimum=minimum)
+    named = store.criticised(merits, min_days_share=days, min_summaries_share=summaries,
+                             limit=settings.merit_max_rows)
     if not named:
         return None
     return draft_criticism(turn.tr, named, who=who, start=start, end=end, minimum=minimum)

@@ -30,7 +30,7 @@ GROUPS = {
                      "summary", "final", "rectify"), DAILY),
     **dict.fromkeys(("me", "problems", "disputes", "winter", "team", "stats", "digest",
                      "laggards", "pairs"), VIEW),
-    **dict.fromkeys(("review", "appraise", "export", "spotcheck", "cases", "merit",
+    **dict.fromkeys(("review", "appraise", "export", "report", "spotcheck", "cases", "merit",
                      "broadcast", "roster"), MANAGE),
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
 }

@@ -35,8 +35,8 @@ from handlers.parsing import (
 )
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
-from reports.charts import township_chart
-from reports.stats_charts import visits_heatmap
+from reports.figures import counted, scope_figures
+from reports.stats_charts import draw_stats_charts
 from reports.villagework import rectification_line, winter_lines
 from storage import outbox, stats
 from storage.disputes import CATEGORIES
@@ -120,11 +120,6 @@ def _money(value: Decimal) -> Money:
     return Money(value)
 
 
-def _counts(tr: Translator, template: str, order: tuple[str, ...], counts: dict[str, int]) -> str:
-    return tr("common.list_sep").join(f"{tr(template.format(key))} {counts[key]}"
-                                      for key in order if counts.get(key))
-
-
 def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.compliance_title", minimum=figures.min_days)]
     for week in figures.weeks:
@@ -139,9 +134,9 @@ def _disputes(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.disputes", opened=opened, open=figures.disputes_open,
                 overdue=figures.disputes_overdue)]
     if opened:
-        lines.append(tr("stats.dispute_statuses", statuses=_counts(
+        lines.append(tr("stats.dispute_statuses", statuses=counted(
             tr, DISPUTE_STATUS, STATUSES, figures.disputes_by_status)))
-        lines.append(tr("stats.dispute_categories", categories=_counts(
+        lines.append(tr("stats.dispute_categories", categories=counted(
             tr, DISPUTE_CATEGORY, CATEGORIES, figures.disputes_by_category)))
     return lines
 
@@ -171,8 +166,8 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
                  winter_items: Sequence[str] = tuple(UNITS)) -> str:
     """The /stats message: every figure of a scope over a period (winter items in the
     configured order)."""
-    kinds = _counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
-    households = _counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
+    kinds = counted(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
+    households = counted(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
     aid: dict[str, Any] = figures.aid
     lines = [tr("stats.title", place=place, period=Span(figures.start, figures.end)),
              tr("stats.cadres", cadres=figures.cadres),
@@ -242,22 +237,10 @@ def _drawn(job: ChartJob, series: dict[str, dict[dt.date, int]] | None
            ) -> list[tuple[str, str, bytes]]:
     """Draw the charts (slow: call it off the event loop): (file name, caption, PNG), in the
     order they are sent."""
-    tr = translator(job.locale, today=job.today)
-    span = {"place": job.place, "period": Span(job.start, job.end)}
-    drawn: list[tuple[str, str, bytes]] = []
-    if series is not None:
-        days = [job.start + dt.timedelta(days=i) for i in range((job.end - job.start).days + 1)]
-        title = tr("stats.chart_visits", **span)
-        drawn.append(("visits.png", title, visits_heatmap(
-            series, days, title=title, legend=tr("stats.chart_visits_legend"),
-            locale=job.locale)))
-    if job.wants_bars:
-        title = tr("stats.chart_compliance", **span)
-        drawn.append(("compliance.png", title, township_chart(
-            job.places, title=title,
-            first_label=tr("stats.chart_compliance_label", minimum=job.min_days),
-            second_label=tr("stats.chart_summaries_label"))))
-    return drawn
+    return draw_stats_charts(translator(job.locale, today=job.today), job.locale,
+                             place=job.place, start=job.start, end=job.end,
+                             min_days=job.min_days, series=series,
+                             places=job.places if job.wants_bars else ())
 
 
 def _transaction_end(session: AsyncSession) -> asyncio.Future[bool]:
@@ -329,14 +312,9 @@ async def stats_command(turn: Turn, args: str) -> None:
     scope = await scope_for(turn, name)
     if scope is None:
         return
-    settings = turn.app.settings
     start, end = period or (turn.today - dt.timedelta(days=turn.today.weekday()), turn.today)
-    figures = await stats.scope_stats(
-        turn.session, scope=scope, start=start, end=end, now=turn.now, tz=settings.tz,
-        min_days=settings.min_days_in_village, overdue_days=settings.dispute_overdue_days,
-        default_overdue_days=settings.overdue_days("default"),
-        deadline_weekday=settings.summary_deadline_weekday,
-        deadline_time=settings.summary_deadline_time)
+    figures = await scope_figures(turn.session, turn.app.settings, scope=scope, start=start,
+                                  end=end, now=turn.now)
     place = scope_label(turn.tr, scope)
     turn.say(render_stats(turn.tr, figures, place=place,
                           winter_items=turn.app.settings.winter_items))

@@ -11,6 +11,7 @@ from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.registry import LEADERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
+from reports.figures import week_laggards
 from storage import stats
 from storage.scope import Scope
 
@@ -125,12 +126,8 @@ async def laggards(turn: Turn, args: str) -> None:
     if scope is None:
         return
     settings = turn.app.settings
-    deadline = dt.datetime.combine(monday + dt.timedelta(days=settings.summary_deadline_weekday),
-                                   settings.summary_deadline_time, settings.tz)
-    report = await stats.laggards(
-        turn.session, scope=scope, week_start=monday, today=turn.today, now=turn.now,
-        min_days=settings.min_days_in_village, silent_after_days=settings.silent_after_days,
-        summary_due=deadline)
+    report = await week_laggards(turn.session, settings, scope=scope, week_start=monday,
+                                 today=turn.today, now=turn.now)
     turn.say(render_laggards(turn.tr, report, place=scope_label(turn.tr, scope),
                              min_days=settings.min_days_in_village,
                              silent_after_days=settings.silent_after_days))

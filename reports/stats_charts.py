@@ -1,4 +1,5 @@
-"""Charts for /stats, drawn on a bare Figure with the fonts of reports.charts (no pyplot)."""
+"""Charts for /stats and the county report, drawn on a bare Figure with the fonts of
+reports.charts (no pyplot)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from common.i18n import format_short_day
+from common.i18n import Span, Translator, format_short_day
 from reports import charts
 
 # Numbers in the cells only while they stay legible and cheap to draw (each is a text artist).
@@ -56,3 +57,27 @@ def visits_heatmap(
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=charts.DPI, metadata={"Software": None})
     return out.getvalue()
+
+
+def draw_stats_charts(
+    tr: Translator, locale: str, *, place: str, start: dt.date, end: dt.date, min_days: int,
+    series: Mapping[str, Mapping[dt.date, int]] | None,
+    places: Sequence[tuple[str, float, float]],
+) -> list[tuple[str, str, bytes]]:
+    """The charts of /stats (slow: call it off the event loop): (file name, caption, PNG), in
+    the order they are shown. The visits per day when `series` is given; the bars of days in
+    the village and summaries per place (name, compliance %, completeness %) when `places`
+    holds two or more."""
+    span = {"place": place, "period": Span(start, end)}
+    drawn: list[tuple[str, str, bytes]] = []
+    if series is not None:
+        days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        title = tr("stats.chart_visits", **span)
+        drawn.append(("visits.png", title, visits_heatmap(
+            series, days, title=title, legend=tr("stats.chart_visits_legend"), locale=locale)))
+    if len(places) > 1:
+        title = tr("stats.chart_compliance", **span)
+        drawn.append(("compliance.png", title, charts.township_chart(
+            places, title=title, first_label=tr("stats.chart_compliance_label", minimum=min_days),
+            second_label=tr("stats.chart_summaries_label"))))
+    return drawn

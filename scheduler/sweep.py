@@ -1,4 +1,5 @@
-"""The export folder's sweeper: no workbook outlives EXPORT_KEEP_HOURS, whatever its message.
+"""The export folder's sweeper: no workbook or report draft outlives EXPORT_KEEP_HOURS,
+whatever its message.
 
 A workbook is removed once its request is final, but a request may never become final for it: a
 requester deactivated while the send was retrying has the row withdrawn; a crash, a stop or an
@@ -25,9 +26,10 @@ from storage.files import private_dir
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 600.0
-# handlers/export.py names its workbooks export-<random>[-partN].xlsx (handlers may not be
-# imported here); the sheets' rows on the way are reports/xlsx_rows.py's.
-SWEPT_NAMES = ("export-*.xlsx", f"{SHEET_PREFIX}*{SHEET_SUFFIX}")
+# handlers/export.py names its workbooks export-<random>[-partN].xlsx and handlers/report.py its
+# drafts report-<random>.docx (handlers may not be imported here); the sheets' rows on the way
+# are reports/xlsx_rows.py's.
+SWEPT_NAMES = ("export-*.xlsx", "report-*.docx", f"{SHEET_PREFIX}*{SHEET_SUFFIX}")
 
 
 def sweep_folder(folder: Path, *, now: dt.datetime, keep: dt.timedelta) -> list[Path]:

@@ -204,6 +204,23 @@ def meets(merit: Merit, *, min_days_share: int, min_summaries_share: int) -> boo
             and (math.isnan(summaries) or summaries >= min_summaries_share))
 
 
+def commended(merits: list[Merit], *, min_days_share: int, min_summaries_share: int,
+              top: int) -> list[Merit]:
+    """Whom a commendation names: the best `top` of the ranked `merits` that meet both
+    thresholds."""
+    return [m for m in merits if meets(m, min_days_share=min_days_share,
+                                       min_summaries_share=min_summaries_share)][:top]
+
+
+def criticised(merits: list[Merit], *, min_days_share: int, min_summaries_share: int,
+               limit: int) -> list[tuple[Merit, list[str]]]:
+    """Whom a criticism names, the worst of the ranked `merits` first (at most `limit`), with
+    what each fell short of (see shortfalls)."""
+    short = [(m, shortfalls(m, min_days_share=min_days_share,
+                            min_summaries_share=min_summaries_share)) for m in reversed(merits)]
+    return [(m, reasons) for m, reasons in short if reasons][:limit]
+
+
 def shortfalls(merit: Merit, *, min_days_share: int, min_summaries_share: int) -> list[str]:
     """What a criticism names: 'days' and/or 'summaries' below their threshold."""
     found = []

@@ -52,6 +52,7 @@ EXPECTED: dict[str, set[str]] = {
     "spotcheck": {LEADING, OFFICE}, "appraise": {LEADER},
     # /final: the summary stage's writers, and the office, which accepts township summaries.
     "final": {CADRE, LEADER, TOWNSHIP, OFFICE}, "merit": {LEADING, OFFICE},
+    "report": {LEADING, OFFICE},  # the county's report to the county committee
     "review": {LEADER, TOWNSHIP, LEADING, OFFICE},
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from common.delivery import deliver_rows
 from handlers import stats as stats_handler
+from reports import stats_charts
 from scheduler.sender import drain
 from storage import outbox
 from storage.models import OutboxMessage, Person
@@ -94,14 +95,14 @@ async def test_the_charts_are_drawn_after_the_turn_has_let_go_of_the_database(
     chats = await bind_everyone(harness)
     await seed(harness)
     drawing, release = threading.Event(), threading.Event()
-    draw = stats_handler.visits_heatmap
+    draw = stats_charts.visits_heatmap
 
     def held(*args, **kwargs):
         drawing.set()
         release.wait(30)  # a guard against a deadlock, not a timing
         return draw(*args, **kwargs)
 
-    monkeypatch.setattr(stats_handler, "visits_heatmap", held)
+    monkeypatch.setattr(stats_charts, "visits_heatmap", held)  # what /stats draws with
     user = harness.emu.user(chats["吴敏"], language_code="en")
     update_id = user.send("/stats")
     try:

@@ -153,6 +153,6 @@ async def test_the_api_exports_the_workbook_and_publishes_its_schema(web):
     assert len(book.sheetnames) >= 8
     schema = (await client.get("/openapi.json")).json()
     for path in ("/api/v1/stats", "/api/v1/visits", "/api/v1/disputes", "/api/v1/summaries",
-                 "/api/v1/export.xlsx"):
+                 "/api/v1/export.xlsx", "/api/v1/report.docx"):
         assert path in schema["paths"], path
     assert "/telegram" not in schema["paths"]
