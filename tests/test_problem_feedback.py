@@ -18,6 +18,8 @@ from tests.test_export import by_header, fetch_workbook
 from tests.test_problems import _problems, _raise, _step, _steps, _take, button
 from tests.test_schedules import bind_everyone, messages
 
+HELD_ZH = "回头看：问题解决的效果是否巩固？"
+
 
 @pytest.fixture
 def exports(harness, tmp_path):
@@ -74,9 +76,11 @@ async def test_feedback_to_the_township_reaches_its_leader_and_is_looked_back_in
     await tick(harness, local(2026, 12, 11, 9, 0))
     assert not any("回头看" in m for m in messages(harness, chats["李娜"]) if "等待您办理" in m)
     await tick(harness, local(2026, 12, 12, 9, 0))
-    [chase] = [m for m in messages(harness, chats["李娜"]) if "等待您办理" in m]
+    [chase] = [s for s in harness.emu.sent_to(chats["李娜"]) if s.text and "等待您办理" in s.text]
     assert (f"#{problem_id} 基础设施 · The bridge to the fields is broken — "
-            "12月12日（周六）起应回头看") in chase
+            "12月12日（周六）起应回头看") in chase.plain_text
+    replies = await harness.tap(li, [chase], f"#{problem_id}：回头看")  # one tap to the form
+    assert texts(replies)[-1].startswith(HELD_ZH)
 
 
 async def test_feedback_to_the_leading_group_reaches_it_and_the_office_in_english(harness):
