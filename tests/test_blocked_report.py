@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from storage.models import OutboxMessage, Person
 from tests.scheduling import local, tick
+from tests.test_problem_feedback import solved
+from tests.test_problems import _step
 from tests.test_schedules import bind_everyone, messages
 
 
@@ -72,3 +74,17 @@ async def test_a_team_leader_who_blocked_the_bot_is_reported_in_english(harness)
     assert report.splitlines()[1] == ("Please ask them to unblock the bot in Telegram and write "
                                       "to it once; messages after that reach them.")
     assert await blocked_at(harness, "王芳") is None  # only the one who blocked is marked
+
+
+async def test_a_notice_refused_inside_a_turn_is_reported_too(harness):
+    """The refusal comes back while the cadre's own turn delivers its replies."""
+    chats = await bind_everyone(harness, language="zh")
+    harness.emu.blocked_by(chats["孙丽"])
+    li = harness.emu.user(chats["李娜"], language_code="zh")
+    problem_id = await solved(harness, li)
+    await _step(harness, li, problem_id, "f", "已向镇里书面报告", addressee="township")
+    await tick(harness)
+    assert await blocked_at(harness, "孙丽") is not None
+    [report] = reports(harness, chats["吴敏"], "已屏蔽机器人")
+    assert report.startswith("🚫 孙丽（乡镇工作组组长，黄金埠镇）已屏蔽机器人，收不到任何消息。"
+                             f"未能送达：“📨 书面反馈（致乡镇）：问题 #{problem_id}，")
