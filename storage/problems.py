@@ -139,12 +139,11 @@ async def move_problem(
 ) -> ProblemStep:
     """Take the problem's next step. Taking it in hand needs measures, who and by when; a
     check back that did not hold reopens it in hand with new ones; written feedback names its
-    addressee."""
+    addressee (the chat always asks it; steps recorded before it was asked have none)."""
     if NEXT_ACTION.get(problem.status) != action:
         raise TransitionError(f"{problem.status} cannot {action}")
-    if (action == "feedback") != (addressee is not None) or (
-            addressee is not None and addressee not in ADDRESSEES):
-        raise ValueError(f"written feedback names one addressee of {ADDRESSEES}, got {addressee!r}")
+    if addressee is not None and (action != "feedback" or addressee not in ADDRESSEES):
+        raise ValueError(f"only written feedback has an addressee, one of {ADDRESSEES}")
     if action == "check" and held is None:
         raise ValueError("a check back says whether the solution held")
     reopen = action == "check" and not held
