@@ -21,6 +21,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
+from common.blocked import is_block, report_block
 from common.i18n import locale_of, translate
 from storage import outbox, people
 
@@ -185,9 +186,12 @@ async def _record(
                 )
                 await outbox.mark_retry(session, id=row.id, at=now + delay, error=outcome.error)
             elif outcome.status in ("blocked", "failed"):
-                await outbox.mark_final(
+                blocked = await outbox.mark_final(
                     session, id=row.id, status=outcome.status, error=outcome.error, now=now
                 )
+                if blocked is not None and is_block(outcome.error):
+                    await report_block(session, person=blocked, row=row, now=now,
+                                       default_locale=ctx.settings.default_locale)
                 if outcome.expired:
                     await _tell_expired(session, row, now=now,
                                         default_locale=ctx.settings.default_locale)

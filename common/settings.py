@@ -21,6 +21,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def parse_days(value: str) -> tuple[int, ...]:
+    """A comma-separated list of whole days (0 or more), largest first, each once."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not all(part.isdigit() for part in parts):
+        raise ValueError(f"expected days as whole numbers separated by commas, got {value!r}")
+    return tuple(sorted({int(part) for part in parts}, reverse=True))
+
+
 class Settings(BaseSettings):
     """Everything a deployment sets; every amount, quota and date of the campaign lives here."""
 
@@ -68,6 +76,9 @@ class Settings(BaseSettings):
     summary_stage_start: dt.date = dt.date(2027, 2, 1)
     summary_stage_deadline: dt.date = dt.date(2027, 2, 17)
     stage_reminder_time: dt.time = dt.time(9, 0)
+    # Days before the deadline on which whoever still owes a stage summary or an appraisal is
+    # chased (one message, a button per missing form) and the one above told who is missing.
+    stage_chase_days: str = "7,3,1"
     # Commendation and criticism (/merit): rows shown, units named, and the thresholds (percent)
     # below which a unit or cadre is criticised: weeks at the minimum days, summaries on time.
     merit_max_rows: int = Field(default=10, ge=1, le=50)
@@ -131,6 +142,16 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("stage_chase_days")
+    @classmethod
+    def _chase_days(cls, value: str) -> str:
+        days = parse_days(value)
+        return ",".join(str(day) for day in days)
+
+    def stage_chase_offsets(self) -> tuple[int, ...]:
+        """STAGE_CHASE_DAYS: the days before the stage's deadline that chase, largest first."""
+        return parse_days(self.stage_chase_days)
 
     @field_validator("default_locale")
     @classmethod

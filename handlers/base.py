@@ -11,20 +11,11 @@ from telegram import Update
 
 from common.context import AppContext
 from common.i18n import Translator, locale_of, translator
+from common.keyboards import Buttons as Buttons  # re-exported: handlers import them here
+from common.keyboards import inline_keyboard as inline_keyboard
 from storage.models import Person
 from storage.outbox import Outgoing
 from storage.storable import storable
-
-Buttons = list[list[tuple[str, str]]]
-
-
-def inline_keyboard(rows: Buttons) -> dict[str, Any]:
-    """An inline keyboard from rows of (label, callback_data)."""
-    return {
-        "inline_keyboard": [
-            [{"text": label, "callback_data": data} for label, data in row] for row in rows
-        ]
-    }
 
 
 def contact_keyboard(label: str) -> dict[str, Any]:

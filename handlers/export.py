@@ -63,7 +63,7 @@ CODES: dict[str, dict[str, str]] = {
     "problems": {"category": "visit.problem.", "status": "export.problem_status.",
                  "priority": "problem.priority."},
     "problem_steps": {"category": "visit.problem.", "action": "problem.action.",
-                      "status": "export.problem_status."},
+                      "status": "export.problem_status.", "addressee": "problem.addressee."},
     "disputes": {"category": "dispute.category.", "flags": "dispute.flag.",
                  "urgency": "dispute.urgency.", "status": "dispute.status.",
                  "level": "export.level.", "verdict": "dispute.verdict.",

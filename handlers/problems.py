@@ -18,6 +18,7 @@ from handlers.dialogs import register_form, start_form
 from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question, future_day
 from handlers.registry import CADRE, EVERYONE, callback, command
+from handlers.reviews import reachable
 from handlers.stats import scope_for, scope_label
 from handlers.visits import household_choices, household_ref
 from storage import households
@@ -29,6 +30,11 @@ CATEGORY, STATUS, PRIORITY = "visit.problem.{}", "problem.status.{}", "problem.p
 CATEGORY_CHOICES = tuple(Choice(c, CATEGORY.format(c)) for c in store.CATEGORIES)
 PRIORITY_CHOICES = tuple(Choice(c, PRIORITY.format(c)) for c in store.PRIORITIES)
 HELD_CHOICES = (Choice("held", N_("problem.held.held")), Choice("not", N_("problem.held.not")))
+ADDRESSEE = "problem.addressee.{}"
+ADDRESSEE_CHOICES = tuple(Choice(a, ADDRESSEE.format(a)) for a in store.ADDRESSEES)
+# Addressees not on the roster: the cadre hands the feedback over, and is told so.
+BY_HAND = {"household": N_("problem.feedback_by_hand.household"),
+           "village_committee": N_("problem.feedback_by_hand.village_committee")}
 # Step buttons carry one letter per action, and the form the action's name.
 CODES = {"t": "take", "s": "solve", "f": "feedback", "c": "check"}
 BUTTON = {"take": N_("problem.button.take"), "solve": N_("problem.button.solve"),
@@ -46,6 +52,8 @@ _LABELS = (
     N_("problem.status.feedback"), N_("problem.status.checked"),
     N_("problem.action.raise"), N_("problem.action.take"), N_("problem.action.solve"),
     N_("problem.action.feedback"), N_("problem.action.check"),
+    N_("problem.addressee.household"), N_("problem.addressee.village_committee"),
+    N_("problem.addressee.township"), N_("problem.addressee.leading_group"),
 )
 
 
@@ -161,6 +169,8 @@ def _step_line(tr: Translator, step: ProblemStep, name: str) -> str:
               status=tr(STATUS.format(step.status)), name=name)
     if step.held is not None:
         line += tr(N_("problems.step_held") if step.held else N_("problems.step_not_held"))
+    if step.addressee:
+        line += tr("problems.step_addressee", addressee=tr(ADDRESSEE.format(step.addressee)))
     if step.measures:
         line += tr("problems.step_measures", measures=step.measures,
                    responsible=step.responsible or "",
@@ -272,6 +282,8 @@ STEP_QUESTIONS = (
              when=_action("check")),
     Question("solve_note", N_("problem.q.solve_note"), N_("problem.label.solve_note"),
              when=_action("solve")),
+    Question("addressee", N_("problem.q.addressee"), N_("problem.label.addressee"),
+             kind="choice", choices=ADDRESSEE_CHOICES, columns=2, when=_action("feedback")),
     Question("feedback_note", N_("problem.q.feedback_note"), N_("problem.label.feedback_note"),
              when=_action("feedback")),
     Question("measures", N_("problem.q.measures"), N_("problem.label.measures"),
@@ -335,11 +347,39 @@ async def _save_step(turn: Turn, data: Data) -> None:
         measures=data.get("measures") if fresh else None,
         responsible=data.get("responsible") if fresh else None,
         due_on=dt.date.fromisoformat(due) if due else None,
-        held=None if action != "check" else data.get("held") == "held")
+        held=None if action != "check" else data.get("held") == "held",
+        addressee=data.get("addressee") if action == "feedback" else None)
     message = {"in_hand": N_("problem.moved_in_hand"), "solved": N_("problem.moved_solved"),
                "feedback": N_("problem.moved_feedback"), "checked": N_("problem.moved_checked")}
-    turn.say(turn.tr(message[problem.status], id=problem.id,
-                     day=problem.next_due_on or turn.today))
+    said = turn.tr(message[problem.status], id=problem.id, day=problem.next_due_on or turn.today)
+    if action == "feedback":
+        said += "\n" + await _deliver_feedback(turn, problem, data["addressee"], note or "")
+    turn.say(said)
+
+
+async def _deliver_feedback(turn: Turn, problem: Problem, addressee: str, note: str) -> str:
+    """Send the written feedback to its addressee where they are on the roster (with the
+    problem's button); say truthfully who has it, or that the cadre hands it over."""
+    if addressee in BY_HAND:
+        return turn.tr(BY_HAND[addressee])
+    found = await store.feedback_recipients(turn.session, problem=problem, addressee=addressee)
+    recipients = [p for p in found if reachable(p) and p.id != _person(turn).id]
+    if not recipients:
+        return turn.tr("problem.feedback_nobody", addressee=turn.tr(ADDRESSEE.format(addressee)))
+    village = _person(turn).village
+    for person in recipients:
+        tr = turn.tr_for(person)
+        text = tr("problem.feedback_notice", addressee=tr(ADDRESSEE.format(addressee)),
+                  id=problem.id, village=village.name if village else "",
+                  category=tr(CATEGORY.format(problem.category)),
+                  text=_short(problem.description, 200), note=note, name=_person(turn).name,
+                  day=turn.today)
+        button = inline_keyboard([[(tr("problem.button.open", id=problem.id),
+                                    f"prb:{problem.id}")]])
+        turn.tell(person, text, markup=button,
+                  key=f"problem-feedback:{problem.id}:{turn.update.update_id}:{person.id}")
+    names = turn.tr("common.list_sep").join(p.name for p in recipients)
+    return turn.tr("problem.feedback_sent", names=names)
 
 
 STEP = Form(

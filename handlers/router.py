@@ -81,6 +81,7 @@ async def _run_turn(
             if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_PRECISION:
                 person.last_seen_at = now
             person.telegram_language = language
+            people.unblock(person)  # they wrote, so they have unblocked the bot
         await dispatch(turn)
         # The claim is a lease: if this process dies before sending, the sender takes over.
         lease = dt.timedelta(seconds=app.settings.outbox_claim_seconds)

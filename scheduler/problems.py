@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from common.i18n import N_, Translator
+from common.keyboards import inline_keyboard
 from scheduler.runs import Run, above, leaders, message
 from storage import figures, people, problems
 from storage.models import Person, Problem
 from storage.outbox import Outgoing
 
+# Each due problem's next step, one button each (the chat's prs:<id>:<code>, which opens the
+# step's form): the look-back a morning chases is one tap away.
+STEP_BUTTON = {"raised": (N_("problem.button.take"), "t"),
+               "in_hand": (N_("problem.button.solve"), "s"),
+               "solved": (N_("problem.button.feedback"), "f"),
+               "feedback": (N_("problem.button.check"), "c")}
+MAX_BUTTONS = 8
 LINE = {"raised": N_("remind.problem_line.raised"), "in_hand": N_("remind.problem_line.in_hand"),
         "solved": N_("remind.problem_line.solved"),
         "feedback": N_("remind.problem_line.feedback")}
@@ -30,6 +39,14 @@ def problem_line(tr: Translator, problem: Problem) -> str:
     """One problem and the step it waits for, with that step's day."""
     return tr(LINE[problem.status], id=problem.id, day=problem.next_due_on or "",
               text=_short(problem.description), category=tr(f"visit.problem.{problem.category}"))
+
+
+def _step_buttons(tr: Translator, mine: list[Problem]) -> dict[str, Any]:
+    buttons = []
+    for problem in mine[:MAX_BUTTONS]:
+        label, code = STEP_BUTTON[problem.status]
+        buttons.append((tr(label, id=problem.id), f"prs:{problem.id}:{code}"))
+    return inline_keyboard([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 def _escalates(problem: Problem, today: dt.date, after_days: int) -> bool:
@@ -57,7 +74,8 @@ async def problem_reminders(run: Run) -> list[Outgoing]:
             text = "\n".join([tr("remind.problems", count=len(mine)),
                               *[problem_line(tr, p) for p in mine]])
             out.append(message(holder, text, kind="reminder",
-                               key=f"problems:{run.day}:{holder.id}"))
+                               key=f"problems:{run.day}:{holder.id}",
+                               markup=_step_buttons(tr, mine)))
     late = [p for p in due if _escalates(p, run.day, settings.problem_escalate_days)]
     out += await _escalations(run, late, cadres)
     return out

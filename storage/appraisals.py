@@ -113,3 +113,23 @@ async def latest_summaries(session: AsyncSession, *, person_id: int, limit: int 
     query = select(Summary).where(Summary.person_id == person_id).order_by(
         Summary.week_start.desc()).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+async def missing(session: AsyncSession) -> list[tuple[Person, Person]]:
+    """The appraisals not yet written: (team leader reachable now, member), by leader then
+    member name — the members each leader appraises (see `members`) with no appraisal."""
+    leaders = await people.reachable(session, roles=("team_leader",))
+    by_village: dict[int, list[Person]] = {}
+    for leader in leaders:
+        if leader.village_id is not None:
+            by_village.setdefault(leader.village_id, []).append(leader)
+    if not by_village:
+        return []
+    appraised = select(Appraisal.person_id)
+    query = select(Person).where(Person.active.is_(True),
+                                 Person.village_id.in_(list(by_village)),
+                                 Person.id.not_in(appraised))
+    found = sorted((await session.execute(query)).unique().scalars(),
+                   key=lambda p: (p.name, p.id))
+    return [(leader, member) for leader in leaders for member in found
+            if member.village_id == leader.village_id and member.id != leader.id]

@@ -52,7 +52,8 @@ PROBLEMS = ("id", "created_at", "updated_at", "cadre", "township", "village", "v
             "category", "description", "status", "priority", "household", "measures",
             "responsible", "due_on", "feedback_on", "next_due_on")
 PROBLEM_STEPS = ("problem_id", "day", "created_at", "by", "township", "village", "category",
-                 "action", "status", "held", "measures", "responsible", "due_on", "note")
+                 "action", "status", "held", "measures", "responsible", "due_on", "addressee",
+                 "note")
 DISPUTES = ("id", "opened_on", "created_at", "cadre", "unit", "township", "village",
             "category", "parties", "people_count", "flags", "description", "urgency", "status",
             "level", "verdict", "last_step_at", "reminder_stage", "handover_level", "taken_by",
@@ -212,7 +213,7 @@ def problem_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
         ProblemStep.problem_id, ProblemStep.day, ProblemStep.created_at, Person.name,
         Township.name, Village.name, Problem.category, ProblemStep.action, ProblemStep.status,
         ProblemStep.held, ProblemStep.measures, ProblemStep.responsible, ProblemStep.due_on,
-        ProblemStep.note,
+        ProblemStep.addressee, ProblemStep.note,
     ).join(Problem, Problem.id == ProblemStep.problem_id).outerjoin(
         Person, Person.id == ProblemStep.by_person_id)
     query = _names(query, Problem.village_id, Problem.township_id)

@@ -488,6 +488,8 @@ class ProblemStep(Base):
     responsible: Mapped[str | None] = mapped_column(String(200))
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     held: Mapped[bool | None] = mapped_column(Boolean)  # a check back: did the solution hold
+    # Written feedback: to whom (household, village_committee, township, leading_group).
+    addressee: Mapped[str | None] = mapped_column(String(24))
     day: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime]
 

@@ -218,8 +218,11 @@ async def mark_retry(session: AsyncSession, *, id: int, at: dt.datetime, error: 
 
 async def mark_final(
     session: AsyncSession, *, id: int, status: str, error: str, now: dt.datetime
-) -> None:
-    """Give up on a message: the user blocked the bot, or Telegram refused it for good."""
+) -> Person | None:
+    """Give up on a message: the user blocked the bot, or Telegram refused it for good.
+
+    A block marks the row's person (`blocked_at`, only if not marked yet); returns the person
+    this marking newly blocked, so that the office is told once per block."""
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == id)
@@ -230,12 +233,23 @@ async def mark_final(
             attempts=OutboxMessage.attempts + 1,
         )
     )
-    if status == "blocked":
-        row = await session.get(OutboxMessage, id)
-        if row is not None and row.person_id is not None:
-            await session.execute(
-                update(Person).where(Person.id == row.person_id).values(blocked_at=now)
-            )
+    if status != "blocked":
+        return None
+    row = await session.get(OutboxMessage, id)
+    if row is None or row.person_id is None:
+        return None
+    # Conditional, so that of two processes failing at once only one reports the block.
+    marked = await session.execute(
+        update(Person).where(Person.id == row.person_id, Person.blocked_at.is_(None))
+        .values(blocked_at=now).execution_options(synchronize_session=False)
+    )
+    if not marked.rowcount:  # type: ignore[attr-defined]
+        return None
+    person = await session.get(Person, row.person_id)
+    if person is not None:
+        await session.refresh(person, ["blocked_at"])
+    return person
+
 
 
 # Requests still owed to a person whose access ended: the notice of it and their menu's removal.

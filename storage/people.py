@@ -106,6 +106,15 @@ async def bind(
     person.updated_at = now
 
 
+def unblock(person: Person) -> bool:
+    """The person wrote to the bot again, so they no longer block it: clear the mark the
+    outbox set when a message to them was refused. True if they were marked."""
+    if person.blocked_at is None:
+        return False
+    person.blocked_at = None
+    return True
+
+
 async def set_locale(
     session: AsyncSession, *, person: Person, locale: str, now: dt.datetime
 ) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
 from storage.models import Person, Problem, ProblemStep, ProblemTally, Village
-from storage.people import places
+from storage.people import places, reachable
 from storage.scope import in_place
 
 CATEGORIES = ("land", "infrastructure", "livelihood", "health", "employment", "dispute", "other")
@@ -29,6 +29,11 @@ PRIORITY_CODES = {number: code for code, number in PRIORITIES.items()}
 # The step each open status waits for, and the status that step reaches.
 NEXT_ACTION = {"raised": "take", "in_hand": "solve", "solved": "feedback", "feedback": "check"}
 REACHES = {"take": "in_hand", "solve": "solved", "feedback": "feedback", "check": "checked"}
+# To whom written feedback goes. The first two are not on the roster: the cadre delivers it.
+ADDRESSEES = ("household", "village_committee", "township", "leading_group")
+# Those on the roster, and the roles that receive it: the township's leader; the leading group
+# and the county office, its working body.
+ADDRESSEE_ROLES = {"township": ("township_leader",), "leading_group": ("leading_group", "office")}
 
 
 class TransitionError(ValueError):
@@ -130,11 +135,15 @@ async def move_problem(
     responsible: str | None = None,
     due_on: dt.date | None = None,
     held: bool | None = None,
+    addressee: str | None = None,
 ) -> ProblemStep:
     """Take the problem's next step. Taking it in hand needs measures, who and by when; a
-    check back that did not hold reopens it in hand with new ones."""
+    check back that did not hold reopens it in hand with new ones; written feedback names its
+    addressee (the chat always asks it; steps recorded before it was asked have none)."""
     if NEXT_ACTION.get(problem.status) != action:
         raise TransitionError(f"{problem.status} cannot {action}")
+    if addressee is not None and (action != "feedback" or addressee not in ADDRESSEES):
+        raise ValueError(f"only written feedback has an addressee, one of {ADDRESSEES}")
     if action == "check" and held is None:
         raise ValueError("a check back says whether the solution held")
     reopen = action == "check" and not held
@@ -150,7 +159,23 @@ async def move_problem(
     problem.next_due_on = due_on if reopen else _next_due(action, day, due_on, terms)
     return await _step(session, problem, by=by_person_id, action=action, day=day, now=now,
                        old=old, note=note, measures=measures, responsible=responsible,
-                       due_on=due_on, held=held)
+                       due_on=due_on, held=held, addressee=addressee)
+
+
+async def feedback_recipients(
+    session: AsyncSession, *, problem: Problem, addressee: str
+) -> list[Person]:
+    """The people on the roster, reachable now, who receive written feedback so addressed:
+    the problem's township leaders, or the leading group and the office; none for a household
+    or a village committee (the cadre hands it over)."""
+    roles = ADDRESSEE_ROLES.get(addressee)
+    if roles is None:
+        return []
+    if addressee == "township":
+        if problem.township_id is None:
+            return []
+        return await reachable(session, roles=roles, township_ids=[problem.township_id])
+    return await reachable(session, roles=roles)
 
 
 def checkback_on(problem: Problem) -> dt.date | None:

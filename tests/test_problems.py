@@ -63,8 +63,10 @@ async def _take(harness, user, problem_id, *, due=None):
     return await harness.press(user, button(replies, ":ok"))
 
 
-async def _step(harness, user, problem_id, code, note):
-    await harness.press(user, f"prs:{problem_id}:{code}")
+async def _step(harness, user, problem_id, code, note, *, addressee="village_committee"):
+    replies = await harness.press(user, f"prs:{problem_id}:{code}")
+    if code == "f":  # written feedback names its addressee first
+        await harness.press(user, button(replies, f":{addressee}"))
     replies = await harness.send(user, note)
     return await harness.press(user, button(replies, ":ok"))
 
@@ -157,12 +159,19 @@ async def test_the_whole_lifecycle_offers_only_the_next_step_in_english(harness)
     replies = await _step(harness, user, problem.id, "s", "Rebuilt in concrete")
     assert "Give the people concerned written feedback by Tue 1 Dec." in texts(replies)[-1]
     replies = await harness.press(user, f"prs:{problem.id}:f")
+    assert "To whom is the written feedback addressed?" in replies[-1].plain_text
+    replies = await harness.press(user, button(replies, ":household"))
     assert "written feedback" in replies[-1].plain_text
     replies = await harness.send(user, "Letter to the 12 households of group 3")
     replies = await harness.press(user, button(replies, ":ok"))
-    assert "Look back on Sat 12 Dec." in texts(replies)[-1]  # PROBLEM_CHECKBACK_DAYS = 14
+    assert texts(replies)[-1].splitlines()[-2:] == [  # PROBLEM_CHECKBACK_DAYS = 14
+        f"Feedback on problem #{problem.id} is recorded. Look back on Sat 12 Dec.",
+        "The bot does not reach the household: please hand the written feedback to them "
+        "yourself."]
     replies = await harness.press(user, f"prb:{problem.id}")
     assert "Looking back is due on Sat 12 Dec." in replies[0].plain_text
+    assert "feedback given · 李娜 · to the household · Letter to the 12 households" in (
+        replies[0].plain_text)
     assert _buttons(replies) == []  # not before it is due
     replies = await harness.press(user, f"prs:{problem.id}:c")  # a forged early press
     assert f"Looking back at problem #{problem.id} is due from Sat 12 Dec" in texts(replies)[-1]

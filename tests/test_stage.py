@@ -305,7 +305,7 @@ async def test_the_township_summary_is_accepted_by_the_office(harness):
     assert texts(replies)[-1:] == ["✅ 已审核通过：孙丽的乡镇工作组总结。已通知孙丽。"]
 
 
-async def test_reminders_at_the_start_the_day_before_and_the_missing_at_the_deadline(harness):
+async def test_reminders_at_the_start_a_chase_before_and_the_missing_at_the_deadline(harness):
     chats = await bind_everyone(harness)
     await tick(harness, local(2026, 11, 28, 8, 0))
     await tick(harness, local(2026, 11, 28, 9, 0))  # the stage opens
@@ -316,20 +316,24 @@ async def test_reminders_at_the_start_the_day_before_and_the_missing_at_the_dead
     assert not any("summary stage" in m for m in messages(harness, chats["吴敏"]))
     li = harness.emu.user(chats["李娜"], language_code="en")
     await submit(harness, li)
-    await tick(harness, local(2026, 12, 3, 9, 0))  # the day before the deadline
-    assert not any("due tomorrow" in m for m in messages(harness, chats["李娜"]))
-    assert [m for m in messages(harness, chats["王芳"]) if "due tomorrow" in m] == [
-        "Reminder: your Personal summary is due tomorrow (Fri 4 Dec). Write it with /final."]
-    await tick(harness, local(2026, 12, 4, 9, 0))  # the deadline
-    [team] = [m for m in messages(harness, chats["张伟"]) if "Summary stage deadline" in m]
-    assert team.splitlines() == ["Summary stage deadline Fri 4 Dec: still missing —",
-                                 "• 王芳: Personal summary"]
-    [township] = [m for m in messages(harness, chats["孙丽"]) if "Summary stage deadline" in m]
-    assert township.splitlines()[1:] == [
+    await tick(harness, local(2026, 12, 3, 9, 0))  # a chase day (STAGE_CHASE_DAYS 7,3,1)
+    assert not any("Still to do" in m for m in messages(harness, chats["李娜"]))
+    assert [m for m in messages(harness, chats["王芳"]) if "Still to do" in m] == [
+        "Reminder: the summary stage closes on Fri 4 Dec. Still to do (tap a button below to "
+        "write it):\n• Personal summary"]
+    await tick(harness, local(2026, 12, 4, 9, 0))  # the deadline: no chase, the lists again
+    assert len([m for m in messages(harness, chats["王芳"]) if "Still to do" in m]) == 1
+
+    def deadline_list(name: str) -> str:
+        return [m for m in messages(harness, chats[name]) if "Summary stage deadline" in m][-1]
+
+    assert deadline_list("张伟").splitlines() == [
+        "Summary stage deadline Fri 4 Dec: still missing —", "• 王芳: Personal summary"]
+    assert deadline_list("孙丽").splitlines()[1:] == [
         "• 刘洋: Personal summary", "• 刘洋: Team summary", "• 张伟: Personal summary",
-        "• 张伟: Team summary"]
-    [office] = [m for m in messages(harness, chats["吴敏"]) if "Summary stage deadline" in m]
-    assert office.splitlines()[1:] == ["• 孙丽: Township summary"]
+        "• 张伟: Team summary", "• 刘洋: Appraisal of 陈静", "• 张伟: Appraisal of 李娜",
+        "• 张伟: Appraisal of 王芳"]
+    assert deadline_list("吴敏").splitlines()[1:] == ["• 孙丽: Township summary"]
 
 
 async def test_the_appraisal_shows_the_personal_summary_and_the_export_holds_both(harness):
