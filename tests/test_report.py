@@ -115,7 +115,7 @@ async def test_the_office_gets_a_chinese_draft_whose_figures_are_the_databases(h
                         "请在 Word 或 WPS 中修改定稿后再报送。）")
     assert first[2] == "县委："
     assert headings(document) == ZH_HEADINGS
-    assert headings(document, 2) == ["（1）修好村口路灯"]
+    assert headings(document, 2) == ["（一）修好村口路灯"]
     assert document.paragraphs[-1].text == "2026年11月28日"  # the date line
     assert document.paragraphs[-2].text == "县活动办"
     assert east_asian_font(document.styles["Normal"]) == "仿宋"
