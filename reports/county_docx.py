@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+import cn2an
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -296,7 +297,9 @@ def _cases(w: _Writer, report: CountyReport) -> None:
     if not report.cases:
         w.paragraph(w.text("county_report.no_cases"))
     for number, view in enumerate(report.cases, start=1):
-        w.subheading(w.text("county_report.case_title", number=number, title=view.case.title))
+        # The second level of an official report's headings counts in Chinese: （一）（二）…
+        shown = cn2an.an2cn(number) if w.locale == "zh" else number
+        w.subheading(w.text("county_report.case_title", number=shown, title=view.case.title))
         w.paragraph(w.text("county_report.case_byline", village=view.village, cadre=view.cadre),
                     align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, font="楷体")
         for line in view.case.text.splitlines():
