@@ -315,3 +315,33 @@ async def test_two_township_leaders_are_told_and_the_first_to_take_it_has_it(har
     after = await _dispute(harness)
     assert (after.status, after.handover_level) == ("escalated", "township")
     assert [a[0] for a in await _audit(harness, dispute.id)].count("return") == 0
+
+
+async def test_another_townships_leader_cannot_take_it_and_the_card_offers_it_to_its_own(harness):
+    chats, users = await _zh(harness)
+    await harness.import_roster(
+        "name,phone,rank,unit,township,village,role\n"
+        "钱多,13800138010,ordinary,县教育局,古埠镇,,township_leader\n")
+    qian = await harness.register("13800138010", user_id=6302)
+    li, sun = users["李娜"], users["孙丽"]
+    await _report(harness, li)
+    dispute = await _dispute(harness)
+    await _escalate(harness, li, dispute.id)
+    assert not [s for s in harness.emu.sent_to(qian.id) if "请受理" in (s.plain_text or "")]
+    [notice] = harness.emu.sent_to(chats["孙丽"])
+    await harness.send(qian, "/help")
+    sent = harness.emu.sent_to(qian.id)[-1]
+    assert not keyboard_dropped(await harness.press(qian, notice.buttons[0][0][1],
+                                                    message_id=sent.message_id))
+    assert harness.emu.callback_answers[-1].get("text") == "这件纠纷不由您受理。"
+    assert (await _dispute(harness)).taken_by is None
+    # 孙丽 lost the notice: her /disputes card of it has 受理 / 退回 too.
+    listing = await harness.send(sun, "/disputes")
+    card = await harness.tap(sun, listing, suffix=f"dsh:{dispute.id}")
+    assert [label for row in card[-1].buttons for label, _ in row] == ["受理", "退回"]
+    replies = await harness.tap(sun, card, "受理")
+    assert texts(replies)[-1] == f"✅ 已受理纠纷 #{dispute.id}。已通知李娜。"
+    # Taken, the card offers nothing more.
+    card = await harness.tap(sun, await harness.send(sun, "/disputes"),
+                             suffix=f"dsh:{dispute.id}")
+    assert card[-1].buttons == []
