@@ -287,6 +287,9 @@ async def test_in_english_the_notice_and_the_answers_read_as_english(harness):
     assert harness.emu.sent_to(chats["李娜"])[-1].plain_text.splitlines() == [
         f"↩️ 孙丽 sent dispute #{dispute.id} back to you; please go on mediating it.",
         "Reason: Mediate it in the village first"]
+    replies = await _report(harness, li, flags=("collective",))
+    assert texts(replies)[-1].splitlines()[-1] == (
+        "Handed to the township at once (Collective petition); told: 孙丽.")
 
 
 async def test_two_township_leaders_are_told_and_the_first_to_take_it_has_it(harness):
