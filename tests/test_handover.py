@@ -211,7 +211,9 @@ async def test_a_township_with_nobody_on_the_bot_hands_it_to_the_office(harness)
         f"纠纷 #{dispute.id} 已上交乡镇。本乡镇暂无能在机器人上接收通知的乡镇工作组组长，"
         "已改报县活动办，吴敏已收到通知。")
     [notice] = harness.emu.sent_to(chats["吴敏"])
-    assert notice.plain_text.startswith(f"⬆️ 赵强（古埠村）将纠纷 #{dispute.id} 上交乡镇，请受理：")
+    assert notice.plain_text.splitlines()[0] == (
+        f"⬆️ 赵强（古埠村）将纠纷 #{dispute.id} 上交乡镇；该乡镇暂无能在机器人上接收通知的"
+        "乡镇工作组组长，请县活动办受理：")
     assert (await _dispute(harness)).handover_level == "county"
 
 
