@@ -17,6 +17,7 @@ from handlers.forms import Choice, Data, Form, Question
 from handlers.handover import announce
 from handlers.registry import CADRE, EVERYONE, callback, command
 from handlers.stats import scope_for, scope_label
+from reports import handover as handover_words
 from storage import disputes as store
 from storage import handover, stats
 from storage.models import Dispute, DisputeStep, Person
@@ -343,4 +344,7 @@ async def on_history(turn: Turn, rest: str) -> None:
         turn.notice(turn.tr("disputes.not_in_scope"))  # a forged id outside the scope
         return
     steps = await stats.dispute_history(turn.session, dispute_id=item.dispute.id)
-    turn.say(render_history(turn.tr, item, steps, tz=settings.tz))
+    # A hand-over waiting for this leader: 受理 / 退回 under the card, as on the notice.
+    waits = handover.waiting(item.dispute) and handover.may_take(turn.person, item.dispute)
+    turn.say(render_history(turn.tr, item, steps, tz=settings.tz),
+             markup=handover_words.buttons(turn.tr, item.dispute) if waits else None)

@@ -28,6 +28,8 @@ _LABELS = (
     N_("handover.escalated.sent"), N_("handover.escalated.instead"),
     N_("handover.escalated.nobody"), N_("handover.new.sent"), N_("handover.new.instead"),
     N_("handover.new.nobody"), N_("handover.step.take"), N_("handover.step.return"),
+    N_("handover.head.new"), N_("handover.head.new_instead"), N_("handover.head.escalated"),
+    N_("handover.head.escalated_instead"),
 )
 
 
@@ -58,12 +60,12 @@ async def announce(turn: Turn, dispute: Dispute, *, level: str, reason: str | No
     if dispute.status == "escalated":
         dispute.level = level  # the level shown is the one that has it
     village = await _village(turn, dispute)
+    # The office told instead of an empty township reads why it, and not the township, has it.
+    msgid = f"handover.head.{'new' if new else 'escalated'}{'_instead' if level != asked else ''}"
     for person in told:
         tr = turn.tr_for(person)
-        head = (tr("handover.head.new", id=dispute.id, cadre=cadre.name, village=village,
-                   why=words.why_new(tr, dispute)) if new else
-                tr("handover.head.escalated", id=dispute.id, cadre=cadre.name, village=village,
-                   level=tr(f"dispute.level.{asked}")))
+        head = tr(msgid, id=dispute.id, cadre=cadre.name, village=village,
+                  why=words.why_new(tr, dispute), level=tr(f"dispute.level.{asked}"))
         turn.tell(person, words.notice(tr, dispute, head=head, village=village, cadre=cadre.name,
                                        reason=reason),
                   markup=words.buttons(tr, dispute), kind="escalation",

@@ -211,7 +211,9 @@ async def test_a_township_with_nobody_on_the_bot_hands_it_to_the_office(harness)
         f"纠纷 #{dispute.id} 已上交乡镇。本乡镇暂无能在机器人上接收通知的乡镇工作组组长，"
         "已改报县活动办，吴敏已收到通知。")
     [notice] = harness.emu.sent_to(chats["吴敏"])
-    assert notice.plain_text.startswith(f"⬆️ 赵强（古埠村）将纠纷 #{dispute.id} 上交乡镇，请受理：")
+    assert notice.plain_text.splitlines()[0] == (
+        f"⬆️ 赵强（古埠村）将纠纷 #{dispute.id} 上交乡镇；该乡镇暂无能在机器人上接收通知的"
+        "乡镇工作组组长，请县活动办受理：")
     assert (await _dispute(harness)).handover_level == "county"
 
 
@@ -287,6 +289,9 @@ async def test_in_english_the_notice_and_the_answers_read_as_english(harness):
     assert harness.emu.sent_to(chats["李娜"])[-1].plain_text.splitlines() == [
         f"↩️ 孙丽 sent dispute #{dispute.id} back to you; please go on mediating it.",
         "Reason: Mediate it in the village first"]
+    replies = await _report(harness, li, flags=("collective",))
+    assert texts(replies)[-1].splitlines()[-1] == (
+        "Handed to the township at once (Collective petition); told: 孙丽.")
 
 
 async def test_two_township_leaders_are_told_and_the_first_to_take_it_has_it(harness):
@@ -315,3 +320,33 @@ async def test_two_township_leaders_are_told_and_the_first_to_take_it_has_it(har
     after = await _dispute(harness)
     assert (after.status, after.handover_level) == ("escalated", "township")
     assert [a[0] for a in await _audit(harness, dispute.id)].count("return") == 0
+
+
+async def test_another_townships_leader_cannot_take_it_and_the_card_offers_it_to_its_own(harness):
+    chats, users = await _zh(harness)
+    await harness.import_roster(
+        "name,phone,rank,unit,township,village,role\n"
+        "钱多,13800138010,ordinary,县教育局,古埠镇,,township_leader\n")
+    qian = await harness.register("13800138010", user_id=6302)
+    li, sun = users["李娜"], users["孙丽"]
+    await _report(harness, li)
+    dispute = await _dispute(harness)
+    await _escalate(harness, li, dispute.id)
+    assert not [s for s in harness.emu.sent_to(qian.id) if "请受理" in (s.plain_text or "")]
+    [notice] = harness.emu.sent_to(chats["孙丽"])
+    await harness.send(qian, "/help")
+    sent = harness.emu.sent_to(qian.id)[-1]
+    assert not keyboard_dropped(await harness.press(qian, notice.buttons[0][0][1],
+                                                    message_id=sent.message_id))
+    assert harness.emu.callback_answers[-1].get("text") == "这件纠纷不由您受理。"
+    assert (await _dispute(harness)).taken_by is None
+    # 孙丽 lost the notice: her /disputes card of it has 受理 / 退回 too.
+    listing = await harness.send(sun, "/disputes")
+    card = await harness.tap(sun, listing, suffix=f"dsh:{dispute.id}")
+    assert [label for row in card[-1].buttons for label, _ in row] == ["受理", "退回"]
+    replies = await harness.tap(sun, card, "受理")
+    assert texts(replies)[-1] == f"✅ 已受理纠纷 #{dispute.id}。已通知李娜。"
+    # Taken, the card offers nothing more.
+    card = await harness.tap(sun, await harness.send(sun, "/disputes"),
+                             suffix=f"dsh:{dispute.id}")
+    assert card[-1].buttons == []
