@@ -15,7 +15,7 @@ from telegram import Document
 from telegram.error import TelegramError
 
 from common.i18n import N_, locale_of, translate
-from common.rosternames import roster_error, roster_names, roster_report
+from common.rosternames import roster_error, roster_names, roster_report, roster_warnings
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
@@ -147,7 +147,10 @@ async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult
 
 def _report(turn: Turn, result: roster.ImportResult) -> None:
     if not result.errors:
-        turn.say(roster_report(turn.locale, result))
+        # The import stands; where the roster is not shaped as the notice asks is said after.
+        said = [roster_report(turn.locale, result),
+                roster_warnings(turn.locale, result.warnings, limit=MAX_ERRORS_SHOWN)]
+        turn.say("\n\n".join(part for part in said if part))
         return
     lines = [turn.tr("roster.rejected", count=len(result.errors))]
     lines += [roster_error(turn.locale, e) for e in result.errors[:MAX_ERRORS_SHOWN]]

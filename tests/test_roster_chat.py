@@ -49,6 +49,12 @@ async def _snapshot(harness) -> dict[str, tuple]:
                    p.telegram_user_id) for name, p in (await _people(harness)).items()}
 
 
+def _summaries(replies) -> list[str]:
+    """Each reply's first paragraph: an import's counts, without the warnings after them of
+    where the roster is not shaped as the notice asks (tested on their own below)."""
+    return [text.split("\n\n")[0] for text in texts(replies)]
+
+
 def _downloads(harness) -> int:
     return sum(1 for r in harness.emu.requests if r.method == "getFile")
 
@@ -72,7 +78,7 @@ async def test_an_xlsx_sent_with_the_caption_is_imported_and_the_counts_reported
              ["孔明", "13800138011", "department", "县科技局", "古埠镇", "新村", "cadre"]]
     replies = await _upload(harness, office, "名单.xlsx", _xlsx(rows),
                             mime_type="application/vnd.ms-excel")
-    assert texts(replies) == ["Roster imported: 2 added, 1 updated, 8 unchanged."]
+    assert _summaries(replies) == ["Roster imported: 2 added, 1 updated, 8 unchanged."]
     people = await _people(harness)
     assert people["李娜"].rank == "county" and people["孔明"].village.name == "新村"
     async with harness.db.read() as session:
@@ -249,7 +255,7 @@ async def test_a_roster_file_sent_without_a_caption_is_imported_too(harness):
     rows += [["孔明", "13800138011", "department", "县科技局", "古埠镇", "新村", "cadre"]]
     replies = await _upload(harness, office, "名单.xlsx", _xlsx(rows), caption=None,
                             mime_type="application/vnd.ms-excel")
-    assert texts(replies) == ["花名册已导入：新增 1 人，更新 0 人，未变 9 人。"]
+    assert _summaries(replies) == ["花名册已导入：新增 1 人，更新 0 人，未变 9 人。"]
     assert (await _people(harness))["孔明"].village.name == "新村"
     # Another kind of file from the office, and a CSV from a cadre, are not taken for a roster.
     before, downloads = await _snapshot(harness), _downloads(harness)
@@ -314,7 +320,7 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
     replies = await _upload(harness, office, "人员名册.xlsx", edited,
                             mime_type="application/vnd.openxmlformats-officedocument."
                                       "spreadsheetml.sheet")
-    assert texts(replies) == ["花名册已导入：新增 0 人，更新 2 人，未变 6 人。\n"
+    assert _summaries(replies) == ["花名册已导入：新增 0 人，更新 2 人，未变 6 人。\n"
                               "另有 1 人的“在册”一栏为“否”，未作更改。"]
     expected = dict(before)
     expected["李娜"] = ("+8613900139002", *before["李娜"][1:])
@@ -337,7 +343,7 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
     monkeypatch.setattr(cli, "setup_logging", lambda *args, **kwargs: None)
     capsys.readouterr()
     assert await asyncio.to_thread(cli.main, ["roster", "import", "--lang", "zh", str(path)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    assert capsys.readouterr().out.splitlines()[:2] == [
         "花名册已导入：新增 0 人，更新 1 人，未变 7 人。",
         "另有 1 人的“在册”一栏为“否”，未作更改。"]
     expected["刘洋"] = ("+8613700137004", *before["刘洋"][1:])
@@ -352,7 +358,7 @@ async def test_a_new_phone_is_a_persons_only_when_all_else_of_the_row_is_theirs(
     # Another 陈静, of another village: a new person, the first keeps her number.
     other = "陈静,13900139005,一般干部,县农业局,古埠镇,古埠村,驻村干部\n"
     replies = await _upload(harness, office, "名单.csv", (header + lina + other).encode())
-    assert texts(replies) == ["花名册已导入：新增 1 人，更新 1 人，未变 0 人。"]
+    assert _summaries(replies) == ["花名册已导入：新增 1 人，更新 1 人，未变 0 人。"]
     found = await _people(harness)
     assert found["李娜"].phone == "+8613900139002"
     async with harness.db.read() as session:
@@ -390,7 +396,7 @@ async def test_chinese_headers_and_names_read_from_every_encoding_a_spreadsheet_
         replies = await _upload(harness, office, "名单.csv", data)
         created, unchanged = (5, 0) if first else (0, 5)
         said = f"花名册已导入：新增 {created} 人，更新 0 人，未变 {unchanged} 人。"
-        assert texts(replies) == [said], encoding
+        assert _summaries(replies) == [said], encoding
         first = False
     found = await _people(harness)
     assert {name: found[name].role for name in added} == added
