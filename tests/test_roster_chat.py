@@ -422,3 +422,84 @@ async def test_errors_name_the_columns_ranks_and_roles_in_the_readers_language(h
         "第 2 行：“在册”一栏应填“是”或“否”，而不是“也许”。",
     ]
     assert not re.search(r"[A-Za-z]", texts(replies)[0])  # no codes, no English
+
+
+# The default roster's places not shaped as the notice asks: 东岗村 has no township cadre,
+# 古埠村 one county cadre and no team leader, 古埠镇 no leader. The people who complete them:
+COMPLETING = (ROSTER_HEADER
+              + "何平,13800138011,ordinary,黄金埠镇党委,黄金埠镇,东岗村,cadre\n"
+              + "钱多,13800138012,department,县教育局,古埠镇,古埠村,team_leader\n"
+              + "孔明,13800138013,ordinary,古埠镇政府,古埠镇,古埠村,cadre\n"
+              + "关羽,13800138014,county,县委,古埠镇,,township_leader\n")
+# A new village of three county-organ cadres and no team leader, in a new township unled.
+MISSHAPED = (ROSTER_HEADER
+             + "马超,13800138021,county,县财政局,石口镇,石口村,cadre\n"
+             + "黄忠,13800138022,department,县交通局,石口镇,石口村,cadre\n"
+             + "魏延,13800138023,ordinary,县林业局,石口镇,石口村,cadre\n")
+
+
+async def test_the_office_sees_where_the_roster_is_not_of_the_notices_shape_in_chinese(harness):
+    _, office = await _office(harness, language="zh-hans")
+    replies = await _upload(harness, office, "名单.csv", MISSHAPED.encode())
+    assert texts(replies) == ["\n".join([
+        "花名册已导入：新增 3 人，更新 0 人，未变 0 人。",
+        "",
+        "请注意：以下 7 处的人员配备与通知要求不符（花名册仍已导入，请核对）：",
+        "• 古埠镇：没有乡镇工作组组长。",
+        "• 古埠镇/古埠村：工作队没有队长。",
+        "• 古埠镇/古埠村：工作队有县直机关干部 1 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+        "• 石口镇：没有乡镇工作组组长。",
+        "• 石口镇/石口村：工作队没有队长。",
+        "• 石口镇/石口村：工作队有县直机关干部 3 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+        "• 黄金埠镇/东岗村：工作队有县直机关干部 2 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+    ])]
+    assert not re.search(r"[A-Za-z]", texts(replies)[0])  # no codes, no English
+    found = await _people(harness)
+    assert {found[name].village.name for name in ("马超", "黄忠", "魏延")} == {"石口村"}
+    # The people who complete the default roster's places leave only the new village's.
+    replies = await _upload(harness, office, "名单.csv", COMPLETING.encode())
+    assert texts(replies)[0].split("\n")[2:] == [
+        "请注意：以下 3 处的人员配备与通知要求不符（花名册仍已导入，请核对）：",
+        "• 石口镇：没有乡镇工作组组长。",
+        "• 石口镇/石口村：工作队没有队长。",
+        "• 石口镇/石口村：工作队有县直机关干部 3 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+    ]
+
+
+async def test_a_roster_of_the_notices_shape_imports_without_warnings_in_english(harness):
+    _, office = await _office(harness, language="en")
+    replies = await _upload(harness, office, "roster.csv", MISSHAPED.encode())
+    lines = texts(replies)[0].split("\n")
+    assert lines[:4] == [
+        "Roster imported: 3 added, 0 updated, 0 unchanged.",
+        "",
+        "Please note: 7 place(s) are not staffed as the notice asks (the roster is still "
+        "imported; please check):",
+        "• 古埠镇: no township leader.",
+    ]
+    assert "• 石口镇/石口村: the village team has 3 county-organ cadre(s) and 0 township "\
+           "cadre(s); the notice asks for 2 county-organ cadres and 1 township cadre." in lines
+    assert "• 石口镇/石口村: the village team has no team leader." in lines
+    # The new village's people leave; with the default roster completed, nothing is said.
+    for name in ("马超", "黄忠", "魏延"):
+        await _deactivate(harness, name)
+    replies = await _upload(harness, office, "roster.csv", COMPLETING.encode())
+    assert texts(replies) == ["Roster imported: 4 added, 0 updated, 0 unchanged."]
+    assert {p.name for p in (await _people(harness)).values()} >= {"何平", "钱多", "孔明", "关羽"}
+
+
+async def test_more_than_twenty_warnings_are_cut_short_with_how_many_more(harness):
+    _, office = await _office(harness, language="zh-hans")
+    # Twelve villages of one cadre each, each without a team leader and with a wrong team (24),
+    # and the default roster's 4: the first 20 are listed, then how many more.
+    rows = "".join(f"干部{i:02d},139001390{i:02d},ordinary,县委,古埠镇,村{i:02d},cadre\n"
+                   for i in range(12))
+    replies = await _upload(harness, office, "名单.csv", (ROSTER_HEADER + rows).encode())
+    lines = texts(replies)[0].split("\n")
+    assert lines[2] == "请注意：以下 28 处的人员配备与通知要求不符（花名册仍已导入，请核对）："
+    assert len(lines) == 3 + 20 + 1 and lines[-1] == "……另有 8 处。"
+    assert len(await _people(harness)) == 9 + 12
