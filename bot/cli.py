@@ -226,7 +226,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _roster(settings: Settings, args: argparse.Namespace) -> int:
-    from common.rosternames import roster_error, roster_names, roster_report
+    from common.rosternames import roster_error, roster_names, roster_report, roster_warnings
     from storage.roster import import_roster_file, list_invites
 
     locale = args.lang or settings.default_locale
@@ -243,6 +243,8 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> int:
                     print(html.unescape(roster_error(locale, error)))
                 return 1
             print(html.unescape(roster_report(locale, result)))
+            if result.warnings:  # the import stands: these are for the office to check
+                print(html.unescape(roster_warnings(locale, result.warnings)))
             return 0
         async with db.read() as session:
             invites = await list_invites(session)

@@ -18,7 +18,14 @@ from functools import cache
 
 from common.i18n import LOCALES, catalog, translate
 from storage.people import RANKS, ROLES
-from storage.roster import COLUMNS, OPTIONAL_COLUMNS, ImportResult, RosterError, RosterNames
+from storage.roster import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    ImportResult,
+    RosterError,
+    RosterNames,
+    ShapeWarning,
+)
 
 # How a catalog separates the other names of one thing: 、 in Chinese, commas in English.
 _SEPARATORS = re.compile(r"[、,，;；]")
@@ -83,3 +90,22 @@ def roster_report(locale: str, result: ImportResult) -> str:
     return "\n".join([said, translate(locale, "roster.skipped", skipped=result.skipped,
                                        active=words["export.people.active"],
                                        no=words["export.no"])])
+
+
+def roster_warnings(locale: str, warnings: list[ShapeWarning], *, limit: int | None = None) -> str:
+    """Where the roster is not shaped as the notice asks, in `locale` (HTML): a heading, one
+    line a place (a village as 乡镇/村, as the roster names it), at most `limit` of them and
+    how many more; empty when there is nothing to say."""
+    if not warnings:
+        return ""
+    shown = warnings if limit is None else warnings[:limit]
+    lines = [translate(locale, "roster.warnings", count=len(warnings))]
+    lines += [
+        translate(locale, f"roster.warning.{w.code}", township=w.township,
+                  village=f"{w.township}/{w.village}", county_organ=w.county_organ,
+                  township_cadres=w.township_cadres)
+        for w in shown
+    ]  # fmt: skip
+    if len(warnings) > len(shown):
+        lines.append(translate(locale, "roster.warnings_more", count=len(warnings) - len(shown)))
+    return "\n".join(lines)

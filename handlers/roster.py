@@ -1,7 +1,8 @@
 """/roster (office): import a roster file sent in chat, list a village's people, deactivate one.
 
 A CSV or XLSX file the office sends (with the caption /roster, or bare) is imported by the
-same rules as `grassroots roster import`: all of it or none of it, every bad line named.
+same rules as `grassroots roster import`: all of it or none of it, every bad line named; after
+the counts, where the roster is not shaped as the notice asks (warnings, not refusals).
 A village is picked by buttons (township, then village) or typed: `/roster list 新村`.
 Deactivation is a form: a phone number or a name, the person picked from the matches, a
 confirm screen; `/roster off 李娜` starts it.
@@ -15,7 +16,7 @@ from telegram import Document
 from telegram.error import TelegramError
 
 from common.i18n import N_, locale_of, translate
-from common.rosternames import roster_error, roster_names, roster_report
+from common.rosternames import roster_error, roster_names, roster_report, roster_warnings
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
@@ -28,6 +29,7 @@ from storage.outbox import Outgoing
 # Refused before download: a roster of thousands of people is well under a megabyte.
 MAX_UPLOAD_BYTES = min(5 * 1024 * 1024, roster.MAX_ROSTER_BYTES)
 MAX_ERRORS_SHOWN = 20
+MAX_WARNINGS_SHOWN = 20  # where the roster is not shaped as the notice asks, after the counts
 ROSTER_SUFFIXES = (".csv", ".xlsx")  # a bare file of another kind is not taken for a roster
 LIST_WORDS = frozenset({"list", "列表", "名单"})
 OFF_WORDS = frozenset({"off", "deactivate", "停用"})
@@ -147,7 +149,10 @@ async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult
 
 def _report(turn: Turn, result: roster.ImportResult) -> None:
     if not result.errors:
-        turn.say(roster_report(turn.locale, result))
+        # The import stands; where the roster is not shaped as the notice asks is said after.
+        said = [roster_report(turn.locale, result),
+                roster_warnings(turn.locale, result.warnings, limit=MAX_WARNINGS_SHOWN)]
+        turn.say("\n\n".join(part for part in said if part))
         return
     lines = [turn.tr("roster.rejected", count=len(result.errors))]
     lines += [roster_error(turn.locale, e) for e in result.errors[:MAX_ERRORS_SHOWN]]

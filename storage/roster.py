@@ -165,6 +165,90 @@ class ImportResult:
     errors: list[RosterError] = field(default_factory=list)
     # Rows marked not active, left as they are (not created, changed or given access back).
     skipped: int = 0
+    # Where the whole active roster, as the import left it, is not shaped as the notice asks.
+    warnings: list[ShapeWarning] = field(default_factory=list)
+
+
+SHAPE_CODES = ("no_team_leader", "team_shape", "no_township_leader")
+# The notice: each village team is 2 county-organ cadres and 1 township cadre.
+TEAM_COUNTY_ORGAN = 2
+TEAM_TOWNSHIP = 1
+
+
+@dataclass(frozen=True)
+class ShapeWarning:
+    """A place the roster does not staff as the notice asks; the import still stands.
+
+    `code` is one of SHAPE_CODES; `village` is None for a township's warning; `county_organ`
+    and `township_cadres` count the team of a ``team_shape`` warning."""
+
+    code: str
+    township: str
+    village: str | None = None
+    county_organ: int = 0
+    township_cadres: int = 0
+
+
+class Member(NamedTuple):
+    """An active person as the roster's shape sees them."""
+
+    role: str
+    unit: str | None
+    township: str | None
+    village: str | None
+
+
+def is_township_cadre(unit: str | None, townships: Iterable[str]) -> bool:
+    """Whether a cadre comes from a township (乡镇干部) rather than a county organ (县直机关干部).
+
+    The roster records no such level (rank is 县级/科级/一般干部, which sets the pairing
+    quota), but it records the home unit: a township's own cadre is sent by that township's
+    government or party committee, whose name begins with the township's (黄金埠镇政府,
+    黄金埠镇党委), while county organs are named after the county (县财政局, 县委办). So a
+    unit whose name begins with the name of a township on the roster is a township's."""
+    return unit is not None and any(unit.startswith(name) for name in townships if name)
+
+
+def shape_warnings(members: Iterable[Member], townships: Iterable[str]) -> list[ShapeWarning]:
+    """Where active people are not shaped as the notice asks, by township then village: a
+    village with cadres but no team leader, a village team that is not 2 county-organ cadres
+    and 1 township cadre (the team leader is one of the team), and a township with cadres in
+    its villages but no township leader. `townships` are every township's name."""
+    names = list(townships)
+    teams: dict[tuple[str, str], list[Member]] = defaultdict(list)
+    led: set[str] = set()
+    for member in members:
+        if member.role in _PLACED_ROLES and member.township and member.village:
+            teams[(member.township, member.village)].append(member)
+        elif member.role == "township_leader" and member.township:
+            led.add(member.township)
+    warnings: list[ShapeWarning] = []
+    for township in sorted({township for township, _ in teams}):
+        if township not in led:
+            warnings.append(ShapeWarning("no_township_leader", township))
+        for (_, village), team in sorted(item for item in teams.items() if item[0][0] == township):
+            if not any(member.role == "team_leader" for member in team):
+                warnings.append(ShapeWarning("no_team_leader", township, village))
+            local = sum(is_township_cadre(member.unit, names) for member in team)
+            if (len(team) - local, local) != (TEAM_COUNTY_ORGAN, TEAM_TOWNSHIP):
+                warnings.append(ShapeWarning("team_shape", township, village,
+                                             county_organ=len(team) - local,
+                                             township_cadres=local))
+    return warnings
+
+
+async def roster_shape(session: AsyncSession) -> list[ShapeWarning]:
+    """`shape_warnings` of the whole active roster as the database holds it."""
+    query = (
+        select(Person.role, Unit.name, Township.name, Village.name)
+        .outerjoin(Unit, Person.unit_id == Unit.id)
+        .outerjoin(Village, Person.village_id == Village.id)
+        .outerjoin(Township, Person.township_id == Township.id)
+        .where(Person.active.is_(True))
+    )
+    members = [Member(*row) for row in await session.execute(query)]
+    townships = (await session.execute(select(Township.name))).scalars()
+    return shape_warnings(members, townships)
 
 
 class Invite(NamedTuple):
@@ -797,6 +881,7 @@ async def _import(
     plan = _plan_people(imported, state, renumbered, now=now)
     result = await _write_people(session, plan, now=now, actor_id=actor_id)
     result.skipped = len(entries) - len(imported)
+    result.warnings = await roster_shape(session)
     return result
 
 

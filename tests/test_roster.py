@@ -63,6 +63,14 @@ PEOPLE = [
     ["吴敏", "13800138009", "ordinary", "县委活动办", "", "", "office"],
 ]
 NEWCOMER = ["钱进", "13800138010", "ordinary", "县林业局", "古埠镇", "古埠村", "cadre"]
+# Where PEOPLE is not shaped as the notice asks: 新村 is (县财政局 and 县教育局 are county organs,
+# 黄金埠镇政府 the township's), 东岗村 has one cadre, 古埠镇 no leader and 古埠村 no team leader.
+PEOPLE_WARNINGS = [
+    roster.ShapeWarning("no_township_leader", "古埠镇"),
+    roster.ShapeWarning("no_team_leader", "古埠镇", "古埠村"),
+    roster.ShapeWarning("team_shape", "古埠镇", "古埠村", county_organ=1, township_cadres=0),
+    roster.ShapeWarning("team_shape", "黄金埠镇", "东岗村", county_organ=1, township_cadres=0),
+]
 
 _postgres_down: str | None = None
 
@@ -346,7 +354,8 @@ def test_validate_rows_needs_no_database_and_names_every_bad_line() -> None:
 
 async def test_a_csv_roster_with_a_bom_puts_everyone_in_their_place(db: Database) -> None:
     result = await import_roster_file(db, csv_bytes(PEOPLE, bom=True), "名单.csv", now=NOW)
-    assert result == ImportResult(created=8, updated=0, unchanged=0, errors=[])
+    assert result == ImportResult(created=8, updated=0, unchanged=0, errors=[],
+                                  warnings=PEOPLE_WARNINGS)
     cadre = await person(db, "+8613800138002")
     assert (cadre.name, cadre.rank, cadre.role) == ("李娜", "department", "cadre")
     assert cadre.unit and cadre.unit.name == "县教育局"
@@ -386,7 +395,8 @@ async def test_importing_the_same_file_twice_changes_nothing(db: Database) -> No
     await imported(db)
     before = await snapshot(db)
     again = await imported(db, now=LATER)
-    assert again == ImportResult(created=0, updated=0, unchanged=8, errors=[])
+    assert again == ImportResult(created=0, updated=0, unchanged=8, errors=[],
+                                 warnings=PEOPLE_WARNINGS)
     assert await snapshot(db) == before
 
 
@@ -631,6 +641,109 @@ async def test_invites_are_listed_by_township_village_and_name_with_binding(db: 
     assert invites[0].phone == "+8613800138009" and invites[0].role == "office"
 
 
+# --- the notice's shape ----------------------------------------------------------------------
+
+# Each village team 2 county-organ cadres and 1 township cadre, one of them its team leader;
+# each township a leader. A township's cadre comes from its government (黄金埠镇政府).
+SHAPED = [
+    ["张伟", "13800138001", "county", "县财政局", "黄金埠镇", "新村", "team_leader"],
+    ["李娜", "13800138002", "department", "县教育局", "黄金埠镇", "新村", "cadre"],
+    ["王芳", "13800138003", "ordinary", "黄金埠镇政府", "黄金埠镇", "新村", "cadre"],
+    ["刘洋", "13800138004", "department", "县水利局", "黄金埠镇", "东岗村", "cadre"],
+    ["陈静", "13800138005", "ordinary", "县农业局", "黄金埠镇", "东岗村", "cadre"],
+    ["何平", "13800138011", "ordinary", "黄金埠镇党委", "黄金埠镇", "东岗村", "team_leader"],
+    ["孙丽", "13800138007", "county", "县人大", "黄金埠镇", "", "township_leader"],
+    ["吴敏", "13800138009", "ordinary", "县委活动办", "", "", "office"],
+]
+# 古埠村: three county-organ cadres and no team leader; 古埠镇: no leader.
+MISSHAPED = [
+    *SHAPED,
+    ["赵强", "13800138006", "county", "县委办", "古埠镇", "古埠村", "cadre"],
+    ["钱进", "13800138010", "ordinary", "县林业局", "古埠镇", "古埠村", "cadre"],
+    ["郑红", "13800138012", "department", "县卫健委", "古埠镇", "古埠村", "cadre"],
+]
+
+
+async def test_a_roster_of_the_notices_shape_imports_without_warnings(db: Database) -> None:
+    result = await imported(db, SHAPED)
+    assert (result.created, result.errors, result.warnings) == (8, [], [])
+
+
+async def test_a_roster_not_of_the_notices_shape_is_imported_with_its_warnings(
+    db: Database,
+) -> None:
+    result = await imported(db, MISSHAPED)
+    assert (result.created, result.errors) == (11, [])
+    assert result.warnings == [
+        roster.ShapeWarning("no_township_leader", "古埠镇"),
+        roster.ShapeWarning("no_team_leader", "古埠镇", "古埠村"),
+        roster.ShapeWarning("team_shape", "古埠镇", "古埠村", county_organ=3, township_cadres=0),
+    ]
+    state = await snapshot(db)
+    assert len(state["people"]) == 11  # warned, and saved all the same
+
+
+async def test_the_warnings_are_of_the_whole_roster_after_the_import(db: Database) -> None:
+    """A second file that brings only the missing people ends the warnings; a village the file
+    does not name is still judged; a deactivated leader leaves their place unled."""
+    assert (await imported(db, SHAPED[:5])).warnings == [
+        roster.ShapeWarning("no_township_leader", "黄金埠镇"),
+        roster.ShapeWarning("no_team_leader", "黄金埠镇", "东岗村"),
+        roster.ShapeWarning("team_shape", "黄金埠镇", "东岗村", county_organ=2, township_cadres=0),
+    ]
+    assert (await imported(db, SHAPED[5:])).warnings == []
+    gone = [*SHAPED[6], "no"]
+    result = await import_roster_file(
+        db, csv_bytes([gone], header=[*HEADER, "active"]), "roster.csv", now=LATER)
+    assert (result.skipped, result.warnings) == (1, [])  # a row marked gone changes nothing
+    async with db.write() as session:
+        await session.execute(update(Person).where(Person.phone == "+8613800138007")
+                              .values(active=False))
+    result = await imported(db, SHAPED[:1], now=LATER)
+    assert result.warnings == [roster.ShapeWarning("no_township_leader", "黄金埠镇")]
+
+
+def test_a_township_cadre_is_one_whose_unit_is_named_after_a_township() -> None:
+    townships = ["黄金埠镇", "古埠镇"]
+    assert roster.is_township_cadre("黄金埠镇政府", townships)
+    assert roster.is_township_cadre("古埠镇人民政府", townships)
+    assert not roster.is_township_cadre("县财政局", townships)
+    assert not roster.is_township_cadre(None, townships)
+    member = roster.Member
+    team = [member("team_leader", "县财政局", "古埠镇", "古埠村"),
+            member("cadre", "县教育局", "古埠镇", "古埠村"),
+            member("cadre", "黄金埠镇政府", "古埠镇", "古埠村"),
+            member("township_leader", "县人大", "古埠镇", None)]
+    assert roster.shape_warnings(team, townships) == []  # another township's cadre counts too
+    assert roster.shape_warnings(team[:2] + team[3:], townships) == [
+        roster.ShapeWarning("team_shape", "古埠镇", "古埠村", county_organ=2, township_cadres=0)]
+
+
+def test_cli_roster_import_prints_the_warnings_and_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/live.db"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    (tmp_path / "misshaped.csv").write_bytes(csv_bytes(MISSHAPED))
+    (tmp_path / "shaped.csv").write_bytes(csv_bytes(SHAPED))
+    assert main(["roster", "import", "--lang", "en", str(tmp_path / "shaped.csv")]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Roster imported: 8 added, 0 updated, 0 unchanged."]
+    assert main(["roster", "import", "--lang", "zh", str(tmp_path / "misshaped.csv")]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "花名册已导入：新增 3 人，更新 0 人，未变 8 人。",
+        "请注意：以下 3 处的人员配备与通知要求不符（花名册仍已导入，请核对）：",
+        "• 古埠镇：没有乡镇工作组组长。",
+        "• 古埠镇/古埠村：工作队没有队长。",
+        "• 古埠镇/古埠村：工作队有县直机关干部 3 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+    ]
+
+
 # --- catalogs ------------------------------------------------------------------------------
 
 
@@ -677,7 +790,12 @@ def test_catalog_messages_use_only_their_placeholders_and_are_html_safe() -> Non
                "roster.error.missing_column": {"line", "value", "columns"},
                "roster.error.unknown_rank": {"line", "value", "ranks"},
                "roster.error.unknown_role": {"line", "value", "roles"},
-               "roster.error.unknown_active": {"line", "value", "active", "yes", "no"}}
+               "roster.error.unknown_active": {"line", "value", "active", "yes", "no"},
+               # where the roster is not shaped as the notice asks
+               "roster.warnings": {"count"}, "roster.warnings_more": {"count"},
+               "roster.warning.no_team_leader": {"village"},
+               "roster.warning.team_shape": {"village", "county_organ", "township_cadres"},
+               "roster.warning.no_township_leader": {"township"}}
     roles = {"cadre", "team_leader", "township_leader", "leading_group", "office"}
     zh, en = _catalog("zh"), _catalog("en")
     assert zh.keys() == en.keys()
@@ -692,7 +810,8 @@ def test_catalog_messages_use_only_their_placeholders_and_are_html_safe() -> Non
                 assert _placeholders(text) == expected, msgid
             text.format(line=2, value="x", created=1, updated=2, unchanged=3, count=4,
                         columns="a", ranks="b", roles="c", active="d", yes="e", no="f",
-                        skipped=5, **{role: role for role in roles})
+                        skipped=5, village="v", township="t", county_organ=6,
+                        township_cadres=7, **{role: role for role in roles})
 
 
 def test_a_file_with_more_rows_than_the_cap_is_too_many_rows(

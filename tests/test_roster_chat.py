@@ -49,6 +49,12 @@ async def _snapshot(harness) -> dict[str, tuple]:
                    p.telegram_user_id) for name, p in (await _people(harness)).items()}
 
 
+def _summaries(replies) -> list[str]:
+    """Each reply's first paragraph: an import's counts, without the warnings after them of
+    where the roster is not shaped as the notice asks (tested on their own below)."""
+    return [text.split("\n\n")[0] for text in texts(replies)]
+
+
 def _downloads(harness) -> int:
     return sum(1 for r in harness.emu.requests if r.method == "getFile")
 
@@ -72,7 +78,7 @@ async def test_an_xlsx_sent_with_the_caption_is_imported_and_the_counts_reported
              ["孔明", "13800138011", "department", "县科技局", "古埠镇", "新村", "cadre"]]
     replies = await _upload(harness, office, "名单.xlsx", _xlsx(rows),
                             mime_type="application/vnd.ms-excel")
-    assert texts(replies) == ["Roster imported: 2 added, 1 updated, 8 unchanged."]
+    assert _summaries(replies) == ["Roster imported: 2 added, 1 updated, 8 unchanged."]
     people = await _people(harness)
     assert people["李娜"].rank == "county" and people["孔明"].village.name == "新村"
     async with harness.db.read() as session:
@@ -249,7 +255,7 @@ async def test_a_roster_file_sent_without_a_caption_is_imported_too(harness):
     rows += [["孔明", "13800138011", "department", "县科技局", "古埠镇", "新村", "cadre"]]
     replies = await _upload(harness, office, "名单.xlsx", _xlsx(rows), caption=None,
                             mime_type="application/vnd.ms-excel")
-    assert texts(replies) == ["花名册已导入：新增 1 人，更新 0 人，未变 9 人。"]
+    assert _summaries(replies) == ["花名册已导入：新增 1 人，更新 0 人，未变 9 人。"]
     assert (await _people(harness))["孔明"].village.name == "新村"
     # Another kind of file from the office, and a CSV from a cadre, are not taken for a roster.
     before, downloads = await _snapshot(harness), _downloads(harness)
@@ -314,7 +320,7 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
     replies = await _upload(harness, office, "人员名册.xlsx", edited,
                             mime_type="application/vnd.openxmlformats-officedocument."
                                       "spreadsheetml.sheet")
-    assert texts(replies) == ["花名册已导入：新增 0 人，更新 2 人，未变 6 人。\n"
+    assert _summaries(replies) == ["花名册已导入：新增 0 人，更新 2 人，未变 6 人。\n"
                               "另有 1 人的“在册”一栏为“否”，未作更改。"]
     expected = dict(before)
     expected["李娜"] = ("+8613900139002", *before["李娜"][1:])
@@ -337,7 +343,7 @@ async def test_the_exported_roster_edited_in_a_spreadsheet_imports_again_in_chat
     monkeypatch.setattr(cli, "setup_logging", lambda *args, **kwargs: None)
     capsys.readouterr()
     assert await asyncio.to_thread(cli.main, ["roster", "import", "--lang", "zh", str(path)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    assert capsys.readouterr().out.splitlines()[:2] == [
         "花名册已导入：新增 0 人，更新 1 人，未变 7 人。",
         "另有 1 人的“在册”一栏为“否”，未作更改。"]
     expected["刘洋"] = ("+8613700137004", *before["刘洋"][1:])
@@ -352,7 +358,7 @@ async def test_a_new_phone_is_a_persons_only_when_all_else_of_the_row_is_theirs(
     # Another 陈静, of another village: a new person, the first keeps her number.
     other = "陈静,13900139005,一般干部,县农业局,古埠镇,古埠村,驻村干部\n"
     replies = await _upload(harness, office, "名单.csv", (header + lina + other).encode())
-    assert texts(replies) == ["花名册已导入：新增 1 人，更新 1 人，未变 0 人。"]
+    assert _summaries(replies) == ["花名册已导入：新增 1 人，更新 1 人，未变 0 人。"]
     found = await _people(harness)
     assert found["李娜"].phone == "+8613900139002"
     async with harness.db.read() as session:
@@ -390,7 +396,7 @@ async def test_chinese_headers_and_names_read_from_every_encoding_a_spreadsheet_
         replies = await _upload(harness, office, "名单.csv", data)
         created, unchanged = (5, 0) if first else (0, 5)
         said = f"花名册已导入：新增 {created} 人，更新 0 人，未变 {unchanged} 人。"
-        assert texts(replies) == [said], encoding
+        assert _summaries(replies) == [said], encoding
         first = False
     found = await _people(harness)
     assert {name: found[name].role for name in added} == added
@@ -416,3 +422,84 @@ async def test_errors_name_the_columns_ranks_and_roles_in_the_readers_language(h
         "第 2 行：“在册”一栏应填“是”或“否”，而不是“也许”。",
     ]
     assert not re.search(r"[A-Za-z]", texts(replies)[0])  # no codes, no English
+
+
+# The default roster's places not shaped as the notice asks: 东岗村 has no township cadre,
+# 古埠村 one county cadre and no team leader, 古埠镇 no leader. The people who complete them:
+COMPLETING = (ROSTER_HEADER
+              + "何平,13800138011,ordinary,黄金埠镇党委,黄金埠镇,东岗村,cadre\n"
+              + "钱多,13800138012,department,县教育局,古埠镇,古埠村,team_leader\n"
+              + "孔明,13800138013,ordinary,古埠镇政府,古埠镇,古埠村,cadre\n"
+              + "关羽,13800138014,county,县委,古埠镇,,township_leader\n")
+# A new village of three county-organ cadres and no team leader, in a new township unled.
+MISSHAPED = (ROSTER_HEADER
+             + "马超,13800138021,county,县财政局,石口镇,石口村,cadre\n"
+             + "黄忠,13800138022,department,县交通局,石口镇,石口村,cadre\n"
+             + "魏延,13800138023,ordinary,县林业局,石口镇,石口村,cadre\n")
+
+
+async def test_the_office_sees_where_the_roster_is_not_of_the_notices_shape_in_chinese(harness):
+    _, office = await _office(harness, language="zh-hans")
+    replies = await _upload(harness, office, "名单.csv", MISSHAPED.encode())
+    assert texts(replies) == ["\n".join([
+        "花名册已导入：新增 3 人，更新 0 人，未变 0 人。",
+        "",
+        "请注意：以下 7 处的人员配备与通知要求不符（花名册仍已导入，请核对）：",
+        "• 古埠镇：没有乡镇工作组组长。",
+        "• 古埠镇/古埠村：工作队没有队长。",
+        "• 古埠镇/古埠村：工作队有县直机关干部 1 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+        "• 石口镇：没有乡镇工作组组长。",
+        "• 石口镇/石口村：工作队没有队长。",
+        "• 石口镇/石口村：工作队有县直机关干部 3 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+        "• 黄金埠镇/东岗村：工作队有县直机关干部 2 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+    ])]
+    assert not re.search(r"[A-Za-z]", texts(replies)[0])  # no codes, no English
+    found = await _people(harness)
+    assert {found[name].village.name for name in ("马超", "黄忠", "魏延")} == {"石口村"}
+    # The people who complete the default roster's places leave only the new village's.
+    replies = await _upload(harness, office, "名单.csv", COMPLETING.encode())
+    assert texts(replies)[0].split("\n")[2:] == [
+        "请注意：以下 3 处的人员配备与通知要求不符（花名册仍已导入，请核对）：",
+        "• 石口镇：没有乡镇工作组组长。",
+        "• 石口镇/石口村：工作队没有队长。",
+        "• 石口镇/石口村：工作队有县直机关干部 3 人、乡镇干部 0 人，"
+        "通知要求县直机关干部 2 人、乡镇干部 1 人。",
+    ]
+
+
+async def test_a_roster_of_the_notices_shape_imports_without_warnings_in_english(harness):
+    _, office = await _office(harness, language="en")
+    replies = await _upload(harness, office, "roster.csv", MISSHAPED.encode())
+    lines = texts(replies)[0].split("\n")
+    assert lines[:4] == [
+        "Roster imported: 3 added, 0 updated, 0 unchanged.",
+        "",
+        "Please note: 7 place(s) are not staffed as the notice asks (the roster is still "
+        "imported; please check):",
+        "• 古埠镇: no township leader.",
+    ]
+    assert "• 石口镇/石口村: the village team has 3 county-organ cadre(s) and 0 township "\
+           "cadre(s); the notice asks for 2 county-organ cadres and 1 township cadre." in lines
+    assert "• 石口镇/石口村: the village team has no team leader." in lines
+    # The new village's people leave; with the default roster completed, nothing is said.
+    for name in ("马超", "黄忠", "魏延"):
+        await _deactivate(harness, name)
+    replies = await _upload(harness, office, "roster.csv", COMPLETING.encode())
+    assert texts(replies) == ["Roster imported: 4 added, 0 updated, 0 unchanged."]
+    assert {p.name for p in (await _people(harness)).values()} >= {"何平", "钱多", "孔明", "关羽"}
+
+
+async def test_more_than_twenty_warnings_are_cut_short_with_how_many_more(harness):
+    _, office = await _office(harness, language="zh-hans")
+    # Twelve villages of one cadre each, each without a team leader and with a wrong team (24),
+    # and the default roster's 4: the first 20 are listed, then how many more.
+    rows = "".join(f"干部{i:02d},139001390{i:02d},ordinary,县委,古埠镇,村{i:02d},cadre\n"
+                   for i in range(12))
+    replies = await _upload(harness, office, "名单.csv", (ROSTER_HEADER + rows).encode())
+    lines = texts(replies)[0].split("\n")
+    assert lines[2] == "请注意：以下 28 处的人员配备与通知要求不符（花名册仍已导入，请核对）："
+    assert len(lines) == 3 + 20 + 1 and lines[-1] == "……另有 8 处。"
+    assert len(await _people(harness)) == 9 + 12

@@ -76,7 +76,7 @@ async def _import_roster(tour: Tour, roster_csv: str) -> None:
     """The office's roster, written as an .xlsx into the demo's folder and imported as
     `grassroots roster import` does."""
     from bot.demo.rhythm import save_private
-    from common.rosternames import roster_error, roster_names, roster_report
+    from common.rosternames import roster_error, roster_names, roster_report, roster_warnings
     from storage.roster import import_roster_file
 
     harness = tour.harness
@@ -92,6 +92,8 @@ async def _import_roster(tour: Tour, roster_csv: str) -> None:
             print(html.unescape(roster_error(tour.locale, error)))
         raise SystemExit(1)
     print(html.unescape(roster_report(tour.locale, result)))
+    if result.warnings:
+        print(html.unescape(roster_warnings(tour.locale, result.warnings)))
 
 
 async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
