@@ -75,10 +75,13 @@ def restore(url: str, source: Path) -> Contents:
     expected = expected_tables(contents.revision)
     # --clean drops only what the archive holds: tables and columns a newer schema added would
     # stay, their keys blocking the drop of the tables they point at (a newer column's key to
-    # people blocks dropping people's primary key). So every table of this schema is dropped
-    # first, in the same transaction, and the archive creates again those it holds.
+    # people blocks dropping people's primary key). So a backup of an older schema has every
+    # table of this one dropped first, in the same transaction, and the archive creates again
+    # those it holds. A backup of this schema drops only what it holds, in pg_restore's order.
+    older = contents.revision != contents.head
+    drop = sorted(Base.metadata.tables) if older else sorted(set(Base.metadata.tables) - expected)
     dsn, env = libpq(url)
-    _pg_restore(source, dsn, env, drop=sorted(Base.metadata.tables))
+    _pg_restore(source, dsn, env, drop=drop)
     rows = asyncio.run(_count_postgresql(url, expected - {VERSION_TABLE}))
     return Contents(revision=contents.revision, head=contents.head, rows=rows)
 
