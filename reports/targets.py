@@ -167,3 +167,14 @@ def digest_line(tr: Translator, villages: Sequence[VillageTargets], rules: Targe
     if not count:
         return tr("digest.targets_met")
     return tr("digest.targets_below", count=count, total=len(villages), command=COMMAND)
+
+
+def targets_paragraph(tr: Translator, targets: ScopeTargets) -> str:
+    """The county report's paragraph: how many villages fall short, and of which target."""
+    rules = targets.rules
+    if not targets.below:
+        return tr("county_report.targets_met", total=len(targets.villages))
+    short = {target: sum(1 for v in targets.villages if target in v.missed(rules))
+             for target in TARGETS}
+    return tr("county_report.targets", total=len(targets.villages), below=len(targets.below),
+              minimum=rules.labour_min, funds=Money(rules.project_min), **short)

@@ -20,6 +20,7 @@ from tests.emulator import Sent
 from tests.harness import texts
 from tests.scheduling import local, tick
 from tests.test_export import by_header, fetch_workbook
+from tests.test_report import fetch_report
 from tests.test_schedules import bind_everyone, messages
 
 TOKEN = "targets-token-1"
@@ -32,6 +33,22 @@ ZH = ("张伟", "王芳", "吴敏")  # the rest read English
 def settings(settings):
     return settings.model_copy(update={"outbox_per_chat_per_second": 50.0,
                                        "api_token": TOKEN})
+
+
+@pytest.fixture(autouse=True)
+def exports(harness, tmp_path):
+    """The workbooks and drafts of this test, in a folder of its own."""
+    harness.settings.export_dir = str(tmp_path / "exports")
+
+
+async def report(harness, user) -> str:
+    """The county report's help targets paragraph, from the /report draft."""
+    await harness.send(user, "/report")
+    _name, document, _params = await fetch_report(harness, user)
+    harness.emu.documents.clear()
+    [found] = [p.text for p in document.paragraphs if "帮扶目标" in p.text
+               or "help targets" in p.text]
+    return found
 
 
 async def bind(harness) -> dict[str, Any]:
@@ -161,6 +178,10 @@ async def test_each_target_below_then_above_everywhere_it_is_shown(harness):
     zh_rows = await sheet(harness, wu, "zh")
     assert zh_rows["古埠村:劳务输出"]["met"] == "否"
 
+    assert await report(harness, wu) == (
+        "对照帮扶目标，全县 3 个村中尚有 3 个未达标：劳务输出不足 2 人的 3 个，没有争取资金达到"
+        " 30,000 元的项目的 3 个，有派出单位尚未捐赠的 3 个，有结对户节日未慰问的 1 个。")
+
     body = await api_targets(harness, "新村")
     assert body["villages_below"] == 1 and body["rules"]["due"] == ["new_year"]
     assert village(body, "新村")["missed"] == ["labour", "project", "donation", "condolence"]
@@ -202,6 +223,17 @@ async def test_each_target_below_then_above_everywhere_it_is_shown(harness):
     assert rows["新村:unit donations"]["met"] == "yes" and rows["新村:unit donations"]["done"] == 3
     assert rows["新村:New Year condolences (paired households)"]["met"] == "yes"
     assert rows["东岗村:labour export"]["met"] == "no"
+
+    assert await report(harness, wu) == (
+        "对照帮扶目标，全县 3 个村中尚有 2 个未达标：劳务输出不足 2 人的 2 个，没有争取资金达到"
+        " 30,000 元的项目的 2 个，有派出单位尚未捐赠的 2 个，有结对户节日未慰问的 0 个。")
+    async with harness.db.write() as session:  # the leading group reads English
+        leader = (await session.execute(select(Person).where(Person.name == "周杰"))).scalar_one()
+        leader.telegram_language = "en"
+    assert await report(harness, users["周杰"]) == (
+        "Against the help targets, 2 of the county's 3 villages still fall short: 2 with fewer "
+        "than 2 people placed in work, 2 without a project of ¥30,000, 2 with a home unit that "
+        "has not donated, 0 with a paired household not visited for a holiday.")
 
     body = await api_targets(harness)
     assert body["villages"] == 3 and body["villages_below"] == 2
