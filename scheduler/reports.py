@@ -63,6 +63,7 @@ async def county_report(run: Run) -> list[Outgoing]:
     held = await publicity.publicity_totals(run.session, start=monday, end=sunday)
     featured = await cases.featured_between(run.session, start=monday, end=sunday)
     work = await village_work(run)
+    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
     out: list[Outgoing] = []
     charts: dict[str, bytes] = {}  # one rendering per language
     for person in await people.reachable(run.session, roles=COUNTY_ROLES):
@@ -70,7 +71,8 @@ async def county_report(run: Run) -> list[Outgoing]:
         text = render_county_report(tr, week_start=monday, townships=townships,
                                     disputes=disputes, aid=totals,
                                     min_days=settings.min_days_in_village, publicity=held,
-                                    featured=featured, village_work=work)
+                                    featured=featured, village_work=work,
+                                    targets=targets_line(tr, person, targets))
         key = f"report:{monday}:{person.id}"
         out.append(message(person, text, kind="report", key=key))
         if townships:

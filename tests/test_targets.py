@@ -216,6 +216,14 @@ async def test_each_target_below_then_above_everywhere_it_is_shown(harness):
     assert township.splitlines()[-1] == "Help targets: 1 of 2 villages below target — see " \
         "/targets"
 
+    # The leading group and the office get no evening digest: Monday's county report has the line.
+    harness.emu.sent.clear()
+    await tick(harness, local(2027, 1, 4, 8, 0))
+    [weekly] = [m for m in messages(harness, wu.id) if m.startswith("全县周报")]
+    assert "帮扶目标：3 个村中 2 个未达标，详见 /targets" in weekly.splitlines()
+    assert (await say(harness, wu, "/digest")).splitlines()[-1] == (
+        "帮扶目标：3 个村中 2 个未达标，详见 /targets")
+
     rows = await sheet(harness, sun, "en")
     assert (rows["新村:labour export"]["done"], rows["新村:labour export"]["met"]) == (2, "yes")
     assert rows["新村:project funds"]["done"] == 30000 and rows["新村:project funds"]["met"] \
