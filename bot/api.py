@@ -2,7 +2,8 @@
 
 `stats` is `storage.stats.scope_stats` (the figures of /stats); `visits`, `disputes` and
 `summaries` are pages of the rows /export writes; `export.xlsx` is the /export workbook and
-`report.docx` the /report draft (the county's, for a period). The token is the county office's:
+`report.docx` the /report draft (the county's, for a period); `targets` the help targets of
+/targets (the whole campaign as it stands: no period). The token is the county office's:
 every endpoint but the county's report may name any township or village with `place`.
 """
 
@@ -25,6 +26,7 @@ from handlers.export import Job, build_export
 from handlers.parsing import ParseError, PeriodOutOfRange, ReversedPeriod, parse_period
 from handlers.report import Draft, write_draft
 from reports.figures import scope_figures
+from reports.targets import scope_targets
 from storage import export
 from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
 
@@ -120,6 +122,16 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
             figures = await scope_figures(session, ctx.settings, scope=scope, start=start,
                                           end=end, now=ctx.clock.now())
         return figures.as_dict()
+
+    @router.get("/targets", summary="The help targets of /targets for a place, as they stand",
+                responses=SCOPED)
+    @answers_refusals
+    async def get_targets(place: Place = None) -> dict[str, Any]:
+        scope, _start, _end = await scoped(None, place)
+        today = ctx.clock.now().astimezone(ctx.settings.tz).date()
+        async with ctx.db.read() as session:
+            found = await scope_targets(session, ctx.settings, scope=scope, today=today)
+        return found.as_dict()
 
     for name in LISTED:
         router.add_api_route(f"/{name}", answers_refusals(_lister(ctx, scoped, name)),

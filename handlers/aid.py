@@ -27,6 +27,12 @@ HOLIDAY_CHOICES = (
     Choice("new_year", N_("aid.holiday.new_year")),
     Choice("spring_festival", N_("aid.holiday.spring_festival")),
 )
+PROJECT_TYPE_CHOICES = (
+    Choice("farming", N_("aid.project_type.farming")),
+    Choice("transport", N_("aid.project_type.transport")),
+    Choice("water", N_("aid.project_type.water")),
+    Choice("other", N_("aid.project_type.other")),
+)
 HOUSEHOLD_CODE = re.compile(r"h(\d+)")
 MAX_HOUSEHOLD_BUTTONS = 24  # a longer list is typed: a phone screen shows no more
 
@@ -85,6 +91,8 @@ QUESTIONS = (
              max_len=200, when=_is("labour")),
     Question("project", N_("aid.q.project"), N_("aid.label.project"), max_len=200,
              when=_is("project")),
+    Question("project_type", N_("aid.q.project_type"), N_("aid.label.project_type"),
+             kind="choice", choices=PROJECT_TYPE_CHOICES, when=_is("project")),
     Question("funds", N_("aid.q.funds"), N_("aid.label.funds"), kind="money",
              min_value=POSITIVE, when=_is("project")),
     Question("pair_household", N_("aid.q.pair_household"), N_("aid.label.pair_household"),
@@ -139,6 +147,7 @@ async def save(turn: Turn, data: Data) -> None:
         holiday=data.get("holiday"), amount=Decimal(money) if money else None,
         items=data.get("items"), people_count=data.get("people"),
         destination=data.get("destination"), project_name=data.get("project"),
+        project_type=data.get("project_type"),
     )
     turn.say(turn.tr("aid.saved", kind=turn.tr(f"aid.kind.{kind}"), day=turn.today))
 

@@ -6,7 +6,9 @@ from common.i18n import N_
 from handlers.base import Turn
 from handlers.registry import LEADERS, command
 from reports.digests import render_for, scope_of
+from reports.targets import scope_targets, targets_line
 from storage import figures
+from storage.scope import Scope, own_scope
 
 
 @command("digest", roles=LEADERS, description=N_("help.digest"), order=72)
@@ -20,4 +22,11 @@ async def digest(turn: Turn, args: str) -> None:
         default_overdue_days=settings.overdue_days("default"), **scope_of(turn.person))
     text = render_for(turn.tr, turn.person, villages, day=turn.today,
                       silent_after_days=settings.silent_after_days)
-    turn.say(text or turn.tr("digest.not_in_scope"))
+    if text is None:
+        turn.say(turn.tr("digest.not_in_scope"))
+        return
+    scope = await own_scope(turn.session, person=turn.person)
+    found = await scope_targets(turn.session, settings, scope=scope or Scope("county"),
+                                today=turn.today)
+    line = targets_line(turn.tr, turn.person, found)
+    turn.say(text + ("\n" + line if line else ""))

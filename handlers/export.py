@@ -36,6 +36,7 @@ from handlers.parsing import ParseError, period_refusal, split_period
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from reports.audit_words import AuditWords
+from reports.targets import rules_for
 from reports.xlsx import Part, Sheet, TooLarge, write_workbook
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
 from storage import problems as store_problems
@@ -50,6 +51,7 @@ from storage.scope import (
     own_scope,
     resolve,
 )
+from storage.targets import TargetRules
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ CODES: dict[str, dict[str, str]] = {
                         "status": "stage.status.", "grade": "appraise.grade."},
     "rectification": {"types": "rectify.type."},
     "winter": {"item": "winter.item.", "unit": "winter.unit."},
+    "targets": {"target": "targets.target."},
 }
 # Columns the workbook leaves out: internal ids the chat never shows. The numbers of disputes,
 # problems and cases stay: the chat quotes them (纠纷 #12), and a reader may quote them back.
@@ -294,8 +297,10 @@ async def _write(app: AppContext, job: Job, *, limit: int | None) -> list[Part]:
             audit = None
             if "audit" in job.kinds:
                 audit = AuditWords(job.locale, await export.names_by_id(session))
+            rules = rules_for(app.settings, app.clock.now().astimezone(tz).date())
             parts = await write_workbook(path, locale=job.locale, tz=tz, summary=summary,
-                                         sheets=_sheets(session, job, tz=tz, audit=audit),
+                                         sheets=_sheets(session, job, tz=tz, audit=audit,
+                                                        rules=rules),
                                          limit=limit)
     except BaseException:
         _discard(path)
@@ -377,11 +382,12 @@ def _text(job: Job, text: str) -> Outgoing:
 
 
 def _sheets(session: AsyncSession, job: Job, *, tz: dt.tzinfo,
-            audit: AuditWords | None = None) -> list[Sheet]:
+            audit: AuditWords | None = None, rules: TargetRules | None = None) -> list[Sheet]:
     """One lazily streamed sheet per kind: each query runs only when its sheet is written.
-    The audit trail's codes come in words through `audit`."""
+    The audit trail's codes come in words through `audit`; the help targets are judged by
+    `rules`."""
     filters: dict[str, Any] = dict(job.scope.filters)
-    where = export.Filter(export.window(job.start, job.end, tz), **filters)
+    where = export.Filter(export.window(job.start, job.end, tz), **filters, rules=rules)
     sheets = []
     for kind in job.kinds:
         rows = export.rows(session, kind=kind, where=where)

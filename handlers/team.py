@@ -12,6 +12,7 @@ from handlers.base import Turn
 from handlers.registry import LEADERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
 from reports.figures import week_laggards
+from reports.targets import render_targets, scope_targets
 from storage import stats
 from storage.scope import Scope
 
@@ -185,9 +186,14 @@ async def pairs(turn: Turn, args: str) -> None:
         return
     settings = turn.app.settings
     cadres = await stats.pairing_gaps(turn.session, scope=scope, quotas=settings.pair_quota)
-    turn.say(render_pairs(turn.tr, cadres, place=scope_label(turn.tr, scope),
-                          level=_level(scope),
-                          quotas={rank: settings.pair_quota(rank) for rank in RANKS}))
+    text = render_pairs(turn.tr, cadres, place=scope_label(turn.tr, scope),
+                        level=_level(scope),
+                        quotas={rank: settings.pair_quota(rank) for rank in RANKS})
+    if turn.person is not None and turn.person.role == "team_leader":
+        # The team leader's help targets are here (/targets is for the places above a village).
+        found = await scope_targets(turn.session, settings, scope=scope, today=turn.today)
+        text += "\n\n" + render_targets(turn.tr, found, place=scope_label(turn.tr, scope))
+    turn.say(text)
 
 
 def _level(scope: Scope) -> str:

@@ -31,6 +31,7 @@ from common.i18n import Money, Span, Translator, format_date_line
 from common.settings import Settings
 from reports.figures import counted, merit_period, scope_figures, share, week_laggards
 from reports.stats_charts import draw_stats_charts
+from reports.targets import ScopeTargets, scope_targets, targets_paragraph
 from storage import merit, stats
 from storage.cases import CaseView, featured_between
 from storage.scope import Scope
@@ -59,6 +60,7 @@ class CountyReport:
     criticised: list[tuple[merit.Merit, list[str]]]
     laggards: stats.Laggards
     thresholds: tuple[int, int]  # days in the village, summaries on time (percent)
+    targets: ScopeTargets | None = None  # the help targets as they stand (/targets)
 
     @property
     def min_days(self) -> int:
@@ -91,7 +93,8 @@ async def gather(session: AsyncSession, settings: Settings, *, start: dt.date, e
                                     limit=settings.merit_max_rows),
         laggards=await week_laggards(session, settings, scope=county, week_start=monday,
                                      today=today, now=now),
-        thresholds=(days, summaries))
+        thresholds=(days, summaries),
+        targets=await scope_targets(session, settings, scope=county, today=today))
 
 
 Charts = dict[str, tuple[str, bytes]]  # the /stats charts by file name: (caption, PNG)
@@ -236,6 +239,8 @@ def _work(w: _Writer, report: CountyReport, charts: Charts) -> None:
                        donations=aid["donation_count"], donation_value=Money(aid["donation_value"]),
                        labour=aid["labour_people"], projects=aid["project_count"],
                        project_funds=Money(aid["project_funds"])))
+    if report.targets is not None and report.targets.villages:
+        w.paragraph(plain(targets_paragraph(w.tr, report.targets)))
     done = figures.publicity
     w.paragraph(w.text("county_report.publicity", sessions=done.sessions, people=done.attendance,
                        slogans=done.slogans, boards=done.boards,

@@ -191,9 +191,10 @@ def render_county_report(
     publicity: PublicityTotals | None = None,
     featured: Sequence[CaseView] = (),
     village_work: VillageWork | None = None,
+    targets: str | None = None,
 ) -> str:
-    """The Monday county report: reporting, days in the village, disputes, help, publicity
-    and the model cases featured."""
+    """The Monday county report: reporting, days in the village, disputes, help (with the help
+    targets' line, `targets`, when given), publicity and the model cases featured."""
     end = week_start + dt.timedelta(days=6)
     lines = [tr("report.title", period=Span(week_start, end)),
              tr("report.townships", minimum=min_days)]
@@ -213,6 +214,8 @@ def render_county_report(
                     donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),
                     labour=aid["labour_people"], projects=aid["project_count"],
                     project_funds=_money(aid["project_funds"])))
+    if targets:
+        lines.append(targets)
     if village_work is not None:
         lines += report_lines(tr, village_work)
     lines.append(_publicity(tr, "report.publicity", publicity or PublicityTotals()))

@@ -9,10 +9,12 @@ from common.clock import week_start
 from common.delivery import upload
 from reports.charts import township_chart
 from reports.digests import REVIEW_LIST, render_county_report, render_for, review_line
+from reports.targets import scope_targets, targets_line
 from scheduler.runs import Run, message
 from scheduler.villagework import village_work
 from storage import aid, cases, figures, people, publicity, reviewqueue
 from storage.outbox import Outgoing
+from storage.scope import Scope
 
 LEADER_ROLES = ("team_leader", "township_leader")
 COUNTY_ROLES = ("leading_group", "office")
@@ -25,6 +27,8 @@ async def evening_digests(run: Run) -> list[Outgoing]:
         run.session, day=run.day, now=run.now, tz=settings.tz,
         overdue_days=settings.dispute_overdue_days,
         default_overdue_days=settings.overdue_days("default"))
+    # One set of target figures for every leader: each line keeps to the leader's scope.
+    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
     out: list[Outgoing] = []
     for leader in await people.reachable(run.session, roles=LEADER_ROLES):
         tr = run.tr(leader)
@@ -32,6 +36,9 @@ async def evening_digests(run: Run) -> list[Outgoing]:
                           silent_after_days=settings.silent_after_days)
         if text is None:
             continue
+        line = targets_line(tr, leader, targets)
+        if line:
+            text += "\n" + line
         # Work waiting for this leader's review is chased here, with the button that lists it.
         waiting = await reviewqueue.waiting_for(run.session, reviewer=leader)
         markup = None
@@ -56,6 +63,7 @@ async def county_report(run: Run) -> list[Outgoing]:
     held = await publicity.publicity_totals(run.session, start=monday, end=sunday)
     featured = await cases.featured_between(run.session, start=monday, end=sunday)
     work = await village_work(run)
+    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
     out: list[Outgoing] = []
     charts: dict[str, bytes] = {}  # one rendering per language
     for person in await people.reachable(run.session, roles=COUNTY_ROLES):
@@ -63,7 +71,8 @@ async def county_report(run: Run) -> list[Outgoing]:
         text = render_county_report(tr, week_start=monday, townships=townships,
                                     disputes=disputes, aid=totals,
                                     min_days=settings.min_days_in_village, publicity=held,
-                                    featured=featured, village_work=work)
+                                    featured=featured, village_work=work,
+                                    targets=targets_line(tr, person, targets))
         key = f"report:{monday}:{person.id}"
         out.append(message(person, text, kind="report", key=key))
         if townships:

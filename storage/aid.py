@@ -16,6 +16,7 @@ from storage.scope import in_period
 
 KINDS = ("condolence", "donation", "labour", "project")
 HOLIDAYS = ("new_year", "spring_festival")
+PROJECT_TYPES = ("farming", "transport", "water", "other")
 CENTS = Decimal("0.01")
 
 
@@ -34,6 +35,7 @@ async def add_aid(
     people_count: int | None = None,
     destination: str | None = None,
     project_name: str | None = None,
+    project_type: str | None = None,
 ) -> Aid:
     """Record one act of help, with the cadre's village, township and unit on the row.
 
@@ -41,13 +43,16 @@ async def add_aid(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown aid kind {kind!r}")
+    if project_type is not None and project_type not in PROJECT_TYPES:
+        raise ValueError(f"unknown project type {project_type!r}")
     household = await resolve(session, person=person, now=now, household_id=household_id,
                               household_name=household_name)
     row = Aid(
         person_id=person.id, **places(person), kind=kind, day=day,
         household_id=household.id if household else None,
         holiday=holiday, amount=amount, items=items, people_count=people_count,
-        destination=destination, project_name=project_name, created_at=now,
+        destination=destination, project_name=project_name,
+        project_type=project_type, created_at=now,
     )
     session.add(row)
     await session.flush()

@@ -41,6 +41,7 @@ from storage.models import (
 )
 from storage.problems import PRIORITIES
 from storage.rectification import RULE_KINDS, progress_of, progress_query
+from storage.targets import TargetRules, village_targets
 from storage.winter import percent, unit_of
 
 YIELD_PER = 2000
@@ -87,6 +88,9 @@ STAGE_SUMMARIES = ("id", "kind", "cadre", "rank", "unit", "township", "village",
                    "return_reason", "grade", "appraisal", "appraised_by")
 RECTIFICATION = ("township", "village", "types", "measures", *RULE_KINDS, "last_action")
 WINTER = ("township", "village", "item", "unit", "target", "progress", "percent")
+# One row per village and target: what was done, what the county asks, met or not, and what
+# falls short (projects under the threshold, units that gave nothing, households unvisited).
+TARGETS = ("township", "village", "target", "done", "required", "met", "short")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "problem_steps": PROBLEM_STEPS,
@@ -95,7 +99,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "summaries": SUMMARIES,
     "pairings": PAIRINGS, "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
     "stage_summaries": STAGE_SUMMARIES,
-    "rectification": RECTIFICATION, "winter": WINTER,
+    "rectification": RECTIFICATION, "winter": WINTER, "targets": TARGETS,
 }
 KINDS = tuple(COLUMNS)
 # The date or time column each kind's rows come in the order of (kinds not listed come in
@@ -133,6 +137,9 @@ class Filter:
     township_id: int | None = None
     offset: int = 0  # a page of the rows, for the HTTP API
     limit: int | None = None
+    # The county's help targets (from the settings): the targets sheet is judged by them and
+    # is empty without them.
+    rules: TargetRules | None = None
 
 
 async def _stream(session: AsyncSession, where: Filter, query: Select) -> AsyncIterator[Row]:
@@ -439,6 +446,29 @@ async def winter_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
         yield (township, village, item, unit_of(item), target, progress,
                None if done is None else round(done, 1))
 
+async def target_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Each village's help against each target, as it stands (the whole campaign, whatever
+    the period); columns TARGETS. `short` lists names, to be joined by the reader's comma."""
+    rules = where.rules
+    if rules is None:
+        return
+    for village in await village_targets(session, village_ids=where.village_ids,
+                                         township_id=where.township_id):
+        missed = village.missed(rules)
+        place = (village.township, village.village)
+        yield (*place, "labour", village.labour, rules.labour_min, "labour" not in missed, [])
+        best = max((p.funds for p in village.projects), default=None)
+        yield (*place, "project", best, rules.project_min, "project" not in missed,
+               [p.name for p in village.projects_below(rules)])
+        yield (*place, "donation", sum(1 for u in village.units if u.count), len(village.units),
+               "donation" not in missed, village.not_donated())
+        for holiday, _day in rules.holidays:
+            due = holiday in rules.due
+            yield (*place, f"condolence_{holiday}", village.covered(holiday),
+                   len(village.households), None if not due else not village.without(holiday),
+                   village.without(holiday))
+
+
 async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
     """People's, units', townships' and villages' names by id (the audit trail keeps ids)."""
     names: dict[str, dict[int, str]] = {}
@@ -458,7 +488,7 @@ SOURCES: dict[str, RowSource] = {
     "pairings": pairing_rows,
     "people": people_rows, "audit": audit_rows, "appraisals": appraisal_rows,
     "stage_summaries": stage_summary_rows,
-    "rectification": rectification_rows, "winter": winter_rows,
+    "rectification": rectification_rows, "winter": winter_rows, "targets": target_rows,
 }
 
 

@@ -311,6 +311,7 @@ class Aid(Base):
     people_count: Mapped[int | None] = mapped_column(Integer)
     destination: Mapped[str | None] = mapped_column(String(200))
     project_name: Mapped[str | None] = mapped_column(String(200))
+    project_type: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime]
 
 

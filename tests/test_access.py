@@ -47,6 +47,7 @@ EXPECTED: dict[str, set[str]] = {
     # /winter: the team leader updates, cadres and leaders above read.
     "rectify": EVERYONE, "winter": EVERYONE,
     "digest": LEADERS, "stats": LEADERS, "laggards": LEADERS, "pairs": LEADERS,
+    "targets": {TOWNSHIP, LEADING, OFFICE},  # a team leader's village targets are in /pairs
     "export": LEADERS, "team": {LEADER, TOWNSHIP, LEADING, OFFICE},
     "broadcast": {OFFICE}, "roster": {OFFICE},
     "spotcheck": {LEADING, OFFICE}, "appraise": {LEADER},

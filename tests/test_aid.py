@@ -108,11 +108,14 @@ async def test_donation_labour_and_project_are_saved_and_totalled_by_sql(harness
         replies = await tap(harness, user, await harness.send(user, "/aid"), kind)
         for answer in answers:
             replies = await harness.send(user, answer)
+            if answer == "Greenhouses":  # the project's type is asked with buttons
+                replies = await tap(harness, user, replies, "Farming")
         await tap(harness, user, replies, "Save")
     rows = await aid_rows(harness)
     assert [r.kind for r in rows] == ["donation", "labour", "project"]
     assert rows[0].items == "2 computers" and rows[1].destination == "Ningbo textile mill"
     assert rows[2].project_name == "Greenhouses" and rows[2].amount == Decimal("30000.00")
+    assert rows[2].project_type == "farming"
     cadre = await person(harness, "李娜")
     async with harness.db.read() as session:
         totals = await aid_totals(session, village_ids=[cadre.village_id],

@@ -225,7 +225,8 @@ async def test_the_evening_digest_counts_the_days_records(harness):
         "⚠️ Overdue problems: 1\n"
         "#2 Land · Fence · in hand, next step due Mon 30 Nov\n"
         "Publicity today: sessions 2, attended by 46 · slogans 3, boards 1\n"
-        "Silent for 2 days or more: 王芳"
+        "Silent for 2 days or more: 王芳\n"
+        "Help targets missed: labour export, project funds, unit donations — see /pairs"
     )
     [township] = messages(harness, chats["孙丽"])
     # 东岗村 is worse: two members without a check-in
@@ -233,7 +234,9 @@ async def test_the_evening_digest_counts_the_days_records(harness):
     assert township.splitlines()[2:] == ["东岗村: 0/2 · 0 · 0 (0) · 0", "新村: 2/3 · 1 · 1 (1) · 1",
                                          "⚠️ Overdue problems: 1 — 新村 1",
                                          "Publicity today: sessions 3, attended by 116 · "
-                                         "slogans 4, boards 1"]
+                                         "slogans 4, boards 1",
+                                         "Help targets: 2 of 2 villages below target — see "
+                                         "/targets"]
     # A cadre gets no digest; a leader may ask for one at any time.
     assert messages(harness, chats["李娜"]) == []
     leader = harness.emu.user(chats["刘洋"], language_code="en")

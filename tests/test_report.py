@@ -136,6 +136,11 @@ async def test_the_office_gets_a_chinese_draft_whose_figures_are_the_databases(h
     body = "\n".join(p.text for p in document.paragraphs)
     assert f"共走访 {expected['visits']} 次" in body
     assert "慰问 1 户次（250.50 元）" in body
+    # The help targets as /targets has them (storage.targets): no village placed anyone in work,
+    # brought in a project or had a donation; no holiday has come yet.
+    assert ("对照帮扶目标，全县 3 个村中尚有 3 个未达标：劳务输出不足 2 人的 3 个，"
+            "没有争取资金达到 30,000 元的项目的 3 个，有派出单位尚未捐赠的 3 个，"
+            "有结对户节日未慰问的 0 个。") in body
     assert "李娜走访发现路灯坏了。" in body
     # The townships' attendance, as /stats has it, and the charts of /stats.
     townships = document.tables[1]
