@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -146,7 +147,8 @@ async def _seed(harness) -> None:
                         wants="a road", now=now)
         await summaries.submit_summary(
             session, person=li, week_start=now.date() - dt.timedelta(days=now.weekday()),
-            figures={}, text=summaries.SummaryText("a", "b", "c"), now=now)
+            text=summaries.SummaryText("a", "b", "c"), now=now, tz=ZoneInfo("Asia/Shanghai"),
+            minimum=0)
 
 
 def _pick(replies, prefix: str, suffix: str = "") -> tuple[str, int]:

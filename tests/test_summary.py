@@ -120,21 +120,79 @@ async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_tr
     await tap(harness, user, replies, "提交")
     [first] = await summaries(harness)
     harness.at(harness.clock.now() + dt.timedelta(days=1))  # corrected a day later
+    async with harness.db.write() as session:  # a visit recorded since: the figures follow
+        session.add(_visit(cadre, "masses", dt.date(2026, 11, 29)))
     replies = await harness.send(user, "/summary")
-    assert "本周小结已提交" in replies[-1].plain_text and "走访次数：1" in replies[-1].plain_text
-    replies = await tap(harness, user, replies, "✏️ 走访次数")
-    replies = await harness.send(user, "四")
+    assert "本周小结已提交" in replies[-1].plain_text and "走访次数：2" in replies[-1].plain_text
+    assert "以下数字按记录统计，不可修改" in replies[-1].plain_text
+    labels = [label for row in last_with_buttons(replies).buttons for label, _ in row]
+    assert not any(f"✏️ {figure}" in labels for figure in (
+        "驻村天数", "走访次数", "上报纠纷", "化解纠纷", "帮扶次数"))
+    replies = await tap(harness, user, replies, "✏️ 说明")
+    replies = await harness.send(user, "周日补走访一户")
+    assert "说明：周日补走访一户" in replies[-1].plain_text
     replies = await tap(harness, user, replies, "提交")
     assert "已更正" in "\n".join(texts(replies))
     [row] = await summaries(harness)
-    assert row.figures["visits"] == 4 and row.achievements == "走访五户"
+    assert row.figures["visits"] == 2 and row.achievements == "走访五户"
+    assert row.figures_note == "周日补走访一户"
     # Submitted when first submitted: a late correction does not make it late.
     assert row.submitted_at == first.submitted_at
     async with harness.db.read() as session:
         audit = list((await session.execute(
             select(AuditEntry).where(AuditEntry.entity == "summary"))).scalars())
-    assert [(a.entity, a.entity_id, a.field, a.old_value, a.new_value, a.actor_id)
-            for a in audit] == [("summary", row.id, "figures.visits", "1", "4", cadre.id)]
+    assert [(a.action, a.field, a.old_value, a.new_value, a.actor_id) for a in audit
+            if a.field != "figures.visits_by_kind"] == [
+        ("recount", "figures.visits", "1", "2", cadre.id),
+        ("correct", "figures_note", None, "周日补走访一户", cadre.id)]
+
+
+async def test_one_day_in_the_village_is_one_whatever_is_typed_and_its_reason_is_asked(harness):
+    """The figure that was once typed as 7: no button changes it, a typed number is the
+    reason's text, and the short-week reason is asked."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6207, language_code="zh-hans")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23], visits={})
+    replies = await harness.send(user, "/summary")
+    assert "本周在村 1 天，少于规定的 5 天" in replies[-1].plain_text
+    replies = await fill_texts(harness, user, ["7", "走访", "无", "继续"])
+    confirm = replies[-1].plain_text
+    assert "驻村天数：1\n" in confirm and "驻村不足原因：7" in confirm
+    labels = [label for row in last_with_buttons(replies).buttons for label, _ in row]
+    assert "✏️ 驻村天数" not in labels and "✏️ 驻村不足原因" in labels
+    # A forged edit of a figure has no question to reach: the form has none.
+    token = last_with_buttons(replies).callback_data("提交").split(":")[1]
+    for index in range(5, 9):
+        assert not texts(await harness.press(user, f"f:{token}:e:{index}"))
+    await tap(harness, user, replies, "提交")
+    [row] = await summaries(harness)
+    assert row.figures["days_in_village"] == 1 and row.short_reason == "7"
+
+
+async def test_a_week_that_becomes_short_before_saving_asks_its_reason_first(harness):
+    """Five days when the form opened, four when Save is tapped: the reason is asked, and
+    what is saved is what the records say then."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6208, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={})
+    replies = await fill_texts(harness, user, ["/summary", "a", "b", "c"])
+    assert "Days in the village: 5" in replies[-1].plain_text
+    async with harness.db.write() as session:
+        row = (await session.execute(select(Checkin).where(
+            Checkin.person_id == cadre.id, Checkin.day == dt.date(2026, 11, 28)))).scalar_one()
+        row.in_village, row.reason = False, "meeting"
+    replies = await tap(harness, user, replies, "Save")
+    assert "Your check-ins changed" in replies[-1].plain_text
+    assert "this week: 4, fewer than the 5 required" in replies[-1].plain_text
+    assert await summaries(harness) == []
+    replies = await harness.send(user, "County meeting on Saturday")
+    assert "Days in the village: 4" in replies[-1].plain_text
+    await tap(harness, user, replies, "Save")
+    [saved] = await summaries(harness)
+    assert saved.figures["days_in_village"] == 4
+    assert saved.short_reason == "County meeting on Saturday"
 
 
 async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts_it(harness):
@@ -173,7 +231,10 @@ async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts
     assert row.status == "returned" and row.return_reason == "请补充帮扶情况"
     assert "已退回修改" in texts(await harness.send(leader_user, "/team"))[-1]
 
-    # The cadre corrects it from the button: the reason is shown, saving resubmits it.
+    # The cadre corrects it from the button: the reason is shown, saving resubmits it with
+    # the figures counted again (a help recorded meanwhile).
+    async with harness.db.write() as session:
+        session.add(_visit(cadre, "weak", dt.date(2026, 11, 26)))
     replies = await harness.tap(user, [returned], "修改周小结")
     assert any("请补充帮扶情况" in t for t in texts(replies))
     before = len(harness.emu.sent_to(leader_user.id))
@@ -182,7 +243,7 @@ async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts
     again = (await harness.emu.wait_sent(leader_user.id, count=before + 1))[-1]
     assert "已修改后重新提交" in again.plain_text
     [row] = await summaries(harness)
-    assert row.status == "submitted"
+    assert row.status == "submitted" and row.figures["visits"] == 3
 
     # The old notice's 通过 is stale only once decided; the new one accepts.
     seen = len(harness.emu.sent_to(user.id))
