@@ -13,6 +13,7 @@ from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question
 from handlers.registry import CADRE, callback
 from handlers.reviews import Reviewable, ask, reviewable, sent_to
+from reports.attendance import excused_line
 from storage import summaries as store
 from storage.models import Person, Summary
 from storage.reviewqueue import WEEKLY
@@ -26,13 +27,20 @@ def _person(turn: Turn) -> Person:
 
 
 def _short_week(data: Data) -> bool:
-    return int(data.get("ctx_days", 0)) < int(data.get("ctx_min_days", 0))
+    excused = int(data.get("ctx_excused", 0))
+    return int(data.get("ctx_days", 0)) + excused < int(data.get("ctx_min_days", 0))
+
+
+def _short_values(data: Data) -> dict[str, int]:
+    """The reason's prompt: the days in the village, and the days required less the days
+    approved leave excused (an excused day counts as present)."""
+    return {"days": int(data["ctx_days"]),
+            "minimum": int(data["ctx_min_days"]) - int(data.get("ctx_excused", 0))}
 
 
 QUESTIONS = (
     Question("short_reason", N_("summary.q.short_reason"), N_("summary.label.short_reason"),
-             when=_short_week, prompt_values=lambda data: {
-                 "days": int(data["ctx_days"]), "minimum": int(data["ctx_min_days"])}),
+             when=_short_week, prompt_values=_short_values),
     Question("achievements", N_("summary.q.achievements"), N_("summary.label.achievements")),
     Question("problems", N_("summary.q.problems"), N_("summary.label.problems")),
     Question("plan", N_("summary.q.plan"), N_("summary.label.plan")),
@@ -95,6 +103,7 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     figures = await _computed(turn, monday)
     data["ctx_week"] = monday.isoformat()
     data["ctx_days"] = figures["days_in_village"]
+    data["ctx_excused"] = len(figures["excused_days"])
     data["ctx_min_days"] = _required(turn)
     return data
 
@@ -103,7 +112,9 @@ async def refresh(turn: Turn, data: Data) -> str | None:
     """Before saving: the days as the records give them now; a week that has become short
     asks its reason first (the line returned says why)."""
     monday = dt.date.fromisoformat(data["ctx_week"])
-    data["ctx_days"] = (await _computed(turn, monday))["days_in_village"]
+    figures = await _computed(turn, monday)
+    data["ctx_days"] = figures["days_in_village"]
+    data["ctx_excused"] = len(figures["excused_days"])
     data["ctx_min_days"] = _required(turn)
     if _short_week(data) and "short_reason" not in data:
         return turn.tr("summary.now_short")
@@ -140,6 +151,9 @@ async def describe(turn: Turn, data: Data) -> list[str]:
     lines.extend(turn.tr("form.field", label=turn.tr(f"summary.label.{key}"),
                          value=str(int(figures[key]))) for key in store.FIGURES)
     lines.append(by_kind_line(turn.tr, figures["visits_by_kind"]))
+    excused = excused_line(turn.tr, figures["excused_days"])
+    if excused is not None:
+        lines.append(excused)
     return lines
 
 
@@ -171,6 +185,9 @@ def render_card(tr: Translator, row: Summary) -> str:
     """A submitted weekly summary as its reviewer reads it: figures, then the texts."""
     lines = [figures_line(tr, row.figures),
              by_kind_line(tr, row.figures.get("visits_by_kind") or {})]
+    excused = excused_line(tr, row.figures.get("excused_days") or [])
+    if excused is not None:
+        lines.append(excused)
     if row.figures_note:
         lines.append(tr("summary.card_text", label=tr("summary.label.figures_note"),
                         text=row.figures_note))

@@ -86,6 +86,20 @@ async def days_in_village_by_person(
     return {person_id: int(count) for person_id, count in result.all()}
 
 
+async def village_days_by_person(
+    session: AsyncSession, *, person_ids: list[int], start: dt.date, end: dt.date
+) -> dict[int, set[dt.date]]:
+    """The days in the village per person over a period."""
+    result = await session.execute(
+        select(Checkin.person_id, Checkin.day).where(
+            Checkin.person_id.in_(person_ids), Checkin.in_village.is_(True),
+            Checkin.day >= start, Checkin.day <= end))
+    found: dict[int, set[dt.date]] = {}
+    for person_id, day in result.all():
+        found.setdefault(person_id, set()).add(day)
+    return found
+
+
 async def people_with_checkin(
     session: AsyncSession, *, day: dt.date, reason: str | None = None
 ) -> set[int]:

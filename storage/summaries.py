@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import people, reviews, visits
+from storage import leave, people, reviews, visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
 from storage.figures import local_bounds
@@ -74,7 +74,16 @@ async def figures_between(
         "disputes_opened": await _count(session, opened),
         "disputes_resolved": await _count(session, resolved),
         "aid": await _count(session, aid),
+        # Days approved leave excused (not days in the village): they count as present.
+        "excused_days": [day.isoformat() for day in await leave.excused_days(
+            session, person_id=person_id, start=start, end=end)],
     }
+
+
+def counted_days(figures: dict[str, Any]) -> int:
+    """Days in the village and days approved leave excused: what the week's days required
+    are judged against."""
+    return int(figures.get("days_in_village", 0)) + len(figures.get("excused_days") or [])
 
 
 async def week_figures(
@@ -107,7 +116,8 @@ async def submit_summary(
 ) -> tuple[Summary, bool]:
     """Submit a week's summary, or correct the one submitted (each change audited). Its
     figures are counted from the records now, whatever was shown before; the short-week
-    reason is kept only when the days are fewer than `minimum`, and required then.
+    reason is kept only when the days (with those approved leave excused) are fewer than
+    `minimum`, and required then.
 
     Returns the summary and whether it was new. Raises SummaryLocked once accepted,
     ReasonNeeded when the week is short and no reason is given.
@@ -116,7 +126,7 @@ async def submit_summary(
     if existing is not None and existing.status == "accepted":
         raise SummaryLocked(existing.id)
     figures = await week_figures(session, person_id=person.id, week_start=week_start, tz=tz)
-    short = int(figures["days_in_village"]) < minimum
+    short = counted_days(figures) < minimum
     if short and not (text.short_reason or "").strip():
         raise ReasonNeeded(week_start)
     if not short and text.short_reason is not None:

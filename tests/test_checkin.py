@@ -47,9 +47,11 @@ async def test_away_asks_the_reason_and_records_it(harness):
     assert [data for row in reasons[0].buttons for _, data in row] == [
         "ci:r:meeting",
         "ci:r:sick",
-        "ci:r:leave",
         "ci:r:other",
     ]
+    assert "请假须先用 /leave 申请" in reasons[0].plain_text  # leave is asked for, not picked
+    assert not [r for r in await harness.press(user, "ci:r:leave") if r.method == "sendMessage"]
+    assert await _rows(harness) == []
     replies = await harness.press(user, "ci:r:sick")
     assert any("不在村（生病）" in r.plain_text for r in replies)
     [row] = await _rows(harness)

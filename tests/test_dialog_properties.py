@@ -63,7 +63,7 @@ SCALE = max(1, int(os.environ.get("PROPERTY_SCALE", "1")))
 SHRINK = os.environ.get("PROPERTY_SHRINK", "") not in ("", "0")
 CADRE_FORMS = frozenset({"visit", "dispute", "aid", "summary", "dispute_step", "publicity",
                          "problem", "problem_step", "case", "final", "rectify_action"})
-REASONS = ("meeting", "sick", "leave", "other")
+REASONS = ("meeting", "sick", "other")
 HOUSEHOLD_CODE = re.compile(r"h(\d+)")
 APOLOGIES = {translate(locale, msgid) for locale in ("zh", "en")
              for msgid in ("common.error", "common.temporarily_unavailable")}
