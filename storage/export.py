@@ -25,6 +25,7 @@ from storage.models import (
     Dispute,
     DisputeStep,
     Household,
+    LeaveRequest,
     ModelCase,
     Pairing,
     Person,
@@ -87,6 +88,8 @@ STAGE_SUMMARIES = ("id", "kind", "cadre", "rank", "unit", "township", "village",
                    "return_reason", "grade", "appraisal", "appraised_by")
 RECTIFICATION = ("township", "village", "types", "measures", *RULE_KINDS, "last_action")
 WINTER = ("township", "village", "item", "unit", "target", "progress", "percent")
+LEAVE = ("id", "cadre", "unit", "township", "village", "first_day", "last_day", "reason",
+         "status", "requested_at", "decided_at", "decided_by")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "problem_steps": PROBLEM_STEPS,
@@ -95,7 +98,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "summaries": SUMMARIES,
     "pairings": PAIRINGS, "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
     "stage_summaries": STAGE_SUMMARIES,
-    "rectification": RECTIFICATION, "winter": WINTER,
+    "rectification": RECTIFICATION, "winter": WINTER, "leave": LEAVE,
 }
 KINDS = tuple(COLUMNS)
 # The date or time column each kind's rows come in the order of (kinds not listed come in
@@ -439,6 +442,22 @@ async def winter_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
         yield (township, village, item, unit_of(item), target, progress,
                None if done is None else round(done, 1))
 
+def leave_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every leave request with a day in the period, whatever its decision; columns LEAVE."""
+    decider = aliased(Person)
+    query: Select = select(
+        LeaveRequest.id, Person.name, Unit.name, Township.name, Village.name,
+        LeaveRequest.first_day, LeaveRequest.last_day, LeaveRequest.reason, LeaveRequest.status,
+        LeaveRequest.requested_at, LeaveRequest.decided_at, decider.name,
+    ).join(Person, Person.id == LeaveRequest.person_id).outerjoin(
+        decider, decider.id == LeaveRequest.decided_by)
+    query = _names(query, LeaveRequest.village_id, LeaveRequest.township_id, Person.unit_id)
+    query = query.where(LeaveRequest.first_day <= where.window.end,
+                        LeaveRequest.last_day >= where.window.start)
+    query = _placed(query, LeaveRequest.village_id, LeaveRequest.township_id, where)
+    return _stream(session, where, query.order_by(LeaveRequest.first_day, LeaveRequest.id))
+
+
 async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
     """People's, units', townships' and villages' names by id (the audit trail keeps ids)."""
     names: dict[str, dict[int, str]] = {}
@@ -458,7 +477,7 @@ SOURCES: dict[str, RowSource] = {
     "pairings": pairing_rows,
     "people": people_rows, "audit": audit_rows, "appraisals": appraisal_rows,
     "stage_summaries": stage_summary_rows,
-    "rectification": rectification_rows, "winter": winter_rows,
+    "rectification": rectification_rows, "winter": winter_rows, "leave": leave_rows,
 }
 
 

@@ -15,6 +15,7 @@ from storage.models import AuditEntry, Checkin, LeaveRequest, Person
 from tests.emulator import Sent
 from tests.harness import texts
 from tests.scheduling import local
+from tests.test_export import by_header, fetch_workbook
 
 SATURDAY = dt.date(2026, 11, 28)  # the harness's today
 
@@ -23,6 +24,13 @@ SATURDAY = dt.date(2026, 11, 28)  # the harness's today
 def settings(settings):
     """Replies paced for tests: the emulator does not rate-limit, and 1/s per chat is slow."""
     return settings.model_copy(update={"outbox_per_chat_per_second": 50.0})
+
+
+@pytest.fixture
+def exports(harness, tmp_path):
+    """The folder the workbooks are built in, for this test only."""
+    harness.settings.export_dir = str(tmp_path / "exports")
+    return tmp_path / "exports"
 
 
 async def person(harness, name: str) -> Person:
@@ -232,3 +240,30 @@ async def test_the_evening_check_counts_approved_leave_as_present_and_says_which
     async with harness.db.write() as session:
         out = await attendance_warnings(Run(harness.ctx, session, now, now))
     assert [m for m in out if m.person_id == cadre.id] == []
+
+
+async def test_the_office_sees_every_request_and_decision_in_the_export(harness, exports):
+    """The office's /export has a 请假 sheet with every request in the period (approved,
+    declined, waiting) and the audit sheet names each step; a team leader's has only their
+    village's."""
+    await harness.import_roster()
+    leader_user = await harness.register("13800138001", user_id=7161)
+    user = await harness.register("13800138002", user_id=7162)
+    other = await harness.register("13800138005", user_id=7163)  # 陈静, 东岗村
+    office = await harness.register("13800138009", user_id=7164)
+    welcome = len(harness.emu.sent_to(leader_user.id))
+    await ask_leave(harness, user, "今天", "今天", "看病", "提交")
+    notice = (await harness.emu.wait_sent(leader_user.id, count=welcome + 1))[-1]
+    await harness.tap(leader_user, [notice], "不批准")
+    await ask_leave(harness, other, "今天", "明天", "培训", "提交")
+    await harness.send(office, "/export")
+    _name, book, _params = await fetch_workbook(harness, office)
+    rows = by_header(book, "请假")
+    assert [(r["干部"], r["村"], r["事由"], r["审核结果"], r["审核人"]) for r in rows] == [
+        ("李娜", "新村", "看病", "未批准", "张伟"), ("陈静", "东岗村", "培训", "待审核", None)]
+    audit = [(r["对象"], r["操作"]) for r in by_header(book, "操作日志")
+             if str(r["对象"]).startswith("请假申请")]
+    assert audit == [("请假申请 #1", "申请"), ("请假申请 #1", "不批准"), ("请假申请 #2", "申请")]
+    await harness.send(leader_user, "/export")
+    _name, book, _params = await fetch_workbook(harness, leader_user)
+    assert [r["干部"] for r in by_header(book, "请假")] == ["李娜"]
