@@ -104,6 +104,9 @@ async def test_approved_leave_is_told_and_excuses_its_days_in_the_week(harness):
     assert not texts(again)  # answered once, on the button: nothing changes
     [row] = await requests(harness)
     assert (row.status, row.decided_by) == ("approved", leader.id)
+    team = texts(await harness.send(leader_user, "/team"))[-1].splitlines()
+    assert team[team.index(next(t for t in team if t.startswith("李娜："))) + 1] == (
+        "　└ 批准请假：2 天（11月28日（周六）、11月29日（周日）），计入驻村要求")
 
     # The week: 3 days in the village and 2 excused reach the 5 required; no reason asked.
     replies = await harness.send(user, "/summary")
