@@ -6,9 +6,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from storage.models import AuditEntry, Checkin, Dispute, DisputeStep, Person, Summary, Visit
+from handlers.dialogs import CONFIRM, RESUME
+from storage.models import AuditEntry, Checkin, Dialog, Dispute, DisputeStep, Person, Summary, Visit
 from tests.emulator import Sent
 from tests.harness import texts
 
@@ -331,3 +335,81 @@ async def test_cancel_leaves_no_summary(harness):
     replies = await harness.send(user, "/cancel")
     assert "Nothing was saved" in replies[-1].plain_text
     assert await summaries(harness) == []
+
+
+INPUTS = st.one_of(
+    st.sampled_from(["7", "０", "100", "驻村天数7天", "走访 20 次", "/back", "-1", "七"]),
+    st.text(min_size=1, max_size=12).filter(lambda t: t.strip() and not t.startswith("/")),
+    st.tuples(st.just("press"), st.integers(0, 12)),  # any button of the newest keyboard
+    st.tuples(st.just("forge"), st.integers(0, 12)),  # an edit button the card never offered
+)
+
+
+@hypothesis_settings(max_examples=8, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(inputs=st.lists(INPUTS, max_size=10))
+async def test_no_sequence_of_inputs_changes_a_computed_figure(harness, inputs):
+    """Whatever the cadre types or presses in the summary dialog, what is saved is what the
+    records give: here one day in the village and two visits, so the short-week reason too."""
+    if not await summaries_or_none(harness):
+        await harness.import_roster()
+    user = harness.emu.user(6290, language_code="zh-hans")
+    cadre = await person(harness, "李娜")
+    if cadre.telegram_user_id is None:
+        await harness.register("13800138002", user_id=6290, language_code="zh-hans")
+    async with harness.db.read() as session:
+        weeks = len((await session.execute(select(Checkin.id).where(
+            Checkin.person_id == cadre.id))).all())
+    monday = dt.date(2026, 11, 30) + dt.timedelta(days=7 * weeks)  # a fresh week each example
+    harness.at(dt.datetime.combine(monday + dt.timedelta(days=4), dt.time(10), SHANGHAI))
+    await harness.send(user, "/cancel")
+    async with harness.db.write() as session:
+        session.add(Checkin(person_id=cadre.id, village_id=cadre.village_id, in_village=True,
+                            day=monday, created_at=NOW, updated_at=NOW))
+        session.add(_visit(cadre, "weak", monday))
+        session.add(_visit(cadre, "old", monday + dt.timedelta(days=1)))
+    shown = list(await harness.send(user, "/summary"))  # every reply so far, in order
+
+    def newest_keyboard() -> Sent | None:
+        return next((r for r in reversed(shown) if r.buttons), None)
+
+    for item in inputs:
+        keyboard = newest_keyboard()
+        if isinstance(item, str):
+            shown += await harness.send(user, item)
+        elif keyboard is not None and item[0] == "press":
+            buttons = [data for row in keyboard.buttons for _, data in row]
+            data = buttons[item[1] % len(buttons)]
+            if not (data.endswith(":x") or data.endswith(":ok")):  # the test saves below
+                shown += await harness.press(user, data, message_id=keyboard.message_id)
+        elif keyboard is not None and item[0] == "forge":
+            token = next((d.split(":")[1] for row in keyboard.buttons for _, d in row
+                          if d.startswith("f:")), None)
+            if token is not None:
+                shown += await harness.press(user, f"f:{token}:e:{item[1]}")
+    for _ in range(8):  # answer whatever is still asked (or resume the draft), then save
+        async with harness.db.read() as session:
+            dialog = (await session.execute(select(Dialog).where(
+                Dialog.chat_id == user.id))).scalar_one_or_none()
+        if dialog is None:  # "discard and start again" may have closed it: open it again
+            shown += await harness.send(user, "/summary")
+        elif dialog.step == CONFIRM:
+            await harness.press(user, f"f:{dialog.token}:ok")
+            break
+        elif dialog.step == RESUME:
+            shown += await harness.press(user, f"f:{dialog.token}:c")
+        else:
+            shown += await harness.send(user, "写完")
+    row = (await summaries(harness))[-1]
+    assert row.week_start == monday
+    assert {k: row.figures[k] for k in ("days_in_village", "visits", "disputes_opened",
+                                        "disputes_resolved", "aid")} == {
+        "days_in_village": 1, "visits": 2, "disputes_opened": 0, "disputes_resolved": 0,
+        "aid": 0}
+    assert row.short_reason is not None  # 1 day < 5: the reason was asked
+
+
+async def summaries_or_none(harness) -> bool:
+    """Whether an earlier example of this test already set the roster up."""
+    async with harness.db.read() as session:
+        return (await session.execute(select(Person).limit(1))).first() is not None
