@@ -118,7 +118,9 @@ async def on_button(turn: Turn, rest: str) -> None:
         turn.tell(author, tr(msgid, period=span(row), name=turn.person.name),
                   key=f"leave:{row.id}:{row.status}")
         told = True
-    told_line = turn.tr("leave.author_told" if told else "leave.author_not_told",
-                        name=author.name)
+    if told:
+        told_line = turn.tr("leave.author_told", name=author.name)
+    else:
+        told_line = turn.tr("leave.author_not_told", name=author.name)
     msgid = "leave.approved" if approve else "leave.declined"
     turn.say(turn.tr(msgid, name=author.name, period=span(row), told=told_line))

@@ -138,7 +138,7 @@ async def test_declined_leave_excuses_nothing_and_the_asker_is_told(harness):
     replies = await ask_leave(harness, user, "today", "tomorrow", "Family", "Save")
     assert texts(replies)[-1].startswith("📨 Your leave request (28 – 29 Nov) went to 张伟")
     notice = (await harness.emu.wait_sent(leader_user.id, count=welcome + 1))[-1]
-    assert notice.plain_text.startswith("🗓 李娜 asks for leave, 28 – 29 Nov.")
+    assert notice.plain_text.startswith("🗓 李娜 asks for leave: 28 – 29 Nov, days: 2.")
     seen = len(harness.emu.sent_to(user.id))
     replies = await harness.tap(leader_user, [notice], "Decline")
     assert texts(replies)[-1] == "Declined 李娜's leave (28 – 29 Nov). 李娜 has been told."
@@ -235,7 +235,7 @@ async def test_the_evening_check_counts_approved_leave_as_present_and_says_which
     assert warning.payload["text"].splitlines() == [
         "This week you have 2 days in the village so far. To reach 5, you must stay every "
         "remaining day (2 left).",
-        "Approved leave, counted towards the days required: Fri 4 Dec"]
+        "Approved leave, counted towards the days required (1): Fri 4 Dec"]
     async with harness.db.write() as session:
         pending = (await session.execute(select(LeaveRequest).where(
             LeaveRequest.status == "pending"))).scalar_one()
