@@ -51,7 +51,8 @@ QUESTIONS = (
 # The figures' labels are built from store.FIGURES; list them so the catalog check sees them.
 _FIGURE_IDS = [N_("summary.label.days_in_village"), N_("summary.label.visits"),
                N_("summary.label.disputes_opened"), N_("summary.label.disputes_resolved"),
-               N_("summary.label.aid")]
+               N_("summary.label.aid"),
+               N_("summary.label.excused_days")]  # the export's name for the excused days
 
 
 def _answers_of(row: Summary) -> Data:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from scheduler.plans import attendance_warnings
 from scheduler.runs import Run
-from storage.models import AuditEntry, Checkin, LeaveRequest, Person
+from storage.models import AuditEntry, Checkin, LeaveRequest, Person, Summary
 from tests.emulator import Sent
 from tests.harness import texts
 from tests.scheduling import local
@@ -259,6 +259,12 @@ async def test_the_office_sees_every_request_and_decision_in_the_export(harness,
     notice = (await harness.emu.wait_sent(leader_user.id, count=welcome + 1))[-1]
     await harness.tap(leader_user, [notice], "不批准")
     await ask_leave(harness, other, "今天", "明天", "培训", "提交")
+    cadre = await person(harness, "李娜")
+    async with harness.db.write() as session:  # a summary whose week had a day excused
+        session.add(Summary(person_id=cadre.id, village_id=cadre.village_id,
+                            week_start=dt.date(2026, 11, 23), status="submitted",
+                            figures={"days_in_village": 4, "excused_days": ["2026-11-27"]},
+                            submitted_at=harness.clock.now()))
     await harness.send(office, "/export")
     _name, book, _params = await fetch_workbook(harness, office)
     rows = by_header(book, "请假")
@@ -267,6 +273,8 @@ async def test_the_office_sees_every_request_and_decision_in_the_export(harness,
     audit = [(r["对象"], r["操作"]) for r in by_header(book, "操作日志")
              if str(r["对象"]).startswith("请假申请")]
     assert audit == [("请假申请 #1", "申请"), ("请假申请 #1", "不批准"), ("请假申请 #2", "申请")]
+    [summary] = by_header(book, "周小结")
+    assert "批准请假：11月27日" in summary["本周数据"]
     await harness.send(leader_user, "/export")
     _name, book, _params = await fetch_workbook(harness, leader_user)
     assert [r["干部"] for r in by_header(book, "请假")] == ["李娜"]
