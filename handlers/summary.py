@@ -27,6 +27,8 @@ def _person(turn: Turn) -> Person:
 
 
 def _short_week(data: Data) -> bool:
+    if "ctx_days" not in data:  # a draft from before the figures were counted: Save counts
+        return False
     excused = int(data.get("ctx_excused", 0))
     return int(data.get("ctx_days", 0)) + excused < int(data.get("ctx_min_days", 0))
 

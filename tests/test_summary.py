@@ -199,6 +199,34 @@ async def test_a_week_that_becomes_short_before_saving_asks_its_reason_first(har
     assert saved.short_reason == "County meeting on Saturday"
 
 
+async def test_a_draft_left_open_with_a_typed_figure_saves_the_records_figures(harness):
+    """A draft written before the figures were counted (7 typed as the days, no reason) is
+    saved with the records' one day, after the reason it now needs."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6209, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23], visits={})
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        session.add(Dialog(chat_id=user.id, person_id=cadre.id, form="summary", step=CONFIRM,
+                           token="0ld0", started_at=now, updated_at=now, history={},
+                           data={"days_in_village": 7, "visits": 9, "disputes_opened": 0,
+                                 "disputes_resolved": 0, "aid": 0, "achievements": "a",
+                                 "problems": "b", "plan": "c", "ctx_week": "2026-11-23",
+                                 "ctx_min_days": 5, "ctx_by_kind": {}}))
+    last = harness.emu.sent_to(user.id)[-1].message_id  # the card it was on
+    replies = await harness.press(user, "f:0ld0:ok", message_id=last)
+    assert "this week: 1, fewer than the 5 required" in replies[-1].plain_text
+    assert await summaries(harness) == []
+    replies = await harness.send(user, "Sick")
+    replies = await tap(harness, user, replies, "Skip")  # the explanation, new since the draft
+    assert "Days in the village: 1" in replies[-1].plain_text
+    await tap(harness, user, replies, "Save")
+    [row] = await summaries(harness)
+    assert (row.figures["days_in_village"], row.figures["visits"]) == (1, 0)
+    assert row.short_reason == "Sick"
+
+
 async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts_it(harness):
     """The whole loop, in Chinese: submit → the team leader gets it with 通过 / 退回修改 →
     returned with a reason → the cadre corrects it from the button → the leader gets it again
