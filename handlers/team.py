@@ -13,7 +13,7 @@ from handlers.registry import LEADERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
 from reports.attendance import excused_line
 from reports.figures import week_laggards
-from storage import leave, stats
+from storage import checkins, leave, stats
 from storage.scope import Scope
 
 BY_PLACE = {"township": N_("pairs.by_township"), "village": N_("pairs.by_village")}
@@ -39,6 +39,7 @@ def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, Span]:
 def render_team(
     tr: Translator, members: list[stats.TeamMember], *, village: str, week_start: dt.date,
     today: dt.date, min_days: int, excused: dict[int, list[dt.date]] | None = None,
+    far: dict[int, list[tuple[dt.date, float]]] | None = None,
 ) -> str:
     """A team's week so far: each member's days in the village, visits and summary, and under
     a member the week's days approved leave excuses (`excused`, by person id)."""
@@ -51,6 +52,10 @@ def render_team(
         on_leave = excused_line(tr, (excused or {}).get(member.person_id, []))
         if on_leave is not None:
             lines.append(tr("team.excused", excused=on_leave))
+        away = [tr("team.far_day", day=day, km=round(km))
+                for day, km in (far or {}).get(member.person_id, [])]
+        if away:
+            lines.append(tr("team.far", days=tr("common.list_sep").join(away)))
     if not members:
         lines.append(tr("team.no_members"))
     return "\n".join(lines)
@@ -76,9 +81,14 @@ async def team(turn: Turn, args: str) -> None:
     excused = {m.person_id: await leave.excused_days(turn.session, person_id=m.person_id,
                                                      start=monday, end=sunday)
                for m in members}
+    reference = await checkins.village_location(
+        turn.session, village_id=scope.village_id, first_week=turn.app.settings.campaign_start)
+    far = {} if reference is None else await checkins.far_checkins(
+        turn.session, village_id=scope.village_id, start=monday, end=sunday,
+        reference=reference)
     turn.say(render_team(turn.tr, members, village=scope.name, week_start=monday,
                          today=turn.today, min_days=turn.app.settings.min_days_in_village,
-                         excused=excused))
+                         excused=excused, far=far))
 
 
 # --- /laggards -------------------------------------------------------------------------------
