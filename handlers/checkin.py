@@ -9,7 +9,9 @@ from storage import checkins
 from storage.audit import record_audit
 from storage.models import Checkin
 
-REASONS = ("meeting", "sick", "leave", "other")
+# Leave is not a reason one picks: it is asked for with /leave and decided by the one above
+# (a check-in saved as "leave" before stays readable as 请假).
+REASONS = ("meeting", "sick", "other")
 
 
 def _status(turn: Turn, row: Checkin) -> str:

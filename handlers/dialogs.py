@@ -284,6 +284,12 @@ async def on_button(turn: Turn, rest: str) -> None:
     if action in ("a", "s", "m", "d"):
         await _on_question_button(turn, form, dialog, data, action, arg)
     elif action == "ok" and dialog.step == CONFIRM:
+        lead = await form.refresh(turn, data) if form.refresh is not None else None
+        if lead is not None and form.next_question(data) is not None:
+            turn.drop_keyboard()
+            await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])),
+                           lead=lead)
+            return
         await _save(turn, form, dialog, data)
     elif (
         action == "e"

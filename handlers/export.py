@@ -86,6 +86,7 @@ CODES: dict[str, dict[str, str]] = {
     "rectification": {"types": "rectify.type."},
     "winter": {"item": "winter.item.", "unit": "winter.unit."},
     "targets": {"target": "targets.target."},
+    "leave": {"status": "leave.status."},
 }
 # Columns the workbook leaves out: internal ids the chat never shows. The numbers of disputes,
 # problems and cases stay: the chat quotes them (纠纷 #12), and a reader may quote them back.

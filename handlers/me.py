@@ -7,6 +7,7 @@ from typing import Any
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.registry import CADRE, command
+from reports.attendance import excused_line
 from storage import summaries
 
 SUMMARY_STATUS = {
@@ -34,6 +35,9 @@ def render_me(tr: Translator, overview: dict[str, Any], *, min_days: int,
     status = overview["summary_status"]
     lines = [tr("me.week_title", period=Span(overview["week_start"], overview["today"]))]
     lines += _figures(tr, overview["week"])
+    excused = excused_line(tr, overview["week"].get("excused_days") or [])
+    if excused is not None:
+        lines.append(excused)
     lines.append(tr("me.days_needed", minimum=min_days))
     if status == "submitted" and not reviewers:
         lines.append(tr("me.summary.submitted.nobody"))

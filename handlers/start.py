@@ -33,6 +33,12 @@ GROUPS = {
     **dict.fromkeys(("review", "appraise", "export", "report", "spotcheck", "cases", "merit",
                      "broadcast", "roster"), MANAGE),
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
+    "leave": DAILY,
+}
+# /help shares a line between a command and one used with it, to stay on one phone screen:
+# command -> (the one folded into its line, the line that names both). The menu lists both.
+SHARED_LINE: dict[str, tuple[str, str]] = {
+    "checkin": ("leave", N_("help.checkin_and_leave")),
 }
 COUNTY_ROLES = ("leading_group", "office")
 # A command some roles use for something else: each reads the description written for it (the
@@ -180,7 +186,10 @@ def role_commands(role: str) -> list[tuple[str, Command, str]]:
 def role_menu(role: str, locale: str) -> list[dict[str, str]]:
     """The command menu of a role, in one language, with the descriptions /help shows."""
     tr = translator(locale)
-    return [{"command": c.name, "description": tr(d)} for _, c, d in role_commands(role)]
+    commands = role_commands(role)
+    names = {c.name for _, c, _ in commands}
+    return [{"command": c.name, "description": tr(_line(c.name, d, names))}
+            for _, c, d in commands]
 
 
 def help_text(role: str, locale: str) -> str:
@@ -188,12 +197,23 @@ def help_text(role: str, locale: str) -> str:
     general ones on the last line."""
     tr = translator(locale)
     lines: list[str] = []
+    commands = role_commands(role)
+    names = {c.name for _, c, _ in commands}
+    folded = {SHARED_LINE[n][0] for n in names if n in SHARED_LINE and SHARED_LINE[n][0] in names}
     for group in (DAILY, VIEW, MANAGE):
-        listed = [f"/{c.name} — {tr(d)}" for g, c, d in role_commands(role) if g == group]
+        listed = [f"/{c.name} — {tr(_line(c.name, d, names))}" for g, c, d in commands
+                  if g == group and c.name not in folded]
         if listed:
             lines += [tr(GROUP_TITLES[group]), *listed]
     lines.append(tr("help.more"))
     return "\n".join(lines)
+
+
+def _line(name: str, description: str, names: set[str]) -> str:
+    """A command's /help description, naming the one that shares its line when the role has
+    it."""
+    shared = SHARED_LINE.get(name)
+    return shared[1] if shared is not None and shared[0] in names else description
 
 
 def menu(turn: Turn) -> list[dict[str, str]]:

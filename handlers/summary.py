@@ -1,4 +1,5 @@
-"""/summary: the cadre's weekly summary, drafted from the week's records, correctable."""
+"""/summary: the cadre's weekly summary: figures counted from the week's records (shown, never
+typed, with the cadre's explanation beside them) and the texts, correctable until accepted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from handlers.dialogs import register_form, start_form
 from handlers.forms import Data, Form, Question
 from handlers.registry import CADRE, callback
 from handlers.reviews import Reviewable, ask, reviewable, sent_to
+from reports.attendance import excused_line
 from storage import summaries as store
 from storage.models import Person, Summary
 from storage.reviewqueue import WEEKLY
@@ -25,46 +27,58 @@ def _person(turn: Turn) -> Person:
 
 
 def _short_week(data: Data) -> bool:
-    return int(data.get("days_in_village", 0)) < int(data.get("ctx_min_days", 0))
+    if "ctx_days" not in data:  # a draft from before the figures were counted: Save counts
+        return False
+    excused = int(data.get("ctx_excused", 0))
+    return int(data.get("ctx_days", 0)) + excused < int(data.get("ctx_min_days", 0))
 
 
-def _figure(key: str, maximum: int = 10_000) -> Question:
-    return Question(key, f"summary.q.{key}", f"summary.label.{key}", kind="int",
-                    min_value=0, max_value=maximum)
+def _short_values(data: Data) -> dict[str, int]:
+    """The reason's prompt: the days in the village, and the days required less the days
+    approved leave excused (an excused day counts as present)."""
+    return {"days": int(data["ctx_days"]),
+            "minimum": int(data["ctx_min_days"]) - int(data.get("ctx_excused", 0))}
 
 
 QUESTIONS = (
-    _figure("days_in_village", 7),
-    _figure("visits"),
-    _figure("disputes_opened"),
-    _figure("disputes_resolved"),
-    _figure("aid"),
     Question("short_reason", N_("summary.q.short_reason"), N_("summary.label.short_reason"),
-             when=_short_week, prompt_values=lambda data: {
-                 "days": int(data["days_in_village"]), "minimum": int(data["ctx_min_days"])}),
+             when=_short_week, prompt_values=_short_values),
     Question("achievements", N_("summary.q.achievements"), N_("summary.label.achievements")),
     Question("problems", N_("summary.q.problems"), N_("summary.label.problems")),
     Question("plan", N_("summary.q.plan"), N_("summary.label.plan")),
+    # Beside the figures, never instead of them: offered on the confirm card (✏️ 说明).
+    Question("figures_note", N_("summary.q.figures_note"), N_("summary.label.figures_note"),
+             optional=True),
 )
-# The figure questions' message ids are built above; list them so the catalog check sees them.
-_FIGURE_IDS = [N_("summary.q.days_in_village"), N_("summary.label.days_in_village"),
-               N_("summary.q.visits"), N_("summary.label.visits"),
-               N_("summary.q.disputes_opened"), N_("summary.label.disputes_opened"),
-               N_("summary.q.disputes_resolved"), N_("summary.label.disputes_resolved"),
-               N_("summary.q.aid"), N_("summary.label.aid")]
+# The figures' labels are built from store.FIGURES; list them so the catalog check sees them.
+_FIGURE_IDS = [N_("summary.label.days_in_village"), N_("summary.label.visits"),
+               N_("summary.label.disputes_opened"), N_("summary.label.disputes_resolved"),
+               N_("summary.label.aid"),
+               N_("summary.label.excused_days")]  # the export's name for the excused days
 
 
 def _answers_of(row: Summary) -> Data:
-    """The submitted summary as form answers, so a correction starts from it."""
-    data: Data = {key: int(row.figures.get(key, 0)) for key in store.FIGURES}
-    data.update(achievements=row.achievements, problems=row.problems, plan=row.plan)
+    """The submitted summary's texts as form answers, so a correction starts from them (its
+    figures are computed again from the records)."""
+    data: Data = {"achievements": row.achievements, "problems": row.problems, "plan": row.plan,
+                  "figures_note": row.figures_note}
     if row.short_reason:
         data["short_reason"] = row.short_reason
-    data["ctx_by_kind"] = dict(row.figures.get("visits_by_kind") or {})
     data["ctx_submitted"] = row.submitted_at.isoformat()
     if row.status == "returned" and row.return_reason:
         data["ctx_returned"] = row.return_reason
     return data
+
+
+async def _computed(turn: Turn, monday: dt.date) -> dict[str, Any]:
+    """The week's figures as the records give them now."""
+    return await store.week_figures(turn.session, person_id=_person(turn).id, week_start=monday,
+                                    tz=turn.app.settings.tz)
+
+
+def _required(turn: Turn) -> int:
+    """The days in the village the week asks for."""
+    return int(turn.app.settings.min_days_in_village)
 
 
 async def _week_asked(turn: Turn, args: str) -> dt.date:
@@ -79,24 +93,35 @@ async def _week_asked(turn: Turn, args: str) -> dt.date:
 
 
 async def prepare(turn: Turn, args: str) -> Data | None:
-    """Draft this week's figures, or reopen the submitted summary unless it is accepted."""
+    """Reopen the submitted summary's texts unless it is accepted; the figures are the
+    records', computed now and again when it is saved."""
     person = _person(turn)
     monday = await _week_asked(turn, args)
     row = await store.summary_for(turn.session, person_id=person.id, week_start=monday)
     if row is not None and row.status == "accepted":
         turn.say(turn.tr("summary.locked", start=monday))
         return None
-    if row is not None:
-        data = _answers_of(row)
-    else:
-        figures = await store.week_figures(turn.session, person_id=person.id,
-                                           week_start=monday, tz=turn.app.settings.tz)
-        data = {key: figures[key] for key in store.FIGURES}
-        data["ctx_by_kind"] = figures["visits_by_kind"]
-    # Fixed when the form opens: the figures shown are this week's, whenever Save is tapped.
+    # The explanation is offered on the confirm card, not asked on the way.
+    data: Data = _answers_of(row) if row is not None else {"figures_note": None}
+    figures = await _computed(turn, monday)
     data["ctx_week"] = monday.isoformat()
-    data["ctx_min_days"] = turn.app.settings.min_days_in_village
+    data["ctx_days"] = figures["days_in_village"]
+    data["ctx_excused"] = len(figures["excused_days"])
+    data["ctx_min_days"] = _required(turn)
     return data
+
+
+async def refresh(turn: Turn, data: Data) -> str | None:
+    """Before saving: the days as the records give them now; a week that has become short
+    asks its reason first (the line returned says why)."""
+    monday = dt.date.fromisoformat(data["ctx_week"])
+    figures = await _computed(turn, monday)
+    data["ctx_days"] = figures["days_in_village"]
+    data["ctx_excused"] = len(figures["excused_days"])
+    data["ctx_min_days"] = _required(turn)
+    if _short_week(data) and "short_reason" not in data:
+        return turn.tr("summary.now_short")
+    return None
 
 
 def _kind_name(tr: Translator, kind: str) -> str:
@@ -109,32 +134,48 @@ def by_kind_line(tr: Translator, by_kind: dict[str, Any]) -> str:
     return tr("summary.by_kind", kinds=tr("common.list_sep").join(parts) or "—")
 
 
+def figures_line(tr: Translator, figures: dict[str, Any]) -> str:
+    """The week's counts on one line: 驻村天数 3 · 走访次数 2 …"""
+    return tr("common.list_sep").join(
+        f"{tr(f'summary.label.{key}')} {int(figures.get(key, 0))}" for key in store.FIGURES)
+
+
 async def describe(turn: Turn, data: Data) -> list[str]:
-    """The week, whether this corrects a submitted summary, and the visits per kind."""
+    """The week, whether this corrects a submitted summary, and its figures as the records
+    give them now (no button changes them)."""
     monday = dt.date.fromisoformat(data["ctx_week"])
+    figures = await _computed(turn, monday)
     lines = [turn.tr("summary.week", period=Span(monday, store.week_end(monday)))]
     if "ctx_returned" in data:
         lines.append(turn.tr("summary.returned_reason", reason=data["ctx_returned"]))
     elif "ctx_submitted" in data:
         lines.append(turn.tr("summary.correcting"))
-    lines.append(by_kind_line(turn.tr, data.get("ctx_by_kind") or {}))
+    lines.append(turn.tr("summary.computed"))
+    lines.extend(turn.tr("form.field", label=turn.tr(f"summary.label.{key}"),
+                         value=str(int(figures[key]))) for key in store.FIGURES)
+    lines.append(by_kind_line(turn.tr, figures["visits_by_kind"]))
+    excused = excused_line(turn.tr, figures["excused_days"])
+    if excused is not None:
+        lines.append(excused)
     return lines
 
 
 async def save(turn: Turn, data: Data) -> None:
-    """Submit or correct the week's summary."""
+    """Submit or correct the week's summary; storage counts its figures from the records."""
     monday = dt.date.fromisoformat(data["ctx_week"])
-    figures: dict[str, Any] = {key: int(data[key]) for key in store.FIGURES}
-    figures["visits_by_kind"] = data.get("ctx_by_kind") or {}
     text = store.SummaryText(achievements=data["achievements"], problems=data["problems"],
-                             plan=data["plan"], short_reason=data.get("short_reason"))
+                             plan=data["plan"], short_reason=data.get("short_reason"),
+                             figures_note=data.get("figures_note"))
     author = _person(turn)
     try:
         row, new = await store.submit_summary(turn.session, person=author,
-                                              week_start=monday, figures=figures, text=text,
-                                              now=turn.now)
+                                              week_start=monday, text=text, now=turn.now,
+                                              tz=turn.app.settings.tz, minimum=_required(turn))
     except store.SummaryLocked:
         turn.say(turn.tr("summary.locked", start=monday))
+        return
+    except store.ReasonNeeded:  # refresh asks for it first: only a race reaches this
+        turn.say(turn.tr("summary.now_short_unsaved", start=monday))
         return
     # Whoever reviews it gets it again, corrected, with the buttons that decide it.
     reviewers = await store.reviewers(turn.session, author=author)
@@ -145,9 +186,14 @@ async def save(turn: Turn, data: Data) -> None:
 
 def render_card(tr: Translator, row: Summary) -> str:
     """A submitted weekly summary as its reviewer reads it: figures, then the texts."""
-    figures = tr("common.list_sep").join(
-        f"{tr(f'summary.label.{key}')} {int(row.figures.get(key, 0))}" for key in store.FIGURES)
-    lines = [figures, by_kind_line(tr, row.figures.get("visits_by_kind") or {})]
+    lines = [figures_line(tr, row.figures),
+             by_kind_line(tr, row.figures.get("visits_by_kind") or {})]
+    excused = excused_line(tr, row.figures.get("excused_days") or [])
+    if excused is not None:
+        lines.append(excused)
+    if row.figures_note:
+        lines.append(tr("summary.card_text", label=tr("summary.label.figures_note"),
+                        text=row.figures_note))
     if row.short_reason:
         lines.append(tr("summary.card_text", label=tr("summary.label.short_reason"),
                         text=row.short_reason))
@@ -189,6 +235,6 @@ def cancelled(turn: Turn, data: Data) -> str:
 
 SUMMARY = register_form(
     Form(name="summary", title=N_("summary.title"), questions=QUESTIONS, save=save,
-         prepare=prepare, describe=describe, cancelled=cancelled),
+         prepare=prepare, describe=describe, cancelled=cancelled, refresh=refresh),
     roles=CADRE, description=N_("help.summary"), order=50,
 )

@@ -11,9 +11,10 @@ from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.registry import LEADERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
+from reports.attendance import excused_line
 from reports.figures import week_laggards
 from reports.targets import render_targets, scope_targets
-from storage import stats
+from storage import checkins, leave, stats
 from storage.scope import Scope
 
 BY_PLACE = {"township": N_("pairs.by_township"), "village": N_("pairs.by_village")}
@@ -38,15 +39,24 @@ def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, Span]:
 
 def render_team(
     tr: Translator, members: list[stats.TeamMember], *, village: str, week_start: dt.date,
-    today: dt.date, min_days: int,
+    today: dt.date, min_days: int, excused: dict[int, list[dt.date]] | None = None,
+    far: dict[int, list[tuple[dt.date, float]]] | None = None,
 ) -> str:
-    """A team's week so far: each member's days in the village, visits and summary."""
+    """A team's week so far: each member's days in the village, visits and summary, and under
+    a member the week's days approved leave excuses (`excused`, by person id)."""
     lines = [tr("team.title", village=village, **_span(week_start, today)),
              tr("team.legend", minimum=min_days)]
     for member in members:
         name = member.name + (tr("team.leader_mark") if member.role == "team_leader" else "")
         lines.append(tr("team.line", name=name, days=member.days, visits=member.visits,
                         summary=tr(TEAM_SUMMARY.get(member.summary, TEAM_SUMMARY["submitted"]))))
+        on_leave = excused_line(tr, (excused or {}).get(member.person_id, []))
+        if on_leave is not None:
+            lines.append(tr("team.excused", excused=on_leave))
+        away = [tr("team.far_day", day=day, km=round(km))
+                for day, km in (far or {}).get(member.person_id, [])]
+        if away:
+            lines.append(tr("team.far", days=tr("common.list_sep").join(away)))
     if not members:
         lines.append(tr("team.no_members"))
     return "\n".join(lines)
@@ -68,8 +78,18 @@ async def team(turn: Turn, args: str) -> None:
         return
     members = await stats.team_week(turn.session, village_id=scope.village_id,
                                     week_start=monday, today=turn.today)
+    sunday = monday + dt.timedelta(days=6)
+    excused = {m.person_id: await leave.excused_days(turn.session, person_id=m.person_id,
+                                                     start=monday, end=sunday)
+               for m in members}
+    reference = await checkins.village_location(
+        turn.session, village_id=scope.village_id, first_week=turn.app.settings.campaign_start)
+    far = {} if reference is None else await checkins.far_checkins(
+        turn.session, village_id=scope.village_id, start=monday, end=sunday,
+        reference=reference)
     turn.say(render_team(turn.tr, members, village=scope.name, week_start=monday,
-                         today=turn.today, min_days=turn.app.settings.min_days_in_village))
+                         today=turn.today, min_days=turn.app.settings.min_days_in_village,
+                         excused=excused, far=far))
 
 
 # --- /laggards -------------------------------------------------------------------------------

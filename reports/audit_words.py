@@ -18,10 +18,10 @@ from common.i18n import catalog
 SHEET_OF = {
     "summary": "summaries", "stage_summary": "stage_summaries", "appraisal": "appraisals",
     "person": "people", "dispute": "disputes", "problem": "problems", "model_case": "cases",
-    "village_mark": "rectification", "checkin": "checkins",
+    "village_mark": "rectification", "checkin": "checkins", "leave": "leave",
 }
 # Entities named by their number (the chat quotes it) or by a name found by id.
-NUMBERED = ("dispute", "problem", "model_case", "broadcast")
+NUMBERED = ("dispute", "problem", "model_case", "broadcast", "leave")
 NAMED = {"person": "person", "village_mark": "village"}
 # Where an action's words are, by entity, before export.audit_action.<action>.
 ACTIONS = {"dispute": "export.action.", "problem": "problem.action.",
@@ -35,6 +35,7 @@ VALUES = {
     ("appraisal", "status"): "export.summary_status.",
     ("person", "role"): "role.", ("person", "rank"): "export.rank.",
     ("village_mark", "types"): "rectify.type.", ("spot_check", "status"): "spotcheck.status.",
+    ("leave", "status"): "leave.status.",
 }
 PLACE_FIELDS = {"unit_id": "unit", "township_id": "township", "village_id": "village"}
 SECRET_FIELDS = ("invite_code", "telegram_user_id")

@@ -27,7 +27,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from common.i18n import catalog, translate
+from common.i18n import catalog, format_short_day, translate
 from reports.xlsx_parts import FILL, TooLarge, Written, copy_rows, estimate, plan
 from reports.xlsx_rows import MAX_CELL_CHARS, RowSheet, RowXml, Styles, add_sheet
 from storage.files import FILE_MODE, make_private
@@ -123,9 +123,21 @@ class Cells:
             elif isinstance(item, dict):
                 inner = self.separator.join(f"{k} {v}" for k, v in item.items())
                 parts.append(self.pair.format(name=name, value=inner) if inner else name)
+            elif isinstance(item, list):  # days (a summary's excused days) as people read them
+                if item:
+                    inner = self.separator.join(self._day(str(v)) for v in item)
+                    parts.append(self.pair.format(name=name, value=inner))
             elif item not in (None, False):
                 parts.append(self.pair.format(name=name, value=item))
         return self.separator.join(parts)
+
+
+    def _day(self, text: str) -> str:
+        """An ISO day kept in a JSON value, as a reader writes it (12月4日); other text as is."""
+        try:
+            return format_short_day(self.locale, dt.date.fromisoformat(text))
+        except ValueError:
+            return text
 
 
 def display_width(text: str) -> int:

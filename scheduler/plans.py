@@ -13,6 +13,7 @@ from typing import Any
 
 from common.clock import upcoming_holidays, week_start
 from common.i18n import Money
+from reports.attendance import excused_line
 from scheduler.broadcasts import broadcast_reports
 from scheduler.escalation import dispute_escalations, handover_climbs
 from scheduler.problems import problem_reminders
@@ -21,18 +22,18 @@ from scheduler.runs import Plan, Run, above, leaders, message
 from scheduler.stage import stage_notices
 from scheduler.timing import daily, every, summary_deadline, weekly
 from storage import checkins, pairings, people, summaries
+from storage import leave as leave_store
 from storage.figures import CADRE_ROLES
 from storage.models import Person
 from storage.outbox import Outgoing
 
 
 async def checkin_reminders(run: Run) -> list[Outgoing]:
-    """Morning: cadres without a check-in today, except those on approved leave."""
+    """Morning: cadres without a check-in today, except those on approved leave today (a
+    request waiting for a decision, or declined, spares nothing)."""
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
     done = await checkins.people_with_checkin(run.session, day=run.day)
-    # Leave runs over several days: yesterday's approved leave spares today's reminder.
-    leave = await checkins.people_with_checkin(
-        run.session, day=run.day - dt.timedelta(days=1), reason="leave")
+    leave = await leave_store.on_leave(run.session, day=run.day)
     return [message(p, run.tr(p)("remind.checkin"), key=f"checkin:{run.day}:{p.id}",
                     kind="reminder")
             for p in cadres if p.id not in done and p.id not in leave]
@@ -43,27 +44,45 @@ async def attendance_warnings(run: Run) -> list[Outgoing]:
     settings, day = run.ctx.settings, run.day
     monday, remaining = week_start(day), 6 - day.weekday()
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
+    ids = [p.id for p in cadres]
     days = await checkins.days_in_village_by_person(
-        run.session, person_ids=[p.id for p in cadres], start=monday, end=day)
+        run.session, person_ids=ids, start=monday, end=day)
+    present = await checkins.village_days_by_person(
+        run.session, person_ids=ids, start=monday, end=day)
+    # Approved leave counts as present (the days required are not changed): a day of leave
+    # so far that was not a day in the village, and every day of leave still to come.
+    leave = await leave_store.approved_days(run.session, person_ids=ids, start=monday,
+                                            end=monday + dt.timedelta(days=6))
     teams, townships = await leaders(run.session)
     out: list[Outgoing] = []
     for cadre in cadres:
         stayed = days.get(cadre.id, 0)
-        best = stayed + remaining
-        if best == settings.min_days_in_village and remaining > 0:
-            text = run.tr(cadre)("remind.attendance_warn", days=stayed, remaining=remaining,
-                                 minimum=settings.min_days_in_village)
+        excused = leave.get(cadre.id, set()) - present.get(cadre.id, set())
+        # Days still to come on leave are excused already, not days left to stay.
+        free = remaining - sum(1 for d in excused if d > day)
+        best = stayed + len(excused) + free
+        if best == settings.min_days_in_village and free > 0:
+            tr = run.tr(cadre)
+            text = _with_excused(tr, tr("remind.attendance_warn", days=stayed, remaining=free,
+                                        minimum=settings.min_days_in_village), excused)
             out.append(message(cadre, text, key=f"attend-warn:{monday}:{cadre.id}",
                                kind="reminder"))
         elif best < settings.min_days_in_village:
             for leader in above(cadre, teams, townships):
-                text = run.tr(leader)(
-                    "remind.attendance_miss", name=cadre.name, days=stayed, remaining=remaining,
+                tr = run.tr(leader)
+                text = _with_excused(tr, tr(
+                    "remind.attendance_miss", name=cadre.name, days=stayed, remaining=free,
                     village=cadre.village.name if cadre.village else "",
-                    minimum=settings.min_days_in_village)
+                    minimum=settings.min_days_in_village), excused)
                 out.append(message(leader, text, kind="warning",
                                    key=f"attend-miss:{monday}:{cadre.id}:{leader.id}"))
     return out
+
+
+def _with_excused(tr: Any, text: str, excused: set[dt.date]) -> str:
+    """The text, with the days approved leave excused under it when there are some."""
+    line = excused_line(tr, excused)
+    return text if line is None else f"{text}\n{line}"
 
 
 async def _missing_summaries(run: Run, monday: dt.date) -> list[Person]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import statistics
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +88,20 @@ async def days_in_village_by_person(
     return {person_id: int(count) for person_id, count in result.all()}
 
 
+async def village_days_by_person(
+    session: AsyncSession, *, person_ids: list[int], start: dt.date, end: dt.date
+) -> dict[int, set[dt.date]]:
+    """The days in the village per person over a period."""
+    result = await session.execute(
+        select(Checkin.person_id, Checkin.day).where(
+            Checkin.person_id.in_(person_ids), Checkin.in_village.is_(True),
+            Checkin.day >= start, Checkin.day <= end))
+    found: dict[int, set[dt.date]] = {}
+    for person_id, day in result.all():
+        found.setdefault(person_id, set()).add(day)
+    return found
+
+
 async def people_with_checkin(
     session: AsyncSession, *, day: dt.date, reason: str | None = None
 ) -> set[int]:
@@ -94,3 +110,55 @@ async def people_with_checkin(
     if reason is not None:
         query = query.where(Checkin.in_village.is_(False), Checkin.reason == reason)
     return set((await session.execute(query)).scalars())
+
+
+# A check-in whose shared location is farther than this from its village is marked for the
+# leader (never refused): a village and its natural villages lie within a few kilometres.
+FAR_KM = 5.0
+EARTH_KM = 6371.0
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two (latitude, longitude) points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_KM * math.asin(math.sqrt(min(1.0, h)))
+
+
+async def village_location(
+    session: AsyncSession, *, village_id: int, first_week: dt.date
+) -> tuple[float, float] | None:
+    """Where the village is, as its cadres' check-ins in the village with a location in the
+    campaign's first week (from `first_week`, 7 days) place it: their median point. None
+    before any such check-in."""
+    result = await session.execute(select(Checkin.latitude, Checkin.longitude).where(
+        Checkin.village_id == village_id, Checkin.in_village.is_(True),
+        Checkin.latitude.is_not(None), Checkin.longitude.is_not(None),
+        Checkin.day >= first_week, Checkin.day <= first_week + dt.timedelta(days=6)))
+    points = [(float(lat), float(lon)) for lat, lon in result.all()
+              if lat is not None and lon is not None]
+    if not points:
+        return None
+    return statistics.median(p[0] for p in points), statistics.median(p[1] for p in points)
+
+
+async def far_checkins(
+    session: AsyncSession, *, village_id: int, start: dt.date, end: dt.date,
+    reference: tuple[float, float],
+) -> dict[int, list[tuple[dt.date, float]]]:
+    """Per person, the days from `start` to `end` they checked in as in the village from a
+    location more than FAR_KM from `reference`, with the distance."""
+    result = await session.execute(select(
+        Checkin.person_id, Checkin.day, Checkin.latitude, Checkin.longitude).where(
+        Checkin.village_id == village_id, Checkin.in_village.is_(True),
+        Checkin.latitude.is_not(None), Checkin.longitude.is_not(None),
+        Checkin.day >= start, Checkin.day <= end).order_by(Checkin.day))
+    found: dict[int, list[tuple[dt.date, float]]] = {}
+    for person_id, day, lat, lon in result.all():
+        if lat is None or lon is None:
+            continue
+        km = distance_km((float(lat), float(lon)), reference)
+        if km > FAR_KM:
+            found.setdefault(person_id, []).append((day, km))
+    return found

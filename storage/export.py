@@ -25,6 +25,7 @@ from storage.models import (
     Dispute,
     DisputeStep,
     Household,
+    LeaveRequest,
     ModelCase,
     Pairing,
     Person,
@@ -91,6 +92,8 @@ WINTER = ("township", "village", "item", "unit", "target", "progress", "percent"
 # One row per village and target: what was done, what the county asks, met or not, and what
 # falls short (projects under the threshold, units that gave nothing, households unvisited).
 TARGETS = ("township", "village", "target", "done", "required", "met", "short")
+LEAVE = ("id", "cadre", "unit", "township", "village", "first_day", "last_day", "reason",
+         "status", "requested_at", "decided_at", "decided_by")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "problem_steps": PROBLEM_STEPS,
@@ -99,7 +102,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "summaries": SUMMARIES,
     "pairings": PAIRINGS, "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
     "stage_summaries": STAGE_SUMMARIES,
-    "rectification": RECTIFICATION, "winter": WINTER, "targets": TARGETS,
+    "rectification": RECTIFICATION, "winter": WINTER, "targets": TARGETS, "leave": LEAVE,
 }
 KINDS = tuple(COLUMNS)
 # The date or time column each kind's rows come in the order of (kinds not listed come in
@@ -467,6 +470,20 @@ async def target_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
             yield (*place, f"condolence_{holiday}", village.covered(holiday),
                    len(village.households), None if not due else not village.without(holiday),
                    village.without(holiday))
+def leave_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every leave request with a day in the period, whatever its decision; columns LEAVE."""
+    decider = aliased(Person)
+    query: Select = select(
+        LeaveRequest.id, Person.name, Unit.name, Township.name, Village.name,
+        LeaveRequest.first_day, LeaveRequest.last_day, LeaveRequest.reason, LeaveRequest.status,
+        LeaveRequest.requested_at, LeaveRequest.decided_at, decider.name,
+    ).join(Person, Person.id == LeaveRequest.person_id).outerjoin(
+        decider, decider.id == LeaveRequest.decided_by)
+    query = _names(query, LeaveRequest.village_id, LeaveRequest.township_id, Person.unit_id)
+    query = query.where(LeaveRequest.first_day <= where.window.end,
+                        LeaveRequest.last_day >= where.window.start)
+    query = _placed(query, LeaveRequest.village_id, LeaveRequest.township_id, where)
+    return _stream(session, where, query.order_by(LeaveRequest.first_day, LeaveRequest.id))
 
 
 async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
@@ -489,6 +506,7 @@ SOURCES: dict[str, RowSource] = {
     "people": people_rows, "audit": audit_rows, "appraisals": appraisal_rows,
     "stage_summaries": stage_summary_rows,
     "rectification": rectification_rows, "winter": winter_rows, "targets": target_rows,
+    "leave": leave_rows,
 }
 
 

@@ -352,6 +352,8 @@ class Summary(Base):
     problems: Mapped[str] = mapped_column(Text, default="")
     plan: Mapped[str] = mapped_column(Text, default="")
     short_reason: Mapped[str | None] = mapped_column(Text)
+    # The cadre's explanation beside the figures, which are computed from the records.
+    figures_note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     submitted_at: Mapped[dt.datetime]
     accepted_at: Mapped[dt.datetime | None]
@@ -359,6 +361,26 @@ class Summary(Base):
     returned_at: Mapped[dt.datetime | None]
     returned_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     return_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class LeaveRequest(Base):
+    """A person's leave from `first_day` to `last_day`: pending until the one above approves or
+    declines it; only approved leave excuses days in the village."""
+
+    __tablename__ = "leave_requests"
+    __table_args__ = (Index("ix_leave_requests_person_id_first_day", "person_id", "first_day"),
+                      Index("ix_leave_requests_status", "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    first_day: Mapped[dt.date] = mapped_column(Date)
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class AuditEntry(Base):

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import people, reviews, visits
+from storage import leave, people, reviews, visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
 from storage.figures import local_bounds
 from storage.models import Aid, Dispute, DisputeStep, Person, Summary
 
-# The editable counts of a summary, in the order a cadre sees them.
+# The counts of a summary, in the order they are shown: computed from the records when it is
+# submitted (and again when it is corrected), never typed.
 FIGURES = ("days_in_village", "visits", "disputes_opened", "disputes_resolved", "aid")
-TEXTS = ("achievements", "problems", "plan", "short_reason")
+TEXTS = ("achievements", "problems", "plan", "short_reason", "figures_note")
 
 
 class SummaryLocked(Exception):
     """The one above has accepted this summary: it can no longer be changed."""
+
+
+class ReasonNeeded(Exception):
+    """The records give fewer days in the village than the week asks: a reason is needed."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class SummaryText:
     problems: str
     plan: str
     short_reason: str | None = None
+    figures_note: str | None = None  # the cadre's explanation beside the computed figures
 
 
 def week_end(week_start: dt.date) -> dt.date:
@@ -68,7 +74,16 @@ async def figures_between(
         "disputes_opened": await _count(session, opened),
         "disputes_resolved": await _count(session, resolved),
         "aid": await _count(session, aid),
+        # Days approved leave excused (not days in the village): they count as present.
+        "excused_days": [day.isoformat() for day in await leave.excused_days(
+            session, person_id=person_id, start=start, end=end)],
     }
+
+
+def counted_days(figures: dict[str, Any]) -> int:
+    """Days in the village and days approved leave excused: what the week's days required
+    are judged against."""
+    return int(figures.get("days_in_village", 0)) + len(figures.get("excused_days") or [])
 
 
 async def week_figures(
@@ -94,27 +109,39 @@ async def submit_summary(
     *,
     person: Person,
     week_start: dt.date,
-    figures: dict[str, Any],
     text: SummaryText,
     now: dt.datetime,
+    tz: dt.tzinfo,
+    minimum: int,
 ) -> tuple[Summary, bool]:
-    """Submit a week's summary, or correct the one submitted (each change audited).
+    """Submit a week's summary, or correct the one submitted (each change audited). Its
+    figures are counted from the records now, whatever was shown before; the short-week
+    reason is kept only when the days (with those approved leave excused) are fewer than
+    `minimum`, and required then.
 
-    Returns the summary and whether it was new. Raises SummaryLocked once accepted.
+    Returns the summary and whether it was new. Raises SummaryLocked once accepted,
+    ReasonNeeded when the week is short and no reason is given.
     """
     existing = await summary_for(session, person_id=person.id, week_start=week_start)
+    if existing is not None and existing.status == "accepted":
+        raise SummaryLocked(existing.id)
+    figures = await week_figures(session, person_id=person.id, week_start=week_start, tz=tz)
+    short = counted_days(figures) < minimum
+    if short and not (text.short_reason or "").strip():
+        raise ReasonNeeded(week_start)
+    if not short and text.short_reason is not None:
+        text = replace(text, short_reason=None)
     if existing is None:
         row = Summary(
             person_id=person.id, village_id=person.village_id, township_id=person.township_id,
             unit_id=person.unit_id, week_start=week_start, figures=dict(figures),
             achievements=text.achievements, problems=text.problems, plan=text.plan,
-            short_reason=text.short_reason, status="submitted", submitted_at=now,
+            short_reason=text.short_reason, figures_note=text.figures_note,
+            status="submitted", submitted_at=now,
         )
         session.add(row)
         await session.flush()
         return row, True
-    if existing.status == "accepted":
-        raise SummaryLocked(existing.id)
     await reviews.resubmit(session, existing, entity="summary", by=person, now=now)
     await _correct(session, existing, person=person, figures=figures, text=text, now=now)
     return existing, False
@@ -135,9 +162,10 @@ async def _correct(
     row.figures = dict(figures)  # a new dict, so the JSON column is seen as changed
     # submitted_at stays the first submission: a correction after the deadline must not make
     # a summary that was on time late (the corrections' times are in the audit log).
-    for field, old, new in changes:
+    for field, old, new in changes:  # a figure changes only because the records did
+        action = "recount" if field.startswith("figures.") else "correct"
         await record_audit(session, actor_id=person.id, entity="summary", entity_id=row.id,
-                           action="correct", at=now, field=field, old=old, new=new)
+                           action=action, at=now, field=field, old=old, new=new)
     await session.flush()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -55,6 +56,7 @@ EXPECTED: dict[str, set[str]] = {
     "final": {CADRE, LEADER, TOWNSHIP, OFFICE}, "merit": {LEADING, OFFICE},
     "report": {LEADING, OFFICE},  # the county's report to the county committee
     "review": {LEADER, TOWNSHIP, LEADING, OFFICE},
+    "leave": {CADRE, LEADER},  # asked for by cadres and team leaders, decided by the one above
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009"}
@@ -147,7 +149,8 @@ async def _seed(harness) -> None:
                         wants="a road", now=now)
         await summaries.submit_summary(
             session, person=li, week_start=now.date() - dt.timedelta(days=now.weekday()),
-            figures={}, text=summaries.SummaryText("a", "b", "c"), now=now)
+            text=summaries.SummaryText("a", "b", "c"), now=now, tz=ZoneInfo("Asia/Shanghai"),
+            minimum=0)
 
 
 def _pick(replies, prefix: str, suffix: str = "") -> tuple[str, int]:
@@ -225,9 +228,21 @@ async def _handed_over(harness, chats) -> list:
 
 
 _PROBLEM_CARD = _then("李娜", _command("李娜", "/problems"), "prb")
+
+
+async def _leave_asked(harness, chats) -> list:
+    """李娜 asks for leave: 张伟's notice, with 批准 / 不批准."""
+    li = _user(harness, chats, "李娜")
+    for answer in ("/leave", "tomorrow", "tomorrow"):
+        await harness.send(li, answer)
+    replies = await harness.send(li, "Family matter")
+    await harness.tap(li, replies, "Save")
+    await harness.emu.wait_idle()
+    return harness.emu.sent_to(chats["张伟"])
 FORM_CASES = {  # form -> (who, how they open it)
     **{name: ("李娜", _command("李娜", f"/{name}")) for name in (
-        "visit", "dispute", "aid", "summary", "publicity", "case", "problem", "final")},
+        "visit", "dispute", "aid", "summary", "publicity", "case", "problem", "final",
+        "leave")},
     "rectify_action": ("李娜", _command("李娜", "/rectify")),
     "broadcast": ("吴敏", _command("吴敏", "/broadcast")),
     "rectify_mark": ("吴敏", _command("吴敏", "/rectify")),
@@ -250,7 +265,7 @@ BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a but
     "spc": ("张伟", _spot_request), "stg": ("张伟", _command("张伟", "/final")),
     "wnt": ("张伟", _command("张伟", "/winter")), "pl": ("周杰", _which_village),
     "rv": ("张伟", _command("张伟", "/review")), "sum": ("李娜", _returned),
-    "ho": ("孙丽", _handed_over),
+    "ho": ("孙丽", _handed_over), "lv": ("张伟", _leave_asked),
 }
 
 

@@ -47,9 +47,11 @@ async def test_away_asks_the_reason_and_records_it(harness):
     assert [data for row in reasons[0].buttons for _, data in row] == [
         "ci:r:meeting",
         "ci:r:sick",
-        "ci:r:leave",
         "ci:r:other",
     ]
+    assert "请假须先用 /leave 申请" in reasons[0].plain_text  # leave is asked for, not picked
+    assert not [r for r in await harness.press(user, "ci:r:leave") if r.method == "sendMessage"]
+    assert await _rows(harness) == []
     replies = await harness.press(user, "ci:r:sick")
     assert any("不在村（生病）" in r.plain_text for r in replies)
     [row] = await _rows(harness)
@@ -120,3 +122,34 @@ async def test_office_staff_cannot_check_in(harness):
     assert "not available to your role" in replies[0].plain_text
     await harness.press(office, "ci:v", message_id=replies[0].message_id)  # a forged button
     assert await _rows(harness) == []
+
+
+async def test_a_checkin_far_from_the_village_is_saved_and_marked_for_the_team_leader(harness):
+    """The village's place is where its cadres checked in during the campaign's first week
+    (their median point); a check-in in the village shared from 30 km away is kept, and the
+    team leader's /team marks it, in Chinese and English. A near one is not marked."""
+    user = await _cadre(harness, language="zh-hans")
+    leader = await harness.register("13800138001", user_id=6102, language_code="zh-hans")
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        wang = (await session.execute(select(Person).where(Person.name == "王芳"))).scalar_one()
+        for day, lat in ((25, 28.690), (26, 28.691), (27, 28.689)):  # the first week, near
+            session.add(Checkin(person_id=wang.id, village_id=wang.village_id, in_village=True,
+                                day=dt.date(2026, 11, day), latitude=lat, longitude=116.690,
+                                created_at=now, updated_at=now))
+    await harness.send(user, "/checkin")
+    await harness.press(user, "ci:v")
+    replies = await harness.roundtrip(user, user.location(28.96, 116.69))  # ~30 km north
+    assert any("位置" in r.plain_text for r in replies if r.text)  # saved, not refused
+    [row] = [r for r in await _rows(harness) if r.day == dt.date(2026, 11, 28)]
+    assert row.in_village and row.latitude == 28.96
+    team = (await harness.send(leader, "/team"))[-1].plain_text.splitlines()
+    assert team[team.index(next(t for t in team if t.startswith("李娜："))) + 1] == (
+        "　└ ⚠️ 签到位置距本村较远：11月28日（周六）（约 30 公里）")
+    assert not any("王芳" in t and "⚠️" in t for t in team)
+    assert sum("⚠️" in t for t in team) == 1
+    async with harness.db.write() as session:  # 张伟 reads English now
+        zhang = (await session.execute(select(Person).where(Person.name == "张伟"))).scalar_one()
+        zhang.locale = "en"
+    assert "⚠️ Checked in far from the village: Sat 28 Nov (about 30 km)" in (
+        await harness.send(leader, "/team"))[-1].plain_text

@@ -63,7 +63,7 @@ SCALE = max(1, int(os.environ.get("PROPERTY_SCALE", "1")))
 SHRINK = os.environ.get("PROPERTY_SHRINK", "") not in ("", "0")
 CADRE_FORMS = frozenset({"visit", "dispute", "aid", "summary", "dispute_step", "publicity",
                          "problem", "problem_step", "case", "final", "rectify_action"})
-REASONS = ("meeting", "sick", "leave", "other")
+REASONS = ("meeting", "sick", "other")
 HOUSEHOLD_CODE = re.compile(r"h(\d+)")
 APOLOGIES = {translate(locale, msgid) for locale in ("zh", "en")
              for msgid in ("common.error", "common.temporarily_unavailable")}
@@ -704,12 +704,17 @@ class Run:
                                                               before.plan)
                 return
             assert row.status == "submitted"
-            assert {k: row.figures[k] for k in summaries.FIGURES} == {
-                k: draft[k] for k in summaries.FIGURES}
-            assert (row.achievements, row.problems, row.plan, row.short_reason) == (
+            # No sequence of inputs changes a computed figure: they are the records' own.
+            async with self.harness.db.read() as session:
+                counted = await summaries.week_figures(
+                    session, person_id=self.person.id, week_start=week,
+                    tz=self.harness.settings.tz)
+            assert row.figures == counted, "a figure is not what the records give"
+            short = row.figures["days_in_village"] < self.harness.settings.min_days_in_village
+            assert (row.achievements, row.problems, row.plan, row.figures_note) == (
                 draft["achievements"], draft["problems"], draft["plan"],
-                draft.get("short_reason"))
-            short = row.figures["days_in_village"] < draft["ctx_min_days"]
+                draft.get("figures_note"))
+            assert row.short_reason == (draft.get("short_reason") if short else None)
             assert short == (row.short_reason is not None), "a short week needs its reason"
             self.places_match(row)
 
@@ -972,8 +977,8 @@ async def seed_week(run: Run) -> None:
         if submitted != "no":
             row, _ = await summaries.submit_summary(
                 session, person=run.person, week_start=monday,
-                figures={key: 0 for key in summaries.FIGURES} | {"visits_by_kind": {}},
-                text=summaries.SummaryText("a", "b", "c", "short"), now=now)
+                text=summaries.SummaryText("a", "b", "c", "short"), now=now,
+                tz=run.harness.settings.tz, minimum=run.harness.settings.min_days_in_village)
             if submitted == "accepted":
                 await reviews.decide(session, row, entity="summary", by=run.neighbour,
                                      accept=True, reason=None, now=now)

@@ -30,7 +30,7 @@ async def test_sharing_an_own_contact_on_the_roster_binds_and_greets_with_villag
     assert person.telegram_user_id == 5002
     menu = harness.emu.commands_for({"type": "chat", "chat_id": 5002})
     commands = [c["command"] for c in menu]  # what a cadre does daily first, general ones last
-    assert commands[:3] == ["checkin", "publicity", "visit"]
+    assert commands[:4] == ["checkin", "leave", "publicity", "visit"]
     assert commands[-4:] == ["start", "help", "language", "cancel"]
 
 

@@ -92,8 +92,9 @@ async def test_the_evening_digest_chases_what_waits_with_a_button_that_lists_it(
     async with harness.db.write() as session:
         for name in ("李娜", "王芳"):
             await summaries.submit_summary(
-                session, person=found[name], week_start=monday, figures={},
-                text=summaries.SummaryText("a", "b", "c"), now=now)
+                session, person=found[name], week_start=monday,
+                text=summaries.SummaryText("a", "b", "c"), now=now, tz=harness.settings.tz,
+                minimum=0)
     async with harness.db.write() as session:
         out = await evening_digests(Run(harness.ctx, session, now, now))
     [digest] = [m for m in out if m.chat_id == chats["张伟"]]

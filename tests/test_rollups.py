@@ -87,9 +87,10 @@ async def _write(harness) -> None:
         text = SummaryText("done", "", "more", None)
         for name, week in (("李娜", 0), ("李娜", 1), ("陈静", 0), ("赵强", 1), ("刘洋", 0)):
             await submit_summary(session, person=found[name], week_start=MONDAY + dt.timedelta(
-                days=7 * week), figures={}, text=text, now=now)
-        await submit_summary(session, person=found["李娜"], week_start=MONDAY, figures={},
-                             text=SummaryText("corrected", "", "", None), now=now)
+                days=7 * week), text=text, now=now, tz=harness.settings.tz, minimum=0)
+        await submit_summary(session, person=found["李娜"], week_start=MONDAY,
+                             text=SummaryText("corrected", "", "", None), now=now,
+                             tz=harness.settings.tz, minimum=0)
     async with harness.db.write() as session:  # corrected the same day: away, then in again
         for in_village in (False, True, False):
             await check_in(session, person=found["李娜"], day=MONDAY, in_village=in_village,

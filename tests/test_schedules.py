@@ -15,7 +15,7 @@ from scheduler.jobs import run_due
 from scheduler.timing import daily, summary_deadline, weekly
 from storage import schedules
 from storage.db import Database
-from storage.models import Checkin, OutboxMessage, Person
+from storage.models import Checkin, LeaveRequest, OutboxMessage, Person
 from tests.scheduling import local, tick
 
 ROLES_BY_PHONE = {
@@ -66,7 +66,11 @@ def test_daily_and_weekly_times_are_local_and_strictly_after_now():
     assert summary_deadline(settings, dt.date(2026, 11, 30)) == local(2026, 12, 4, 17, 0)
 
 
-async def test_it_reminds_only_cadres_without_a_checkin_and_not_those_on_leave(harness):
+async def test_it_reminds_only_cadres_without_a_checkin_and_not_those_on_approved_leave(
+    harness
+):
+    """Approved leave covering today spares the reminder; a request still waiting, a declined
+    one, or a check-in marked away on leave the day before spare nothing."""
     chats = await bind_everyone(harness)
     await tick(harness, local(2026, 12, 1, 7, 0))  # first sight: the rows are created, not run
     async with harness.db.write() as session:
@@ -74,7 +78,11 @@ async def test_it_reminds_only_cadres_without_a_checkin_and_not_those_on_leave(h
         now = harness.clock.now()
         session.add(Checkin(person_id=people["李娜"].id, day=dt.date(2026, 12, 1), in_village=True,
                             created_at=now, updated_at=now))
-        session.add(Checkin(person_id=people["王芳"].id, day=dt.date(2026, 11, 30),
+        for name, status in (("王芳", "approved"), ("陈静", "pending"), ("刘洋", "declined")):
+            session.add(LeaveRequest(person_id=people[name].id, first_day=dt.date(2026, 11, 30),
+                                     last_day=dt.date(2026, 12, 2), reason="r", status=status,
+                                     requested_at=now))
+        session.add(Checkin(person_id=people["张伟"].id, day=dt.date(2026, 11, 30),
                             in_village=False, reason="leave", created_at=now, updated_at=now))
     ran = await tick(harness, local(2026, 12, 1, 8, 0))
     assert ran["checkin_reminder"] == 3  # 张伟, 刘洋, 陈静: cadres and team leaders

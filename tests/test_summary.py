@@ -6,9 +6,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from storage.models import AuditEntry, Checkin, Dispute, DisputeStep, Person, Summary, Visit
+from handlers.dialogs import CONFIRM, RESUME
+from storage.models import AuditEntry, Checkin, Dialog, Dispute, DisputeStep, Person, Summary, Visit
 from tests.emulator import Sent
 from tests.harness import texts
 
@@ -120,21 +124,107 @@ async def test_a_second_summary_the_same_week_corrects_it_and_leaves_an_audit_tr
     await tap(harness, user, replies, "提交")
     [first] = await summaries(harness)
     harness.at(harness.clock.now() + dt.timedelta(days=1))  # corrected a day later
+    async with harness.db.write() as session:  # a visit recorded since: the figures follow
+        session.add(_visit(cadre, "masses", dt.date(2026, 11, 29)))
     replies = await harness.send(user, "/summary")
-    assert "本周小结已提交" in replies[-1].plain_text and "走访次数：1" in replies[-1].plain_text
-    replies = await tap(harness, user, replies, "✏️ 走访次数")
-    replies = await harness.send(user, "四")
+    assert "本周小结已提交" in replies[-1].plain_text and "走访次数：2" in replies[-1].plain_text
+    assert "以下数字按记录统计，不可修改" in replies[-1].plain_text
+    labels = [label for row in last_with_buttons(replies).buttons for label, _ in row]
+    assert not any(f"✏️ {figure}" in labels for figure in (
+        "驻村天数", "走访次数", "上报纠纷", "化解纠纷", "帮扶次数"))
+    replies = await tap(harness, user, replies, "✏️ 说明")
+    replies = await harness.send(user, "周日补走访一户")
+    assert "说明：周日补走访一户" in replies[-1].plain_text
     replies = await tap(harness, user, replies, "提交")
     assert "已更正" in "\n".join(texts(replies))
     [row] = await summaries(harness)
-    assert row.figures["visits"] == 4 and row.achievements == "走访五户"
+    assert row.figures["visits"] == 2 and row.achievements == "走访五户"
+    assert row.figures_note == "周日补走访一户"
     # Submitted when first submitted: a late correction does not make it late.
     assert row.submitted_at == first.submitted_at
     async with harness.db.read() as session:
         audit = list((await session.execute(
             select(AuditEntry).where(AuditEntry.entity == "summary"))).scalars())
-    assert [(a.entity, a.entity_id, a.field, a.old_value, a.new_value, a.actor_id)
-            for a in audit] == [("summary", row.id, "figures.visits", "1", "4", cadre.id)]
+    assert [(a.action, a.field, a.old_value, a.new_value, a.actor_id) for a in audit
+            if a.field != "figures.visits_by_kind"] == [
+        ("recount", "figures.visits", "1", "2", cadre.id),
+        ("correct", "figures_note", None, "周日补走访一户", cadre.id)]
+
+
+async def test_one_day_in_the_village_is_one_whatever_is_typed_and_its_reason_is_asked(harness):
+    """The figure that was once typed as 7: no button changes it, a typed number is the
+    reason's text, and the short-week reason is asked."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6207, language_code="zh-hans")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23], visits={})
+    replies = await harness.send(user, "/summary")
+    assert "本周在村 1 天，少于规定的 5 天" in replies[-1].plain_text
+    replies = await fill_texts(harness, user, ["7", "走访", "无", "继续"])
+    confirm = replies[-1].plain_text
+    assert "驻村天数：1\n" in confirm and "驻村不足原因：7" in confirm
+    labels = [label for row in last_with_buttons(replies).buttons for label, _ in row]
+    assert "✏️ 驻村天数" not in labels and "✏️ 驻村不足原因" in labels
+    # A forged edit of a figure has no question to reach: the form has none.
+    token = last_with_buttons(replies).callback_data("提交").split(":")[1]
+    for index in range(5, 9):
+        assert not texts(await harness.press(user, f"f:{token}:e:{index}"))
+    await tap(harness, user, replies, "提交")
+    [row] = await summaries(harness)
+    assert row.figures["days_in_village"] == 1 and row.short_reason == "7"
+
+
+async def test_a_week_that_becomes_short_before_saving_asks_its_reason_first(harness):
+    """Five days when the form opened, four when Save is tapped: the reason is asked, and
+    what is saved is what the records say then."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6208, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={})
+    replies = await fill_texts(harness, user, ["/summary", "a", "b", "c"])
+    assert "Days in the village: 5" in replies[-1].plain_text
+    async with harness.db.write() as session:
+        row = (await session.execute(select(Checkin).where(
+            Checkin.person_id == cadre.id, Checkin.day == dt.date(2026, 11, 28)))).scalar_one()
+        row.in_village, row.reason = False, "meeting"
+    replies = await tap(harness, user, replies, "Save")
+    assert "Your check-ins changed" in replies[-1].plain_text
+    assert "this week: 4, fewer than the 5 required" in replies[-1].plain_text
+    assert await summaries(harness) == []
+    replies = await harness.send(user, "County meeting on Saturday")
+    assert "Days in the village: 4" in replies[-1].plain_text
+    await tap(harness, user, replies, "Save")
+    [saved] = await summaries(harness)
+    assert saved.figures["days_in_village"] == 4
+    assert saved.short_reason == "County meeting on Saturday"
+
+
+async def test_a_draft_left_open_with_a_typed_figure_saves_the_records_figures(harness):
+    """A draft written before the figures were counted (7 typed as the days, no reason) is
+    saved with the records' one day, after the reason it now needs."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6209, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23], visits={})
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        session.add(Dialog(chat_id=user.id, person_id=cadre.id, form="summary", step=CONFIRM,
+                           token="0ld0", started_at=now, updated_at=now, history={},
+                           data={"days_in_village": 7, "visits": 9, "disputes_opened": 0,
+                                 "disputes_resolved": 0, "aid": 0, "achievements": "a",
+                                 "problems": "b", "plan": "c", "ctx_week": "2026-11-23",
+                                 "ctx_min_days": 5, "ctx_by_kind": {}}))
+    last = harness.emu.sent_to(user.id)[-1].message_id  # the card it was on
+    replies = await harness.press(user, "f:0ld0:ok", message_id=last)
+    assert "this week: 1, fewer than the 5 required" in replies[-1].plain_text
+    assert await summaries(harness) == []
+    replies = await harness.send(user, "Sick")
+    replies = await tap(harness, user, replies, "Skip")  # the explanation, new since the draft
+    assert "Days in the village: 1" in replies[-1].plain_text
+    await tap(harness, user, replies, "Save")
+    [row] = await summaries(harness)
+    assert (row.figures["days_in_village"], row.figures["visits"]) == (1, 0)
+    assert row.short_reason == "Sick"
 
 
 async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts_it(harness):
@@ -173,7 +263,10 @@ async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts
     assert row.status == "returned" and row.return_reason == "请补充帮扶情况"
     assert "已退回修改" in texts(await harness.send(leader_user, "/team"))[-1]
 
-    # The cadre corrects it from the button: the reason is shown, saving resubmits it.
+    # The cadre corrects it from the button: the reason is shown, saving resubmits it with
+    # the figures counted again (a help recorded meanwhile).
+    async with harness.db.write() as session:
+        session.add(_visit(cadre, "weak", dt.date(2026, 11, 26)))
     replies = await harness.tap(user, [returned], "修改周小结")
     assert any("请补充帮扶情况" in t for t in texts(replies))
     before = len(harness.emu.sent_to(leader_user.id))
@@ -182,7 +275,7 @@ async def test_a_summary_goes_to_the_team_leader_who_returns_it_and_then_accepts
     again = (await harness.emu.wait_sent(leader_user.id, count=before + 1))[-1]
     assert "已修改后重新提交" in again.plain_text
     [row] = await summaries(harness)
-    assert row.status == "submitted"
+    assert row.status == "submitted" and row.figures["visits"] == 3
 
     # The old notice's 通过 is stale only once decided; the new one accepts.
     seen = len(harness.emu.sent_to(user.id))
@@ -270,3 +363,81 @@ async def test_cancel_leaves_no_summary(harness):
     replies = await harness.send(user, "/cancel")
     assert "Nothing was saved" in replies[-1].plain_text
     assert await summaries(harness) == []
+
+
+INPUTS = st.one_of(
+    st.sampled_from(["7", "０", "100", "驻村天数7天", "走访 20 次", "/back", "-1", "七"]),
+    st.text(min_size=1, max_size=12).filter(lambda t: t.strip() and not t.startswith("/")),
+    st.tuples(st.just("press"), st.integers(0, 12)),  # any button of the newest keyboard
+    st.tuples(st.just("forge"), st.integers(0, 12)),  # an edit button the card never offered
+)
+
+
+@hypothesis_settings(max_examples=8, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(inputs=st.lists(INPUTS, max_size=10))
+async def test_no_sequence_of_inputs_changes_a_computed_figure(harness, inputs):
+    """Whatever the cadre types or presses in the summary dialog, what is saved is what the
+    records give: here one day in the village and two visits, so the short-week reason too."""
+    if not await summaries_or_none(harness):
+        await harness.import_roster()
+    user = harness.emu.user(6290, language_code="zh-hans")
+    cadre = await person(harness, "李娜")
+    if cadre.telegram_user_id is None:
+        await harness.register("13800138002", user_id=6290, language_code="zh-hans")
+    async with harness.db.read() as session:
+        weeks = len((await session.execute(select(Checkin.id).where(
+            Checkin.person_id == cadre.id))).all())
+    monday = dt.date(2026, 11, 30) + dt.timedelta(days=7 * weeks)  # a fresh week each example
+    harness.at(dt.datetime.combine(monday + dt.timedelta(days=4), dt.time(10), SHANGHAI))
+    await harness.send(user, "/cancel")
+    async with harness.db.write() as session:
+        session.add(Checkin(person_id=cadre.id, village_id=cadre.village_id, in_village=True,
+                            day=monday, created_at=NOW, updated_at=NOW))
+        session.add(_visit(cadre, "weak", monday))
+        session.add(_visit(cadre, "old", monday + dt.timedelta(days=1)))
+    shown = list(await harness.send(user, "/summary"))  # every reply so far, in order
+
+    def newest_keyboard() -> Sent | None:
+        return next((r for r in reversed(shown) if r.buttons), None)
+
+    for item in inputs:
+        keyboard = newest_keyboard()
+        if isinstance(item, str):
+            shown += await harness.send(user, item)
+        elif keyboard is not None and item[0] == "press":
+            buttons = [data for row in keyboard.buttons for _, data in row]
+            data = buttons[item[1] % len(buttons)]
+            if not (data.endswith(":x") or data.endswith(":ok")):  # the test saves below
+                shown += await harness.press(user, data, message_id=keyboard.message_id)
+        elif keyboard is not None and item[0] == "forge":
+            token = next((d.split(":")[1] for row in keyboard.buttons for _, d in row
+                          if d.startswith("f:")), None)
+            if token is not None:
+                shown += await harness.press(user, f"f:{token}:e:{item[1]}")
+    for _ in range(8):  # answer whatever is still asked (or resume the draft), then save
+        async with harness.db.read() as session:
+            dialog = (await session.execute(select(Dialog).where(
+                Dialog.chat_id == user.id))).scalar_one_or_none()
+        if dialog is None:  # "discard and start again" may have closed it: open it again
+            shown += await harness.send(user, "/summary")
+        elif dialog.step == CONFIRM:
+            await harness.press(user, f"f:{dialog.token}:ok")
+            break
+        elif dialog.step == RESUME:
+            shown += await harness.press(user, f"f:{dialog.token}:c")
+        else:
+            shown += await harness.send(user, "写完")
+    row = (await summaries(harness))[-1]
+    assert row.week_start == monday
+    assert {k: row.figures[k] for k in ("days_in_village", "visits", "disputes_opened",
+                                        "disputes_resolved", "aid")} == {
+        "days_in_village": 1, "visits": 2, "disputes_opened": 0, "disputes_resolved": 0,
+        "aid": 0}
+    assert row.short_reason is not None  # 1 day < 5: the reason was asked
+
+
+async def summaries_or_none(harness) -> bool:
+    """Whether an earlier example of this test already set the roster up."""
+    async with harness.db.read() as session:
+        return (await session.execute(select(Person).limit(1))).first() is not None

@@ -44,6 +44,11 @@ def test_team_in_english_and_chinese():
         "李娜：5 天 · 走访 0 次 · 未交周小结\n"
         "王芳：0 天 · 走访 1 次 · 周小结已审核"
     )
+    # A member's days on approved leave are named under their line.
+    on_leave = render_team(translator("zh"), members, **args,
+                           excused={3: [dt.date(2026, 12, 1), dt.date(2026, 12, 2)]})
+    assert on_leave.splitlines()[-1] == (
+        "　└ 批准请假：2 天（12月1日（周二）、12月2日（周三）），计入驻村要求")
 
 
 def laggard_report() -> stats.Laggards:

@@ -61,8 +61,8 @@ async def test_check_in_is_one_tap_and_a_second_check_in_offers_a_correction(har
     replies = await harness.send(user, "/checkin")
     assert texts(replies) == ["您今天已经签到：在村。如需更正，请点击下方按钮。"]
     replies = await _tap(harness, user, replies, suffix="ci:a")
-    assert texts(replies)[-1] == "今天不在村的原因："
-    assert _labels(replies[-1]) == ["在县里开会", "生病", "已批准请假", "其他公务"]
+    assert texts(replies)[-1] == "今天不在村的原因：\n（请假须先用 /leave 申请，经批准才算请假。）"
+    assert _labels(replies[-1]) == ["在县里开会", "生病", "其他公务"]
 
 
 async def test_a_visit_dated_the_day_before_yesterday_in_words(harness):

@@ -1,7 +1,7 @@
 """Help targets: a project's type
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06 03:35:00.000000
 
 Issue 19 (help targets watched): aid.project_type — the kind of project a village introduced
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

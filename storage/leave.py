@@ -1,0 +1,127 @@
+"""Leave: a request (from, to, reason) that the one above approves or declines.
+
+The notice allows leave only in principle by exception, so leave is never something a cadre
+declares: it is asked, and the team leader (a team leader's own, the township leader) decides,
+re-checked in the transaction that saves the decision, never by the person asking. Only
+approved leave excuses a day: an excused day counts as present when a week's days in the
+village are judged against the days it requires (how many it requires is not changed here).
+Every request and decision is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import people, reviews
+from storage.audit import record_audit
+from storage.models import Checkin, LeaveRequest, Person
+
+STATUSES = ("pending", "approved", "declined")
+MAX_REASON = 500
+MAX_DAYS = 31  # one request covers at most a month; longer leave is asked again
+
+
+def days_of(row: LeaveRequest) -> list[dt.date]:
+    """Every day the request covers."""
+    return [row.first_day + dt.timedelta(days=n)
+            for n in range((row.last_day - row.first_day).days + 1)]
+
+
+async def request(session: AsyncSession, *, person: Person, first_day: dt.date,
+                  last_day: dt.date, reason: str, now: dt.datetime) -> LeaveRequest:
+    """Record a request, pending until decided."""
+    if last_day < first_day or (last_day - first_day).days >= MAX_DAYS:
+        raise ValueError("a leave request runs forward, at most MAX_DAYS days")
+    row = LeaveRequest(person_id=person.id, village_id=person.village_id,
+                       township_id=person.township_id, first_day=first_day, last_day=last_day,
+                       reason=reason.strip()[:MAX_REASON], status="pending", requested_at=now)
+    session.add(row)
+    await session.flush()
+    await record_audit(session, actor_id=person.id, entity="leave", entity_id=row.id,
+                       action="request", at=now, field="status", new="pending")
+    return row
+
+
+async def deciders(session: AsyncSession, *, author: Person) -> list[Person]:
+    """Who decides this person's leave, reachable now: the team leader (a team leader's own,
+    the township leader) — the same one above as for the weekly summary."""
+    role = reviews.reviewer_role("personal", author)
+    return [p for p in await people.reachable(session, roles=(role,))
+            if reviews.may_review(p, kind="personal", author=author,
+                                  village_id=author.village_id, township_id=author.township_id)]
+
+
+async def to_decide(session: AsyncSession, *, leave_id: int, by: Person
+                    ) -> tuple[LeaveRequest, Person] | None:
+    """The request and its author, locked, if `by` is now the one who decides it."""
+    row = await session.get(LeaveRequest, leave_id, with_for_update=True)
+    author = None if row is None else await session.get(Person, row.person_id)
+    if row is None or author is None or not reviews.may_review(
+            by, kind="personal", author=author, village_id=row.village_id,
+            township_id=row.township_id):
+        return None
+    return row, author
+
+
+async def decide(session: AsyncSession, row: LeaveRequest, *, by: Person, approve: bool,
+                 now: dt.datetime) -> bool:
+    """Approve or decline; False (and nothing changed) unless it is pending — a second tap,
+    or a second leader, finds it decided."""
+    if row.status != "pending" or by.id == row.person_id:
+        return False
+    row.status = "approved" if approve else "declined"
+    row.decided_at, row.decided_by = now, by.id
+    await record_audit(session, actor_id=by.id, entity="leave", entity_id=row.id,
+                       action="approve" if approve else "decline", at=now, field="status",
+                       old="pending", new=row.status)
+    await session.flush()
+    return True
+
+
+async def approved_days(session: AsyncSession, *, person_ids: list[int], start: dt.date,
+                        end: dt.date) -> dict[int, set[dt.date]]:
+    """The days from `start` to `end` each person is on approved leave."""
+    if not person_ids:
+        return {}
+    result = await session.execute(select(LeaveRequest).where(
+        LeaveRequest.person_id.in_(person_ids), LeaveRequest.status == "approved",
+        LeaveRequest.first_day <= end, LeaveRequest.last_day >= start))
+    found: dict[int, set[dt.date]] = defaultdict(set)
+    for row in result.scalars():
+        found[row.person_id].update(d for d in days_of(row) if start <= d <= end)
+    return dict(found)
+
+
+async def excused_days(session: AsyncSession, *, person_id: int, start: dt.date,
+                       end: dt.date) -> list[dt.date]:
+    """The days from `start` to `end` approved leave excuses: on leave and not checked in as
+    in the village (a day in the village counts once, as present)."""
+    leave = (await approved_days(session, person_ids=[person_id], start=start,
+                                 end=end)).get(person_id, set())
+    if not leave:
+        return []
+    present = set((await session.execute(select(Checkin.day).where(
+        Checkin.person_id == person_id, Checkin.in_village.is_(True),
+        Checkin.day >= start, Checkin.day <= end))).scalars())
+    return sorted(leave - present)
+
+
+async def on_leave(session: AsyncSession, *, day: dt.date) -> set[int]:
+    """Who is on approved leave on this day."""
+    result = await session.execute(select(LeaveRequest.person_id).where(
+        LeaveRequest.status == "approved", LeaveRequest.first_day <= day,
+        LeaveRequest.last_day >= day))
+    return set(result.scalars())
+
+
+async def of_person(session: AsyncSession, *, person_id: int, limit: int = 10
+                    ) -> list[LeaveRequest]:
+    """A person's latest requests, newest first."""
+    result = await session.execute(
+        select(LeaveRequest).where(LeaveRequest.person_id == person_id)
+        .order_by(LeaveRequest.first_day.desc(), LeaveRequest.id.desc()).limit(limit))
+    return list(result.scalars())
