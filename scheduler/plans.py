@@ -19,7 +19,7 @@ from scheduler.problems import problem_reminders
 from scheduler.reports import county_report, evening_digests
 from scheduler.runs import Plan, Run, above, leaders, message
 from scheduler.stage import stage_notices
-from scheduler.timing import daily, every, summary_deadline, weekly
+from scheduler.timing import daily, every, reports_campaign_week, summary_deadline, weekly
 from storage import checkins, pairings, people, summaries
 from storage.figures import CADRE_ROLES
 from storage.models import Person
@@ -27,7 +27,11 @@ from storage.outbox import Outgoing
 
 
 async def checkin_reminders(run: Run) -> list[Outgoing]:
-    """Morning: cadres without a check-in today, except those on approved leave."""
+    """Morning: cadres without a check-in today, except those on approved leave; none on a
+    public holiday, unless the county counts holidays as working days."""
+    calendar = run.ctx.settings.calendar
+    if calendar.holiday(run.day) and not calendar.holidays_count_as_workdays:
+        return []
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
     done = await checkins.people_with_checkin(run.session, day=run.day)
     # Leave runs over several days: yesterday's approved leave spares today's reminder.
@@ -39,9 +43,15 @@ async def checkin_reminders(run: Run) -> list[Outgoing]:
 
 
 async def attendance_warnings(run: Run) -> list[Outgoing]:
-    """Evening: warn a cadre who must stay every remaining day; tell leaders once it is lost."""
-    settings, day = run.ctx.settings, run.day
-    monday, remaining = week_start(day), 6 - day.weekday()
+    """Evening: warn a cadre who must stay every remaining day; tell leaders once it is lost.
+
+    The week asks what storage.calendar's rule asks (fewer in a part week or a holiday week),
+    and only the campaign's days left this week can still be stayed."""
+    calendar, day = run.ctx.settings.calendar, run.day
+    monday, remaining = week_start(day), calendar.days_left(day)
+    minimum = calendar.required_days(monday)
+    if minimum == 0:
+        return []
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
     days = await checkins.days_in_village_by_person(
         run.session, person_ids=[p.id for p in cadres], start=monday, end=day)
@@ -50,17 +60,17 @@ async def attendance_warnings(run: Run) -> list[Outgoing]:
     for cadre in cadres:
         stayed = days.get(cadre.id, 0)
         best = stayed + remaining
-        if best == settings.min_days_in_village and remaining > 0:
+        if best == minimum and remaining > 0:
             text = run.tr(cadre)("remind.attendance_warn", days=stayed, remaining=remaining,
-                                 minimum=settings.min_days_in_village)
+                                 minimum=minimum)
             out.append(message(cadre, text, key=f"attend-warn:{monday}:{cadre.id}",
                                kind="reminder"))
-        elif best < settings.min_days_in_village:
+        elif best < minimum:
             for leader in above(cadre, teams, townships):
                 text = run.tr(leader)(
                     "remind.attendance_miss", name=cadre.name, days=stayed, remaining=remaining,
                     village=cadre.village.name if cadre.village else "",
-                    minimum=settings.min_days_in_village)
+                    minimum=minimum)
                 out.append(message(leader, text, kind="warning",
                                    key=f"attend-miss:{monday}:{cadre.id}:{leader.id}"))
     return out
@@ -166,16 +176,17 @@ def plans() -> list[Plan]:
              weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
                     lambda s: dt.timedelta(days=1)), summaries_missing_to_townships),
         Plan("dispute_escalation", daily(lambda s: s.dispute_check_time), dispute_escalations),
-        Plan("handover_climb", every(15 * 60), handover_climbs),
+        Plan("handover_climb", every(15 * 60), handover_climbs, campaign=None),
         Plan("problem_reminder", daily(lambda s: s.problem_check_time), problem_reminders,
              same_day_only=True),
         Plan("evening_digest", daily(lambda s: s.digest_time), evening_digests),
         Plan("county_report",
              weekly(lambda s: s.county_report_weekday, lambda s: s.county_report_time),
-             county_report),
+             county_report, campaign=reports_campaign_week),
         Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders,
              same_day_only=True),
-        Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports),
+        Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports,
+             campaign=None),
         Plan("stage_notices", daily(lambda s: s.stage_reminder_time), stage_notices,
              same_day_only=True),
     ]
