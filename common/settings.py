@@ -171,7 +171,7 @@ class Settings(BaseSettings):
         """The county's time zone."""
         return ZoneInfo(self.timezone)
 
-    @cached_property
+    @property
     def calendar(self) -> CampaignCalendar:
         """The campaign's days and the one rule for the days in the village a week asks."""
         return from_dates(self.campaign_start, self.campaign_end, self.min_days_in_village,

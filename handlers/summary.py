@@ -9,7 +9,7 @@ from common.clock import week_start
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
-from handlers.forms import Data, Form, Question
+from handlers.forms import Data, Form, Question, outside_campaign
 from handlers.registry import CADRE, callback
 from handlers.reviews import Reviewable, ask, reviewable, sent_to
 from storage import summaries as store
@@ -82,6 +82,13 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     """Draft this week's figures, or reopen the submitted summary unless it is accepted."""
     person = _person(turn)
     monday = await _week_asked(turn, args)
+    # A week wholly outside the campaign has no summary: judged by its campaign day nearest.
+    settings = turn.app.settings
+    refusal = outside_campaign(turn, min(max(monday, settings.campaign_start), store.week_end(
+        monday)), prefix="summary")
+    if refusal is not None:
+        turn.say(turn.tr(refusal.msgid, **refusal.values))
+        return None
     row = await store.summary_for(turn.session, person_id=person.id, week_start=monday)
     if row is not None and row.status == "accepted":
         turn.say(turn.tr("summary.locked", start=monday))

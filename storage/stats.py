@@ -153,6 +153,7 @@ class Stats:
     summaries_early: int = 0
     summaries_early_expected: int = 0
     places: list[PlaceFigures] = field(default_factory=list)
+    campaign_days: int | None = None  # days of the period inside the campaign (None: all)
 
     @property
     def visits(self) -> int:
@@ -161,8 +162,9 @@ class Stats:
 
     @property
     def cadre_days(self) -> int:
-        """Check-ins expected: every cadre, every day of the period."""
-        return self.cadres * ((self.end - self.start).days + 1)
+        """Check-ins expected: every cadre, every campaign day of the period."""
+        days = self.campaign_days
+        return self.cadres * ((self.end - self.start).days + 1 if days is None else days)
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure as JSON-ready values (dates ISO, money as strings)."""
@@ -358,7 +360,9 @@ async def scope_stats(
 
     A week's summaries are due at `deadline_weekday`/`deadline_time` local (default: its end)."""
     stats = Stats(scope.kind, scope.name, "township" if scope.kind == "county" else "village",
-                  start, end, calendar.min_days, weeks=period_weeks(start, end, calendar))
+                  start, end, calendar.min_days, weeks=period_weeks(start, end, calendar),
+                  campaign_days=max(0, (min(end, calendar.end)
+                                        - max(start, calendar.start)).days + 1))
     places = await _places(session, stats, scope)
     await _visits(session, stats, scope)
 
