@@ -4,17 +4,36 @@ one rule for the days a week asks (part weeks, public holidays), the same everyw
 from __future__ import annotations
 
 import datetime as dt
+from io import BytesIO
 
+import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from storage.calendar import CampaignCalendar, public_holiday
 from storage.models import Checkin, Person
 from tests.scheduling import local, tick
+from tests.test_export import sheet_rows
 from tests.test_reminders import people_by_name, stay
 from tests.test_schedules import bind_everyone, messages
 
 START, END = dt.date(2026, 11, 25), dt.date(2027, 2, 17)  # a Wednesday and a Wednesday
 CHECKIN_REMINDER = "You have not checked in today"
+
+
+@pytest.fixture
+def exports(harness, tmp_path):
+    """The folder the workbooks are built in, for this test only."""
+    harness.settings.export_dir = str(tmp_path / "exports")
+    return tmp_path / "exports"
+
+
+async def workbook(harness, user):
+    """The workbook the export sends (the charts of /stats are documents too)."""
+    found = await harness.emu.wait_for(lambda: [
+        d for d in harness.emu.documents if d[0] == user.id and d[1].endswith(".xlsx")],
+        within=20)
+    return load_workbook(BytesIO(found[-1][2]))
 
 
 def days(first: dt.date, count: int) -> list[dt.date]:
@@ -138,9 +157,10 @@ async def test_a_record_dated_after_the_end_is_refused_and_the_day_not_offered(h
         "(Mon 23 Nov 2026 to Wed 17 Feb)")
 
 
-async def test_the_first_part_week_is_judged_by_the_same_days_everywhere(harness):
+async def test_the_first_part_week_is_judged_by_the_same_days_everywhere(harness, exports):
     """Wednesday 25 November to Sunday: 5 campaign days ask 4, in the evening check, /stats,
-    /laggards and the county report alike (it was 5 in the evening check, 4 in /stats)."""
+    /laggards, the county report and the export alike (it was 5 in the evening check, 4 in
+    /stats)."""
     harness.ctx.settings = harness.ctx.settings.model_copy(update={"campaign_start": START})
     chats = await bind_everyone(harness)
     people = await people_by_name(harness)
@@ -171,6 +191,10 @@ async def test_the_first_part_week_is_judged_by_the_same_days_everywhere(harness
             "holidays): 1 of 6 cadres") in stats
     # Check-ins are expected of the campaign's days only: 6 cadres × 5 days.
     assert "Check-ins: 7 of 30 cadre-days" in stats
+    await harness.send(office, "/export last week")
+    book = await workbook(harness, office)
+    summary = dict(row[:2] for row in sheet_rows(book, "Summary") if row and row[0])
+    assert summary["Week of Mon 23 Nov: 4 days asked; cadres who met them, of 6"] == 1
 
 
 async def test_a_holiday_week_asks_fewer_days_and_has_no_morning_reminder(harness):
