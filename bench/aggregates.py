@@ -162,7 +162,7 @@ async def stats_once(camp: Campaign, scope: Scope, start: dt.date, end: dt.date)
     async with camp.ctx.db.write() as session:
         figures = await stats.scope_stats(
             session, scope=scope, start=start, end=end, now=now, tz=settings.tz,
-            min_days=settings.min_days_in_village, overdue_days=settings.dispute_overdue_days,
+            calendar=settings.calendar, overdue_days=settings.dispute_overdue_days,
             default_overdue_days=settings.overdue_days("default"),
             deadline_weekday=settings.summary_deadline_weekday,
             deadline_time=settings.summary_deadline_time)

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.calendar import CampaignCalendar, from_dates
+
 
 def normalise_database_url(url: str) -> str:
     """Give a plain SQLite or PostgreSQL URL the async driver SQLAlchemy needs."""
@@ -44,6 +46,12 @@ class Settings(BaseSettings):
     campaign_start: dt.date = dt.date(2026, 11, 25)
     campaign_end: dt.date = dt.date(2027, 2, 17)
     min_days_in_village: int = 5
+    # A public holiday is not a missed day: it lowers the days a week asks (storage/calendar.py)
+    # unless the county counts holidays as working days.
+    holidays_count_as_workdays: bool = False
+    # Public holidays the installed chinese-calendar does not know yet (a year whose notice came
+    # out after its release), as a JSON list of dates: ["2027-01-01"].
+    extra_public_holidays: list[dt.date] = Field(default_factory=list)
     pair_quota_county: int = 3
     pair_quota_department: int = 2
     pair_quota_ordinary: int = 1
@@ -162,6 +170,13 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The county's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def calendar(self) -> CampaignCalendar:
+        """The campaign's days and the one rule for the days in the village a week asks."""
+        return from_dates(self.campaign_start, self.campaign_end, self.min_days_in_village,
+                          holidays_count=self.holidays_count_as_workdays,
+                          extra=self.extra_public_holidays)
 
     def overdue_days(self, category: str) -> int:
         """Days without a step after which an open dispute of this category is overdue."""

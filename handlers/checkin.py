@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from common.i18n import N_
 from handlers.base import REMOVE_KEYBOARD, Turn, inline_keyboard
+from handlers.forms import outside_campaign
 from handlers.registry import CADRE, callback, command
 from storage import checkins
 from storage.audit import record_audit
@@ -31,8 +32,11 @@ def _choices(turn: Turn) -> dict[str, object]:
 
 @command("checkin", roles=CADRE, description=N_("help.checkin"), order=10)
 async def checkin(turn: Turn, args: str) -> None:
-    """Offer today's check-in, or a correction of the one already made."""
+    """Offer today's check-in, or a correction of the one already made; none outside the
+    campaign."""
     assert turn.person is not None
+    if _refused(turn):
+        return
     row = await checkins.for_day(turn.session, person_id=turn.person.id, day=turn.today)
     if row is None:
         turn.say(turn.tr("checkin.prompt", day=turn.today), markup=_choices(turn))
@@ -57,9 +61,20 @@ async def on_button(turn: Turn, rest: str) -> None:
         turn.notice(turn.tr("common.stale_button"))
 
 
+def _refused(turn: Turn) -> bool:
+    """Say so when today is outside the campaign: no check-in is dated before its start or
+    after its end (the same check as every dated record, handlers.forms.outside_campaign)."""
+    refusal = outside_campaign(turn, turn.today, prefix="checkin")
+    if refusal is not None:
+        turn.say(turn.tr(refusal.msgid, **refusal.values))
+    return refusal is not None
+
+
 async def _save(turn: Turn, *, in_village: bool, reason: str | None) -> None:
     person = turn.person
     assert person is not None
+    if _refused(turn):  # a button of an earlier day, pressed once the campaign is over
+        return
     row, before = await checkins.check_in(
         turn.session,
         person=person,

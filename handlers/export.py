@@ -31,11 +31,13 @@ from telegram import Bot
 from common.context import AppContext
 from common.delivery import deliver_rows, upload_path
 from common.i18n import N_, Span, Translator, catalog, format_span, translator
+from common.settings import Settings
 from handlers.base import Turn
 from handlers.parsing import ParseError, period_refusal, split_period
 from handlers.places import ask_which
 from handlers.registry import LEADERS, command
 from reports.audit_words import AuditWords
+from reports.figures import scope_figures
 from reports.targets import rules_for
 from reports.xlsx import Part, Sheet, TooLarge, write_workbook
 from storage import aid, cases, disputes, export, outbox, publicity, rectification, visits
@@ -294,7 +296,8 @@ async def _write(app: AppContext, job: Job, *, limit: int | None) -> list[Part]:
     try:
         async with app.db.read() as session:
             tz = app.settings.tz
-            summary = await summary_rows(session, job, now=app.clock.now(), tz=tz)
+            summary = await summary_rows(session, job, now=app.clock.now(), tz=tz,
+                                         settings=app.settings)
             audit = None
             if "audit" in job.kinds:
                 audit = AuditWords(job.locale, await export.names_by_id(session))
@@ -424,9 +427,10 @@ def _day_column(kind: str) -> int | None:
 
 
 async def summary_rows(
-    session: AsyncSession, job: Job, *, now: dt.datetime, tz: dt.tzinfo
+    session: AsyncSession, job: Job, *, now: dt.datetime, tz: dt.tzinfo, settings: Settings
 ) -> list[tuple[str, Any]]:
-    """The summary sheet: the /stats figures of the period and scope, from the same queries."""
+    """The summary sheet: the /stats figures of the period and scope, from the same queries
+    (the days in the village judged week by week by the campaign calendar's one rule)."""
     tr = translator(job.locale)
     filters: dict[str, Any] = dict(job.scope.filters)
     by_kind = await visits.visits_by_kind(session, start=job.start, end=job.end, **filters)
@@ -458,6 +462,11 @@ async def summary_rows(
     rows += [("", None), (tr("export.summary.cases"), None),
              (tr("export.summary.cases.submitted"), reported.submitted),
              (tr("export.summary.cases.featured"), reported.featured)]
+    figures = await scope_figures(session, settings, scope=job.scope, start=job.start,
+                                  end=job.end, now=now)
+    rows += [("", None), (tr("export.summary.attendance"), None)]
+    rows += [(tr("export.summary.attendance.week", week=week.week_start, required=week.required,
+                 cadres=week.cadres), week.compliant) for week in figures.weeks]
     marked = await rectification.rectification_totals(session, **filters)
     rows += [("", None), (tr("export.summary.rectification"), None)]
     rows += [(tr(f"export.summary.rectification.{key}"), getattr(marked, key))

@@ -178,14 +178,28 @@ def check_length(value: str, limit: int) -> None:
                       limit=limit, length=length)
 
 
+def outside_campaign(turn: Turn, dated: dt.date, /, *, prefix: str = "form.error",
+                     **values: Any) -> Invalid | None:
+    """Why a record dated `dated` is refused, or None inside CAMPAIGN_START..CAMPAIGN_END: the
+    one check every dated record goes through (a typed day, a visit's day button, a
+    check-in, a weekly summary's week). `prefix` chooses the words for what was refused:
+    `{prefix}.before_campaign` / `{prefix}.after_campaign`, given the campaign's dates."""
+    calendar = turn.app.settings.calendar
+    if calendar.in_campaign(dated):
+        return None
+    which = "before_campaign" if dated < calendar.start else "after_campaign"
+    return Invalid(f"{prefix}.{which}", start=calendar.start, end=calendar.end, **values)
+
+
 def past_day(turn: Turn, text: str) -> dt.date:
-    """A record's day as typed (昨天, 11月27日, 周三, last wednesday): today or before, not
-    before the campaign started. A date without a year that fits only by reaching back
-    past the campaign's start (12-3 typed on 28 November) is the coming one it is nearest
-    to, and refused as not yet come. Each refusal gives days that would do."""
-    start = turn.app.settings.campaign_start
-    shown = max(start, turn.today - dt.timedelta(days=2))
-    example = {"month": shown.month, "day": shown.day}
+    """A record's day as typed (昨天, 11月27日, 周三, last wednesday): today or before, inside
+    the campaign. A date without a year that fits only by reaching back past the campaign's
+    start (12-3 typed on 28 November) is the coming one it is nearest to, and refused as not
+    yet come. Each refusal gives days that would do."""
+    calendar = turn.app.settings.calendar
+    start = calendar.start
+    shown = min(max(start, turn.today - dt.timedelta(days=2)), calendar.end)
+    example: dict[str, Any] = {"month": shown.month, "day": shown.day}
     try:
         day = parse_day(text, today=turn.today, direction="past")
     except ParseError as exc:
@@ -193,8 +207,9 @@ def past_day(turn: Turn, text: str) -> dt.date:
     if day > turn.today or (
             day < start and parse_day(text, today=turn.today, direction="nearest") > turn.today):
         raise Invalid("form.error.future_date", **example)
-    if day < start:
-        raise Invalid("form.error.before_campaign", start=start, **example)
+    refusal = outside_campaign(turn, day, **example)
+    if refusal is not None:
+        raise refusal
     return day
 
 

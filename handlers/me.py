@@ -61,5 +61,7 @@ async def me(turn: Turn, args: str) -> None:
     )
     reviewers = await summaries.reviewers(turn.session, author=turn.person)
     names = turn.tr("common.list_sep").join(p.name for p in reviewers)
-    turn.say(render_me(turn.tr, overview, min_days=settings.min_days_in_village,
+    # This week's own minimum: fewer in a part week of the campaign or a holiday week.
+    turn.say(render_me(turn.tr, overview,
+                       min_days=settings.calendar.required_days(overview["week_start"]),
                        reviewers=names))

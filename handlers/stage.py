@@ -100,7 +100,7 @@ async def _figures(turn: Turn, person: Person, kind: str) -> dict[str, Any]:
                                             end=end, tz=settings.tz)
     return await store.place_figures(
         turn.session, scope=store.scope_of(person, kind), start=start, end=end, now=turn.now,
-        tz=settings.tz, min_days=settings.min_days_in_village,
+        tz=settings.tz, calendar=settings.calendar,
         deadline_weekday=settings.summary_deadline_weekday,
         deadline_time=settings.summary_deadline_time)
 

@@ -123,7 +123,9 @@ def _money(value: Decimal) -> Money:
 def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.compliance_title", minimum=figures.min_days)]
     for week in figures.weeks:
-        msgid = N_("stats.week_line") if week.days == 7 else N_("stats.part_week_line")
+        msgid = (N_("stats.part_week_line") if week.days < 7
+                 else N_("stats.week_line") if week.required == figures.min_days
+                 else N_("stats.short_week_line"))  # the campaign's edges or public holidays
         lines.append(tr(msgid, week=week.week_start, compliant=week.compliant,
                         cadres=week.cadres, days=week.days, required=week.required))
     return lines

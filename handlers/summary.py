@@ -10,7 +10,7 @@ from common.clock import week_start
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
-from handlers.forms import Data, Form, Question
+from handlers.forms import Data, Form, Question, outside_campaign
 from handlers.registry import CADRE, callback
 from handlers.reviews import Reviewable, ask, reviewable, sent_to
 from reports.attendance import excused_line
@@ -76,9 +76,10 @@ async def _computed(turn: Turn, monday: dt.date) -> dict[str, Any]:
                                     tz=turn.app.settings.tz)
 
 
-def _required(turn: Turn) -> int:
-    """The days in the village the week asks for."""
-    return int(turn.app.settings.min_days_in_village)
+def _required(turn: Turn, monday: dt.date) -> int:
+    """The days in the village the week asks for: the campaign calendar's one rule (fewer in
+    a part week or a holiday week), the same as the evening check, /stats and /laggards."""
+    return turn.app.settings.calendar.required_days(monday)
 
 
 async def _week_asked(turn: Turn, args: str) -> dt.date:
@@ -97,6 +98,13 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     records', computed now and again when it is saved."""
     person = _person(turn)
     monday = await _week_asked(turn, args)
+    # A week wholly outside the campaign has no summary: judged by its campaign day nearest.
+    settings = turn.app.settings
+    refusal = outside_campaign(turn, min(max(monday, settings.campaign_start), store.week_end(
+        monday)), prefix="summary")
+    if refusal is not None:
+        turn.say(turn.tr(refusal.msgid, **refusal.values))
+        return None
     row = await store.summary_for(turn.session, person_id=person.id, week_start=monday)
     if row is not None and row.status == "accepted":
         turn.say(turn.tr("summary.locked", start=monday))
@@ -107,7 +115,7 @@ async def prepare(turn: Turn, args: str) -> Data | None:
     data["ctx_week"] = monday.isoformat()
     data["ctx_days"] = figures["days_in_village"]
     data["ctx_excused"] = len(figures["excused_days"])
-    data["ctx_min_days"] = _required(turn)
+    data["ctx_min_days"] = _required(turn, monday)
     return data
 
 
@@ -118,7 +126,7 @@ async def refresh(turn: Turn, data: Data) -> str | None:
     figures = await _computed(turn, monday)
     data["ctx_days"] = figures["days_in_village"]
     data["ctx_excused"] = len(figures["excused_days"])
-    data["ctx_min_days"] = _required(turn)
+    data["ctx_min_days"] = _required(turn, monday)
     if _short_week(data) and "short_reason" not in data:
         return turn.tr("summary.now_short")
     return None
@@ -170,7 +178,8 @@ async def save(turn: Turn, data: Data) -> None:
     try:
         row, new = await store.submit_summary(turn.session, person=author,
                                               week_start=monday, text=text, now=turn.now,
-                                              tz=turn.app.settings.tz, minimum=_required(turn))
+                                              tz=turn.app.settings.tz,
+                                              minimum=_required(turn, monday))
     except store.SummaryLocked:
         turn.say(turn.tr("summary.locked", start=monday))
         return

@@ -88,7 +88,8 @@ async def team(turn: Turn, args: str) -> None:
         turn.session, village_id=scope.village_id, start=monday, end=sunday,
         reference=reference)
     turn.say(render_team(turn.tr, members, village=scope.name, week_start=monday,
-                         today=turn.today, min_days=turn.app.settings.min_days_in_village,
+                         today=turn.today,
+                         min_days=turn.app.settings.calendar.required_days(monday),
                          excused=excused, far=far))
 
 
@@ -107,12 +108,12 @@ def _reasons(tr: Translator, person: stats.Laggard) -> str:
 
 
 def render_laggards(
-    tr: Translator, report: stats.Laggards, *, place: str, min_days: int,
-    silent_after_days: int,
+    tr: Translator, report: stats.Laggards, *, place: str, silent_after_days: int,
 ) -> str:
-    """Cadres behind in a week, grouped by township and home unit."""
+    """Cadres behind in a week, grouped by township and home unit; the days asked are the
+    week's own (fewer in a part week or a holiday week)."""
     lines = [tr("laggards.title", place=place, **_span(report.week_start)),
-             tr("laggards.legend", minimum=min_days, days=silent_after_days)]
+             tr("laggards.legend", minimum=report.required, days=silent_after_days)]
     if not report.summary_due:
         lines.append(tr("laggards.summary_not_due"))
     if not report.people:
@@ -150,7 +151,6 @@ async def laggards(turn: Turn, args: str) -> None:
     report = await week_laggards(turn.session, settings, scope=scope, week_start=monday,
                                  today=turn.today, now=turn.now)
     turn.say(render_laggards(turn.tr, report, place=scope_label(turn.tr, scope),
-                             min_days=settings.min_days_in_village,
                              silent_after_days=settings.silent_after_days))
 
 

@@ -57,12 +57,15 @@ async def household_choices(turn: Turn, data: Data) -> Sequence[Choice]:
 
 
 async def day_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    """Today, and yesterday unless that was before the campaign; the code is the ISO date."""
-    today = turn.today.isoformat()
+    """Today and yesterday, those of them inside the campaign; the code is the ISO date."""
+    calendar = turn.app.settings.calendar
     # The date is on the label too: a draft resumed tomorrow must not say "today" wrongly.
-    choices = [Choice(today, turn.tr("visit.day.today", day=turn.today), literal=True)]
+    choices = []
+    if calendar.in_campaign(turn.today):
+        today = turn.today.isoformat()
+        choices.append(Choice(today, turn.tr("visit.day.today", day=turn.today), literal=True))
     yesterday = turn.today - dt.timedelta(days=1)
-    if yesterday >= turn.app.settings.campaign_start:
+    if calendar.in_campaign(yesterday):
         day = yesterday.isoformat()
         choices.append(Choice(day, turn.tr("visit.day.yesterday", day=yesterday), literal=True))
     return choices

@@ -20,7 +20,7 @@ async def scope_figures(session: AsyncSession, settings: Settings, *, scope: Sco
     """Every figure of /stats for a scope and period (storage.stats.scope_stats)."""
     return await stats.scope_stats(
         session, scope=scope, start=start, end=end, now=now, tz=settings.tz,
-        min_days=settings.min_days_in_village, overdue_days=settings.dispute_overdue_days,
+        calendar=settings.calendar, overdue_days=settings.dispute_overdue_days,
         default_overdue_days=settings.overdue_days("default"),
         deadline_weekday=settings.summary_deadline_weekday,
         deadline_time=settings.summary_deadline_time)
@@ -30,7 +30,7 @@ def merit_period(settings: Settings, start: dt.date, end: dt.date,
                  now: dt.datetime) -> merit.Period:
     """What /merit's figures cover, and when weekly summaries fall due."""
     return merit.Period(start=start, end=end, now=now, tz=settings.tz,
-                        min_days=settings.min_days_in_village,
+                        calendar=settings.calendar,
                         deadline_weekday=settings.summary_deadline_weekday,
                         deadline_time=settings.summary_deadline_time)
 
@@ -43,7 +43,7 @@ async def week_laggards(session: AsyncSession, settings: Settings, *, scope: Sco
     deadline = dt.datetime.combine(due_day, settings.summary_deadline_time, settings.tz)
     return await stats.laggards(
         session, scope=scope, week_start=week_start, today=today, now=now,
-        min_days=settings.min_days_in_village, silent_after_days=settings.silent_after_days,
+        calendar=settings.calendar, silent_after_days=settings.silent_after_days,
         summary_due=deadline)
 
 

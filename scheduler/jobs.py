@@ -45,6 +45,9 @@ async def run_plan(ctx: AppContext, plan: Plan) -> int | None:
         if plan.same_day_only and run.day != now.astimezone(settings.tz).date():
             log.info("schedule %s due %s skipped: its day is over", plan.name, due)
             return 0
+        if plan.campaign is not None and not plan.campaign(settings, run.day):
+            log.info("schedule %s due %s skipped: outside the campaign", plan.name, due)
+            return 0
         stored = await outbox.enqueue(session, messages=await plan.build(run), now=now)
     if stored:  # the frequent schedules mostly find nothing to send: no line for that
         log.info("schedule %s due %s ran: %d messages queued", plan.name, due, len(stored))

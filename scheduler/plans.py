@@ -20,7 +20,7 @@ from scheduler.problems import problem_reminders
 from scheduler.reports import county_report, evening_digests
 from scheduler.runs import Plan, Run, above, leaders, message
 from scheduler.stage import stage_notices
-from scheduler.timing import daily, every, summary_deadline, weekly
+from scheduler.timing import daily, every, reports_campaign_week, summary_deadline, weekly
 from storage import checkins, pairings, people, summaries
 from storage import leave as leave_store
 from storage.figures import CADRE_ROLES
@@ -30,7 +30,11 @@ from storage.outbox import Outgoing
 
 async def checkin_reminders(run: Run) -> list[Outgoing]:
     """Morning: cadres without a check-in today, except those on approved leave today (a
-    request waiting for a decision, or declined, spares nothing)."""
+    request waiting for a decision, or declined, spares nothing); none on a public holiday,
+    unless the county counts holidays as working days."""
+    calendar = run.ctx.settings.calendar
+    if calendar.holiday(run.day) and not calendar.holidays_count_as_workdays:
+        return []
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
     done = await checkins.people_with_checkin(run.session, day=run.day)
     leave = await leave_store.on_leave(run.session, day=run.day)
@@ -40,9 +44,15 @@ async def checkin_reminders(run: Run) -> list[Outgoing]:
 
 
 async def attendance_warnings(run: Run) -> list[Outgoing]:
-    """Evening: warn a cadre who must stay every remaining day; tell leaders once it is lost."""
-    settings, day = run.ctx.settings, run.day
-    monday, remaining = week_start(day), 6 - day.weekday()
+    """Evening: warn a cadre who must stay every remaining day; tell leaders once it is lost.
+
+    The week asks what storage.calendar's rule asks (fewer in a part week or a holiday week),
+    and only the campaign's days left this week can still be stayed."""
+    calendar, day = run.ctx.settings.calendar, run.day
+    monday, remaining = week_start(day), calendar.days_left(day)
+    minimum = calendar.required_days(monday)
+    if minimum == 0:
+        return []
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
     ids = [p.id for p in cadres]
     days = await checkins.days_in_village_by_person(
@@ -59,21 +69,21 @@ async def attendance_warnings(run: Run) -> list[Outgoing]:
         stayed = days.get(cadre.id, 0)
         excused = leave.get(cadre.id, set()) - present.get(cadre.id, set())
         # Days still to come on leave are excused already, not days left to stay.
-        free = remaining - sum(1 for d in excused if d > day)
+        free = max(0, remaining - sum(1 for d in excused if d > day))
         best = stayed + len(excused) + free
-        if best == settings.min_days_in_village and free > 0:
+        if best == minimum and free > 0:
             tr = run.tr(cadre)
             text = _with_excused(tr, tr("remind.attendance_warn", days=stayed, remaining=free,
-                                        minimum=settings.min_days_in_village), excused)
+                                        minimum=minimum), excused)
             out.append(message(cadre, text, key=f"attend-warn:{monday}:{cadre.id}",
                                kind="reminder"))
-        elif best < settings.min_days_in_village:
+        elif best < minimum:
             for leader in above(cadre, teams, townships):
                 tr = run.tr(leader)
                 text = _with_excused(tr, tr(
                     "remind.attendance_miss", name=cadre.name, days=stayed, remaining=free,
                     village=cadre.village.name if cadre.village else "",
-                    minimum=settings.min_days_in_village), excused)
+                    minimum=minimum), excused)
                 out.append(message(leader, text, kind="warning",
                                    key=f"attend-miss:{monday}:{cadre.id}:{leader.id}"))
     return out
@@ -185,16 +195,17 @@ def plans() -> list[Plan]:
              weekly(lambda s: s.summary_deadline_weekday, lambda s: s.summary_deadline_time,
                     lambda s: dt.timedelta(days=1)), summaries_missing_to_townships),
         Plan("dispute_escalation", daily(lambda s: s.dispute_check_time), dispute_escalations),
-        Plan("handover_climb", every(15 * 60), handover_climbs),
+        Plan("handover_climb", every(15 * 60), handover_climbs, campaign=None),
         Plan("problem_reminder", daily(lambda s: s.problem_check_time), problem_reminders,
              same_day_only=True),
         Plan("evening_digest", daily(lambda s: s.digest_time), evening_digests),
         Plan("county_report",
              weekly(lambda s: s.county_report_weekday, lambda s: s.county_report_time),
-             county_report),
+             county_report, campaign=reports_campaign_week),
         Plan("holiday_reminder", daily(lambda s: s.holiday_reminder_time), holiday_reminders,
              same_day_only=True),
-        Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports),
+        Plan("broadcast_report", every(lambda s: s.scheduler_tick_seconds), broadcast_reports,
+             campaign=None),
         Plan("stage_notices", daily(lambda s: s.stage_reminder_time), stage_notices,
              same_day_only=True),
     ]

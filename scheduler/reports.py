@@ -56,7 +56,7 @@ async def county_report(run: Run) -> list[Outgoing]:
     settings = run.ctx.settings
     monday = week_start(run.day) - dt.timedelta(days=7)
     townships = await figures.township_weeks(
-        run.session, week_start=monday, min_days=settings.min_days_in_village)
+        run.session, week_start=monday, calendar=settings.calendar)
     disputes = await figures.disputes_by_category_status(run.session)
     totals = await aid.aid_totals(run.session, start=monday, end=monday + dt.timedelta(days=6))
     sunday = monday + dt.timedelta(days=6)
@@ -70,7 +70,8 @@ async def county_report(run: Run) -> list[Outgoing]:
         tr = run.tr(person)
         text = render_county_report(tr, week_start=monday, townships=townships,
                                     disputes=disputes, aid=totals,
-                                    min_days=settings.min_days_in_village, publicity=held,
+                                    min_days=settings.calendar.required_days(monday),
+                                    publicity=held,
                                     featured=featured, village_work=work,
                                     targets=targets_line(tr, person, targets))
         key = f"report:{monday}:{person.id}"

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.context import AppContext
 from common.i18n import Translator, locale_of, translator
-from scheduler.timing import NextRun
+from common.settings import Settings
+from scheduler.timing import NextRun, in_campaign
 from storage import people
 from storage.models import Person
 from storage.outbox import Outgoing
@@ -57,6 +58,11 @@ class Plan:
     # A morning reminder for a day already gone tells the cadre nothing: a run caught up on a
     # later local day is claimed but sends nothing. Digests and reports still catch up.
     same_day_only: bool = False
+    # Whether a run on this local day belongs to the campaign: a run outside it is claimed
+    # but sends nothing (timing.in_campaign: the day is one of the campaign's). None: the
+    # schedule answers something someone did (a broadcast's report, a dispute handed over)
+    # and follows it whenever it happens.
+    campaign: Callable[[Settings, dt.date], bool] | None = in_campaign
 
 
 def message(person: Person, text: str, *, key: str, kind: str,

@@ -66,6 +66,18 @@ def every(seconds: float | Callable[[Settings], float]) -> NextRun:
     return next_after
 
 
+def in_campaign(settings: Settings, day: dt.date) -> bool:
+    """The run's local day is one of the campaign's (CAMPAIGN_START to CAMPAIGN_END)."""
+    return settings.calendar.in_campaign(day)
+
+
+def reports_campaign_week(settings: Settings, day: dt.date) -> bool:
+    """A weekly report run on `day` covers last week: due if that week had campaign days, so
+    the last part week is reported the Monday after the end, and nothing before the start."""
+    monday = day - dt.timedelta(days=day.weekday() + 7)
+    return settings.calendar.overlaps(monday, monday + dt.timedelta(days=6))
+
+
 def summary_deadline(settings: Settings, week_start: dt.date) -> dt.datetime:
     """The weekly summary deadline of the week starting on this Monday (UTC)."""
     day = week_start + dt.timedelta(days=settings.summary_deadline_weekday)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.calendar import CampaignCalendar
 from storage.disputes import OPEN
 from storage.models import (
     Checkin,
@@ -248,9 +249,10 @@ class TownshipWeek:
 
 
 async def township_weeks(
-    session: AsyncSession, *, week_start: dt.date, min_days: int
+    session: AsyncSession, *, week_start: dt.date, calendar: CampaignCalendar
 ) -> list[TownshipWeek]:
-    """Per township: cadres, how many met the minimum days, how many summaries came in."""
+    """Per township: cadres, how many met the days the week asks (storage.calendar's rule),
+    how many summaries came in."""
     weeks = {tid: TownshipWeek(tid, name) for tid, name in (await session.execute(
         select(Township.id, Township.name).order_by(Township.name))).all()}
     cadre = and_(Person.active.is_(True), Person.role.in_(CADRE_ROLES))
@@ -264,7 +266,7 @@ async def township_weeks(
         select(Checkin.person_id.label("pid"))
         .where(Checkin.in_village.is_(True), Checkin.day >= week_start, Checkin.day <= end)
         .group_by(Checkin.person_id)
-        .having(func.count() >= min_days)
+        .having(func.count() >= calendar.required_days(week_start))
         .subquery()
     )
     for tid, count in (await session.execute(

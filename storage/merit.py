@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Date, and_, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.calendar import CampaignCalendar
 from storage.figures import CADRE_ROLES, local_bounds
 from storage.models import Aid, Checkin, Dispute, DisputeStep, Person, Summary, Unit, Visit
 from storage.stats import WeekCompliance, period_weeks
@@ -64,7 +65,7 @@ class Period:
     end: dt.date
     now: dt.datetime
     tz: dt.tzinfo
-    min_days: int
+    calendar: CampaignCalendar  # the days each week asks (storage.calendar's one rule)
     deadline_weekday: int
     deadline_time: dt.time
 
@@ -157,7 +158,7 @@ async def cadre_merits(
     found = await _cadres(session, unit_id)
     if not found:
         return found
-    weeks = period_weeks(period.start, period.end, period.min_days)
+    weeks = period_weeks(period.start, period.end, period.calendar)
     due = [w.week_start for w in weeks if period.deadline(w.week_start) <= period.now]
     for merit, _ in found.values():
         merit.weeks, merit.due = len(weeks), len(due)

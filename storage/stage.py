@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import people, reviews
 from storage.audit import record_audit
+from storage.calendar import CampaignCalendar
 from storage.figures import SOLVED, local_bounds
 from storage.models import Person, Problem, StageSummary
 from storage.publicity import publicity_totals
@@ -87,11 +88,11 @@ async def personal_figures(
 
 async def place_figures(
     session: AsyncSession, *, scope: Scope, start: dt.date, end: dt.date, now: dt.datetime,
-    tz: dt.tzinfo, min_days: int, deadline_weekday: int, deadline_time: dt.time,
+    tz: dt.tzinfo, calendar: CampaignCalendar, deadline_weekday: int, deadline_time: dt.time,
 ) -> dict[str, Any]:
     """A village's or township's figures over the campaign, from the queries of /stats."""
     stats = await scope_stats(
-        session, scope=scope, start=start, end=end, now=now, tz=tz, min_days=min_days,
+        session, scope=scope, start=start, end=end, now=now, tz=tz, calendar=calendar,
         overdue_days={}, default_overdue_days=1, deadline_weekday=deadline_weekday,
         deadline_time=deadline_time)
     weeks = sum(p.cadre_weeks for p in stats.places)

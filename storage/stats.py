@@ -14,10 +14,11 @@ written on each record, as every other query does; figures about people (check-i
 the village, weekly summaries, laggards, pairs, teams) follow the roster's current placement
 of active cadres and team leaders.
 
-Days in the village: the period is cut at Mondays; a whole week asks `min_days` of a cadre, a
-part of d days ceil(min_days × d / 7) (today alone: 1). Weekly summaries: expected = cadres ×
-the weeks touched by the period whose deadline has passed; summaries of weeks not yet due are
-counted apart, as early ones.
+Days in the village: the period is cut at Mondays; each week asks what the campaign calendar's
+one rule asks for its days inside the period (storage.calendar: ceil(min_days × counted days /
+7), counting only campaign days that are not public holidays; today alone: 1). Weekly
+summaries: expected = cadres × the weeks touched by the period whose deadline has passed;
+summaries of weeks not yet due are counted apart, as early ones.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.aid import aid_totals
+from storage.calendar import CampaignCalendar
 from storage.cases import CaseCounts, case_totals
 from storage.disputes import OPEN
 from storage.figures import SOLVED, local_bounds, overdue_condition
@@ -151,6 +153,7 @@ class Stats:
     summaries_early: int = 0
     summaries_early_expected: int = 0
     places: list[PlaceFigures] = field(default_factory=list)
+    campaign_days: int | None = None  # days of the period inside the campaign (None: all)
 
     @property
     def visits(self) -> int:
@@ -159,8 +162,9 @@ class Stats:
 
     @property
     def cadre_days(self) -> int:
-        """Check-ins expected: every cadre, every day of the period."""
-        return self.cadres * ((self.end - self.start).days + 1)
+        """Check-ins expected: every cadre, every campaign day of the period."""
+        days = self.campaign_days
+        return self.cadres * ((self.end - self.start).days + 1 if days is None else days)
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure as JSON-ready values (dates ISO, money as strings)."""
@@ -186,13 +190,15 @@ def _person_place(scope: Scope) -> Any:
     return Person.township_id if scope.kind == "county" else Person.village_id
 
 
-def period_weeks(start: dt.date, end: dt.date, min_days: int) -> list[WeekCompliance]:
+def period_weeks(start: dt.date, end: dt.date,
+                 calendar: CampaignCalendar) -> list[WeekCompliance]:
     """The Monday weeks the period touches, each with its days inside and the days asked."""
     weeks = []
     monday = start - dt.timedelta(days=start.weekday())
     while monday <= end:
         days = (min(monday + dt.timedelta(days=6), end) - max(monday, start)).days + 1
-        weeks.append(WeekCompliance(monday, days, -(-min_days * days // 7)))
+        weeks.append(WeekCompliance(monday, days,
+                                    calendar.required_days(monday, start=start, end=end)))
         monday += dt.timedelta(days=7)
     return weeks
 
@@ -246,8 +252,11 @@ def _week_rows(scope: Scope, weeks: list[WeekCompliance], start: dt.date, end: d
     else:
         checked, inside = bits_in(CheckinWeek.checked, bits), bits_in(CheckinWeek.inside, bits)
     place = _person_place(scope)
+    # Whole weeks may ask different days (a holiday week, the campaign's last part week).
+    required: Any = weeks[0].required if len({w.required for w in weeks}) == 1 else case(
+        {w.week_start: w.required for w in weeks}, value=CheckinWeek.week_start)
     return (select(place, CheckinWeek.week_start, func.sum(checked), func.sum(inside),
-                   func.count(case((and_(checked > 0, inside >= weeks[0].required), 1))),
+                   func.count(case((and_(checked > 0, inside >= required), 1))),
                    func.count(case((CheckinWeek.summary.is_(True), 1))))
             .join(Person, Person.id == CheckinWeek.person_id)
             .where(CheckinWeek.week_start >= weeks[0].week_start,
@@ -340,7 +349,7 @@ async def scope_stats(
     end: dt.date,
     now: dt.datetime,
     tz: dt.tzinfo,
-    min_days: int,
+    calendar: CampaignCalendar,
     overdue_days: Mapping[str, int],
     default_overdue_days: int,
     deadline_weekday: int = 6,
@@ -351,7 +360,9 @@ async def scope_stats(
 
     A week's summaries are due at `deadline_weekday`/`deadline_time` local (default: its end)."""
     stats = Stats(scope.kind, scope.name, "township" if scope.kind == "county" else "village",
-                  start, end, min_days, weeks=period_weeks(start, end, min_days))
+                  start, end, calendar.min_days, weeks=period_weeks(start, end, calendar),
+                  campaign_days=max(0, (min(end, calendar.end)
+                                        - max(start, calendar.start)).days + 1))
     places = await _places(session, stats, scope)
     await _visits(session, stats, scope)
 

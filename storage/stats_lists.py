@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.calendar import CampaignCalendar
 from storage.disputes import OPEN, steps_of
 from storage.figures import CADRE_ROLES, overdue_condition
 from storage.models import (
@@ -73,6 +74,7 @@ class Laggards:
     cadres: int
     summary_due: bool
     people: list[Laggard] = field(default_factory=list)
+    required: int = 0  # days in the village the week asks (storage.calendar's rule)
 
     def groups(self) -> list[tuple[str, str, list[Laggard]]]:
         """(township, home unit, laggards) in name order."""
@@ -95,12 +97,13 @@ def _with_places(query: Any) -> Any:
 
 async def laggards(
     session: AsyncSession, *, scope: Scope, week_start: dt.date, today: dt.date,
-    now: dt.datetime, min_days: int, silent_after_days: int,
+    now: dt.datetime, calendar: CampaignCalendar, silent_after_days: int,
     summary_due: dt.datetime | None = None,
 ) -> Laggards:
     """Cadres of a scope behind in the week of `week_start`, in one query.
 
-    A week in progress counts those who can no longer reach `min_days`; summaries count as
+    A week in progress counts those who can no longer reach the days it asks (storage.calendar:
+    fewer in a part week or a holiday week; only campaign days are left); summaries count as
     missing once `summary_due` has passed (default: once the week is over)."""
     end = week_start + dt.timedelta(days=6)
     days = (select(Checkin.person_id.label("pid"),
@@ -116,14 +119,17 @@ async def laggards(
                                       Summary.week_start == week_start))
              .where(*cadres_in(scope)))
     due = now >= summary_due if summary_due is not None else today > end
-    result = Laggards(week_start, 0, due)
+    required = calendar.required_days(week_start)
+    result = Laggards(week_start, 0, due, required=required)
+    first_left = max(today, week_start, calendar.start)
+    days_left = max(0, (min(end, calendar.end) - first_left).days + 1)
     for pid, name, township, village, unit, seen, stayed, today_rows, summary in (
             await session.execute(query)).all():
         result.cadres += 1
-        left = max(0, (end - max(today, week_start)).days + 1) - (1 if today_rows else 0)
+        left = days_left - (1 if today_rows and first_left == today else 0)
         silent_days = None if seen is None else (now - seen).days
         person = Laggard(pid, name, township, village, unit, int(stayed),
-                         int(stayed) + max(0, left) < min_days, due and summary is None,
+                         int(stayed) + max(0, left) < required, due and summary is None,
                          silent_days, silent_days is None or silent_days >= silent_after_days)
         if person.short or person.no_summary or person.silent:
             result.people.append(person)

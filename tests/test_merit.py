@@ -12,6 +12,7 @@ from sqlalchemy import select
 from common.i18n import translator
 from handlers.merit import render_merits
 from storage import merit as store
+from storage.calendar import CampaignCalendar
 from storage.figures import local_bounds
 from storage.models import (
     Aid,
@@ -41,7 +42,8 @@ def settings(settings):
 
 
 def period(start=MONDAY, end=dt.date(2026, 12, 2)) -> store.Period:
-    return store.Period(start=start, end=end, now=NOW, tz=SHANGHAI, min_days=5,
+    return store.Period(start=start, end=end, now=NOW, tz=SHANGHAI,
+                        calendar=CampaignCalendar(dt.date(2026, 11, 1), dt.date(2027, 2, 17), 5),
                         deadline_weekday=4, deadline_time=dt.time(17, 0))
 
 

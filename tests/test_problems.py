@@ -449,7 +449,8 @@ async def test_ledger_figures_match_the_raw_rows(harness):
         for scope, inside in scopes:
             found = await stats.scope_stats(
                 session, scope=scope, start=today, end=today, now=harness.clock.now(),
-                tz=SHANGHAI, min_days=5, overdue_days={"default": 3}, default_overdue_days=3)
+                tz=SHANGHAI, calendar=harness.settings.calendar, overdue_days={"default": 3},
+                default_overdue_days=3)
             mine = [r for r in rows if inside(r)]
             by_status: dict[str, int] = {}
             for r in mine:

@@ -18,6 +18,7 @@ from collections import Counter
 from sqlalchemy import delete, or_, select
 
 from storage import rollups, stats
+from storage.calendar import CampaignCalendar
 from storage.checkins import check_in
 from storage.models import (
     Checkin,
@@ -40,6 +41,8 @@ from tests.harness import DEFAULT_ROSTER
 
 MONDAY = dt.date(2026, 11, 23)
 MIN_DAYS = 4
+# The rollups are checked under the plain proportion: no campaign edge, no holiday in the weeks.
+CALENDAR = CampaignCalendar(dt.date(2026, 1, 5), dt.date(2027, 12, 31), MIN_DAYS)
 PERIODS = [
     (MONDAY, MONDAY + dt.timedelta(days=6)),  # a whole week
     (MONDAY + dt.timedelta(days=2), MONDAY + dt.timedelta(days=5)),  # a part of one
@@ -112,7 +115,8 @@ async def _figures(harness, scope: Scope, start: dt.date, end: dt.date) -> stats
     async with harness.db.read() as session:
         return await stats.scope_stats(
             session, scope=scope, start=start, end=end, now=harness.clock.now(), tz=SHANGHAI,
-            min_days=MIN_DAYS, overdue_days={}, default_overdue_days=3)
+            calendar=CALENDAR,
+            overdue_days={}, default_overdue_days=3)
 
 
 async def _expected(harness, scope: Scope, start: dt.date, end: dt.date) -> dict:
@@ -136,13 +140,13 @@ async def _expected(harness, scope: Scope, start: dt.date, end: dt.date) -> dict
     cadres = {p.id for p in people if p.active and p.role in ("cadre", "team_leader")
               and record_inside(p)}
     days = [c for c in checkins if start <= c.day <= end and c.person_id in cadres]
-    mondays = [w.week_start for w in stats.period_weeks(start, end, MIN_DAYS)]
+    mondays = [w.week_start for w in stats.period_weeks(start, end, CALENDAR)]
     due = [m for m in mondays if dt.datetime.combine(
         m + dt.timedelta(days=6), dt.time.max, SHANGHAI) <= harness.clock.now()]
     handed_in = Counter(s.week_start in due for s in summaries
                         if s.person_id in cadres and s.week_start in mondays)
     compliant = []
-    for week in stats.period_weeks(start, end, MIN_DAYS):
+    for week in stats.period_weeks(start, end, CALENDAR):
         sunday = week.week_start + dt.timedelta(days=6)
         mine = [c for c in days if week.week_start <= c.day <= sunday]
         inside = Counter(c.person_id for c in mine if c.in_village)

@@ -21,6 +21,7 @@ from handlers.stats import BadPeriod, render_stats, split_args
 from reports.stats_charts import visits_heatmap
 from scheduler.sender import drain
 from storage import stats, visits
+from storage.calendar import CampaignCalendar
 from storage.cases import CaseCounts
 from storage.models import Aid, Checkin, Dispute, Person, Problem, Publicity, Summary, Visit
 from storage.publicity import PublicityTotals, publicity_totals
@@ -32,7 +33,8 @@ from tests.emulator import Sent
 from tests.test_schedules import bind_everyone
 
 MONDAY = dt.date(2026, 11, 23)
-SETTINGS = {"min_days": 5, "overdue_days": {"default": 3}, "default_overdue_days": 3,
+SETTINGS = {"calendar": CampaignCalendar(MONDAY, dt.date(2027, 2, 17), 5),
+            "overdue_days": {"default": 3}, "default_overdue_days": 3,
             "deadline_weekday": 4, "deadline_time": dt.time(17, 0)}
 AID = {"count": 4, "condolence_count": 2, "condolence_amount": Decimal("400.00"),
        "donation_count": 1, "donation_value": Decimal("1500.50"), "labour_people": 3,

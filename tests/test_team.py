@@ -52,7 +52,7 @@ def test_team_in_english_and_chinese():
 
 
 def laggard_report() -> stats.Laggards:
-    return stats.Laggards(MONDAY, 6, True, [
+    return stats.Laggards(MONDAY, 6, True, required=5, people=[
         stats.Laggard(5, "陈静", "黄金埠镇", "东岗村", "县农业局", 5, False, True, 4, True),
         stats.Laggard(6, "赵强", "古埠镇", "古埠村", "县委办", 0, True, True, None, True),
         stats.Laggard(3, "王芳", "黄金埠镇", "新村", "黄金埠镇政府", 3, True, True, 1, False),
@@ -60,7 +60,7 @@ def laggard_report() -> stats.Laggards:
 
 
 def test_laggards_are_grouped_by_township_and_unit_in_english_and_chinese():
-    args = {"place": "the county", "min_days": 5, "silent_after_days": 2}
+    args = {"place": "the county", "silent_after_days": 2}
     assert render_laggards(translator("en"), laggard_report(), **args) == (
         "<b>Laggards · the county · week 23 – 29 Nov</b>\n"
         "Fewer than 5 days in the village (this week: can no longer reach them), no weekly "
@@ -88,8 +88,8 @@ def test_laggards_are_grouped_by_township_and_unit_in_english_and_chinese():
 
 
 def test_no_laggards_before_the_deadline():
-    report = stats.Laggards(MONDAY, 3, False, [])
-    assert render_laggards(translator("en"), report, place="新村", min_days=5,
+    report = stats.Laggards(MONDAY, 3, False, [], required=5)
+    assert render_laggards(translator("en"), report, place="新村",
                            silent_after_days=2).splitlines()[2:] == [
         "The week's summaries are not due yet.",
         "No one is behind: all 3 cadres are on track."]
