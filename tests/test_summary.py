@@ -414,7 +414,8 @@ async def test_no_sequence_of_inputs_changes_a_computed_figure(harness, inputs):
             token = next((d.split(":")[1] for row in keyboard.buttons for _, d in row
                           if d.startswith("f:")), None)
             if token is not None:
-                shown += await harness.press(user, f"f:{token}:e:{item[1]}")
+                shown += await harness.press(user, f"f:{token}:e:{item[1]}",
+                                             message_id=keyboard.message_id)
     for _ in range(8):  # answer whatever is still asked (or resume the draft), then save
         async with harness.db.read() as session:
             dialog = (await session.execute(select(Dialog).where(
@@ -422,7 +423,13 @@ async def test_no_sequence_of_inputs_changes_a_computed_figure(harness, inputs):
         if dialog is None:  # "discard and start again" may have closed it: open it again
             shown += await harness.send(user, "/summary")
         elif dialog.step == CONFIRM:
-            await harness.press(user, f"f:{dialog.token}:ok")
+            # Press 提交 on the card that offers it (the card may still be on its way when the
+            # dialog's step already reads CONFIRM).
+            ok = f"f:{dialog.token}:ok"
+            card = await harness.emu.wait_for(lambda ok=ok: next(
+                (m for m in reversed(harness.emu.sent_to(user.id))
+                 if any(d == ok for row in m.buttons or [] for _, d in row)), None), within=10)
+            await harness.press(user, ok, message_id=card.message_id)
             break
         elif dialog.step == RESUME:
             shown += await harness.press(user, f"f:{dialog.token}:c")
