@@ -19,6 +19,7 @@ from handlers.forms import Data, Form, Invalid, Question, future_day
 from handlers.registry import CADRE, LEADERS, callback
 from handlers.reviews import reachable, sent_to
 from storage import leave as store
+from storage import reviews
 from storage.models import LeaveRequest, Person
 
 
@@ -79,7 +80,7 @@ async def _save(turn: Turn, data: Data) -> None:
                               first_day=dt.date.fromisoformat(data["first_day"]),
                               last_day=dt.date.fromisoformat(data["last_day"]),
                               reason=data["reason"], now=turn.now)
-    deciders = await store.deciders(turn.session, author=author)
+    deciders = await reviews.weekly_reviewers(turn.session, author=author)
     for decider in deciders:
         tr = turn.tr_for(decider)
         turn.tell(decider, card(tr, row, author), markup=decision_buttons(tr, row.id),

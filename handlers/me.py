@@ -8,7 +8,7 @@ from common.i18n import N_, Span, Translator
 from handlers.base import Turn
 from handlers.registry import CADRE, command
 from reports.attendance import excused_line
-from storage import summaries
+from storage import reviews, summaries
 
 SUMMARY_STATUS = {
     None: N_("me.summary.none"),
@@ -59,7 +59,7 @@ async def me(turn: Turn, args: str) -> None:
         turn.session, person_id=turn.person.id, today=turn.today,
         campaign_start=settings.campaign_start, tz=settings.tz,
     )
-    reviewers = await summaries.reviewers(turn.session, author=turn.person)
+    reviewers = await reviews.weekly_reviewers(turn.session, author=turn.person)
     names = turn.tr("common.list_sep").join(p.name for p in reviewers)
     # This week's own minimum: fewer in a part week of the campaign or a holiday week.
     turn.say(render_me(turn.tr, overview,

@@ -14,6 +14,7 @@ from handlers.forms import Data, Form, Question, outside_campaign
 from handlers.registry import CADRE, callback
 from handlers.reviews import Reviewable, ask, reviewable, sent_to
 from reports.attendance import excused_line
+from storage import reviews
 from storage import summaries as store
 from storage.models import Person, Summary
 from storage.reviewqueue import WEEKLY
@@ -187,7 +188,7 @@ async def save(turn: Turn, data: Data) -> None:
         turn.say(turn.tr("summary.now_short_unsaved", start=monday))
         return
     # Whoever reviews it gets it again, corrected, with the buttons that decide it.
-    reviewers = await store.reviewers(turn.session, author=author)
+    reviewers = await reviews.weekly_reviewers(turn.session, author=author)
     ask(turn, WEEKLY_REVIEW, row, author, reviewers, again=not new)
     msgid = "summary.submitted" if new else "summary.corrected"
     turn.say(sent_to(turn, reviewers, msgid=msgid, start=monday))

@@ -16,7 +16,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import people, reviews
+from storage import reviews
 from storage.audit import record_audit
 from storage.models import Checkin, LeaveRequest, Person
 
@@ -46,25 +46,11 @@ async def request(session: AsyncSession, *, person: Person, first_day: dt.date,
     return row
 
 
-async def deciders(session: AsyncSession, *, author: Person) -> list[Person]:
-    """Who decides this person's leave, reachable now: the team leader (a team leader's own,
-    the township leader) — the same one above as for the weekly summary."""
-    role = reviews.reviewer_role("personal", author)
-    return [p for p in await people.reachable(session, roles=(role,))
-            if reviews.may_review(p, kind="personal", author=author,
-                                  village_id=author.village_id, township_id=author.township_id)]
-
-
 async def to_decide(session: AsyncSession, *, leave_id: int, by: Person
                     ) -> tuple[LeaveRequest, Person] | None:
-    """The request and its author, locked, if `by` is now the one who decides it."""
-    row = await session.get(LeaveRequest, leave_id, with_for_update=True)
-    author = None if row is None else await session.get(Person, row.person_id)
-    if row is None or author is None or not reviews.may_review(
-            by, kind="personal", author=author, village_id=row.village_id,
-            township_id=row.township_id):
-        return None
-    return row, author
+    """The request and its author, locked, if `by` is now the one who decides it: the same
+    one above as for the weekly summary (storage.reviews.weekly_reviewers says who)."""
+    return await reviews.locked_for_weekly_review(session, LeaveRequest, leave_id, by=by)
 
 
 async def decide(session: AsyncSession, row: LeaveRequest, *, by: Person, approve: bool,

@@ -12,10 +12,11 @@ is audited, so it reaches the export's audit sheet.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import people
 from storage.audit import record_audit
 from storage.models import Person
 
@@ -96,3 +97,37 @@ async def resubmit(session: AsyncSession, row: Reviewed, *, entity: str, by: Per
                        new="submitted")
     await session.flush()
     return True
+
+
+class WeeklyReviewed(Protocol):
+    """A row the one above a cadre decides as a weekly summary is: the summary itself, or a
+    leave request."""
+
+    person_id: int
+    village_id: int | None
+    township_id: int | None
+
+
+async def weekly_reviewers(session: AsyncSession, *, author: Person) -> list[Person]:
+    """Who decides this author's weekly summaries (and leave), reachable on Telegram now: the
+    team leader (a team leader's own, the township leader)."""
+    role = reviewer_role("personal", author)
+    return [p for p in await people.reachable(session, roles=(role,))
+            if may_review(p, kind="personal", author=author,
+                          village_id=author.village_id, township_id=author.township_id)]
+
+
+R = TypeVar("R", bound=WeeklyReviewed)
+
+
+async def locked_for_weekly_review(
+    session: AsyncSession, model: type[R], row_id: int, *, by: Person
+) -> tuple[R, Person] | None:
+    """The row and its author, locked, if `by` is now the one who decides it."""
+    row = await session.get(model, row_id, with_for_update=True)
+    author = None if row is None else await session.get(Person, row.person_id)
+    if row is None or author is None or not may_review(
+            by, kind="personal", author=author, village_id=row.village_id,
+            township_id=row.township_id):
+        return None
+    return row, author

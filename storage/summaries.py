@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import leave, people, reviews, visits
+from storage import leave, reviews, visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
 from storage.figures import local_bounds
@@ -169,26 +169,11 @@ async def _correct(
     await session.flush()
 
 
-async def reviewers(session: AsyncSession, *, author: Person) -> list[Person]:
-    """Who reviews this author's weekly summaries, reachable on Telegram now: the team
-    leader (a team leader's own, the township leader)."""
-    role = reviews.reviewer_role("personal", author)
-    return [p for p in await people.reachable(session, roles=(role,))
-            if reviews.may_review(p, kind="personal", author=author,
-                                  village_id=author.village_id, township_id=author.township_id)]
-
-
 async def summary_to_review(
     session: AsyncSession, *, summary_id: int, by: Person
 ) -> tuple[Summary, Person] | None:
     """The summary and its author, locked, if `by` is now the one who reviews it."""
-    row = await session.get(Summary, summary_id, with_for_update=True)
-    author = None if row is None else await session.get(Person, row.person_id)
-    if row is None or author is None or not reviews.may_review(
-            by, kind="personal", author=author, village_id=row.village_id,
-            township_id=row.township_id):
-        return None
-    return row, author
+    return await reviews.locked_for_weekly_review(session, Summary, summary_id, by=by)
 
 
 async def person_overview(
