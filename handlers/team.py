@@ -98,7 +98,8 @@ async def team(turn: Turn, args: str) -> None:
 def _reasons(tr: Translator, person: stats.Laggard) -> str:
     reasons = []
     if person.short:
-        reasons.append(tr("laggards.short", days=person.days))
+        reasons.append(tr("laggards.short_excused", days=person.days, excused=person.excused)
+                       if person.excused else tr("laggards.short", days=person.days))
     if person.no_summary:
         reasons.append(tr("laggards.no_summary"))
     if person.silent:
