@@ -184,8 +184,11 @@ def render_pairs(
     if not cadres:
         lines.append(tr("pairs.no_cadres"))
         return "\n".join(lines)
+    # County-level leaders in no village team are listed on their own, each against the quota.
+    outside = [c for c in cadres if not c.village]
     by_place = stats.pair_groups(
-        cadres, lambda c: c.township if level == "township" else c.village)
+        [c for c in cadres if c.village], lambda c: c.township if level == "township"
+        else c.village)
     lines += [tr(BY_PLACE[level]),
               *_groups(tr, by_place), tr("pairs.by_rank")]
     ranked = sorted(stats.pair_groups(cadres, lambda c: c.rank),
@@ -194,8 +197,16 @@ def render_pairs(
         group.name = tr(RANK.format(group.name))
     lines += _groups(tr, ranked)
     lines += [tr("pairs.by_unit"), *_groups(tr, stats.pair_groups(cadres, lambda c: c.unit))]
-    short = _short(tr, cadres)
-    lines += [tr("pairs.short_title"), *short] if short else [tr("pairs.all_met")]
+    if outside:
+        sep = tr("common.list_sep")
+        lines.append(tr("pairs.outside", people=sep.join(
+            tr("pairs.cadre", name=c.name, rank=tr(RANK.format(c.rank)), paired=c.paired,
+               quota=c.quota) for c in sorted(outside, key=lambda c: c.name))))
+    short = _short(tr, [c for c in cadres if c.village])
+    if short:
+        lines += [tr("pairs.short_title"), *short]
+    elif not any(c.short for c in outside):
+        lines.append(tr("pairs.all_met"))
     return "\n".join(lines)
 
 

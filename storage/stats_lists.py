@@ -191,14 +191,27 @@ def pair_groups(cadres: list[CadrePairs], key: Callable[[CadrePairs], str]) -> l
     return list(groups.values())
 
 
+def outside_teams(scope: Scope) -> list[ColumnElement[bool]]:
+    """Conditions on Person for the county-level leaders of a scope placed in no village (the
+    notice gives them households to pair with too): any role, the county's or their
+    township's; a village has none."""
+    if scope.kind == "village":
+        return [false()]
+    place = [Person.township_id == scope.township_id] if scope.township_id is not None else []
+    return [Person.active.is_(True), Person.village_id.is_(None), Person.rank == "county",
+            *place]
+
+
 async def pairing_gaps(
     session: AsyncSession, *, scope: Scope, quotas: Callable[[str], int]
 ) -> list[CadrePairs]:
-    """Every cadre of a scope with their paired households and quota, in one query."""
+    """Every cadre of a scope, and every county-level leader outside the village teams, with
+    their paired households and quota, in one query."""
     counts = (select(Pairing.person_id.label("pid"), func.count().label("n"))
               .group_by(Pairing.person_id).subquery())
     query = _with_places(select(*_people_columns(), Person.rank, func.coalesce(counts.c.n, 0)))
-    query = query.outerjoin(counts, counts.c.pid == Person.id).where(*cadres_in(scope))
+    query = query.outerjoin(counts, counts.c.pid == Person.id).where(
+        or_(and_(*cadres_in(scope)), and_(*outside_teams(scope))))
     found = [CadrePairs(pid, name, township, village, unit, rank, int(n), quotas(rank))
              for pid, name, township, village, unit, rank, n in (await session.execute(query))]
     return sorted(found, key=lambda c: (c.township, c.village, c.name))
