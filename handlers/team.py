@@ -6,6 +6,7 @@ The render_* functions are pure (translator and data in, text out), tested in bo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn
@@ -39,7 +40,7 @@ def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, Span]:
 
 def render_team(
     tr: Translator, members: list[stats.TeamMember], *, village: str, week_start: dt.date,
-    today: dt.date, min_days: int, excused: dict[int, list[dt.date]] | None = None,
+    today: dt.date, min_days: int, excused: Mapping[int, Iterable[dt.date]] | None = None,
     far: dict[int, list[tuple[dt.date, float]]] | None = None,
 ) -> str:
     """A team's week so far: each member's days in the village, visits and summary, and under
@@ -79,9 +80,8 @@ async def team(turn: Turn, args: str) -> None:
     members = await stats.team_week(turn.session, village_id=scope.village_id,
                                     week_start=monday, today=turn.today)
     sunday = monday + dt.timedelta(days=6)
-    excused = {m.person_id: await leave.excused_days(turn.session, person_id=m.person_id,
-                                                     start=monday, end=sunday)
-               for m in members}
+    excused = await leave.excused(turn.session, person_ids=[m.person_id for m in members],
+                                  start=monday, end=sunday)
     reference = await checkins.village_location(
         turn.session, village_id=scope.village_id, first_week=turn.app.settings.campaign_start)
     far = {} if reference is None else await checkins.far_checkins(

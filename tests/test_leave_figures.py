@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from scheduler.reports import evening_digests
+from scheduler.reports import county_report, evening_digests
 from scheduler.runs import Run
 from storage import pairings
 from storage.models import LeaveRequest, Pairing, Person, Summary, Village
@@ -20,6 +20,7 @@ from tests.harness import texts
 from tests.scheduling import local
 from tests.test_export import fetch_workbook
 from tests.test_leave import ask_leave, checked_in, person
+from tests.test_report import fetch_report
 
 # The same fixtures as /leave's tests: replies paced for tests, a workbook folder per test.
 settings, exports = test_leave.settings, test_leave.exports
@@ -82,6 +83,21 @@ async def _excused_in_export(harness, user) -> object:
     return summary["批准请假（人天，视同在村）"], summary["批准请假人数"]
 
 
+async def _county_texts(harness, user) -> tuple[str, list[str]]:
+    """Monday's report to the office (the scheduler's) and /report's Word draft of last week."""
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        out = await county_report(Run(harness.ctx, session, now, now))
+    office = await person(harness, "吴敏")
+    [monday] = [m for m in out if m.person_id == office.id and m.method == "sendMessage"]
+    await harness.send(user, "/report 上周")
+    emu = harness.emu
+    await emu.wait_for(lambda: [d for d in emu.documents
+                                if d[0] == user.id and d[1].endswith(".docx")], within=30)
+    _name, document, _params = await fetch_report(harness, user)
+    return str(monday.payload["text"]), [p.text for p in document.paragraphs]
+
+
 @pytest.mark.usefixtures("exports")
 async def test_approved_leave_is_counted_as_present_in_every_figure(harness):
     users = await _week_with_leave(harness, approve=True)
@@ -106,6 +122,10 @@ async def test_approved_leave_is_counted_as_present_in_every_figure(harness):
     assert merit[-1] == "经批准的请假天数视同在村，不计为未达标；待批或未批准的请假不予扣除。"
 
     assert await _excused_in_export(harness, users["吴敏"]) == (4, 2)
+    monday, document = await _county_texts(harness, users["吴敏"])
+    assert "全县批准请假：4 人天，视同在村计入达标" in monday.splitlines()
+    assert ("本期经批准请假 4 人天（2 人），视同在村，已计入上述达标人数；待批或未批准的请假不计。"
+            in document)
 
 
 @pytest.mark.usefixtures("exports")
@@ -125,6 +145,10 @@ async def test_declined_leave_changes_no_figure(harness):
     assert merit[1].startswith("1. 李娜：驻村 3 天，0% 的周次达到 5 天；")
     assert "批准请假 " not in merit[1]
     assert await _excused_in_export(harness, users["吴敏"]) == (0, 0)
+    monday, document = await _county_texts(harness, users["吴敏"])
+    assert "批准请假" not in monday
+    assert ("本期经批准请假 0 人天（0 人），视同在村，已计入上述达标人数；待批或未批准的请假不计。"
+            in document)
 
 
 async def test_a_county_leader_pairs_in_any_village_and_pairs_shows_the_quota(harness):
