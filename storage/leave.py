@@ -5,7 +5,8 @@ declares: it is asked, and the team leader (a team leader's own, the township le
 re-checked in the transaction that saves the decision, never by the person asking. Only
 approved leave excuses a day: an excused day counts as present when a week's days in the
 village are judged against the days it requires (how many it requires is not changed here).
-Every request and decision is audited.
+`excused` is the one count of those days every figure reads. Every request and decision is
+audited.
 """
 
 from __future__ import annotations
