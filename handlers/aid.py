@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -11,6 +10,7 @@ from common.i18n import N_, Money
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Invalid, Question
+from handlers.pairing import household_ref, pair_status, save_pair, unpaired_choices
 from handlers.registry import CADRE
 from storage import aid as store
 from storage import pairings
@@ -33,8 +33,6 @@ PROJECT_TYPE_CHOICES = (
     Choice("water", N_("aid.project_type.water")),
     Choice("other", N_("aid.project_type.other")),
 )
-HOUSEHOLD_CODE = re.compile(r"h(\d+)")
-MAX_HOUSEHOLD_BUTTONS = 24  # a longer list is typed: a phone screen shows no more
 
 
 def _person(turn: Turn) -> Person:
@@ -46,17 +44,6 @@ async def _paired_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     """The cadre's paired households, to pick for a condolence visit."""
     households = await pairings.pairings_of(turn.session, person_id=_person(turn).id)
     return [Choice(f"h{h.id}", h.name, literal=True) for h in households]
-
-
-async def _unpaired_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    """The village's households the cadre is not yet paired with."""
-    person = _person(turn)
-    if person.village_id is None:
-        return []
-    paired = {h.id for h in await pairings.pairings_of(turn.session, person_id=person.id)}
-    village = await pairings.households_of(turn.session, village_id=person.village_id)
-    free = [h for h in village if h.id not in paired][:MAX_HOUSEHOLD_BUTTONS]
-    return [Choice(f"h{h.id}", h.name, literal=True) for h in free]
 
 
 def _at_least_minimum(turn: Turn, data: Data, value: Any) -> None:
@@ -96,50 +83,30 @@ QUESTIONS = (
     Question("funds", N_("aid.q.funds"), N_("aid.label.funds"), kind="money",
              min_value=POSITIVE, when=_is("project")),
     Question("pair_household", N_("aid.q.pair_household"), N_("aid.label.pair_household"),
-             kind="choice", choices=_unpaired_choices, allow_text=True, max_len=100,
+             kind="choice", choices=unpaired_choices, allow_text=True, max_len=100,
              when=_is("pair")),
 )
 AID_QUESTIONS = {q.key: q for q in QUESTIONS}
 
 
-async def _household_ref(
-    turn: Turn, data: Data, key: str
-) -> tuple[int | None, str | None]:
-    """A button answer is one of the offered `h<id>` codes; anything else is a typed name."""
-    value = data.get(key)
-    if value is None:
-        return None, None
-    offered = {c.code for c in await AID_QUESTIONS[key].options(turn, data)}
-    match = HOUSEHOLD_CODE.fullmatch(value)
-    return (int(match.group(1)), None) if match and value in offered else (None, value)
-
-
-async def _pair_status(turn: Turn) -> str:
-    person = _person(turn)
-    households = await pairings.pairings_of(turn.session, person_id=person.id)
-    quota = turn.app.settings.pair_quota(person.rank)
-    names = "、".join(h.name for h in households) or "—"
-    return turn.tr("aid.pairs_status", count=len(households), quota=quota, names=names)
-
-
 async def prepare(turn: Turn, args: str) -> Data | None:
     """Start with where the cadre stands on pairing: it decides whom condolences go to."""
-    turn.say(await _pair_status(turn))
+    turn.say(await pair_status(turn))
     return {}
 
 
 async def describe(turn: Turn, data: Data) -> list[str]:
     """The confirm screen of a pairing repeats the count against the quota."""
-    return [await _pair_status(turn)] if data.get("kind") == "pair" else []
+    return [await pair_status(turn)] if data.get("kind") == "pair" else []
 
 
 async def save(turn: Turn, data: Data) -> None:
     """Record the help (or the pairing) and confirm it."""
     kind = data["kind"]
     if kind == "pair":
-        await _save_pair(turn, data)
+        await save_pair(turn, data, AID_QUESTIONS["pair_household"])
         return
-    household_id, household_name = await _household_ref(turn, data, "household")
+    household_id, household_name = await household_ref(turn, data, AID_QUESTIONS["household"])
     money = data.get("amount") or data.get("value") or data.get("funds")
     await store.add_aid(
         turn.session, person=_person(turn), kind=kind, day=turn.today, now=turn.now,
@@ -150,18 +117,6 @@ async def save(turn: Turn, data: Data) -> None:
         project_type=data.get("project_type"),
     )
     turn.say(turn.tr("aid.saved", kind=turn.tr(f"aid.kind.{kind}"), day=turn.today))
-
-
-async def _save_pair(turn: Turn, data: Data) -> None:
-    household_id, household_name = await _household_ref(turn, data, "pair_household")
-    household, created = await pairings.pair(
-        turn.session, person=_person(turn), now=turn.now,
-        household_id=household_id, household_name=household_name,
-    )
-    if not created:
-        turn.say(turn.tr("aid.already_paired", name=household.name))
-        return
-    turn.say(turn.tr("aid.paired", name=household.name) + "\n" + await _pair_status(turn))
 
 
 AID = register_form(

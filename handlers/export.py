@@ -467,6 +467,8 @@ async def summary_rows(
     rows += [("", None), (tr("export.summary.attendance"), None)]
     rows += [(tr("export.summary.attendance.week", week=week.week_start, required=week.required,
                  cadres=week.cadres), week.compliant) for week in figures.weeks]
+    rows += [(tr("export.summary.attendance.excused_days"), figures.excused_days),
+             (tr("export.summary.attendance.excused_people"), figures.excused_people)]
     marked = await rectification.rectification_totals(session, **filters)
     rows += [("", None), (tr("export.summary.rectification"), None)]
     rows += [(tr(f"export.summary.rectification.{key}"), getattr(marked, key))

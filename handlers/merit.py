@@ -35,9 +35,10 @@ def merit_line(tr: Translator, rank: int, merit: store.Merit, minimum: int, *,
                unit: bool = True) -> str:
     """One unit's (with its number of cadres) or one cadre's figures on one line."""
     msgid = LINE if unit else LINE_CADRE
-    return tr(msgid, rank=rank, name=merit.name, cadres=merit.cadres, days=merit.days,
+    line = tr(msgid, rank=rank, name=merit.name, cadres=merit.cadres, days=merit.days,
               share=share(merit.days_share), minimum=minimum, visits=merit.visits,
               resolved=merit.resolved, aid=merit.aid, on_time=merit.on_time, due=merit.due)
+    return line + (tr("merit.excused", days=merit.excused) if merit.excused else "")
 
 
 def render_merits(tr: Translator, merits: list[store.Merit], *, start: dt.date, end: dt.date,
@@ -55,6 +56,7 @@ def render_merits(tr: Translator, merits: list[store.Merit], *, start: dt.date, 
         lines.append(tr("merit.more", count=len(merits) - limit))
     lines.append(tr("merit.thresholds", days=thresholds[0], summaries=thresholds[1],
                     minimum=minimum))
+    lines.append(tr("merit.leave_rule"))
     return "\n".join(lines)
 
 
@@ -117,6 +119,7 @@ def draft_commendation(tr: Translator, merits: list[store.Merit], *, who: str,
     lines += [tr("merit.draft.commend_line", name=m.name, share=share(m.days_share),
                  minimum=minimum, visits=m.visits, resolved=m.resolved, aid=m.aid,
                  summaries=share(m.summaries_share)) for m in merits]
+    lines.append(tr("merit.leave_rule"))
     lines.append(tr("merit.draft.commend_end"))
     return "\n".join(lines)
 
@@ -130,6 +133,7 @@ def draft_criticism(tr: Translator, merits: list[tuple[store.Merit, list[str]]],
         said = tr("stats.separator").join(
             tr(f"merit.reason.{r}", share=shares[r], minimum=minimum) for r in reasons)
         lines.append(tr("merit.draft.criticise_line", name=m.name, reasons=said))
+    lines.append(tr("merit.leave_rule"))
     lines.append(tr("merit.draft.criticise_end"))
     return "\n".join(lines)
 

@@ -34,11 +34,13 @@ GROUPS = {
                      "broadcast", "roster"), MANAGE),
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
     "leave": DAILY,
+    "pair": DAILY,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.
 SHARED_LINE: dict[str, tuple[str, str]] = {
     "checkin": ("leave", N_("help.checkin_and_leave")),
+    "aid": ("pair", N_("help.aid_and_pair")),
 }
 COUNTY_ROLES = ("leading_group", "office")
 # A command some roles use for something else: each reads the description written for it (the

@@ -178,6 +178,9 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
         lines.append(tr("stats.households", households=households))
     lines.append(tr("stats.checkins", checkins=figures.checkins, expected=figures.cadre_days,
                     days=figures.days_in_village))
+    if figures.excused_days:
+        lines.append(tr("stats.excused", days=figures.excused_days,
+                        people=figures.excused_people))
     lines += _weeks(tr, figures)
     lines += _disputes(tr, figures)
     lines.append(tr("stats.problems", raised=figures.problems_raised,

@@ -6,6 +6,7 @@ The render_* functions are pure (translator and data in, text out), tested in bo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn
@@ -39,7 +40,7 @@ def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, Span]:
 
 def render_team(
     tr: Translator, members: list[stats.TeamMember], *, village: str, week_start: dt.date,
-    today: dt.date, min_days: int, excused: dict[int, list[dt.date]] | None = None,
+    today: dt.date, min_days: int, excused: Mapping[int, Iterable[dt.date]] | None = None,
     far: dict[int, list[tuple[dt.date, float]]] | None = None,
 ) -> str:
     """A team's week so far: each member's days in the village, visits and summary, and under
@@ -79,9 +80,8 @@ async def team(turn: Turn, args: str) -> None:
     members = await stats.team_week(turn.session, village_id=scope.village_id,
                                     week_start=monday, today=turn.today)
     sunday = monday + dt.timedelta(days=6)
-    excused = {m.person_id: await leave.excused_days(turn.session, person_id=m.person_id,
-                                                     start=monday, end=sunday)
-               for m in members}
+    excused = await leave.excused(turn.session, person_ids=[m.person_id for m in members],
+                                  start=monday, end=sunday)
     reference = await checkins.village_location(
         turn.session, village_id=scope.village_id, first_week=turn.app.settings.campaign_start)
     far = {} if reference is None else await checkins.far_checkins(
@@ -98,7 +98,8 @@ async def team(turn: Turn, args: str) -> None:
 def _reasons(tr: Translator, person: stats.Laggard) -> str:
     reasons = []
     if person.short:
-        reasons.append(tr("laggards.short", days=person.days))
+        reasons.append(tr("laggards.short_excused", days=person.days, excused=person.excused)
+                       if person.excused else tr("laggards.short", days=person.days))
     if person.no_summary:
         reasons.append(tr("laggards.no_summary"))
     if person.silent:
@@ -183,8 +184,11 @@ def render_pairs(
     if not cadres:
         lines.append(tr("pairs.no_cadres"))
         return "\n".join(lines)
+    # County-level leaders in no village team are listed on their own, each against the quota.
+    outside = [c for c in cadres if not c.village]
     by_place = stats.pair_groups(
-        cadres, lambda c: c.township if level == "township" else c.village)
+        [c for c in cadres if c.village], lambda c: c.township if level == "township"
+        else c.village)
     lines += [tr(BY_PLACE[level]),
               *_groups(tr, by_place), tr("pairs.by_rank")]
     ranked = sorted(stats.pair_groups(cadres, lambda c: c.rank),
@@ -193,8 +197,16 @@ def render_pairs(
         group.name = tr(RANK.format(group.name))
     lines += _groups(tr, ranked)
     lines += [tr("pairs.by_unit"), *_groups(tr, stats.pair_groups(cadres, lambda c: c.unit))]
-    short = _short(tr, cadres)
-    lines += [tr("pairs.short_title"), *short] if short else [tr("pairs.all_met")]
+    if outside:
+        sep = tr("common.list_sep")
+        lines.append(tr("pairs.outside", people=sep.join(
+            tr("pairs.cadre", name=c.name, rank=tr(RANK.format(c.rank)), paired=c.paired,
+               quota=c.quota) for c in sorted(outside, key=lambda c: c.name))))
+    short = _short(tr, [c for c in cadres if c.village])
+    if short:
+        lines += [tr("pairs.short_title"), *short]
+    elif not any(c.short for c in outside):
+        lines.append(tr("pairs.all_met"))
     return "\n".join(lines)
 
 

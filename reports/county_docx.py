@@ -286,6 +286,8 @@ def _attendance(w: _Writer, report: CountyReport, charts: Charts) -> None:
     for week in figures.weeks:
         w.paragraph(w.text("county_report.week_line", week=week.week_start,
                            compliant=week.compliant, cadres=week.cadres))
+    w.paragraph(w.text("county_report.excused", days=figures.excused_days,
+                       people=figures.excused_people))
     if not figures.places:
         w.paragraph(w.text("county_report.no_townships"))
         return

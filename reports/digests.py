@@ -50,6 +50,8 @@ def _checkins(tr: Translator, team: VillageDay) -> list[str]:
         lines.append(tr("digest.away", names=shown))
     if team.missing:
         lines.append(tr("digest.missing", names=_names(team.missing)))
+    if team.excused:
+        lines.append(tr("digest.excused", names=_names(team.excused)))
     return lines
 
 
@@ -205,6 +207,9 @@ def render_county_report(
     expected = sum(t.cadres for t in townships)
     submitted = sum(t.summaries for t in townships)
     lines.append(tr("report.total", summaries=submitted, cadres=expected))
+    excused = sum(t.excused for t in townships)
+    if excused:
+        lines.append(tr("report.excused", days=excused))
     lines.append("")
     lines.append(tr("report.disputes"))
     lines += _dispute_lines(tr, disputes) or [tr("report.no_disputes")]

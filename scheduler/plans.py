@@ -57,17 +57,15 @@ async def attendance_warnings(run: Run) -> list[Outgoing]:
     ids = [p.id for p in cadres]
     days = await checkins.days_in_village_by_person(
         run.session, person_ids=ids, start=monday, end=day)
-    present = await checkins.village_days_by_person(
-        run.session, person_ids=ids, start=monday, end=day)
     # Approved leave counts as present (the days required are not changed): a day of leave
     # so far that was not a day in the village, and every day of leave still to come.
-    leave = await leave_store.approved_days(run.session, person_ids=ids, start=monday,
-                                            end=monday + dt.timedelta(days=6))
+    leave = await leave_store.excused(run.session, person_ids=ids, start=monday,
+                                      end=monday + dt.timedelta(days=6))
     teams, townships = await leaders(run.session)
     out: list[Outgoing] = []
     for cadre in cadres:
         stayed = days.get(cadre.id, 0)
-        excused = leave.get(cadre.id, set()) - present.get(cadre.id, set())
+        excused = leave.get(cadre.id, set())
         # Days still to come on leave are excused already, not days left to stay.
         free = max(0, remaining - sum(1 for d in excused if d > day))
         best = stayed + len(excused) + free

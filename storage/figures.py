@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leave
 from storage.calendar import CampaignCalendar
 from storage.disputes import OPEN
 from storage.models import (
@@ -44,6 +45,7 @@ class MemberDay:
     in_village: bool | None  # None: no check-in
     reason: str | None
     silent_days: int | None  # None: has never written to the bot
+    excused: bool = False  # on approved leave and not in the village (storage.leave.excused)
 
 
 @dataclass
@@ -71,8 +73,13 @@ class VillageDay:
 
     @property
     def missing(self) -> list[MemberDay]:
-        """Members without a check-in today."""
-        return [m for m in self.members if m.in_village is None]
+        """Members without a check-in today and not on approved leave."""
+        return [m for m in self.members if m.in_village is None and not m.excused]
+
+    @property
+    def excused(self) -> list[MemberDay]:
+        """Members approved leave excuses today."""
+        return [m for m in self.members if m.excused]
 
     def silent(self, after_days: int) -> list[MemberDay]:
         """Members who have not written to the bot for `after_days` days or more."""
@@ -134,10 +141,13 @@ async def _members(
             .where(Checkin.day == day, Checkin.village_id.in_(list(days)))
         )).all()
     }
+    off = await leave.excused(session, person_ids=[row[0] for row in people], start=day,
+                              end=day)
     for pid, name, role, village_id, seen in people:
         in_village, reason = checkins.get(pid, (None, None))
         silent = None if seen is None else (now - _aware(seen)).days
-        _of(days, village_id).members.append(MemberDay(pid, name, role, in_village, reason, silent))
+        _of(days, village_id).members.append(
+            MemberDay(pid, name, role, in_village, reason, silent, excused=pid in off))
 
 
 def _of(days: dict[int, VillageDay], village_id: int | None) -> VillageDay:
@@ -209,7 +219,8 @@ async def village_days(
     village_ids: Iterable[int] | None = None,
     township_ids: Iterable[int] | None = None,
 ) -> dict[int, VillageDay]:
-    """Each village's day in scope (all villages when no scope is given), in nine queries."""
+    """Each village's day in scope (all villages when no scope is given), in nine queries (one
+    or two more for approved leave)."""
     days = await _villages(session, village_ids, township_ids)
     if not days:
         return days
@@ -236,6 +247,7 @@ class TownshipWeek:
     cadres: int = 0
     compliant: int = 0  # cadres with at least the minimum days in the village
     summaries: int = 0
+    excused: int = 0  # person-days approved leave excused (storage.leave.excused)
 
     @property
     def compliance(self) -> float:
@@ -275,6 +287,8 @@ async def township_weeks(
     )).all():
         if tid in weeks:
             weeks[tid].compliant = int(count)
+    await _excused_weeks(session, weeks, week_start=week_start,
+                         required=calendar.required_days(week_start))
     for tid, count in (await session.execute(
         select(Person.township_id, func.count()).join(Summary, Summary.person_id == Person.id)
         .where(cadre, Summary.week_start == week_start).group_by(Person.township_id)
@@ -282,6 +296,30 @@ async def township_weeks(
         if tid in weeks:
             weeks[tid].summaries = int(count)
     return [w for w in weeks.values() if w.cadres]
+
+
+async def _excused_weeks(session: AsyncSession, weeks: dict[int, TownshipWeek], *,
+                         week_start: dt.date, required: int) -> None:
+    """Approved leave's excused person-days per township, and the cadres it brings up to the
+    days the week asks (an excused day counts as present, as in /stats)."""
+    cadre = and_(Person.active.is_(True), Person.role.in_(CADRE_ROLES))
+    end = week_start + dt.timedelta(days=6)
+    found = await leave.excused(session, start=week_start, end=end, where=[cadre])
+    if not found:
+        return
+    stayed = dict((await session.execute(
+        select(Checkin.person_id, func.count())
+        .where(Checkin.in_village.is_(True), Checkin.day >= week_start, Checkin.day <= end,
+               Checkin.person_id.in_(list(found)))
+        .group_by(Checkin.person_id))).all())
+    for pid, tid in (await session.execute(
+            select(Person.id, Person.township_id).where(Person.id.in_(list(found))))).all():
+        if tid not in weeks:
+            continue
+        days, off = int(stayed.get(pid, 0)), len(found[pid])
+        weeks[tid].excused += off
+        if days < required <= days + off:
+            weeks[tid].compliant += 1
 
 
 async def disputes_by_category_status(session: AsyncSession) -> dict[tuple[str, str], int]:

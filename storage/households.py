@@ -72,20 +72,23 @@ async def resolve(
     household_id: int | None = None,
     household_name: str | None = None,
     category: str | None = None,
+    village_id: int | None = None,
 ) -> Household | None:
-    """The household a cadre named: by id (only one of their own village) or by a name, which
-    joins the village's list when new; None when neither is given or the cadre has no village.
+    """The household a cadre named: by id (only one of their own village, or of `village_id`
+    when the caller has checked it is theirs to choose) or by a name, which joins the village's
+    list when new; None when neither is given or there is no village.
 
-    Raises ValueError for an id outside the cadre's village (a forged button)."""
-    if person.village_id is None:
+    Raises ValueError for an id outside the village (a forged button)."""
+    village = person.village_id if village_id is None else village_id
+    if village is None:
         return None
     if household_id is not None:
         found = await household_in_village(session, household_id=household_id,
-                                           village_id=person.village_id)
+                                           village_id=village)
         if found is None:
-            raise ValueError(f"household {household_id} is not in the cadre's village")
+            raise ValueError(f"household {household_id} is not in the village")
         return found
     if not household_name:
         return None
-    return await add_household(session, village_id=person.village_id, name=household_name,
+    return await add_household(session, village_id=village, name=household_name,
                                created_by=person.id, now=now, category=category)

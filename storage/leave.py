@@ -5,20 +5,22 @@ declares: it is asked, and the team leader (a team leader's own, the township le
 re-checked in the transaction that saves the decision, never by the person asking. Only
 approved leave excuses a day: an excused day counts as present when a week's days in the
 village are judged against the days it requires (how many it requires is not changed here).
-Every request and decision is audited.
+`excused` is the one count of those days every figure reads. Every request and decision is
+audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import reviews
+from storage import checkins, reviews
 from storage.audit import record_audit
-from storage.models import Checkin, LeaveRequest, Person
+from storage.models import LeaveRequest, Person
 
 STATUSES = ("pending", "approved", "declined")
 MAX_REASON = 500
@@ -68,32 +70,54 @@ async def decide(session: AsyncSession, row: LeaveRequest, *, by: Person, approv
     return True
 
 
-async def approved_days(session: AsyncSession, *, person_ids: list[int], start: dt.date,
-                        end: dt.date) -> dict[int, set[dt.date]]:
-    """The days from `start` to `end` each person is on approved leave."""
-    if not person_ids:
-        return {}
-    result = await session.execute(select(LeaveRequest).where(
-        LeaveRequest.person_id.in_(person_ids), LeaveRequest.status == "approved",
-        LeaveRequest.first_day <= end, LeaveRequest.last_day >= start))
+async def approved_days(session: AsyncSession, *, start: dt.date, end: dt.date,
+                        person_ids: Collection[int] | None = None,
+                        where: Sequence[ColumnElement[bool]] = ()) -> dict[int, set[dt.date]]:
+    """The days from `start` to `end` each person is on approved leave: of `person_ids`, or
+    of the people `where` (conditions on Person) selects. Pending and declined count nothing."""
+    query = select(LeaveRequest).where(
+        LeaveRequest.status == "approved", LeaveRequest.first_day <= end,
+        LeaveRequest.last_day >= start)
+    if person_ids is not None:
+        if not person_ids:
+            return {}
+        query = query.where(LeaveRequest.person_id.in_(list(person_ids)))
+    if where:
+        query = query.join(Person, Person.id == LeaveRequest.person_id).where(*where)
     found: dict[int, set[dt.date]] = defaultdict(set)
-    for row in result.scalars():
+    for row in (await session.execute(query)).scalars():
         found[row.person_id].update(d for d in days_of(row) if start <= d <= end)
     return dict(found)
 
 
+async def excused(session: AsyncSession, *, start: dt.date, end: dt.date,
+                  person_ids: Collection[int] | None = None,
+                  where: Sequence[ColumnElement[bool]] = ()) -> dict[int, set[dt.date]]:
+    """The days approved leave excuses from `start` to `end`, per person (of `person_ids`, or
+    of those `where` selects): on approved leave and not checked in as in the village (a day in
+    the village counts once, as present). The one count of excused person-days every figure
+    reads: the evening check, /team, the weekly summary, /stats, /laggards, /merit, the
+    digests, the export and the county report."""
+    leave = await approved_days(session, start=start, end=end, person_ids=person_ids,
+                                where=where)
+    if not leave:
+        return {}
+    present = await checkins.village_days_by_person(
+        session, person_ids=list(leave), start=start, end=end)
+    days = {pid: on_leave - present.get(pid, set()) for pid, on_leave in leave.items()}
+    return {pid: left for pid, left in days.items() if left}
+
+
+def person_days(found: Mapping[int, set[dt.date]]) -> int:
+    """Excused person-days in all."""
+    return sum(len(days) for days in found.values())
+
+
 async def excused_days(session: AsyncSession, *, person_id: int, start: dt.date,
                        end: dt.date) -> list[dt.date]:
-    """The days from `start` to `end` approved leave excuses: on leave and not checked in as
-    in the village (a day in the village counts once, as present)."""
-    leave = (await approved_days(session, person_ids=[person_id], start=start,
-                                 end=end)).get(person_id, set())
-    if not leave:
-        return []
-    present = set((await session.execute(select(Checkin.day).where(
-        Checkin.person_id == person_id, Checkin.in_village.is_(True),
-        Checkin.day >= start, Checkin.day <= end))).scalars())
-    return sorted(leave - present)
+    """The days from `start` to `end` approved leave excuses one person (see `excused`)."""
+    found = await excused(session, person_ids=[person_id], start=start, end=end)
+    return sorted(found.get(person_id, set()))
 
 
 async def on_leave(session: AsyncSession, *, day: dt.date) -> set[int]:

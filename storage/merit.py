@@ -4,19 +4,22 @@ Days in the village (and the cadre-weeks at the weekly minimum), visits, dispute
 given and weekly summaries in on time, over a period. One grouped query per figure family, each
 grouped by person; a unit's figures are its cadres' summed in Python, so the cost does not grow
 with the number of units. Cadres are the active cadres and team leaders, placed in their unit
-as the roster has them now.
+as the roster has them now. A day approved leave excuses counts as present when a week is judged
+against its minimum, never against the cadre (storage.leave.excused).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Date, and_, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leave
 from storage.calendar import CampaignCalendar
 from storage.figures import CADRE_ROLES, local_bounds
 from storage.models import Aid, Checkin, Dispute, DisputeStep, Person, Summary, Unit, Visit
@@ -38,6 +41,7 @@ class Merit:
     aid: int = 0
     on_time: int = 0  # weekly summaries in by their deadline
     due: int = 0  # weekly summaries due
+    excused: int = 0  # days approved leave excused: present for the weeks at the minimum
 
     @property
     def days_share(self) -> float:
@@ -53,7 +57,7 @@ class Merit:
         """Count a cadre's figures into the unit's."""
         self.cadres += other.cadres
         for name in ("days", "weeks_met", "weeks", "visits", "resolved", "aid", "on_time",
-                     "due"):
+                     "due", "excused"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -123,6 +127,36 @@ async def _checkins(session: AsyncSession, found: Found,
             found[pid][0].days, found[pid][0].weeks_met = int(days), int(met)
 
 
+async def _excused(session: AsyncSession, found: Found,
+                   period: Period, weeks: list[WeekCompliance]) -> None:
+    """Approved leave counts as present (storage.leave.excused): the weeks of a cadre with
+    excused days are judged again with them; pending or declined leave excuses nothing."""
+    off = await leave.excused(session, person_ids=list(found), start=period.start,
+                              end=period.end)
+    if not off:
+        return
+    rows = (await session.execute(
+        select(Checkin.person_id, Checkin.day, Checkin.in_village)
+        .where(Checkin.day >= period.start, Checkin.day <= period.end,
+               Checkin.person_id.in_(list(off))))).all()
+    first = weeks[0].week_start
+
+    def week_of(day: dt.date) -> int:
+        return (day - first).days // 7
+
+    stayed: Counter[tuple[int, int]] = Counter()
+    for pid, day, inside in rows:
+        stayed[(pid, week_of(day))] += 1 if inside else 0  # a key: checked in that week
+    for pid, days in off.items():
+        excused = Counter(week_of(day) for day in days)
+        merit = found[pid][0]
+        merit.excused = len(days)
+        merit.weeks_met = sum(
+            1 for i, week in enumerate(weeks)
+            if ((pid, i) in stayed or excused[i])
+            and stayed[(pid, i)] + excused[i] >= week.required)
+
+
 async def _records(session: AsyncSession, found: Found,
                    period: Period) -> None:
     ids = list(found)
@@ -154,7 +188,8 @@ async def _summaries(session: AsyncSession, found: Found,
 async def cadre_merits(
     session: AsyncSession, *, period: Period, unit_id: int | None = None
 ) -> Found:
-    """Every cadre's figures (of one unit, when given), with their unit id: five queries."""
+    """Every cadre's figures (of one unit, when given), with their unit id: five queries (three
+    more when someone was on approved leave)."""
     found = await _cadres(session, unit_id)
     if not found:
         return found
@@ -163,6 +198,7 @@ async def cadre_merits(
     for merit, _ in found.values():
         merit.weeks, merit.due = len(weeks), len(due)
     await _checkins(session, found, period, weeks)
+    await _excused(session, found, period, weeks)
     await _records(session, found, period)
     if due:
         await _summaries(session, found, period, due)

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import resolve
-from storage.models import Household, Pairing, Person
+from storage.models import Household, Pairing, Person, Village
+from storage.scope import OutOfScope, Scope
 
 
 async def pairings_of(session: AsyncSession, *, person_id: int) -> list[Household]:
@@ -30,20 +31,39 @@ async def households_of(session: AsyncSession, *, village_id: int) -> list[House
     return list(result.scalars())
 
 
+def pairing_scope(person: Person) -> Scope:
+    """The villages whose households a person may pair with: a village team's member their
+    own village; a township leader outside the teams their township; anyone else outside the
+    teams (the county-level leaders the notice gives a quota) the whole county."""
+    if person.village_id is not None:
+        return Scope("village", township_id=person.township_id, village_id=person.village_id)
+    if person.role == "township_leader" and person.township_id is not None:
+        return Scope("township", township_id=person.township_id)
+    return Scope("county")
+
+
 async def pair(
     session: AsyncSession,
     *,
     person: Person,
     now: dt.datetime,
+    village_id: int | None = None,
     household_id: int | None = None,
     household_name: str | None = None,
 ) -> tuple[Household, bool]:
-    """Pair a cadre with a household of their village (by id, or by a name that may be new).
+    """Pair a person with a household (by id, or by a name that may be new) of their village,
+    or of `village_id` inside their pairing scope (`pairing_scope`, read as the person stands
+    now: the caller passes the row it re-read in this transaction).
 
-    Returns the household and whether a new pairing was made (False: already paired).
-    """
+    Returns the household and whether a new pairing was made (False: already paired). Raises
+    OutOfScope for a village outside the scope, ValueError when no household is named."""
+    if village_id is not None:
+        village = await session.get(Village, village_id)
+        if village is None or not pairing_scope(person).contains(
+                Scope("village", township_id=village.township_id, village_id=village.id)):
+            raise OutOfScope(str(village_id))
     target = await resolve(session, person=person, now=now, household_id=household_id,
-                           household_name=household_name)
+                           household_name=household_name, village_id=village_id)
     if target is None:
         raise ValueError("a household name and a village are needed")
     already = await session.execute(

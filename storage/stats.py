@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leave
 from storage.aid import aid_totals
 from storage.calendar import CampaignCalendar
 from storage.cases import CaseCounts, case_totals
@@ -154,6 +155,10 @@ class Stats:
     summaries_early_expected: int = 0
     places: list[PlaceFigures] = field(default_factory=list)
     campaign_days: int | None = None  # days of the period inside the campaign (None: all)
+    # Approved leave (storage.leave.excused): the person-days it excused, and of how many
+    # cadres; an excused day counts as present in the weeks above.
+    excused_days: int = 0
+    excused_people: int = 0
 
     @property
     def visits(self) -> int:
@@ -302,6 +307,41 @@ async def _people_weeks(
     stats.summaries_early_expected = stats.cadres * (len(stats.weeks) - due_weeks)
 
 
+async def _excused(session: AsyncSession, stats: Stats, scope: Scope,
+                   places: dict[int, PlaceFigures]) -> None:
+    """Approved leave (storage.leave.excused): the person-days it excused, and the cadre-weeks
+    it brings up to the days asked, an excused day counting as present as everywhere else.
+    One query more for the few cadres on leave: their weeks' masks."""
+    found = await leave.excused(session, start=stats.start, end=stats.end,
+                                where=cadres_in(scope))
+    stats.excused_days, stats.excused_people = leave.person_days(found), len(found)
+    if not found:
+        return
+    first, last = stats.weeks[0].week_start, stats.weeks[-1].week_start
+    rows = (await session.execute(
+        select(Person.id, _person_place(scope), CheckinWeek.week_start, CheckinWeek.checked,
+               CheckinWeek.inside)
+        .outerjoin(CheckinWeek, and_(CheckinWeek.person_id == Person.id,
+                                     CheckinWeek.week_start >= first,
+                                     CheckinWeek.week_start <= last))
+        .where(Person.id.in_(list(found))))).all()
+    place_of = {pid: place_id for pid, place_id, *_ in rows}
+    masks = {(pid, monday): (checked, inside)
+             for pid, _, monday, checked, inside in rows if monday is not None}
+    for week in stats.weeks:
+        bits = day_mask(stats.start, stats.end, week.week_start)
+        sunday = week.week_start + dt.timedelta(days=6)
+        for pid, days in found.items():
+            off = sum(1 for d in days if week.week_start <= d <= sunday)
+            checked, inside = masks.get((pid, week.week_start), (0, 0))
+            stayed = (inside & bits).bit_count()
+            met_before = checked & bits and stayed >= week.required
+            if off and not met_before and stayed + off >= week.required:
+                week.compliant += 1
+                if place_of.get(pid) in places:
+                    places[place_of[pid]].compliant += 1
+
+
 async def _disputes(
     session: AsyncSession, stats: Stats, scope: Scope, overdue: ColumnElement[bool]
 ) -> None:
@@ -355,8 +395,9 @@ async def scope_stats(
     deadline_weekday: int = 6,
     deadline_time: dt.time = dt.time.max,
 ) -> Stats:
-    """Every figure of a scope from `start` to `end` (inclusive), in twelve queries (one more
-    for each part week at either end of the period).
+    """Every figure of a scope from `start` to `end` (inclusive), in thirteen queries (one more
+    for each part week at either end of the period, and one when someone was on approved
+    leave).
 
     A week's summaries are due at `deadline_weekday`/`deadline_time` local (default: its end)."""
     stats = Stats(scope.kind, scope.name, "township" if scope.kind == "county" else "village",
@@ -371,6 +412,7 @@ async def scope_stats(
         return dt.datetime.combine(day, deadline_time, tz) <= now
 
     await _people_weeks(session, stats, scope, places, due)
+    await _excused(session, stats, scope, places)
     await _disputes(session, stats, scope,
                     overdue_condition(now, overdue_days, default_overdue_days))
     await _problems(session, stats, scope, tz)

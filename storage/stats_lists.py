@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.calendar import CampaignCalendar
 from storage.disputes import OPEN, steps_of
 from storage.figures import CADRE_ROLES, overdue_condition
+from storage.leave import excused
 from storage.models import (
     Checkin,
     Dispute,
@@ -64,6 +65,7 @@ class Laggard:
     no_summary: bool  # the week's summary is due and missing
     silent_days: int | None  # None: has never written to the bot
     silent: bool
+    excused: int = 0  # days of the week approved leave excuses (storage.leave.excused)
 
 
 @dataclass
@@ -100,7 +102,8 @@ async def laggards(
     now: dt.datetime, calendar: CampaignCalendar, silent_after_days: int,
     summary_due: dt.datetime | None = None,
 ) -> Laggards:
-    """Cadres of a scope behind in the week of `week_start`, in one query.
+    """Cadres of a scope behind in the week of `week_start`, in one query (two more when
+    someone was on approved leave, which counts as present: storage.leave.excused).
 
     A week in progress counts those who can no longer reach the days it asks (storage.calendar:
     fewer in a part week or a holiday week; only campaign days are left); summaries count as
@@ -121,19 +124,28 @@ async def laggards(
     due = now >= summary_due if summary_due is not None else today > end
     required = calendar.required_days(week_start)
     result = Laggards(week_start, 0, due, required=required)
+    rows = (await session.execute(query)).all()
+    # Approved leave counts as present: a day excused so far, or still to come.
+    leave = await excused(session, where=cadres_in(scope), start=week_start, end=end)
     first_left = max(today, week_start, calendar.start)
-    days_left = max(0, (min(end, calendar.end) - first_left).days + 1)
-    for pid, name, township, village, unit, seen, stayed, today_rows, summary in (
-            await session.execute(query)).all():
+    left_days = _days(first_left, min(end, calendar.end))
+    for pid, name, township, village, unit, seen, stayed, today_rows, summary in rows:
         result.cadres += 1
-        left = days_left - (1 if today_rows and first_left == today else 0)
+        left = left_days - ({today} if today_rows and first_left == today else set())
+        off = leave.get(pid, set())
         silent_days = None if seen is None else (now - seen).days
         person = Laggard(pid, name, township, village, unit, int(stayed),
-                         int(stayed) + max(0, left) < required, due and summary is None,
-                         silent_days, silent_days is None or silent_days >= silent_after_days)
+                         int(stayed) + len(off | left) < required, due and summary is None,
+                         silent_days, silent_days is None or silent_days >= silent_after_days,
+                         excused=len(off))
         if person.short or person.no_summary or person.silent:
             result.people.append(person)
     return result
+
+
+def _days(first: dt.date, last: dt.date) -> set[dt.date]:
+    """Every day from `first` to `last` (none when `last` comes first)."""
+    return {first + dt.timedelta(days=n) for n in range((last - first).days + 1)}
 
 
 @dataclass
@@ -179,14 +191,27 @@ def pair_groups(cadres: list[CadrePairs], key: Callable[[CadrePairs], str]) -> l
     return list(groups.values())
 
 
+def outside_teams(scope: Scope) -> list[ColumnElement[bool]]:
+    """Conditions on Person for the county-level leaders of a scope placed in no village (the
+    notice gives them households to pair with too): any role, the county's or their
+    township's; a village has none."""
+    if scope.kind == "village":
+        return [false()]
+    place = [Person.township_id == scope.township_id] if scope.township_id is not None else []
+    return [Person.active.is_(True), Person.village_id.is_(None), Person.rank == "county",
+            *place]
+
+
 async def pairing_gaps(
     session: AsyncSession, *, scope: Scope, quotas: Callable[[str], int]
 ) -> list[CadrePairs]:
-    """Every cadre of a scope with their paired households and quota, in one query."""
+    """Every cadre of a scope, and every county-level leader outside the village teams, with
+    their paired households and quota, in one query."""
     counts = (select(Pairing.person_id.label("pid"), func.count().label("n"))
               .group_by(Pairing.person_id).subquery())
     query = _with_places(select(*_people_columns(), Person.rank, func.coalesce(counts.c.n, 0)))
-    query = query.outerjoin(counts, counts.c.pid == Person.id).where(*cadres_in(scope))
+    query = query.outerjoin(counts, counts.c.pid == Person.id).where(
+        or_(and_(*cadres_in(scope)), and_(*outside_teams(scope))))
     found = [CadrePairs(pid, name, township, village, unit, rank, int(n), quotas(rank))
              for pid, name, township, village, unit, rank, n in (await session.execute(query))]
     return sorted(found, key=lambda c: (c.township, c.village, c.name))

@@ -57,6 +57,7 @@ EXPECTED: dict[str, set[str]] = {
     "report": {LEADING, OFFICE},  # the county's report to the county committee
     "review": {LEADER, TOWNSHIP, LEADING, OFFICE},
     "leave": {CADRE, LEADER},  # asked for by cadres and team leaders, decided by the one above
+    "pair": EVERYONE,  # the notice gives everyone a pairing quota, county-level leaders too
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009"}
@@ -254,6 +255,7 @@ FORM_CASES = {  # form -> (who, how they open it)
     "winter_item": ("张伟", _then("张伟", _command("张伟", "/winter"), "wnt")),
     "review_return": ("张伟", _returning),
     "handover_return": ("孙丽", _then("孙丽", _handed_over, "ho", ":r")),
+    "pair": ("李娜", _command("李娜", "/pair")),
 }
 BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a button)
     "f": ("李娜", _command("李娜", "/dispute")), "ci": ("李娜", _command("李娜", "/checkin")),

@@ -149,9 +149,9 @@ async def test_a_units_cadres_and_one_query_per_family(harness):
         session.execute = counted  # type: ignore[method-assign]
         units = await store.unit_merits(session, period=period())
     assert len(units) == 6
-    # people, check-ins, visits, help, disputes resolved, summaries on time, unit names: the
-    # same seven queries for six units as for one.
-    assert len(calls) == 7
+    # people, check-ins, approved leave, visits, help, disputes resolved, summaries on time,
+    # unit names: the same eight queries for six units as for one.
+    assert len(calls) == 8
     async with harness.db.read() as session:
         only = await store.cadre_merits(session, period=period(),
                                         unit_id=found["李娜"].unit_id)
@@ -174,7 +174,9 @@ def test_the_listing_is_ranked_capped_and_in_both_languages():
         "resolved 1; help 2; summaries on time 1/2",
         "… and 1 more.",
         "A criticism names those under 80% of weeks at 5 days in the village or under 80% of "
-        "weekly summaries on time."]
+        "weekly summaries on time.",
+        "Days of approved leave count as days in the village, never against a cadre; leave "
+        "pending or declined excuses nothing."]
     zh = render_merits(translator("zh"), store.ranked(merits), start=MONDAY,
                        end=dt.date(2026, 11, 29), unit="县财政局", minimum=5, limit=5,
                        thresholds=(80, 80))
@@ -225,7 +227,9 @@ async def test_the_office_drafts_a_criticism_of_a_units_cadres_in_chinese(harnes
     confirm = texts(replies)[-1]
     assert ("通知内容：批评通报\n在11月23日—11月29日的驻村工作中，以下县财政局驻村干部"
             in confirm)
-    assert "• 张伟：仅 0% 的周次驻村满 5 天；按时交周小结仅 0%。\n请立即整改。" in confirm
+    assert ("• 张伟：仅 0% 的周次驻村满 5 天；按时交周小结仅 0%。\n"
+            "经批准的请假天数视同在村，不计为未达标；待批或未批准的请假不予扣除。\n请立即整改。"
+            in confirm)
     await harness.tap(wu, replies, suffix=":ok")
     async with harness.db.read() as session:
         [sent] = list((await session.execute(select(Broadcast))).scalars())

@@ -326,9 +326,12 @@ async def test_pairs_show_the_shortfalls_by_rank_in_scope(harness):
     lines = reply.plain_text.splitlines()
     assert lines[2:5] == ["Per township", "古埠镇: 0/3 · 1 of 1 short",
                           "黄金埠镇: 6/9 · 2 of 5 short"]
-    assert lines[5:9] == ["Per rank", "county-level: 1/6 · 2 of 2 short",
+    # 孙丽 and 周杰, county-level leaders in no village team, have the county-level quota too.
+    assert lines[5:9] == ["Per rank", "county-level: 1/12 · 4 of 4 short",
                           "department-level: 4/4 · 0 of 2 short", "ordinary: 1/2 · 1 of 2 short"]
-    assert lines[-3:] == ["Short of their quota", "古埠镇 · 古埠村: 赵强 (county-level) 0/3",
+    assert lines[-4:] == [("County-level leaders outside the village teams (paired/quota): "
+                           "周杰 (county-level) 0/3, 孙丽 (county-level) 0/3"),
+                          "Short of their quota", "古埠镇 · 古埠村: 赵强 (county-level) 0/3",
                           "黄金埠镇 · 新村: 张伟 (county-level) 1/3, 王芳 (ordinary) 0/1"]
     [reply] = await ask(harness, chats, "张伟", "/pairs")
     lines = reply.plain_text.splitlines()
