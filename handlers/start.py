@@ -34,6 +34,7 @@ GROUPS = {
                      "broadcast", "roster"), MANAGE),
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
     "leave": DAILY,
+    "systems": DAILY,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.
@@ -64,6 +65,8 @@ FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     ("final", "team_leader"): (DAILY, N_("help.final.team")),
     ("final", "township_leader"): (DAILY, N_("help.final.township")),
     ("final", "office"): (MANAGE, N_("help.final.review")),
+    ("systems", "township_leader"): (VIEW, N_("help.systems.scope")),
+    **{("systems", role): (VIEW, N_("help.systems.scope")) for role in COUNTY_ROLES},
 }
 
 

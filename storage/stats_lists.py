@@ -24,6 +24,8 @@ from storage.models import (
     DisputeStep,
     Pairing,
     Person,
+    Publicity,
+    SessionAbsence,
     Summary,
     Township,
     Unit,
@@ -52,7 +54,8 @@ def cadres_in(scope: Scope) -> list[ColumnElement[bool]]:
 
 @dataclass
 class Laggard:
-    """A cadre behind in a week: too few days in the village, no summary, or silent."""
+    """A cadre behind in a week: too few days in the village, no summary, silent, or absent
+    from a mobilisation meeting."""
 
     person_id: int
     name: str
@@ -64,6 +67,7 @@ class Laggard:
     no_summary: bool  # the week's summary is due and missing
     silent_days: int | None  # None: has never written to the bot
     silent: bool
+    missed: int = 0  # mobilisation meetings of the week the team leader marked them absent from
 
 
 @dataclass
@@ -111,10 +115,15 @@ async def laggards(
                    func.count(case((Checkin.day == today, 1))).label("today"))
             .where(Checkin.day >= week_start, Checkin.day <= min(end, today))
             .group_by(Checkin.person_id).subquery())
+    missed = (select(SessionAbsence.person_id.label("pid"), func.count().label("n"))
+              .join(Publicity, Publicity.id == SessionAbsence.publicity_id)
+              .where(Publicity.day >= week_start, Publicity.day <= end)
+              .group_by(SessionAbsence.person_id).subquery())
     query = _with_places(select(*_people_columns(), Person.last_seen_at,
                                 func.coalesce(days.c.days, 0), func.coalesce(days.c.today, 0),
-                                Summary.id))
+                                Summary.id, func.coalesce(missed.c.n, 0)))
     query = (query.outerjoin(days, days.c.pid == Person.id)
+             .outerjoin(missed, missed.c.pid == Person.id)
              .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                       Summary.week_start == week_start))
              .where(*cadres_in(scope)))
@@ -123,15 +132,16 @@ async def laggards(
     result = Laggards(week_start, 0, due, required=required)
     first_left = max(today, week_start, calendar.start)
     days_left = max(0, (min(end, calendar.end) - first_left).days + 1)
-    for pid, name, township, village, unit, seen, stayed, today_rows, summary in (
+    for pid, name, township, village, unit, seen, stayed, today_rows, summary, absent in (
             await session.execute(query)).all():
         result.cadres += 1
         left = days_left - (1 if today_rows and first_left == today else 0)
         silent_days = None if seen is None else (now - seen).days
         person = Laggard(pid, name, township, village, unit, int(stayed),
                          int(stayed) + max(0, left) < required, due and summary is None,
-                         silent_days, silent_days is None or silent_days >= silent_after_days)
-        if person.short or person.no_summary or person.silent:
+                         silent_days, silent_days is None or silent_days >= silent_after_days,
+                         int(absent))
+        if person.short or person.no_summary or person.silent or person.missed:
             result.people.append(person)
     return result
 
