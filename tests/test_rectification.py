@@ -222,7 +222,7 @@ async def test_a_cadre_records_a_rule_and_sees_the_progress_in_english(harness):
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1].splitlines() == [
         "✅ Recorded: Financial management.",
-        "• 新村 (Weak team): 0 measures; rules 1 of 4 — Financial management"]
+        "• 新村 (Weak team): 0 measures; rules 1 of 8 — Financial management"]
     async with harness.db.read() as session:
         [row] = (await session.execute(select(RectifyAction))).scalars()
     people = await _people(harness)
