@@ -9,16 +9,14 @@ records): one query serves both, and a marked village's rules count here too.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from common.i18n import N_
 from handlers.base import Turn
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
-from handlers.forms import Choice, Data, Form, Question
+from handlers.forms import Choice, Data, Form
+from handlers.rectification import add_step, step_questions
 from handlers.registry import CADRE, EVERYONE, command
 from handlers.stats import scope_for, scope_label
-from handlers.visits import day_choices, parse_past_day
 from reports.systems import render_tasks, render_village, scope_tasks
 from reports.villagework import RULE
 from storage import rectification as store
@@ -63,27 +61,19 @@ async def _prepare(turn: Turn, args: str) -> Data | None:
 
 
 async def _save(turn: Turn, data: Data) -> None:
-    person = _person(turn)
     if await _own(turn) is None:  # moved off the roster's villages while the draft was open
         turn.say(turn.tr("systems.no_village"))
         return
-    await store.add_action(turn.session, person=person, kind=data["kind"], text=data["text"],
-                           day=dt.date.fromisoformat(data["day"]), now=turn.now)
+    kind = await add_step(turn, data)
     own = await _own(turn)
     assert own is not None
-    turn.say(turn.tr("systems.saved", kind=turn.tr(RULE.format(data["kind"])))
-             + "\n" + render_village(turn.tr, own))
+    turn.say(turn.tr("systems.saved", kind=kind) + "\n" + render_village(turn.tr, own))
 
 
 SYSTEM = Form(
     name="systems", title=N_("systems.form_title"),
-    questions=(
-        Question("kind", N_("systems.q.kind"), N_("rectify.label.kind"), kind="choice",
-                 choices=KIND_CHOICES, columns=2),
-        Question("text", N_("systems.q.text"), N_("rectify.label.text"), max_len=1000),
-        Question("day", N_("rectify.q.day"), N_("rectify.label.day"), kind="choice",
-                 choices=day_choices, allow_text=True, parse=parse_past_day),
-    ),
+    questions=step_questions(N_("systems.q.kind"), N_("systems.q.text"), KIND_CHOICES,
+                             columns=2),
     save=_save, prepare=_prepare,
 )
 add_form(SYSTEM, roles=CADRE)  # started by /systems for a team's people

@@ -3,8 +3,6 @@ cadres with one tap each, then 完成; /laggards names them; nobody else can tak
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 
 from storage.models import Person, SessionAbsence
@@ -12,9 +10,6 @@ from storage.people import set_authority
 from tests.harness import texts
 from tests.test_publicity import _record
 from tests.test_schedules import bind_everyone
-from tests.test_visits import button
-
-TODAY = dt.date(2026, 11, 28)  # the harness's clock: Saturday
 
 
 async def _users(harness):
