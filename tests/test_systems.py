@@ -90,23 +90,23 @@ async def test_leaders_see_which_village_lacks_which_system_and_publicity(harnes
                {"新村": (5, 0), "古埠村": (2, 1)})
     shown = await say(harness, users["孙丽"], "/systems")
     assert shown.splitlines() == [
-        "Village systems in 黄金埠镇: 2 villages, 1 with all 8 systems. Villages lacking some:",
+        "Village systems in 黄金埠镇: villages with all 8 systems, 1 of 2.",
         "• 东岗村: 6 lacking — Openness of village affairs, Rules of procedure, Economic and "
         "development plan, One matter, one discussion, Democratic supervision, Grassroots party "
         "building",
         "",
-        "Publicity coverage: of 2 villages, 2 have no slogans or no board:",
+        "Publicity coverage: villages without slogans or a board, 2 of 2.",
         "• 东岗村: no slogans, no publicity board",
         "• 新村: no publicity board"]
     county = await say(harness, users["吴敏"], "/systems")
     assert county.splitlines()[:2] == [
-        "全县村级制度：3 个村，8 项制度齐全的 1 个。缺少制度的村：",
+        "全县村级制度：3 个村中，8 项制度齐全的 1 个。",
         "• 古埠镇/古埠村：缺 8 项——村规民约、财务管理制度、村务公开制度、议事规则、村级经济发展"
         "规划、“一事一议”制度、民主监督制度、基层党建制度"]
     assert "• 古埠镇/古埠村：" not in county.split("宣传覆盖")[1]  # slogans and a board
     assert "• 黄金埠镇/东岗村：无宣传标语、无宣传栏" in county
     one = await say(harness, users["吴敏"], "/systems 东岗村")
-    assert one.splitlines()[0] == "东岗村村级制度：1 个村，8 项制度齐全的 0 个。缺少制度的村："
+    assert one.splitlines()[0] == "东岗村村级制度：1 个村中，8 项制度齐全的 0 个。"
 
 
 async def test_a_leader_is_refused_a_village_outside_their_scope(harness):
