@@ -3,8 +3,9 @@
 `stats` is `storage.stats.scope_stats` (the figures of /stats); `visits`, `disputes` and
 `summaries` are pages of the rows /export writes; `export.xlsx` is the /export workbook and
 `report.docx` the /report draft (the county's, for a period); `targets` the help targets of
-/targets (the whole campaign as it stands: no period). The token is the county office's:
-every endpoint but the county's report may name any township or village with `place`.
+/targets (the whole campaign as it stands: no period); `systems` and `coverage` the village
+systems and the publicity coverage of /systems (as they stand, too). The token is the county
+office's: every endpoint but the county's report may name any township or village with `place`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from handlers.export import Job, build_export
 from handlers.parsing import ParseError, PeriodOutOfRange, ReversedPeriod, parse_period
 from handlers.report import Draft, write_draft
 from reports.figures import scope_figures
+from reports.systems import VillageTasks, scope_tasks
 from reports.targets import scope_targets
 from storage import export
 from storage.scope import AmbiguousPlace, Scope, UnknownPlace, named_place
@@ -132,6 +134,23 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
         async with ctx.db.read() as session:
             found = await scope_targets(session, ctx.settings, scope=scope, today=today)
         return found.as_dict()
+
+    async def tasks(place: str | None) -> VillageTasks:
+        scope, _start, _end = await scoped(None, place)
+        async with ctx.db.read() as session:
+            return await scope_tasks(session, scope=scope)
+
+    @router.get("/systems", summary="The village systems of /systems for a place, as they "
+                "stand", responses=SCOPED)
+    @answers_refusals
+    async def get_systems(place: Place = None) -> dict[str, Any]:
+        return (await tasks(place)).systems_dict()
+
+    @router.get("/coverage", summary="The villages' slogans and boards (/systems) for a place, "
+                "as they stand", responses=SCOPED)
+    @answers_refusals
+    async def get_coverage(place: Place = None) -> dict[str, Any]:
+        return (await tasks(place)).coverage_dict()
 
     for name in LISTED:
         router.add_api_route(f"/{name}", answers_refusals(_lister(ctx, scoped, name)),

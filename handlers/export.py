@@ -89,6 +89,8 @@ CODES: dict[str, dict[str, str]] = {
     "winter": {"item": "winter.item.", "unit": "winter.unit."},
     "targets": {"target": "targets.target."},
     "leave": {"status": "leave.status."},
+    "systems": {"lacking": "rectify.kind."},
+    "coverage": {"lacking": "systems.lack."},
 }
 # Columns the workbook leaves out: internal ids the chat never shows. The numbers of disputes,
 # problems and cases stay: the chat quotes them (纠纷 #12), and a reader may quote them back.

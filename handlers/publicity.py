@@ -1,4 +1,10 @@
-"""/publicity: a policy session held — its kind, day, attendance, topics, slogans and boards."""
+"""/publicity: a policy session held — its kind, day, attendance, topics, slogans and boards.
+
+A mobilisation meeting recorded by the team leader is followed by its roll call: a button per
+cadre of the team (ab:<meeting>:<person> marks them absent, or present again), then 完成
+(ab:<meeting>:done). Each press re-reads the presser's role and village in the transaction that
+writes (storage.absences.roll_call); /laggards names the absent.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from common.i18n import N_
-from handlers.base import Turn
+from common.i18n import N_, Translator
+from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Question
-from handlers.registry import CADRE
+from handlers.registry import CADRE, callback
 from handlers.visits import day_choices, parse_past_day
+from storage import absences
 from storage import publicity as store
 from storage.models import Person
 
@@ -85,6 +92,55 @@ async def save(turn: Turn, data: Data) -> None:
     values: dict[str, Any] = {"kind": turn.tr(f"publicity.kind.{row.kind}"),
                               "day": row.day, "people": row.attendance}
     turn.say(turn.tr("publicity.saved", **values))
+    if absences.may_call(_person(turn), row):
+        call = await absences.roll_call(turn.session, publicity_id=row.id, by=_person(turn))
+        if call is not None and call.team:
+            turn.say(roll_text(turn.tr, call), markup=roll_keyboard(turn.tr, call))
+
+
+def roll_text(tr: Translator, call: absences.RollCall) -> str:
+    """The roll call's message: the meeting, and who is marked absent so far."""
+    absent = call.absent_names
+    return "\n".join([
+        tr("absence.roll_intro", day=call.meeting.day, count=len(call.team)),
+        tr("absence.marked", names=tr("common.list_sep").join(absent)) if absent
+        else tr("absence.none_marked")])
+
+
+def roll_keyboard(tr: Translator, call: absences.RollCall) -> dict[str, Any]:
+    """A button per team cadre (✗ before the absent), two a row, then 完成."""
+    buttons = [(tr("absence.button_absent", name=p.name) if p.id in call.absent else p.name,
+                f"ab:{call.meeting.id}:{p.id}") for p in call.team]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    return inline_keyboard([*rows, [(tr("absence.button_done"), f"ab:{call.meeting.id}:done")]])
+
+
+@callback("ab", roles={"team_leader"}, refusal=N_("absence.not_yours"))
+async def on_roll_call(turn: Turn, rest: str) -> None:
+    """ab:<meeting>:<person> marks a cadre absent or present again; ab:<meeting>:done ends."""
+    meeting_text, _, target = rest.partition(":")
+    call = None
+    if meeting_text.isdigit() and turn.person is not None:
+        call = await absences.roll_call(turn.session, publicity_id=int(meeting_text),
+                                        by=turn.person)
+    if call is None or turn.person is None:
+        turn.stale(turn.tr("absence.not_yours"))
+        return
+    if target == "done":
+        turn.drop_keyboard()
+        absent = call.absent_names
+        turn.say(turn.tr("absence.done", day=call.meeting.day,
+                         names=turn.tr("common.list_sep").join(absent)) if absent
+                 else turn.tr("absence.done_all", day=call.meeting.day, count=len(call.team)))
+        return
+    if not target.isdigit() or int(target) not in {p.id for p in call.team}:
+        turn.stale(turn.tr("absence.not_in_team"))
+        return
+    await absences.toggle(turn.session, call, person_id=int(target), by=turn.person,
+                          now=turn.now)
+    message_id = turn.pressed_message_id
+    if message_id is not None:
+        turn.edit(message_id, roll_text(turn.tr, call), markup=roll_keyboard(turn.tr, call))
 
 
 PUBLICITY = register_form(

@@ -194,23 +194,36 @@ async def _save_action(turn: Turn, data: Data) -> None:
             turn.session, village_id=person.village_id) is None:
         turn.say(turn.tr("rectify.not_marked"))  # unmarked while the draft was open
         return
-    await store.add_action(turn.session, person=person, kind=data["kind"], text=data["text"],
-                           day=dt.date.fromisoformat(data["day"]), now=turn.now)
+    kind = await add_step(turn, data)
     progress = await store.village_progress(turn.session, village_id=person.village_id)
     assert progress is not None
-    turn.say(turn.tr("rectify.saved", kind=turn.tr(RULE.format(data["kind"])))
-             + "\n" + village_line(turn.tr, progress))
+    turn.say(turn.tr("rectify.saved", kind=kind) + "\n" + village_line(turn.tr, progress))
+
+
+def step_questions(kind_prompt: str, text_prompt: str, choices: Sequence[Choice], *,
+                   columns: int) -> tuple[Question, ...]:
+    """A village's step (a measure or a system): its kind by button, a description, its day."""
+    return (
+        Question("kind", kind_prompt, N_("rectify.label.kind"), kind="choice",
+                 choices=tuple(choices), columns=columns),
+        Question("text", text_prompt, N_("rectify.label.text"), max_len=1000),
+        Question("day", N_("rectify.q.day"), N_("rectify.label.day"), kind="choice",
+                 choices=day_choices, allow_text=True, parse=parse_past_day),
+    )
+
+
+async def add_step(turn: Turn, data: Data) -> str:
+    """Record the step of step_questions for the person's village; the name of its kind."""
+    await store.add_action(turn.session, person=_person(turn), kind=data["kind"],
+                           text=data["text"], day=dt.date.fromisoformat(data["day"]),
+                           now=turn.now)
+    return turn.tr(RULE.format(data["kind"]))
 
 
 ACTION = Form(
     name="rectify_action", title=N_("rectify.action_title"),
-    questions=(
-        Question("kind", N_("rectify.q.kind"), N_("rectify.label.kind"), kind="choice",
-                 choices=KIND_CHOICES, columns=1),
-        Question("text", N_("rectify.q.text"), N_("rectify.label.text"), max_len=1000),
-        Question("day", N_("rectify.q.day"), N_("rectify.label.day"), kind="choice",
-                 choices=day_choices, allow_text=True, parse=parse_past_day),
-    ),
+    questions=step_questions(N_("rectify.q.kind"), N_("rectify.q.text"), KIND_CHOICES,
+                             columns=1),
     save=_save_action, prepare=_prepare_action,
 )
 add_form(MARK, roles=OFFICE)  # both started by /rectify, by role

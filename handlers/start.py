@@ -35,12 +35,18 @@ GROUPS = {
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
     "leave": DAILY,
     "pair": DAILY,
+    "systems": DAILY,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.
 SHARED_LINE: dict[str, tuple[str, str]] = {
     "checkin": ("leave", N_("help.checkin_and_leave")),
     "aid": ("pair", N_("help.aid_and_pair")),
+}
+# The same for some roles only: (command, role) -> (the one folded in, the line naming both).
+SHARED_FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
+    ("rectify", role): ("systems", N_("help.rectify_and_systems"))
+    for role in ("cadre", "team_leader")
 }
 COUNTY_ROLES = ("leading_group", "office")
 # A command some roles use for something else: each reads the description written for it (the
@@ -66,6 +72,8 @@ FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     ("final", "team_leader"): (DAILY, N_("help.final.team")),
     ("final", "township_leader"): (DAILY, N_("help.final.township")),
     ("final", "office"): (MANAGE, N_("help.final.review")),
+    ("systems", "township_leader"): (VIEW, N_("help.systems.scope")),
+    **{("systems", role): (VIEW, N_("help.systems.scope")) for role in COUNTY_ROLES},
 }
 
 
@@ -190,7 +198,7 @@ def role_menu(role: str, locale: str) -> list[dict[str, str]]:
     tr = translator(locale)
     commands = role_commands(role)
     names = {c.name for _, c, _ in commands}
-    return [{"command": c.name, "description": tr(_line(c.name, d, names))}
+    return [{"command": c.name, "description": tr(_line(c.name, d, names, role))}
             for _, c, d in commands]
 
 
@@ -201,9 +209,10 @@ def help_text(role: str, locale: str) -> str:
     lines: list[str] = []
     commands = role_commands(role)
     names = {c.name for _, c, _ in commands}
-    folded = {SHARED_LINE[n][0] for n in names if n in SHARED_LINE and SHARED_LINE[n][0] in names}
+    shared = {n: found for n in names if (found := _shared(n, role)) is not None}
+    folded = {one for one, _line_msgid in shared.values() if one in names}
     for group in (DAILY, VIEW, MANAGE):
-        listed = [f"/{c.name} — {tr(_line(c.name, d, names))}" for g, c, d in commands
+        listed = [f"/{c.name} — {tr(_line(c.name, d, names, role))}" for g, c, d in commands
                   if g == group and c.name not in folded]
         if listed:
             lines += [tr(GROUP_TITLES[group]), *listed]
@@ -211,10 +220,15 @@ def help_text(role: str, locale: str) -> str:
     return "\n".join(lines)
 
 
-def _line(name: str, description: str, names: set[str]) -> str:
+def _shared(name: str, role: str) -> tuple[str, str] | None:
+    """The command sharing this one's line for the role, and the line (None: no sharing)."""
+    return SHARED_FOR_ROLE.get((name, role)) or SHARED_LINE.get(name)
+
+
+def _line(name: str, description: str, names: set[str], role: str) -> str:
     """A command's /help description, naming the one that shares its line when the role has
     it."""
-    shared = SHARED_LINE.get(name)
+    shared = _shared(name, role)
     return shared[1] if shared is not None and shared[0] in names else description
 
 

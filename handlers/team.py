@@ -105,6 +105,8 @@ def _reasons(tr: Translator, person: stats.Laggard) -> str:
     if person.silent:
         reasons.append(tr("laggards.never") if person.silent_days is None
                        else tr("laggards.silent", days=person.silent_days))
+    if person.missed:
+        reasons.append(tr("laggards.missed_sessions", count=person.missed))
     return tr("stats.separator").join(reasons)
 
 

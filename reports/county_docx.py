@@ -31,6 +31,7 @@ from common.i18n import Money, Span, Translator, format_date_line
 from common.settings import Settings
 from reports.figures import counted, merit_period, scope_figures, share, week_laggards
 from reports.stats_charts import draw_stats_charts
+from reports.systems import VillageTasks, coverage_paragraph, scope_tasks, systems_paragraph
 from reports.targets import ScopeTargets, scope_targets, targets_paragraph
 from storage import merit, stats
 from storage.cases import CaseView, featured_between
@@ -61,6 +62,7 @@ class CountyReport:
     laggards: stats.Laggards
     thresholds: tuple[int, int]  # days in the village, summaries on time (percent)
     targets: ScopeTargets | None = None  # the help targets as they stand (/targets)
+    tasks: VillageTasks | None = None  # village systems and publicity coverage (/systems)
 
     @property
     def min_days(self) -> int:
@@ -94,7 +96,8 @@ async def gather(session: AsyncSession, settings: Settings, *, start: dt.date, e
         laggards=await week_laggards(session, settings, scope=county, week_start=monday,
                                      today=today, now=now),
         thresholds=(days, summaries),
-        targets=await scope_targets(session, settings, scope=county, today=today))
+        targets=await scope_targets(session, settings, scope=county, today=today),
+        tasks=await scope_tasks(session, scope=county))
 
 
 Charts = dict[str, tuple[str, bytes]]  # the /stats charts by file name: (caption, PNG)
@@ -245,6 +248,9 @@ def _work(w: _Writer, report: CountyReport, charts: Charts) -> None:
     w.paragraph(w.text("county_report.publicity", sessions=done.sessions, people=done.attendance,
                        slogans=done.slogans, boards=done.boards,
                        submitted=figures.cases.submitted, featured=figures.cases.featured))
+    if report.tasks is not None and report.tasks.systems:
+        w.paragraph(plain(systems_paragraph(w.tr, report.tasks)))
+        w.paragraph(plain(coverage_paragraph(w.tr, report.tasks)))
     if figures.summaries_expected:
         w.paragraph(w.text("county_report.summaries", submitted=figures.summaries_submitted,
                            expected=figures.summaries_expected))

@@ -41,7 +41,8 @@ from storage.models import (
     WinterItem,
 )
 from storage.problems import PRIORITIES
-from storage.rectification import RULE_KINDS, progress_of, progress_query
+from storage.publicity import coverage_by_village
+from storage.rectification import RULE_KINDS, progress_of, progress_query, systems_by_village
 from storage.targets import TargetRules, village_targets
 from storage.winter import percent, unit_of
 
@@ -94,6 +95,10 @@ WINTER = ("township", "village", "item", "unit", "target", "progress", "percent"
 TARGETS = ("township", "village", "target", "done", "required", "met", "short")
 LEAVE = ("id", "cadre", "unit", "township", "village", "first_day", "last_day", "reason",
          "status", "requested_at", "decided_at", "decided_by")
+# Every village as it stands: the notice's systems recorded (yes/no each) and those lacking;
+# the slogans and boards its publicity sessions recorded, and which of the two it has none of.
+SYSTEMS = ("township", "village", *RULE_KINDS, "lacking")
+COVERAGE = ("township", "village", "slogans", "boards", "lacking")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "problem_steps": PROBLEM_STEPS,
@@ -103,6 +108,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "pairings": PAIRINGS, "people": PEOPLE, "audit": AUDIT, "appraisals": APPRAISALS,
     "stage_summaries": STAGE_SUMMARIES,
     "rectification": RECTIFICATION, "winter": WINTER, "targets": TARGETS, "leave": LEAVE,
+    "systems": SYSTEMS, "coverage": COVERAGE,
 }
 KINDS = tuple(COLUMNS)
 # The date or time column each kind's rows come in the order of (kinds not listed come in
@@ -486,6 +492,24 @@ def leave_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     return _stream(session, where, query.order_by(LeaveRequest.first_day, LeaveRequest.id))
 
 
+async def systems_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every village of the scope with the systems its team recorded, as they stand (no
+    period); columns SYSTEMS."""
+    for village in await systems_by_village(session, village_ids=where.village_ids,
+                                            township_id=where.township_id):
+        yield (village.township, village.village,
+               *[bool(village.rules.get(kind)) for kind in RULE_KINDS], village.lacking)
+
+
+async def coverage_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Every village of the scope with its slogans and boards, as they stand (no period);
+    columns COVERAGE."""
+    for village in await coverage_by_village(session, village_ids=where.village_ids,
+                                             township_id=where.township_id):
+        yield (village.township, village.village, village.slogans, village.boards,
+               village.lacking)
+
+
 async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
     """People's, units', townships' and villages' names by id (the audit trail keeps ids)."""
     names: dict[str, dict[int, str]] = {}
@@ -506,7 +530,7 @@ SOURCES: dict[str, RowSource] = {
     "people": people_rows, "audit": audit_rows, "appraisals": appraisal_rows,
     "stage_summaries": stage_summary_rows,
     "rectification": rectification_rows, "winter": winter_rows, "targets": target_rows,
-    "leave": leave_rows,
+    "leave": leave_rows, "systems": systems_rows, "coverage": coverage_rows,
 }
 
 

@@ -731,3 +731,16 @@ class PlaceQuestion(Base):
 
 # An account's wrong codes of the last hour, newest first.
 Index("ix_invite_attempts_user_at", InviteAttempt.telegram_user_id, InviteAttempt.at)
+
+
+class SessionAbsence(Base):
+    """A cadre of the village team marked absent from a mobilisation meeting (a publicity
+    session of that kind) by the team leader who recorded it (issue 19)."""
+
+    __tablename__ = "session_absences"
+    __table_args__ = (UniqueConstraint("publicity_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publicity_id: Mapped[int] = mapped_column(ForeignKey("publicity.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    marked_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime]

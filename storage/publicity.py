@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person, Publicity
+from storage.models import Person, Publicity, Township, Village
 from storage.people import places
-from storage.scope import in_period, summed
+from storage.scope import in_period, in_villages, summed
 
 KINDS = ("mobilisation", "party_members", "mass", "door_to_door")
 OTHER_TOPIC = "other"  # the topic whose name the cadre types
@@ -114,3 +114,41 @@ async def publicity_totals(
     return summed((await publicity_by_village(
         session, start=start, end=end, village_ids=village_ids, township_id=township_id,
         person_id=person_id)).values(), PublicityTotals())
+
+
+LACKS = ("slogans", "boards")  # what the notice asks of every village's publicity
+
+
+@dataclass
+class VillageCoverage:
+    """A village's slogans posted and boards set up over the whole campaign."""
+
+    village_id: int
+    village: str
+    township_id: int
+    township: str
+    slogans: int
+    boards: int
+
+    @property
+    def lacking(self) -> list[str]:
+        """What the village has none of: slogans, a board, or both."""
+        return [lack for lack in LACKS if not getattr(self, lack)]
+
+
+async def coverage_by_village(
+    session: AsyncSession, *, village_ids: list[int] | None = None,
+    township_id: int | None = None,
+) -> list[VillageCoverage]:
+    """Every village in scope with the slogans and boards its sessions recorded, by township
+    and village name, in one grouped query (villages with no session count none)."""
+    query = (select(Village.id, Village.name, Village.township_id, Township.name,
+                    func.coalesce(func.sum(Publicity.slogans), 0),
+                    func.coalesce(func.sum(Publicity.boards), 0))
+             .join(Township, Township.id == Village.township_id)
+             .outerjoin(Publicity, Publicity.village_id == Village.id)
+             .group_by(Village.id, Village.name, Village.township_id, Township.name)
+             .order_by(Township.name, Village.name))
+    query = in_villages(query, village_ids=village_ids, township_id=township_id)
+    return [VillageCoverage(vid, name, tid, township, int(slogans), int(boards))
+            for vid, name, tid, township, slogans, boards in (await session.execute(query))]

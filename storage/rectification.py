@@ -1,8 +1,9 @@
-"""Village rectification: villages of the "three types" marked by the office, and the measures
-and rules their teams record.
+"""Village rectification and village systems: villages of the "three types" marked by the
+office, the measures their teams record, and the eight systems the notice asks of every village.
 
-One grouped query (marks left-joined to actions, by village) gives each marked village's
-progress; /stats, the export, the HTTP API and the county report sum its rows.
+One grouped query (villages left-joined to actions, by village) gives each village's systems;
+joined to the marks it gives each marked village's progress. /stats, /systems, the export, the
+HTTP API and the county report read its rows.
 """
 
 from __future__ import annotations
@@ -18,24 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_audit
 from storage.models import Person, RectifyAction, Township, Village, VillageMark
 from storage.people import places
-from storage.scope import in_place
+from storage.scope import in_place, in_villages
 
 TYPES = ("weak_team", "disputes", "weak_management")
-RULE_KINDS = ("village_rules", "finance", "openness", "procedure")
+# The notice's systems, every village's task (not only the marked villages'); a village whose
+# team has recorded each of them is complete.
+RULE_KINDS = ("village_rules", "finance", "openness", "procedure", "plan", "one_matter",
+              "supervision", "party_building")
 MEASURE = "measure"
 ACTION_KINDS = (MEASURE, *RULE_KINDS)
 
 
 @dataclass
-class VillageProgress:
-    """A marked village: its types, measures taken, rules established per kind."""
+class VillageSystems:
+    """A village and the systems (rules) its team has recorded, per kind."""
 
     village_id: int
     village: str
     township_id: int
     township: str
-    types: list[str] = field(default_factory=list)
-    measures: int = 0
     rules: dict[str, int] = field(default_factory=dict)  # rule kind -> rules recorded
     last_action: dt.datetime | None = None
 
@@ -45,14 +47,27 @@ class VillageProgress:
         return [kind for kind in RULE_KINDS if self.rules.get(kind)]
 
     @property
+    def lacking(self) -> list[str]:
+        """The kinds of rule not yet established, in the catalogue's order."""
+        return [kind for kind in RULE_KINDS if not self.rules.get(kind)]
+
+    @property
     def complete(self) -> bool:
-        """All four kinds of rule are established."""
-        return len(self.rule_kinds) == len(RULE_KINDS)
+        """Every kind of rule the notice lists is established."""
+        return not self.lacking
+
+
+@dataclass
+class VillageProgress(VillageSystems):
+    """A marked village: its types, measures taken, rules established per kind."""
+
+    types: list[str] = field(default_factory=list)
+    measures: int = 0
 
 
 @dataclass
 class RectificationTotals:
-    """Marked villages by type, measures, rules, villages with all four kinds of rule."""
+    """Marked villages by type, measures, rules, villages with every kind of rule."""
 
     marked: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
@@ -112,7 +127,7 @@ async def add_action(
     session: AsyncSession, *, person: Person, kind: str, text: str, day: dt.date,
     now: dt.datetime,
 ) -> RectifyAction:
-    """Record a measure or a rule of the person's (marked) village."""
+    """Record a measure of the person's (marked) village, or a rule of their village."""
     if kind not in ACTION_KINDS:
         raise ValueError(f"unknown rectification action {kind!r}")
     row = RectifyAction(person_id=person.id, **places(person), kind=kind, text=text, day=day,
@@ -126,33 +141,65 @@ def _count(kind: str) -> Any:
     return func.count(case((RectifyAction.kind == kind, RectifyAction.id)))
 
 
+def _by_village(*extra: Any) -> Select:
+    """Villages with `extra` columns, counts of each action kind and the last action, grouped
+    by village (the one query of systems and progress)."""
+    return (
+        select(Village.id, Village.name, Village.township_id, Township.name, *extra,
+               *[_count(kind) for kind in ACTION_KINDS], func.max(RectifyAction.created_at))
+        .join(Township, Township.id == Village.township_id)
+        .outerjoin(RectifyAction, RectifyAction.village_id == Village.id)
+        .group_by(Village.id, Village.name, Village.township_id, Township.name, *extra)
+        .order_by(Township.name, Village.name)
+    )
+
+
+def _counts(row: Sequence[Any], start: int) -> tuple[int, dict[str, int], dt.datetime | None]:
+    counts = row[start:start + len(ACTION_KINDS)]
+    return (int(counts[0]), {k: int(n) for k, n in zip(RULE_KINDS, counts[1:], strict=True)},
+            _aware(row[-1]))
+
+
+def systems_query(*, village_ids: list[int] | None = None,
+                  township_id: int | None = None) -> Select:
+    """Every village in scope with its counts of each action kind (rows for systems_of)."""
+    return in_villages(_by_village(), village_ids=village_ids, township_id=township_id)
+
+
+def systems_of(row: Sequence[Any]) -> VillageSystems:
+    """A row of systems_query as a village's systems."""
+    _, rules, last = _counts(row, 4)
+    return VillageSystems(row[0], row[1], row[2], row[3], rules, last)
+
+
+async def systems_by_village(
+    session: AsyncSession, *, village_ids: list[int] | None = None,
+    township_id: int | None = None,
+) -> list[VillageSystems]:
+    """Every village in scope with the systems its team recorded, by township and village
+    name, in one grouped query."""
+    query = systems_query(village_ids=village_ids, township_id=township_id)
+    return [systems_of(row) for row in (await session.execute(query)).all()]
+
+
 def progress_query(*, village_ids: list[int] | None = None,
                    township_id: int | None = None) -> Select:
     """Marked villages in scope with their types, counts of each action kind and last action,
     grouped by village (rows for progress_of)."""
-    query = (
-        select(VillageMark.village_id, Village.name, VillageMark.township_id, Township.name,
-               VillageMark.weak_team, VillageMark.disputes, VillageMark.weak_management,
-               *[_count(kind) for kind in ACTION_KINDS], func.max(RectifyAction.created_at))
-        .join(Village, Village.id == VillageMark.village_id)
-        .join(Township, Township.id == VillageMark.township_id)
-        .outerjoin(RectifyAction, RectifyAction.village_id == VillageMark.village_id)
-        .where(VillageMark.active.is_(True))
-        .group_by(VillageMark.village_id, Village.name, VillageMark.township_id, Township.name,
-                  VillageMark.weak_team, VillageMark.disputes, VillageMark.weak_management)
-        .order_by(Township.name, Village.name)
-    )
+    query = (_by_village(VillageMark.weak_team, VillageMark.disputes,
+                         VillageMark.weak_management)
+             .join(VillageMark, VillageMark.village_id == Village.id)
+             .where(VillageMark.active.is_(True)))
     return in_place(query, VillageMark, village_ids=village_ids, township_id=township_id)
 
 
 def progress_of(row: Sequence[Any]) -> VillageProgress:
     """A row of progress_query as a village's progress."""
     vid, village, tid, township, *flags = row[:7]
-    counts, last = row[7:7 + len(ACTION_KINDS)], row[-1]
+    measures, rules, last = _counts(row, 7)
     return VillageProgress(
-        vid, village, tid, township, [t for t, on in zip(TYPES, flags, strict=True) if on],
-        int(counts[0]), {k: int(n) for k, n in zip(RULE_KINDS, counts[1:], strict=True)},
-        _aware(last))
+        vid, village, tid, township, rules, last,
+        [t for t, on in zip(TYPES, flags, strict=True) if on], measures)
 
 
 async def progress_by_village(

@@ -53,6 +53,16 @@ def in_place(
     return query
 
 
+def in_villages(query: Select, *, village_ids: list[int] | None,
+                township_id: int | None) -> Select:
+    """A query over Village narrowed to the villages or township given."""
+    if village_ids is not None:
+        query = query.where(Village.id.in_(village_ids))
+    if township_id is not None:
+        query = query.where(Village.township_id == township_id)
+    return query
+
+
 def in_period(
     query: Select, model: Any, *, start: dt.date, end: dt.date, village_ids: list[int] | None,
     township_id: int | None, person_id: int | None,

@@ -25,6 +25,8 @@ from storage.models import (
     DisputeStep,
     Pairing,
     Person,
+    Publicity,
+    SessionAbsence,
     Summary,
     Township,
     Unit,
@@ -53,7 +55,8 @@ def cadres_in(scope: Scope) -> list[ColumnElement[bool]]:
 
 @dataclass
 class Laggard:
-    """A cadre behind in a week: too few days in the village, no summary, or silent."""
+    """A cadre behind in a week: too few days in the village, no summary, silent, or absent
+    from a mobilisation meeting."""
 
     person_id: int
     name: str
@@ -66,6 +69,7 @@ class Laggard:
     silent_days: int | None  # None: has never written to the bot
     silent: bool
     excused: int = 0  # days of the week approved leave excuses (storage.leave.excused)
+    missed: int = 0  # mobilisation meetings of the week the team leader marked them absent from
 
 
 @dataclass
@@ -114,10 +118,15 @@ async def laggards(
                    func.count(case((Checkin.day == today, 1))).label("today"))
             .where(Checkin.day >= week_start, Checkin.day <= min(end, today))
             .group_by(Checkin.person_id).subquery())
+    missed = (select(SessionAbsence.person_id.label("pid"), func.count().label("n"))
+              .join(Publicity, Publicity.id == SessionAbsence.publicity_id)
+              .where(Publicity.day >= week_start, Publicity.day <= end)
+              .group_by(SessionAbsence.person_id).subquery())
     query = _with_places(select(*_people_columns(), Person.last_seen_at,
                                 func.coalesce(days.c.days, 0), func.coalesce(days.c.today, 0),
-                                Summary.id))
+                                Summary.id, func.coalesce(missed.c.n, 0)))
     query = (query.outerjoin(days, days.c.pid == Person.id)
+             .outerjoin(missed, missed.c.pid == Person.id)
              .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                       Summary.week_start == week_start))
              .where(*cadres_in(scope)))
@@ -129,7 +138,7 @@ async def laggards(
     leave = await excused(session, where=cadres_in(scope), start=week_start, end=end)
     first_left = max(today, week_start, calendar.start)
     left_days = _days(first_left, min(end, calendar.end))
-    for pid, name, township, village, unit, seen, stayed, today_rows, summary in rows:
+    for pid, name, township, village, unit, seen, stayed, today_rows, summary, absent in rows:
         result.cadres += 1
         left = left_days - ({today} if today_rows and first_left == today else set())
         off = leave.get(pid, set())
@@ -137,8 +146,8 @@ async def laggards(
         person = Laggard(pid, name, township, village, unit, int(stayed),
                          int(stayed) + len(off | left) < required, due and summary is None,
                          silent_days, silent_days is None or silent_days >= silent_after_days,
-                         excused=len(off))
-        if person.short or person.no_summary or person.silent:
+                         excused=len(off), missed=int(absent))
+        if person.short or person.no_summary or person.silent or person.missed:
             result.people.append(person)
     return result
 

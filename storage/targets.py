@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.aid import HOLIDAYS, _money
 from storage.models import Aid, Household, Pairing, Person, Township, Unit, Village
+from storage.scope import in_villages
 
 TARGETS = ("labour", "project", "donation", "condolence")
 # Whose home unit is expected to donate to a village: the people living in it.
@@ -114,13 +115,7 @@ class VillageTargets:
         return missed
 
 
-def _in_scope(query: Select, *, village_ids: list[int] | None,
-              township_id: int | None) -> Select:
-    if village_ids is not None:
-        query = query.where(Village.id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Village.township_id == township_id)
-    return query
+_in_scope = in_villages
 
 
 async def villages_in(session: AsyncSession, *, village_ids: list[int] | None = None,

@@ -28,6 +28,7 @@ from storage.models import Dialog, Person, Village
 from storage.people import deactivate
 from storage.visits import add_visit
 from tests.harness import DEFAULT_ROSTER, ROSTER_HEADER, keyboard_dropped, offered_buttons, texts
+from tests.test_publicity import _record
 from tests.test_schedules import bind_everyone
 from tests.test_stats import people
 
@@ -58,6 +59,7 @@ EXPECTED: dict[str, set[str]] = {
     "review": {LEADER, TOWNSHIP, LEADING, OFFICE},
     "leave": {CADRE, LEADER},  # asked for by cadres and team leaders, decided by the one above
     "pair": EVERYONE,  # the notice gives everyone a pairing quota, county-level leaders too
+    "systems": EVERYONE,  # a team records its village's systems; leaders above read the lacks
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009"}
@@ -240,6 +242,11 @@ async def _leave_asked(harness, chats) -> list:
     await harness.tap(li, replies, "Save")
     await harness.emu.wait_idle()
     return harness.emu.sent_to(chats["张伟"])
+async def _roll_call(harness, chats) -> list:
+    """张伟 records a mobilisation meeting: its roll call, a button per team cadre."""
+    return await _record(harness, _user(harness, chats, "张伟"), kind="mobilisation")
+
+
 FORM_CASES = {  # form -> (who, how they open it)
     **{name: ("李娜", _command("李娜", f"/{name}")) for name in (
         "visit", "dispute", "aid", "summary", "publicity", "case", "problem", "final",
@@ -256,6 +263,7 @@ FORM_CASES = {  # form -> (who, how they open it)
     "review_return": ("张伟", _returning),
     "handover_return": ("孙丽", _then("孙丽", _handed_over, "ho", ":r")),
     "pair": ("李娜", _command("李娜", "/pair")),
+    "systems": ("李娜", _command("李娜", "/systems")),
 }
 BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a button)
     "f": ("李娜", _command("李娜", "/dispute")), "ci": ("李娜", _command("李娜", "/checkin")),
@@ -268,6 +276,7 @@ BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a but
     "wnt": ("张伟", _command("张伟", "/winter")), "pl": ("周杰", _which_village),
     "rv": ("张伟", _command("张伟", "/review")), "sum": ("李娜", _returned),
     "ho": ("孙丽", _handed_over), "lv": ("张伟", _leave_asked),
+    "ab": ("张伟", _roll_call),
 }
 
 

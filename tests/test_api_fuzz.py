@@ -19,7 +19,8 @@ from schemathesis.generation import GenerationMode
 from tests.test_api_input import AUTH, api, database  # noqa: F401 (fixtures)
 
 OPERATIONS = ("/api/v1/stats", "/api/v1/visits", "/api/v1/disputes", "/api/v1/summaries",
-              "/api/v1/export.xlsx", "/api/v1/report.docx", "/api/v1/targets")
+              "/api/v1/export.xlsx", "/api/v1/report.docx", "/api/v1/targets",
+              "/api/v1/systems", "/api/v1/coverage")
 COMMON = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance"]
 CHECKS = {GenerationMode.POSITIVE: COMMON,

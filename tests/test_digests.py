@@ -272,8 +272,8 @@ def test_county_report_shows_winter_work_per_township_and_rectification():
     assert en[at - 1:at + 5] == [
         "", en[at], "• 黄金埠镇: 65% — lagging: Afforestation 30%", "• 古埠镇: 90%",
         "Rectification: villages marked 3 (Weak team 2, Weak management 1); measures 4, "
-        "rules 6; villages with all four kinds of rule 1", ""]
+        "rules 6; villages with all eight kinds of rule 1", ""]
     zh = render_county_report(translator("zh"), **args)
     assert "• 黄金埠镇：65%——滞后：植树造林 30%" in zh.splitlines()
     assert ("软弱涣散村整顿：整顿村 3 个（班子软弱 2、管理薄弱 1）；措施 4 项，制度 6 项；"
-            "四项制度齐全 1 个") in zh.splitlines()
+            "八项制度齐全 1 个") in zh.splitlines()

@@ -102,7 +102,7 @@ async def test_the_office_marks_a_village_through_township_and_village_buttons(h
     replies = await harness.send(user, "/rectify")
     assert texts(replies)[0].splitlines() == [
         "Villages marked for rectification in the county: 1 (0 with rules complete)",
-        "• 新村 (Weak team, Weak management): 0 measures; rules 0 of 4"]
+        "• 新村 (Weak team, Weak management): 0 measures; rules 0 of 8"]
 
 
 async def test_changing_the_township_on_the_confirm_screen_asks_the_village_again(harness):
@@ -153,7 +153,7 @@ async def test_the_office_types_names_changes_and_unmarks_in_chinese(harness):
     user = await _user(harness, OFFICE, language="zh-hans")
     await _mark(harness, "古埠村", ["disputes"])
     replies = await harness.send(user, "/rectify")
-    assert texts(replies)[0].splitlines()[1] == "• 古埠村（矛盾突出）：措施 0 项；制度 0/4"
+    assert texts(replies)[0].splitlines()[1] == "• 古埠村（矛盾突出）：措施 0 项；制度 0/8"
     replies = await harness.send(user, "古埠")  # not a button label: use the buttons
     assert texts(replies)[0] == "请用按钮选择。"
     replies = await harness.send(user, "古埠镇")  # a typed name that is a button's label
@@ -195,9 +195,12 @@ async def test_a_cadre_records_a_rule_and_sees_the_progress_in_english(harness):
     replies = await harness.send(user, "/rectify")
     assert texts(replies)[0].splitlines() == [
         "Your village is marked for rectification:",
-        "• 新村 (Weak team): 0 measures; rules 0 of 4"]
+        "• 新村 (Weak team): 0 measures; rules 0 of 8"]
     assert labels(replies[-1]) == ["A measure taken", "Village rules", "Financial management",
-                                   "Openness of village affairs", "Rules of procedure"]
+                                   "Openness of village affairs", "Rules of procedure",
+                                   "Economic and development plan",
+                                   "One matter, one discussion", "Democratic supervision",
+                                   "Grassroots party building"]
     asked = replies
     replies = await harness.send(user, "a rule")  # typed, not a button
     assert texts(replies) == ["Please answer with the buttons."]  # one line: the buttons wait
@@ -219,7 +222,7 @@ async def test_a_cadre_records_a_rule_and_sees_the_progress_in_english(harness):
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1].splitlines() == [
         "✅ Recorded: Financial management.",
-        "• 新村 (Weak team): 0 measures; rules 1 of 4 — Financial management"]
+        "• 新村 (Weak team): 0 measures; rules 1 of 8 — Financial management"]
     async with harness.db.read() as session:
         [row] = (await session.execute(select(RectifyAction))).scalars()
     people = await _people(harness)
@@ -232,7 +235,7 @@ async def test_a_team_leader_records_a_measure_in_chinese_and_can_cancel(harness
     user = await _user(harness, LEADER, language="zh-hans")
     await _mark(harness, "新村", ["weak_team", "disputes"])
     replies = await harness.send(user, "/rectify")
-    assert texts(replies)[0].splitlines()[1] == "• 新村（班子软弱、矛盾突出）：措施 0 项；制度 0/4"
+    assert texts(replies)[0].splitlines()[1] == "• 新村（班子软弱、矛盾突出）：措施 0 项；制度 0/8"
     replies = await harness.press(user, button(replies, ":measure"))
     replies = await harness.send(user, "/cancel")
     assert texts(replies) == ["已取消，未保存任何内容。"]
@@ -245,7 +248,7 @@ async def test_a_team_leader_records_a_measure_in_chinese_and_can_cancel(harness
         "日期：昨天 · 11月27日（周五）"]
     replies = await harness.press(user, button(replies, ":ok"))
     assert texts(replies)[-1].splitlines() == [
-        "✅ 已记录：整顿措施。", "• 新村（班子软弱、矛盾突出）：措施 1 项；制度 0/4"]
+        "✅ 已记录：整顿措施。", "• 新村（班子软弱、矛盾突出）：措施 1 项；制度 0/8"]
 
 
 async def test_leaders_read_the_marked_villages_of_their_scope(harness):
@@ -255,12 +258,12 @@ async def test_leaders_read_the_marked_villages_of_their_scope(harness):
     await _mark(harness, "古埠村", ["disputes", "weak_management"])
     assert texts(await harness.send(township, "/rectify"))[0].splitlines() == [
         "Villages marked for rectification in 黄金埠镇: 1 (0 with rules complete)",
-        "• 新村 (Weak team): 0 measures; rules 0 of 4"]
+        "• 新村 (Weak team): 0 measures; rules 0 of 8"]
     assert texts(await harness.send(township, "/rectify 古埠镇")) == [
         "“古埠镇” is outside what you can see (黄金埠镇)."]
     lines = texts(await harness.send(leading, "/rectify"))[0].splitlines()
-    assert lines[1:] == ["• 古埠村 (Prominent disputes, Weak management): 0 measures; rules 0 of 4",
-                         "• 新村 (Weak team): 0 measures; rules 0 of 4"]
+    assert lines[1:] == ["• 古埠村 (Prominent disputes, Weak management): 0 measures; rules 0 of 8",
+                         "• 新村 (Weak team): 0 measures; rules 0 of 8"]
 
 
 async def test_the_figures_match_the_raw_rows(harness):
@@ -274,7 +277,9 @@ async def test_the_figures_match_the_raw_rows(harness):
         people = {p.name: p for p in (await session.execute(select(Person))).scalars()}
         plan = [("李娜", "measure"), ("张伟", "measure"), ("王芳", "village_rules"),
                 ("李娜", "village_rules"), ("张伟", "finance"), ("王芳", "openness"),
-                ("李娜", "procedure"), ("陈静", "finance"), ("赵强", "measure")]
+                ("李娜", "procedure"), ("王芳", "plan"), ("李娜", "one_matter"),
+                ("张伟", "supervision"), ("王芳", "party_building"), ("陈静", "finance"),
+                ("赵强", "measure")]
         for name, kind in plan:
             await store.add_action(session, person=people[name], kind=kind, text="…",
                                    day=TODAY, now=now)
@@ -292,18 +297,20 @@ async def test_the_figures_match_the_raw_rows(harness):
     assert totals.by_type == dict(Counter(t for m in marks if m.active
                                           for t in store.types_of(m)))
     assert totals.measures == sum(1 for a in counted if a.kind == "measure") == 2
-    assert totals.rules == sum(1 for a in counted if a.kind != "measure") == 6
-    assert totals.complete == sum(1 for k in kinds_by_village.values() if len(k) == 4) == 1
+    assert totals.rules == sum(1 for a in counted if a.kind != "measure") == 10
+    assert totals.complete == sum(1 for k in kinds_by_village.values() if len(k) == 8) == 1
     assert township == totals  # both marked villages lie in 黄金埠镇
     assert by_village["新村"].complete and by_village["新村"].rules["village_rules"] == 2
     assert by_village["东岗村"].rule_kinds == ["finance"]
     assert by_village["新村"].last_action == now
     assert rectification_line(translator("en"), totals) == (
         "Rectification: villages marked 2 (Weak team 1, Prominent disputes 2); "
-        "measures 2, rules 6; villages with all four kinds of rule 1")
+        "measures 2, rules 10; villages with all eight kinds of rule 1")
     assert village_line(translator("en"), by_village["新村"]) == (
-        "• 新村 (Weak team, Prominent disputes): 2 measures; rules 4 of 4 — Village rules, "
-        "Financial management, Openness of village affairs, Rules of procedure ✅ rules complete")
+        "• 新村 (Weak team, Prominent disputes): 2 measures; rules 8 of 8 — Village rules, "
+        "Financial management, Openness of village affairs, Rules of procedure, Economic and "
+        "development plan, One matter, one discussion, Democratic supervision, Grassroots party "
+        "building ✅ rules complete")
 
 
 async def test_the_export_has_a_rectification_sheet_of_marked_villages(harness, tmp_path):
@@ -323,12 +330,14 @@ async def test_the_export_has_a_rectification_sheet_of_marked_villages(harness, 
     _name, book, _params = await fetch_workbook(harness, office)
     rows = by_header(book, "Rectification")
     assert [tuple(r.values()) for r in rows] == [
-        ("古埠镇", "古埠村", "Weak management", 0, "no", "no", "no", "no", None),
-        ("黄金埠镇", "新村", "Weak team; Prominent disputes", 2, "no", "yes", "yes", "no",
-         now.astimezone(SHANGHAI).replace(tzinfo=None))]
+        ("古埠镇", "古埠村", "Weak management", 0, *["no"] * 8, None),
+        ("黄金埠镇", "新村", "Weak team; Prominent disputes", 2, "no", "yes", "yes",
+         *["no"] * 5, now.astimezone(SHANGHAI).replace(tzinfo=None))]
     assert list(rows[0]) == ["Township", "Village", "Types", "Measures", "Village rules",
                              "Financial management", "Openness of village affairs",
-                             "Rules of procedure", "Last recorded"]
+                             "Rules of procedure", "Development plan",
+                             "One matter, one discussion", "Democratic supervision",
+                             "Party building", "Last recorded"]
     summary = dict(row[:2] for row in sheet_rows(book, "Summary") if row and row[0])
     assert (summary["Villages marked"], summary["Measures taken"], summary["Rules established"],
-            summary["Villages with all four kinds of rule"]) == (2, 2, 2, 0)
+            summary["Villages with all eight kinds of rule"]) == (2, 2, 2, 0)
