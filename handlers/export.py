@@ -35,7 +35,7 @@ from common.settings import Settings
 from handlers.base import Turn
 from handlers.parsing import ParseError, period_refusal, split_period
 from handlers.places import ask_which
-from handlers.registry import LEADERS, command
+from handlers.registry import READERS, command
 from reports.audit_words import AuditWords
 from reports.figures import scope_figures
 from reports.targets import rules_for
@@ -183,7 +183,7 @@ def scope_label(tr: Translator, scope: Scope) -> str:
     return scope.name if scope.kind != "county" else tr("export.scope.county")
 
 
-@command("export", roles=LEADERS, description=N_("help.export"), order=80)
+@command("export", roles=READERS, description=N_("help.export"), order=80)
 async def export_command(turn: Turn, args: str) -> None:
     """Answer at once, then build the workbook in the background and send it."""
     assert turn.person is not None

@@ -34,13 +34,14 @@ GROUPS = {
                      "broadcast", "roster"), MANAGE),
     **dict.fromkeys(("start", "help", "language", "cancel"), MORE),
     "leave": DAILY,
+    "inspect": DAILY,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.
 SHARED_LINE: dict[str, tuple[str, str]] = {
     "checkin": ("leave", N_("help.checkin_and_leave")),
 }
-COUNTY_ROLES = ("leading_group", "office")
+COUNTY_ROLES = ("leading_group", "office", "supervisor")
 # A command some roles use for something else: each reads the description written for it (the
 # office's /disputes are the county's open disputes, not "mine"); the others read the one the
 # command was registered with. (command, role) -> (group, description)
@@ -57,6 +58,7 @@ FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     **{("digest", role): (VIEW, N_("help.digest.county")) for role in COUNTY_ROLES},
     ("rectify", "township_leader"): (VIEW, N_("help.rectify.progress")),
     ("rectify", "leading_group"): (VIEW, N_("help.rectify.progress")),
+    ("rectify", "supervisor"): (VIEW, N_("help.rectify.progress")),
     ("rectify", "office"): (MANAGE, N_("help.rectify.mark")),
     ("winter", "team_leader"): (VIEW, N_("help.winter.leader")),
     ("winter", "township_leader"): (VIEW, N_("help.winter.scope")),
