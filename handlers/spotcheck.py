@@ -85,8 +85,12 @@ def render_overview(tr: Translator, counts: dict[str, int], views: list[store.Ch
 def _assigned_lines(tr: Translator, views: list[store.CheckView]) -> list[str]:
     lines = []
     for view in views:
-        lines += [render_record(tr, view),
-                  tr("spotcheck.assigned", assignee=view.assignee or tr("spotcheck.unassigned"))]
+        if view.assignee is not None and not view.told:
+            assigned = tr("spotcheck.assigned_unreached", assignee=view.assignee)
+        else:
+            assigned = tr("spotcheck.assigned",
+                          assignee=view.assignee or tr("spotcheck.unassigned"))
+        lines += [render_record(tr, view), assigned]
     return lines
 
 
@@ -172,7 +176,7 @@ async def _notify(turn: Turn, view: store.CheckView) -> None:
     if view.check.assigned_to is None:
         return
     leader = await turn.session.get(Person, view.check.assigned_to)
-    if leader is None or leader.telegram_user_id is None or not leader.active:
+    if leader is None or leader.telegram_user_id is None or not store.reachable(leader):
         return
     tr = translator(locale_of(leader.locale, leader.telegram_language,
                               turn.app.settings.default_locale))

@@ -25,6 +25,11 @@ RECENT_DAYS = 14
 MAX_DRAW = 50
 
 
+def reachable(person: Person) -> bool:
+    """Whether a request to this person is sent at all (active, on the bot)."""
+    return person.active and person.telegram_user_id is not None
+
+
 class NotAssignee(Exception):
     """Only the person a check is assigned to may answer it."""
 
@@ -52,6 +57,7 @@ class CheckView:
     day: dt.date
     kind: str  # the visit kind or the aid kind
     details: dict[str, Any]
+    told: bool = False  # the assignee is active and on the bot: the request reaches them
 
 
 def _in_scope(query: Any, model: Any, scope: Scope) -> Any:
@@ -220,11 +226,11 @@ async def _views(session: AsyncSession, checks: list[SpotCheck]) -> list[CheckVi
         assert record is not None  # records are never deleted
         cadre = await session.get(Person, check.cadre_id)
         village = await session.get(Village, check.village_id) if check.village_id else None
-        leader = await session.get(Person, check.assigned_to) if check.assigned_to else None
+        checker = await session.get(Person, check.assigned_to) if check.assigned_to else None
         views.append(CheckView(
             check=check, cadre=cadre.name if cadre else "", village=village.name if village else "",
-            assignee=leader.name if leader else None, day=record.day, kind=record.kind,
-            details=_details(record)))
+            assignee=checker.name if checker else None, day=record.day, kind=record.kind,
+            details=_details(record), told=checker is not None and reachable(checker)))
     return views
 
 
