@@ -50,6 +50,8 @@ def render_team(
         name = member.name + (tr("team.leader_mark") if member.role == "team_leader" else "")
         lines.append(tr("team.line", name=name, days=member.days, visits=member.visits,
                         summary=tr(TEAM_SUMMARY.get(member.summary, TEAM_SUMMARY["submitted"]))))
+        if member.absent:
+            lines.append(tr("team.absent", count=member.absent))
         on_leave = excused_line(tr, (excused or {}).get(member.person_id, []))
         if on_leave is not None:
             lines.append(tr("team.excused", excused=on_leave))
@@ -104,6 +106,8 @@ def _reasons(tr: Translator, person: stats.Laggard) -> str:
     if person.silent:
         reasons.append(tr("laggards.never") if person.silent_days is None
                        else tr("laggards.silent", days=person.silent_days))
+    if person.absent:
+        reasons.append(tr("laggards.absent", count=person.absent))
     return tr("stats.separator").join(reasons)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.calendar import CampaignCalendar
 from storage.disputes import OPEN, steps_of
 from storage.figures import CADRE_ROLES, overdue_condition
+from storage.inspections import absences
 from storage.models import (
     Checkin,
     Dispute,
@@ -64,6 +65,7 @@ class Laggard:
     no_summary: bool  # the week's summary is due and missing
     silent_days: int | None  # None: has never written to the bot
     silent: bool
+    absent: int = 0  # inspections of the week that found them away from the village
 
 
 @dataclass
@@ -100,7 +102,8 @@ async def laggards(
     now: dt.datetime, calendar: CampaignCalendar, silent_after_days: int,
     summary_due: dt.datetime | None = None,
 ) -> Laggards:
-    """Cadres of a scope behind in the week of `week_start`, in one query.
+    """Cadres of a scope behind in the week of `week_start`, in one query: too few days in the
+    village, no summary, silent, or found away from the village by an inspection.
 
     A week in progress counts those who can no longer reach the days it asks (storage.calendar:
     fewer in a part week or a holiday week; only campaign days are left); summaries count as
@@ -111,10 +114,12 @@ async def laggards(
                    func.count(case((Checkin.day == today, 1))).label("today"))
             .where(Checkin.day >= week_start, Checkin.day <= min(end, today))
             .group_by(Checkin.person_id).subquery())
+    away = absences(start=week_start, end=min(end, today)).subquery()
     query = _with_places(select(*_people_columns(), Person.last_seen_at,
                                 func.coalesce(days.c.days, 0), func.coalesce(days.c.today, 0),
-                                Summary.id))
+                                Summary.id, func.coalesce(away.c.n, 0)))
     query = (query.outerjoin(days, days.c.pid == Person.id)
+             .outerjoin(away, away.c.pid == Person.id)
              .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                       Summary.week_start == week_start))
              .where(*cadres_in(scope)))
@@ -123,15 +128,16 @@ async def laggards(
     result = Laggards(week_start, 0, due, required=required)
     first_left = max(today, week_start, calendar.start)
     days_left = max(0, (min(end, calendar.end) - first_left).days + 1)
-    for pid, name, township, village, unit, seen, stayed, today_rows, summary in (
+    for pid, name, township, village, unit, seen, stayed, today_rows, summary, absent in (
             await session.execute(query)).all():
         result.cadres += 1
         left = days_left - (1 if today_rows and first_left == today else 0)
         silent_days = None if seen is None else (now - seen).days
         person = Laggard(pid, name, township, village, unit, int(stayed),
                          int(stayed) + max(0, left) < required, due and summary is None,
-                         silent_days, silent_days is None or silent_days >= silent_after_days)
-        if person.short or person.no_summary or person.silent:
+                         silent_days, silent_days is None or silent_days >= silent_after_days,
+                         int(absent))
+        if person.short or person.no_summary or person.silent or person.absent:
             result.people.append(person)
     return result
 
@@ -202,13 +208,16 @@ class TeamMember:
     days: int
     visits: int
     summary: str | None  # the summary's status; None: not submitted
+    absent: int = 0  # inspections of the week that found them away from the village
 
 
 async def team_week(
     session: AsyncSession, *, village_id: int, week_start: dt.date, today: dt.date
 ) -> list[TeamMember]:
-    """A village team's members with this week's days in the village, visits and summary."""
+    """A village team's members with this week's days in the village, visits, summary and the
+    inspections that found them away."""
     last = min(week_start + dt.timedelta(days=6), today)
+    away = absences(start=week_start, end=last).subquery()
     days = (select(Checkin.person_id.label("pid"), func.count().label("n"))
             .where(Checkin.day >= week_start, Checkin.day <= last, Checkin.in_village.is_(True))
             .group_by(Checkin.person_id).subquery())
@@ -217,14 +226,15 @@ async def team_week(
               .subquery())
     rows = (await session.execute(
         select(Person.id, Person.name, Person.role, func.coalesce(days.c.n, 0),
-               func.coalesce(visits.c.n, 0), Summary.status)
+               func.coalesce(visits.c.n, 0), Summary.status, func.coalesce(away.c.n, 0))
         .outerjoin(days, days.c.pid == Person.id).outerjoin(visits, visits.c.pid == Person.id)
+        .outerjoin(away, away.c.pid == Person.id)
         .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                  Summary.week_start == week_start))
         .where(*cadres_in(Scope("village", village_id=village_id)))
     )).all()
-    members = [TeamMember(pid, name, role, int(d), int(v), status)
-               for pid, name, role, d, v, status in rows]
+    members = [TeamMember(pid, name, role, int(d), int(v), status, int(a))
+               for pid, name, role, d, v, status, a in rows]
     return sorted(members, key=lambda m: (m.role != "team_leader", m.name))
 
 
