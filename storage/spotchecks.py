@@ -262,10 +262,14 @@ async def in_scope(session: AsyncSession, *, scope: Scope, limit: int = 30) -> l
     return await _views(session, list((await session.execute(query)).scalars()))
 
 
-async def summary(session: AsyncSession, *, scope: Scope) -> dict[str, int]:
-    """How many checks of the scope stand in each status (every status present)."""
+async def summary(session: AsyncSession, *, scope: Scope,
+                  drawn: tuple[dt.datetime, dt.datetime] | None = None) -> dict[str, int]:
+    """How many checks of the scope (drawn in [low, high) of `drawn`, if given) stand in each
+    status (every status present)."""
     query = _in_scope(select(SpotCheck.status, func.count()).group_by(SpotCheck.status),
                       SpotCheck, scope)
+    if drawn is not None:
+        query = query.where(SpotCheck.drawn_at >= drawn[0], SpotCheck.drawn_at < drawn[1])
     counts = {status: 0 for status in STATUSES}
     counts.update({s: int(c) for s, c in (await session.execute(query)).all()})
     return counts
