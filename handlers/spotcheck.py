@@ -25,9 +25,9 @@ from storage.models import Person, SpotCheck
 from storage.outbox import Outgoing
 
 MAX_NOTE = 500
-# Whom store.assignee_for picks; the team and township leaders still answer the checks drawn
-# before the checks went outside the cadre's chain (issue 19).
-ASSIGNEES = frozenset({"supervisor", "office", "team_leader", "township_leader"})
+# Whom store.assignee_for picks. A role in a cadre's chain (team or township leader) never
+# answers: someone moved into one is refused with the button, whatever was assigned before.
+ASSIGNEES = frozenset(store.CHECKER_ROLES)
 STATUS = "spotcheck.status.{}"
 _LABELS = (
     N_("spotcheck.status.pending"), N_("spotcheck.status.confirmed"),
@@ -208,7 +208,7 @@ async def _pending_check(turn: Turn, id_text: str) -> SpotCheck | None:
     return check
 
 
-@callback("spc", roles=ASSIGNEES, refusal=N_("spotcheck.not_yours"))
+@callback("spc", roles=ASSIGNEES, refusal=N_("spotcheck.not_for_role"))
 async def on_button(turn: Turn, rest: str) -> None:
     """spc:<id>:y confirms; spc:<id>:n asks for a note first."""
     id_text, _, code = rest.partition(":")

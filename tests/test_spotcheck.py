@@ -211,11 +211,14 @@ async def test_a_forged_button_for_another_persons_check_is_refused(harness):
     check = (await _drawn(harness, chats, found))["李娜"]  # assigned to 钱进
     for name in ("李娜", "张伟", "刘洋"):
         await ask(harness, chats, name, "/me")  # a bot message to forge a press on
-    for name in ("张伟", "刘洋", "吴敏", "李娜"):  # her team leader too: not his to verify
+    # The office may verify checks, but not this one; her team leader and she never may.
+    refusals = {"吴敏": "That spot check is not assigned to you."} | dict.fromkeys(
+        ("张伟", "刘洋", "李娜"), "Spot checks are verified by the supervision groups and the "
+        "county office only, never by a cadre's own leaders.")
+    for name, refusal in refusals.items():
         for code in ("y", "n"):
             assert await press(harness, chats[name], f"spc:{check.id}:{code}") == []
-            assert harness.emu.callback_answers[-1].get("text") == (
-                "That spot check is not assigned to you.")
+            assert harness.emu.callback_answers[-1].get("text") == refusal
     assert await press(harness, chats["钱进"], "spc:99999:y") == []
     assert await press(harness, chats["钱进"], "spc:x:zz") == []
     assert {c.status for c in await checks(harness)} == {"pending"}
