@@ -29,7 +29,8 @@ TYPED = {"=SUM(A1:A9)"}
 
 async def seed_audit(harness) -> None:
     """Audit entries of several kinds, made as the bot makes them: a village marked, a spot
-    check drawn and answered (and so a row of the spot-check sheet), a person deactivated, a unit changed by a roster import."""
+    check drawn and answered (and so a row of the spot-check sheet), a person deactivated, a
+    unit changed by a roster import."""
     async with harness.db.write() as s:
         people = {p.name: p for p in (await s.execute(select(Person))).scalars()}
         village = (await s.execute(select(Village).where(Village.name == "新村"))).scalar_one()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from common.rosternames import roster_error, roster_names
@@ -17,22 +16,12 @@ from storage.models import AuditEntry, Inspection, InspectionCadre, Person
 from storage.roster import import_roster_file
 from tests.harness import DEFAULT_ROSTER, ROSTER_HEADER, texts
 from tests.test_export import by_header, fetch_workbook
+from tests.test_export import exports as exports  # the fixture, for this module's tests
+from tests.test_leave import settings as settings  # replies paced for tests
 from tests.test_report import fetch_report, headings
 
 SATURDAY = dt.date(2026, 11, 28)  # the harness's today
 SUPERVISOR = "钱进,13800138010,ordinary,县纪委,,,supervisor\n"
-
-
-@pytest.fixture
-def settings(settings):
-    """Replies paced for tests: the emulator does not rate-limit, and 1/s per chat is slow."""
-    return settings.model_copy(update={"outbox_per_chat_per_second": 50.0})
-
-
-@pytest.fixture
-def exports(harness, tmp_path):
-    harness.settings.export_dir = str(tmp_path / "exports")
-    return tmp_path / "exports"
 
 
 async def registered(harness) -> dict[str, object]:

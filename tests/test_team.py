@@ -84,7 +84,8 @@ def test_laggards_are_grouped_by_township_and_unit_in_english_and_chinese():
     args["place"] = "全县"
     assert render_laggards(translator("zh"), laggard_report(), **args) == (
         "<b>后进名单 · 全县 · 11月23日—11月29日</b>\n"
-        "驻村不足 5 天（本周：已无法达到）、截止后未交周小结、连续 2 天以上无消息，或督查时不在村。\n"
+        "驻村不足 5 天（本周：已无法达到）、截止后未交周小结、连续 2 天以上无消息，"
+        "或督查时不在村。\n"
         "6 名干部中 3 名：\n"
         "<b>古埠镇</b> · 县委办\n"
         "• 赵强（古埠村）：在村 0 天；未交周小结；从未使用机器人\n"
