@@ -66,6 +66,7 @@ FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     ("final", "team_leader"): (DAILY, N_("help.final.team")),
     ("final", "township_leader"): (DAILY, N_("help.final.township")),
     ("final", "office"): (MANAGE, N_("help.final.review")),
+    ("spotcheck", "supervisor"): (VIEW, N_("help.spotcheck.results")),
 }
 
 

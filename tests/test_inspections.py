@@ -175,6 +175,7 @@ async def test_cadres_and_team_leaders_cannot_inspect(harness):
         assert command in shown, command
     for command in ("/broadcast", "/roster", "/review", "/checkin"):
         assert command not in shown, command
+    assert "/spotcheck — 查看抽查结果；交您核实的记录会单独发给您" in shown
     # A cancelled draft saves nothing.
     await harness.send(users["钱进"], "/inspect")
     assert texts(await harness.send(users["钱进"], "/cancel"))[-1]
