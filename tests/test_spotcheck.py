@@ -21,6 +21,9 @@ from storage.models import AuditEntry, Person, SpotCheck
 from storage.scope import Scope
 from storage.visits import add_visit
 from tests.harness import ROSTER_HEADER, texts
+from tests.test_export import by_header, fetch_workbook
+from tests.test_export import exports as exports  # the fixture, for this module's tests
+from tests.test_report import fetch_report
 from tests.test_schedules import bind_everyone, messages
 from tests.test_stats import ask, people
 
@@ -374,3 +377,32 @@ async def test_draw_takes_a_random_sample_of_n(harness):
     assert len(more) == 2  # 4 recent records in the county, 2 already drawn
     assert not {(c.record_kind, c.record_id) for c in drawn} & {
         (c.record_kind, c.record_id) for c in more}
+
+
+async def test_the_results_are_in_the_export_and_the_county_report(harness, exports):
+    chats = await bind_everyone(harness)
+    found = await seed(harness)
+    drawn = await _drawn(harness, chats, found)
+    qian = harness.emu.user(chats["钱进"], language_code="en")
+    await harness.press(qian, f"spc:{drawn['李娜'].id}:y")
+    office = harness.emu.user(chats["吴敏"], language_code="en")
+    await harness.send(office, "/export")
+    _, book, _ = await fetch_workbook(harness, office)
+    rows = {row["No."]: row for row in by_header(book, "Spot checks")}
+    assert set(rows) == {c.id for c in drawn.values()}
+    li = rows[drawn["李娜"].id]
+    assert (li["Record"], li["Cadre"], li["Village"], li["Drawn by"], li["Checked by"],
+            li["Result"]) == ("Visit", "李娜", "新村", "吴敏", "钱进", "confirmed")
+    assert li["Record's day"] == dt.datetime(2026, 11, 28)
+    chen = rows[drawn["陈静"].id]
+    assert (chen["Record"], chen["Checked by"], chen["Result"], chen["Checked at"]) == (
+        "Help", "钱进", "pending", None)
+    harness.emu.documents.clear()  # the report is the next document
+    await harness.send(office, "/report")
+    _, document, _ = await fetch_report(harness, office)
+    paragraphs = [p.text for p in document.paragraphs]
+    at = paragraphs.index("3. Inspections and spot checks")
+    assert paragraphs[at + 1:at + 3] == [
+        "23 – 28 Nov: the supervision groups recorded no inspection.",
+        "3 visit and help records were spot-checked: 1 confirmed, 0 could not be confirmed, "
+        "2 pending."]
