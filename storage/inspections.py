@@ -68,10 +68,8 @@ async def record(
     team = await team_of(session, village_id=village.id)
     session.add_all(InspectionCadre(inspection_id=inspection.id, person_id=p.id,
                                     present=p.id in present) for p in team)
-    absent = sum(1 for p in team if p.id not in present)
     await record_audit(session, actor_id=by.id, entity="inspection", entity_id=inspection.id,
-                       action="create", at=now,
-                       new=f"{kind} {day.isoformat()} village:{village.id} absent:{absent}")
+                       action="record", at=now, field="village_id", new=str(village.id))
     await session.flush()
     return inspection
 

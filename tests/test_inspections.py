@@ -88,7 +88,8 @@ async def test_a_supervisor_records_an_unannounced_visit_and_the_leader_is_told(
     async with harness.db.read() as session:
         [audit] = (await session.execute(select(AuditEntry).where(
             AuditEntry.entity == "inspection"))).scalars().all()
-    assert (audit.entity_id, audit.action) == (row.id, "create")
+    assert (audit.entity_id, audit.action, audit.field, audit.new_value) == (
+        row.id, "record", "village_id", str(row.village_id))
 
     notice = (await harness.emu.wait_sent(users["张伟"].id, count=leader_seen + 1))[-1]
     lines = notice.plain_text.splitlines()
@@ -148,6 +149,9 @@ async def test_a_typed_date_and_the_record_in_the_export_and_the_report(harness,
     assert rows[0]["不在村队员"] == "李娜"
     assert rows[1]["在村队员"] is None
     assert set(rows[1]["不在村队员"].split("、")) == {"张伟", "王芳", "李娜"}
+    logged = [(r["对象"], r["操作"], r["字段"], r["新值"]) for r in by_header(book, "操作日志")
+              if r["对象"] == "督查暗访"]
+    assert logged == [("督查暗访", "记录", "村", "新村")] * 2  # in words, no codes
 
     harness.emu.documents.clear()  # the report is the next document
     await harness.send(users["吴敏"], "/report")
