@@ -105,17 +105,10 @@ def absences(*, start: dt.date, end: dt.date) -> Select:
             .group_by(InspectionCadre.person_id))
 
 
-async def counts(
-    session: AsyncSession, *, start: dt.date, end: dt.date, village_ids: list[int] | None = None,
-    township_id: int | None = None,
-) -> InspectionCounts:
-    """The inspections from `start` to `end` in a place, counted."""
+async def counts(session: AsyncSession, *, start: dt.date, end: dt.date) -> InspectionCounts:
+    """The county's inspections from `start` to `end`, counted."""
     query = select(Inspection.kind, func.count()).select_from(Inspection)
     query = query.where(Inspection.day >= start, Inspection.day <= end)
-    if village_ids is not None:
-        query = query.where(Inspection.village_id.in_(village_ids))
-    if township_id is not None:
-        query = query.where(Inspection.township_id == township_id)
     result = InspectionCounts()
     for kind, n in (await session.execute(query.group_by(Inspection.kind))).all():
         result.by_kind[kind] = int(n)
