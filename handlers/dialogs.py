@@ -423,7 +423,7 @@ async def discard(turn: Turn) -> None:
 
 @command(
     "cancel",
-    roles=CADRE | {"township_leader", "leading_group", "office"},
+    roles=CADRE | {"township_leader", "leading_group", "office", "supervisor"},
     description=N_("help.cancel"),
     order=90,
 )

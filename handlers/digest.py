@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from common.i18n import N_
 from handlers.base import Turn
-from handlers.registry import LEADERS, command
+from handlers.registry import READERS, command
 from reports.digests import render_for, scope_of
 from reports.targets import scope_targets, targets_line
 from storage import figures
 from storage.scope import Scope, own_scope
 
 
-@command("digest", roles=LEADERS, description=N_("help.digest"), order=72)
+@command("digest", roles=READERS, description=N_("help.digest"), order=72)
 async def digest(turn: Turn, args: str) -> None:
     """Today's digest for the leader's own scope, as the evening job would send it."""
     assert turn.person is not None

@@ -35,7 +35,7 @@ from common.settings import Settings
 from handlers.base import Turn
 from handlers.parsing import ParseError, period_refusal, split_period
 from handlers.places import ask_which
-from handlers.registry import LEADERS, command
+from handlers.registry import READERS, command
 from reports.audit_words import AuditWords
 from reports.figures import scope_figures
 from reports.targets import rules_for
@@ -91,12 +91,15 @@ CODES: dict[str, dict[str, str]] = {
     "leave": {"status": "leave.status."},
     "systems": {"lacking": "rectify.kind."},
     "coverage": {"lacking": "systems.lack."},
+    "inspections": {"kind": "inspect.kind."},
+    "spot_checks": {"record_kind": "spotcheck.kind.", "status": "spotcheck.status."},
 }
 # Columns the workbook leaves out: internal ids the chat never shows. The numbers of disputes,
 # problems and cases stay: the chat quotes them (纠纷 #12), and a reader may quote them back.
 HIDDEN: dict[str, tuple[str, ...]] = {
     kind: ("id",) for kind in ("visits", "checkins", "aid", "publicity", "summaries",
-                               "pairings", "people", "audit", "appraisals", "stage_summaries")
+                               "pairings", "people", "audit", "appraisals", "stage_summaries",
+                               "inspections")
 } | {"problems": ("visit_id",), "audit": ("id", "entity_id")}  # the object is named instead
 AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
               "donation_value", "labour_people", "project_count", "project_funds")
@@ -185,7 +188,7 @@ def scope_label(tr: Translator, scope: Scope) -> str:
     return scope.name if scope.kind != "county" else tr("export.scope.county")
 
 
-@command("export", roles=LEADERS, description=N_("help.export"), order=80)
+@command("export", roles=READERS, description=N_("help.export"), order=80)
 async def export_command(turn: Turn, args: str) -> None:
     """Answer at once, then build the workbook in the background and send it."""
     assert turn.person is not None

@@ -11,7 +11,7 @@ the name written as '镇/村', so the command's own scope check applies as if it
 from __future__ import annotations
 
 from handlers.base import Turn, inline_keyboard
-from handlers.registry import COMMANDS, LEADERS, callback
+from handlers.registry import COMMANDS, READERS, callback
 from storage import people
 from storage.scope import AmbiguousPlace, keep_question, kept_question, label
 
@@ -55,7 +55,7 @@ async def ask_which(turn: Turn, ambiguous: AmbiguousPlace) -> None:
              markup=inline_keyboard(buttons))
 
 
-@callback(PREFIX, roles=LEADERS)
+@callback(PREFIX, roles=READERS)
 async def on_place(turn: Turn, rest: str) -> None:
     """A village picked, pl:<question>:<village>: the kept command runs again for it."""
     person = turn.person

@@ -12,7 +12,12 @@ CADRE = frozenset({"cadre", "team_leader"})
 LEADERS = frozenset({"team_leader", "township_leader", "leading_group", "office"})
 COUNTY = frozenset({"leading_group", "office"})
 OFFICE = frozenset({"office"})
-EVERYONE = frozenset({"cadre", "team_leader", "township_leader", "leading_group", "office"})
+# The supervision groups (督查组、督导组): read the whole county like the office, record
+# inspections (/inspect) and verify the spot-checks given them; nothing else.
+SUPERVISOR = frozenset({"supervisor"})
+READERS = LEADERS | SUPERVISOR  # the reading commands: /stats, /team, /laggards, /export …
+EVERYONE = frozenset({"cadre", "team_leader", "township_leader", "leading_group", "office",
+                      "supervisor"})
 
 CommandRun = Callable[[Turn, str], Awaitable[None]]
 CallbackRun = Callable[[Turn, str], Awaitable[None]]

@@ -22,7 +22,7 @@ from common.context import AppContext
 from common.i18n import N_, Span, translator
 from handlers.base import Turn
 from handlers.export import document_message, file_name, send_built, start_in_background
-from handlers.registry import COUNTY, command
+from handlers.registry import COUNTY, SUPERVISOR, command
 from handlers.stats import parsed_args
 from reports.county_docx import draw_charts, gather, write_report
 from storage.files import new_private_file
@@ -54,7 +54,7 @@ class Draft:
                          title="county_report.file_name", suffix=SUFFIX)
 
 
-@command("report", roles=COUNTY, description=N_("help.report"), order=85)
+@command("report", roles=COUNTY | SUPERVISOR, description=N_("help.report"), order=85)
 async def report(turn: Turn, args: str) -> None:
     """Answer at once, then draft the report in the background and send it."""
     assert turn.person is not None

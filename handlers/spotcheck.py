@@ -1,6 +1,8 @@
 """/spotcheck: the office and the leading group draw recent visits and help records at random;
-each goes to a leader above its cadre, who answers "confirmed" or "could not confirm" with a
-note. `/spotcheck` alone shows what is pending and the results so far.
+each goes to someone outside its cadre's chain (a supervision group member, else the office:
+storage.spotchecks.assignee_for), who answers "confirmed" or "could not confirm" with a note.
+`/spotcheck` alone shows what is pending and the results so far; the supervision groups read it
+too, and answer the checks given them.
 
 The render_* functions are pure (translator and data in, text out)."""
 
@@ -15,7 +17,7 @@ from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
 from handlers.forms import Data, Form, Question
-from handlers.registry import COUNTY, callback, command
+from handlers.registry import COUNTY, SUPERVISOR, callback, command
 from handlers.stats import scope_for, scope_label
 from storage import people
 from storage import spotchecks as store
@@ -23,7 +25,9 @@ from storage.models import Person, SpotCheck
 from storage.outbox import Outgoing
 
 MAX_NOTE = 500
-ASSIGNEES = frozenset({"team_leader", "township_leader"})  # whom store.assignee_for picks
+# Whom store.assignee_for picks. A role in a cadre's chain (team or township leader) never
+# answers: someone moved into one is refused with the button, whatever was assigned before.
+ASSIGNEES = frozenset(store.CHECKER_ROLES)
 STATUS = "spotcheck.status.{}"
 _LABELS = (
     N_("spotcheck.status.pending"), N_("spotcheck.status.confirmed"),
@@ -81,8 +85,12 @@ def render_overview(tr: Translator, counts: dict[str, int], views: list[store.Ch
 def _assigned_lines(tr: Translator, views: list[store.CheckView]) -> list[str]:
     lines = []
     for view in views:
-        lines += [render_record(tr, view),
-                  tr("spotcheck.assigned", assignee=view.assignee or tr("spotcheck.unassigned"))]
+        if view.assignee is not None and not view.told:
+            assigned = tr("spotcheck.assigned_unreached", assignee=view.assignee)
+        else:
+            assigned = tr("spotcheck.assigned",
+                          assignee=view.assignee or tr("spotcheck.unassigned"))
+        lines += [render_record(tr, view), assigned]
     return lines
 
 
@@ -115,7 +123,7 @@ def _parse(args: str) -> tuple[int | None, str | None] | None:
     return int(words[0]), (words[1] if len(words) > 1 else None)
 
 
-@command("spotcheck", roles=COUNTY, description=N_("help.spotcheck"), order=83)
+@command("spotcheck", roles=COUNTY | SUPERVISOR, description=N_("help.spotcheck"), order=83)
 async def spotcheck(turn: Turn, args: str) -> None:
     """Draw N records for checking, or show the checks of the scope so far."""
     parsed = _parse(args)
@@ -123,6 +131,9 @@ async def spotcheck(turn: Turn, args: str) -> None:
         turn.say(turn.tr("spotcheck.bad_n", max=store.MAX_DRAW))
         return
     n, name = parsed
+    if n is not None and _person(turn).role not in COUNTY:  # a supervisor reads, verifies
+        turn.say(turn.tr("spotcheck.supervisor_reads"))
+        return
     scope = await scope_for(turn, name)
     if scope is None:
         return
@@ -165,7 +176,7 @@ async def _notify(turn: Turn, view: store.CheckView) -> None:
     if view.check.assigned_to is None:
         return
     leader = await turn.session.get(Person, view.check.assigned_to)
-    if leader is None or leader.telegram_user_id is None or not leader.active:
+    if leader is None or leader.telegram_user_id is None or not store.reachable(leader):
         return
     tr = translator(locale_of(leader.locale, leader.telegram_language,
                               turn.app.settings.default_locale))
@@ -197,7 +208,7 @@ async def _pending_check(turn: Turn, id_text: str) -> SpotCheck | None:
     return check
 
 
-@callback("spc", roles=ASSIGNEES, refusal=N_("spotcheck.not_yours"))
+@callback("spc", roles=ASSIGNEES, refusal=N_("spotcheck.not_for_role"))
 async def on_button(turn: Turn, rest: str) -> None:
     """spc:<id>:y confirms; spc:<id>:n asks for a note first."""
     id_text, _, code = rest.partition(":")

@@ -36,6 +36,7 @@ GROUPS = {
     "leave": DAILY,
     "pair": DAILY,
     "systems": DAILY,
+    "inspect": DAILY,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.
@@ -48,7 +49,7 @@ SHARED_FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     ("rectify", role): ("systems", N_("help.rectify_and_systems"))
     for role in ("cadre", "team_leader")
 }
-COUNTY_ROLES = ("leading_group", "office")
+COUNTY_ROLES = ("leading_group", "office", "supervisor")
 # A command some roles use for something else: each reads the description written for it (the
 # office's /disputes are the county's open disputes, not "mine"); the others read the one the
 # command was registered with. (command, role) -> (group, description)
@@ -65,6 +66,7 @@ FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     **{("digest", role): (VIEW, N_("help.digest.county")) for role in COUNTY_ROLES},
     ("rectify", "township_leader"): (VIEW, N_("help.rectify.progress")),
     ("rectify", "leading_group"): (VIEW, N_("help.rectify.progress")),
+    ("rectify", "supervisor"): (VIEW, N_("help.rectify.progress")),
     ("rectify", "office"): (MANAGE, N_("help.rectify.mark")),
     ("winter", "team_leader"): (VIEW, N_("help.winter.leader")),
     ("winter", "township_leader"): (VIEW, N_("help.winter.scope")),
@@ -74,6 +76,7 @@ FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     ("final", "office"): (MANAGE, N_("help.final.review")),
     ("systems", "township_leader"): (VIEW, N_("help.systems.scope")),
     **{("systems", role): (VIEW, N_("help.systems.scope")) for role in COUNTY_ROLES},
+    ("spotcheck", "supervisor"): (VIEW, N_("help.spotcheck.results")),
 }
 
 

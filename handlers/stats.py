@@ -34,7 +34,7 @@ from handlers.parsing import (
     split_period,
 )
 from handlers.places import ask_which
-from handlers.registry import LEADERS, command
+from handlers.registry import READERS, command
 from reports.figures import counted, scope_figures
 from reports.stats_charts import draw_stats_charts
 from reports.villagework import rectification_line, winter_lines
@@ -307,7 +307,7 @@ async def _send_photos(app: AppContext, bot: Bot, job: ChartJob,
         await deliver_rows(app, bot, rows)
 
 
-@command("stats", roles=LEADERS, description=N_("help.stats"), order=70)
+@command("stats", roles=READERS, description=N_("help.stats"), order=70)
 async def stats_command(turn: Turn, args: str) -> None:
     """Every figure of the leader's scope (or a place in it) over a period, then charts."""
     parsed = parsed_args(turn, args)

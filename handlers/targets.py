@@ -11,7 +11,7 @@ from handlers.registry import command
 from handlers.stats import scope_for, scope_label
 from reports.targets import render_targets, scope_targets
 
-ABOVE_VILLAGE = frozenset({"township_leader", "leading_group", "office"})
+ABOVE_VILLAGE = frozenset({"township_leader", "leading_group", "office", "supervisor"})
 
 
 @command("targets", roles=ABOVE_VILLAGE, description=N_("help.targets"), order=77)

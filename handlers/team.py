@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from common.i18n import N_, Span, Translator
 from handlers.base import Turn
-from handlers.registry import LEADERS, command
+from handlers.registry import READERS, command
 from handlers.stats import RANK, RANKS, parsed_args, scope_for, scope_label
 from reports.attendance import excused_line
 from reports.figures import week_laggards
@@ -51,6 +51,8 @@ def render_team(
         name = member.name + (tr("team.leader_mark") if member.role == "team_leader" else "")
         lines.append(tr("team.line", name=name, days=member.days, visits=member.visits,
                         summary=tr(TEAM_SUMMARY.get(member.summary, TEAM_SUMMARY["submitted"]))))
+        if member.absent:
+            lines.append(tr("team.absent", count=member.absent))
         on_leave = excused_line(tr, (excused or {}).get(member.person_id, []))
         if on_leave is not None:
             lines.append(tr("team.excused", excused=on_leave))
@@ -63,7 +65,7 @@ def render_team(
     return "\n".join(lines)
 
 
-@command("team", roles=LEADERS, description=N_("help.team"), order=71)
+@command("team", roles=READERS, description=N_("help.team"), order=71)
 async def team(turn: Turn, args: str) -> None:
     """The team leader's team this week (or the week of a period: /team 上周); other leaders
     name a village of their scope."""
@@ -107,6 +109,8 @@ def _reasons(tr: Translator, person: stats.Laggard) -> str:
                        else tr("laggards.silent", days=person.silent_days))
     if person.missed:
         reasons.append(tr("laggards.missed_sessions", count=person.missed))
+    if person.absent:
+        reasons.append(tr("laggards.absent", count=person.absent))
     return tr("stats.separator").join(reasons)
 
 
@@ -140,7 +144,7 @@ def _week(turn: Turn, args: str) -> tuple[dt.date, str | None] | None:
     return _monday(period[0] if period else turn.today), name
 
 
-@command("laggards", roles=LEADERS, description=N_("help.laggards"), order=74)
+@command("laggards", roles=READERS, description=N_("help.laggards"), order=74)
 async def laggards(turn: Turn, args: str) -> None:
     """Cadres of the scope behind this week (or another week), by township and home unit."""
     parsed = _week(turn, args)
@@ -212,7 +216,7 @@ def render_pairs(
     return "\n".join(lines)
 
 
-@command("pairs", roles=LEADERS, description=N_("help.pairs"), order=76)
+@command("pairs", roles=READERS, description=N_("help.pairs"), order=76)
 async def pairs(turn: Turn, args: str) -> None:
     """Help pairs against the quotas of the scope (or a place in it), and who is short."""
     scope = await scope_for(turn, args.strip() or None)

@@ -33,8 +33,9 @@ from reports.figures import counted, merit_period, scope_figures, share, week_la
 from reports.stats_charts import draw_stats_charts
 from reports.systems import VillageTasks, coverage_paragraph, scope_tasks, systems_paragraph
 from reports.targets import ScopeTargets, scope_targets, targets_paragraph
-from storage import merit, stats
+from storage import inspections, merit, spotchecks, stats
 from storage.cases import CaseView, featured_between
+from storage.figures import local_bounds
 from storage.scope import Scope
 from storage.visits import HOUSEHOLD_CATEGORIES, KINDS
 
@@ -43,7 +44,7 @@ from storage.visits import HOUSEHOLD_CATEGORIES, KINDS
 BODY_FONT, HEADING_FONT, LATIN_FONT = "仿宋", "黑体", "Times New Roman"
 TITLE_PT, HEADING_PT, BODY_PT, TABLE_PT = 22, 16, 16, 12
 CHART_WIDTH = Cm(15.5)
-HEADINGS = ("figures", "attendance", "cases", "merit", "laggards", "next")
+HEADINGS = ("figures", "attendance", "supervision", "cases", "merit", "laggards", "next")
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -63,6 +64,9 @@ class CountyReport:
     thresholds: tuple[int, int]  # days in the village, summaries on time (percent)
     targets: ScopeTargets | None = None  # the help targets as they stand (/targets)
     tasks: VillageTasks | None = None  # village systems and publicity coverage (/systems)
+    # The supervision groups' inspections of the period, and the spot checks drawn in it.
+    inspections: inspections.InspectionCounts | None = None
+    spot_checks: dict[str, int] | None = None
 
     @property
     def min_days(self) -> int:
@@ -97,7 +101,11 @@ async def gather(session: AsyncSession, settings: Settings, *, start: dt.date, e
                                      today=today, now=now),
         thresholds=(days, summaries),
         targets=await scope_targets(session, settings, scope=county, today=today),
-        tasks=await scope_tasks(session, scope=county))
+        tasks=await scope_tasks(session, scope=county),
+        inspections=await inspections.counts(session, start=start, end=end),
+        spot_checks=await spotchecks.summary(
+            session, scope=county,
+            drawn=local_bounds(start, settings.tz, days=(end - start).days + 1)))
 
 
 Charts = dict[str, tuple[str, bytes]]  # the /stats charts by file name: (caption, PNG)
@@ -305,6 +313,26 @@ def _attendance(w: _Writer, report: CountyReport, charts: Charts) -> None:
         w.picture(*charts["compliance.png"])
 
 
+def _supervision(w: _Writer, report: CountyReport) -> None:
+    """The supervision groups' inspections and unannounced visits, and the spot checks."""
+    w.heading("supervision")
+    period = Span(report.start, report.end)
+    seen = report.inspections or inspections.InspectionCounts()
+    if seen.inspections:
+        w.paragraph(w.text("county_report.inspections", period=period, count=seen.inspections,
+                           inspection=seen.by_kind["inspection"],
+                           unannounced=seen.by_kind["unannounced"], villages=seen.villages,
+                           cadres=seen.cadres_seen, absent=seen.absent))
+    else:
+        w.paragraph(w.text("county_report.inspections_none", period=period))
+    checks = report.spot_checks or dict.fromkeys(spotchecks.STATUSES, 0)
+    drawn = sum(checks.values())
+    if drawn:
+        w.paragraph(w.text("county_report.spot_checks", drawn=drawn, **checks))
+    else:
+        w.paragraph(w.text("county_report.spot_checks_none"))
+
+
 def _cases(w: _Writer, report: CountyReport) -> None:
     w.heading("cases")
     if not report.cases:
@@ -375,6 +403,7 @@ def write_report(target: str | IO[bytes], tr: Translator, locale: str, report: C
     _opening(w, report)
     _work(w, report, charts)
     _attendance(w, report, charts)
+    _supervision(w, report)
     _cases(w, report)
     _merit(w, report)
     _laggards(w, report)

@@ -15,7 +15,7 @@ from reports.villagework import VillageWork, report_lines
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
 from storage.publicity import PublicityTotals
-from storage.scope import summed
+from storage.scope import COUNTY_ROLES, summed
 from storage.visits import KINDS
 
 VISIT_KIND = "summary.visit_kind.{}"
@@ -256,7 +256,7 @@ def render_for(
         name = person.township.name if person.township else ""
         return render_township_digest(tr, name, mine, day=day,
                                       silent_after_days=silent_after_days)
-    if person.role in ("leading_group", "office"):
+    if person.role in COUNTY_ROLES:
         return render_county_digest(tr, list(villages.values()), day=day,
                                     silent_after_days=silent_after_days)
     return None

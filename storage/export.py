@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,6 +25,8 @@ from storage.models import (
     Dispute,
     DisputeStep,
     Household,
+    Inspection,
+    InspectionCadre,
     LeaveRequest,
     ModelCase,
     Pairing,
@@ -32,6 +34,7 @@ from storage.models import (
     Problem,
     ProblemStep,
     Publicity,
+    SpotCheck,
     StageSummary,
     Summary,
     Township,
@@ -99,6 +102,12 @@ LEAVE = ("id", "cadre", "unit", "township", "village", "first_day", "last_day", 
 # the slogans and boards its publicity sessions recorded, and which of the two it has none of.
 SYSTEMS = ("township", "village", *RULE_KINDS, "lacking")
 COVERAGE = ("township", "village", "slogans", "boards", "lacking")
+# Supervision (issue 19): each inspection with the team found present and away; each spot
+# check with its record, who drew it, who verified it and the result.
+INSPECTIONS = ("id", "day", "kind", "township", "village", "inspector", "present", "absent",
+               "findings", "created_at")
+SPOT_CHECKS = ("id", "drawn_at", "record_kind", "day", "cadre", "township", "village",
+               "drawn_by", "checker", "status", "note", "answered_at")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": VISITS, "problems": PROBLEMS, "problem_steps": PROBLEM_STEPS,
@@ -109,6 +118,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "stage_summaries": STAGE_SUMMARIES,
     "rectification": RECTIFICATION, "winter": WINTER, "targets": TARGETS, "leave": LEAVE,
     "systems": SYSTEMS, "coverage": COVERAGE,
+    "inspections": INSPECTIONS, "spot_checks": SPOT_CHECKS,
 }
 KINDS = tuple(COLUMNS)
 # The date or time column each kind's rows come in the order of (kinds not listed come in
@@ -116,6 +126,7 @@ KINDS = tuple(COLUMNS)
 BY_DAY: dict[str, str] = {
     "visits": "day", "problems": "created_at", "disputes": "opened_on", "checkins": "day",
     "aid": "day", "publicity": "day", "cases": "day", "summaries": "week_start", "audit": "at",
+    "inspections": "day", "spot_checks": "drawn_at",
 }
 
 Row = tuple[Any, ...]
@@ -508,6 +519,46 @@ async def coverage_rows(session: AsyncSession, *, where: Filter) -> AsyncIterato
                                              township_id=where.township_id):
         yield (village.township, village.village, village.slogans, village.boards,
                village.lacking)
+async def inspection_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Inspections on days of the period, by day, with the names of the team found present
+    and away (an inspection's few rows, read after the inspections)."""
+    query: Select = select(
+        Inspection.id, Inspection.day, Inspection.kind, Township.name, Village.name, Person.name,
+        Inspection.findings, Inspection.created_at,
+    ).join(Person, Person.id == Inspection.person_id)
+    query = _names(query, Inspection.village_id, Inspection.township_id)
+    query = query.where(Inspection.day >= where.window.start, Inspection.day <= where.window.end)
+    query = _placed(query, Inspection.village_id, Inspection.township_id, where)
+    found = [tuple(row) async for row in _stream(
+        session, where, query.order_by(Inspection.day, Inspection.id))]
+    team: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in found}
+    if team:
+        members = select(InspectionCadre.inspection_id, Person.name, InspectionCadre.present).join(
+            Person, Person.id == InspectionCadre.person_id).where(
+            InspectionCadre.inspection_id.in_(list(team))).order_by(Person.name, Person.id)
+        for inspection_id, name, present in (await session.execute(members)).all():
+            team[inspection_id][0 if present else 1].append(name)
+    for row in found:  # the names as lists: the workbook joins them as its language lists
+        yield (*row[:6], *team[row[0]], *row[6:])
+
+
+def spot_check_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Spot checks drawn in the period, by when: the record, who drew it, who verified it."""
+    cadre, drawer, checker = aliased(Person), aliased(Person), aliased(Person)
+    visit = and_(SpotCheck.record_kind == "visit", Visit.id == SpotCheck.record_id)
+    aid = and_(SpotCheck.record_kind == "aid", Aid.id == SpotCheck.record_id)
+    query: Select = select(
+        SpotCheck.id, SpotCheck.drawn_at, SpotCheck.record_kind, func.coalesce(Visit.day, Aid.day),
+        cadre.name, Township.name, Village.name, drawer.name, checker.name, SpotCheck.status,
+        SpotCheck.note, SpotCheck.answered_at,
+    ).join(cadre, cadre.id == SpotCheck.cadre_id).join(
+        drawer, drawer.id == SpotCheck.drawn_by).outerjoin(
+        checker, checker.id == SpotCheck.assigned_to).outerjoin(Visit, visit).outerjoin(Aid, aid)
+    query = _names(query, SpotCheck.village_id, SpotCheck.township_id)
+    query = query.where(SpotCheck.drawn_at >= where.window.low,
+                        SpotCheck.drawn_at < where.window.high)
+    query = _placed(query, SpotCheck.village_id, SpotCheck.township_id, where)
+    return _stream(session, where, query.order_by(SpotCheck.drawn_at, SpotCheck.id))
 
 
 async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
@@ -531,6 +582,8 @@ SOURCES: dict[str, RowSource] = {
     "stage_summaries": stage_summary_rows,
     "rectification": rectification_rows, "winter": winter_rows, "targets": target_rows,
     "leave": leave_rows, "systems": systems_rows, "coverage": coverage_rows,
+    "inspections": inspection_rows,
+    "spot_checks": spot_check_rows,
 }
 
 

@@ -744,3 +744,33 @@ class SessionAbsence(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     marked_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[dt.datetime]
+# --- Supervision (issue 19; migration 0020) ---
+
+
+class Inspection(Base):
+    """A supervisor's inspection or unannounced visit of a village: the day, what was found,
+    and (InspectionCadre) who of the village team was there."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (Index("ix_inspections_village_id_day", "village_id", "day"),
+                      Index("ix_inspections_day", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    township_id: Mapped[int] = mapped_column(ForeignKey("townships.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # "inspection" or "unannounced"
+    day: Mapped[dt.date] = mapped_column(Date)
+    findings: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+class InspectionCadre(Base):
+    """A member of the village team on the day of an inspection: found present or not. Every
+    member placed in the village when it was saved has a row, so an absence stays counted
+    whatever the roster does later."""
+
+    __tablename__ = "inspection_cadres"
+    __table_args__ = (Index("ix_inspection_cadres_person_id", "person_id"),)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    present: Mapped[bool] = mapped_column(Boolean)

@@ -15,7 +15,7 @@ from storage.audit import record_audit
 from storage.db import dialect_name
 from storage.models import Dialog, InviteAttempt, Person, Township, Unit, Village
 
-ROLES = ("cadre", "team_leader", "township_leader", "leading_group", "office")
+ROLES = ("cadre", "team_leader", "township_leader", "leading_group", "office", "supervisor")
 RANKS = ("county", "department", "ordinary")
 # Invite codes: 8 of 32 characters (about 10^12), without 0/O and 1/I/L, which are misread.
 INVITE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -1,7 +1,8 @@
 """Scopes: which villages a leader may see, and a place named in a command, checked against it.
 
-A team leader sees their village, a township leader their township, the leading group and the
-office the whole county. Every figure query takes `village_ids` and `township_id` from a Scope.
+A team leader sees their village, a township leader their township, the leading group, the
+office and the supervision groups (supervisor) the whole county. Every figure query takes
+`village_ids` and `township_id` from a Scope.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person, PlaceQuestion, Township, Village
 
-COUNTY_ROLES = ("leading_group", "office")
+COUNTY_ROLES = ("leading_group", "office", "supervisor")  # who sees the whole county
 # How long a question "which 新村?" can still be answered by its buttons.
 QUESTION_KEEP = dt.timedelta(days=7)
 

@@ -1,5 +1,6 @@
-"""Spot checks: the office draws recent visits and help records at random, and a leader above
-each record's cadre confirms it or says it could not be confirmed."""
+"""Spot checks: the office draws recent visits and help records at random, and someone outside
+the cadre's own chain — a supervision group member, else the county office — confirms each or
+says it could not be confirmed."""
 
 from __future__ import annotations
 
@@ -24,8 +25,13 @@ RECENT_DAYS = 14
 MAX_DRAW = 50
 
 
+def reachable(person: Person) -> bool:
+    """Whether a request to this person is sent at all (active, on the bot)."""
+    return person.active and person.telegram_user_id is not None
+
+
 class NotAssignee(Exception):
-    """Only the leader a check is assigned to may answer it."""
+    """Only the person a check is assigned to may answer it."""
 
 
 class AlreadyAnswered(Exception):
@@ -51,6 +57,7 @@ class CheckView:
     day: dt.date
     kind: str  # the visit kind or the aid kind
     details: dict[str, Any]
+    told: bool = False  # the assignee is active and on the bot: the request reaches them
 
 
 def _in_scope(query: Any, model: Any, scope: Scope) -> Any:
@@ -71,17 +78,46 @@ async def _candidates(
     return [(kind, row) for row in (await session.execute(query)).scalars()]
 
 
-async def assignee_for(session: AsyncSession, *, cadre: Person) -> Person | None:
-    """The team leader of the cadre's village; the township leader when the cadre leads the
-    team or the village has no active team leader."""
-    query = select(Person).where(Person.active.is_(True), Person.role == "team_leader",
-                                 Person.village_id == cadre.village_id, Person.id != cadre.id)
-    leader = (await session.execute(query.order_by(Person.id))).unique().scalars().first()
-    if leader is not None and cadre.role != "team_leader":
-        return leader
-    query = select(Person).where(Person.active.is_(True), Person.role == "township_leader",
-                                 Person.township_id == cadre.township_id)
-    return (await session.execute(query.order_by(Person.id))).unique().scalars().first()
+# Who verifies a drawn record by default: a supervision group member, else the county office;
+# never the one who drew it, never its cadre, never anyone in the cadre's own chain.
+CHECKER_ROLES = ("supervisor", "office")
+
+
+async def chain_of(session: AsyncSession, *, cadre: Person) -> set[int]:
+    """The cadre and the leaders above them: their village's team leaders and their township's
+    leaders (none of them may verify the cadre's work)."""
+    query = select(Person.id).where(or_(
+        (Person.role == "team_leader") & (Person.village_id == cadre.village_id),
+        (Person.role == "township_leader") & (Person.township_id == cadre.township_id)))
+    return {cadre.id, *(await session.execute(query)).scalars()}
+
+
+async def pending_counts(session: AsyncSession) -> dict[int, int]:
+    """How many checks wait for each assignee."""
+    query = select(SpotCheck.assigned_to, func.count()).where(
+        SpotCheck.status == "pending", SpotCheck.assigned_to.is_not(None)
+    ).group_by(SpotCheck.assigned_to)
+    return {int(pid or 0): int(n) for pid, n in (await session.execute(query)).all()}
+
+
+async def assignee_for(
+    session: AsyncSession, *, cadre: Person, drawn_by: Person, pending: dict[int, int]
+) -> Person | None:
+    """Who verifies a record of `cadre`: the supervisor with the fewest pending checks (one on
+    the bot before one who is not), else such a person of the office; never the drawer, the
+    cadre, or the cadre's team or township leader. `pending` (assignee id -> checks waiting)
+    is counted up for the one picked, so that one draw spreads its checks."""
+    excluded = await chain_of(session, cadre=cadre) | {drawn_by.id}
+    for role in CHECKER_ROLES:
+        query = select(Person).where(Person.active.is_(True), Person.role == role,
+                                     Person.id.not_in(excluded))
+        found = list((await session.execute(query.order_by(Person.id))).unique().scalars())
+        if found:
+            chosen = min(found, key=lambda p: (p.telegram_user_id is None,
+                                               pending.get(p.id, 0), p.id))
+            pending[chosen.id] = pending.get(chosen.id, 0) + 1
+            return chosen
+    return None
 
 
 async def pick(
@@ -96,14 +132,14 @@ async def pick(
 
 
 async def _check(session: AsyncSession, *, kind: str, record: Any, by: Person,
-                 now: dt.datetime) -> SpotCheck:
+                 now: dt.datetime, pending: dict[int, int]) -> SpotCheck:
     cadre = await session.get(Person, record.person_id)
     assert cadre is not None
-    leader = await assignee_for(session, cadre=cadre)
+    checker = await assignee_for(session, cadre=cadre, drawn_by=by, pending=pending)
     return SpotCheck(
         drawn_by=by.id, record_kind=kind, record_id=record.id, cadre_id=cadre.id,
         village_id=record.village_id, township_id=record.township_id,
-        assigned_to=leader.id if leader else None, status="pending", drawn_at=now)
+        assigned_to=checker.id if checker else None, status="pending", drawn_at=now)
 
 
 async def draw(
@@ -111,14 +147,15 @@ async def draw(
     now: dt.datetime, rng: random.Random,
 ) -> list[SpotCheck]:
     """Draw up to `n` visits and help records since `since` in the scope, none drawn before,
-    and assign each to a leader above its cadre.
+    and assign each to someone outside its cadre's chain (assignee_for).
 
     Raises DrawnMeanwhile, drawing nothing, when another draw took one of the records picked
     between the pick and the insert (the unique constraint on the record is the guard)."""
     if not 1 <= n <= MAX_DRAW:
         raise ValueError(f"n must be 1..{MAX_DRAW}")
     picks = await pick(session, scope=scope, n=n, since=since, rng=rng)
-    checks = [await _check(session, kind=kind, record=record, by=by, now=now)
+    pending = await pending_counts(session)
+    checks = [await _check(session, kind=kind, record=record, by=by, now=now, pending=pending)
               for kind, record in picks]
     # A savepoint, so that a conflict undoes this draw only, not the turn (on PostgreSQL a
     # failed INSERT would abort the whole transaction); the turn's own changes go first.
@@ -189,11 +226,11 @@ async def _views(session: AsyncSession, checks: list[SpotCheck]) -> list[CheckVi
         assert record is not None  # records are never deleted
         cadre = await session.get(Person, check.cadre_id)
         village = await session.get(Village, check.village_id) if check.village_id else None
-        leader = await session.get(Person, check.assigned_to) if check.assigned_to else None
+        checker = await session.get(Person, check.assigned_to) if check.assigned_to else None
         views.append(CheckView(
             check=check, cadre=cadre.name if cadre else "", village=village.name if village else "",
-            assignee=leader.name if leader else None, day=record.day, kind=record.kind,
-            details=_details(record)))
+            assignee=checker.name if checker else None, day=record.day, kind=record.kind,
+            details=_details(record), told=checker is not None and reachable(checker)))
     return views
 
 
@@ -211,7 +248,7 @@ async def views_of(session: AsyncSession, *, check_ids: list[int]) -> list[Check
 
 
 async def pending_for(session: AsyncSession, *, assignee_id: int) -> list[CheckView]:
-    """The checks waiting for this leader's answer, oldest first."""
+    """The checks waiting for this person's answer, oldest first."""
     query = select(SpotCheck).where(SpotCheck.assigned_to == assignee_id,
                                     SpotCheck.status == "pending").order_by(SpotCheck.id)
     return await _views(session, list((await session.execute(query)).scalars()))
@@ -225,10 +262,14 @@ async def in_scope(session: AsyncSession, *, scope: Scope, limit: int = 30) -> l
     return await _views(session, list((await session.execute(query)).scalars()))
 
 
-async def summary(session: AsyncSession, *, scope: Scope) -> dict[str, int]:
-    """How many checks of the scope stand in each status (every status present)."""
+async def summary(session: AsyncSession, *, scope: Scope,
+                  drawn: tuple[dt.datetime, dt.datetime] | None = None) -> dict[str, int]:
+    """How many checks of the scope (drawn in [low, high) of `drawn`, if given) stand in each
+    status (every status present)."""
     query = _in_scope(select(SpotCheck.status, func.count()).group_by(SpotCheck.status),
                       SpotCheck, scope)
+    if drawn is not None:
+        query = query.where(SpotCheck.drawn_at >= drawn[0], SpotCheck.drawn_at < drawn[1])
     counts = {status: 0 for status in STATUSES}
     counts.update({s: int(c) for s, c in (await session.execute(query)).all()})
     return counts

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.calendar import CampaignCalendar
 from storage.disputes import OPEN, steps_of
 from storage.figures import CADRE_ROLES, overdue_condition
+from storage.inspections import absences
 from storage.leave import excused
 from storage.models import (
     Checkin,
@@ -70,6 +71,7 @@ class Laggard:
     silent: bool
     excused: int = 0  # days of the week approved leave excuses (storage.leave.excused)
     missed: int = 0  # mobilisation meetings of the week the team leader marked them absent from
+    absent: int = 0  # inspections of the week that found them away from the village
 
 
 @dataclass
@@ -107,7 +109,9 @@ async def laggards(
     summary_due: dt.datetime | None = None,
 ) -> Laggards:
     """Cadres of a scope behind in the week of `week_start`, in one query (two more when
-    someone was on approved leave, which counts as present: storage.leave.excused).
+    someone was on approved leave, which counts as present: storage.leave.excused): too few
+    days in the village, no summary, silent, absent from a mobilisation meeting, or found away
+    from the village by an inspection.
 
     A week in progress counts those who can no longer reach the days it asks (storage.calendar:
     fewer in a part week or a holiday week; only campaign days are left); summaries count as
@@ -122,11 +126,14 @@ async def laggards(
               .join(Publicity, Publicity.id == SessionAbsence.publicity_id)
               .where(Publicity.day >= week_start, Publicity.day <= end)
               .group_by(SessionAbsence.person_id).subquery())
+    away = absences(start=week_start, end=min(end, today)).subquery()
     query = _with_places(select(*_people_columns(), Person.last_seen_at,
                                 func.coalesce(days.c.days, 0), func.coalesce(days.c.today, 0),
-                                Summary.id, func.coalesce(missed.c.n, 0)))
+                                Summary.id, func.coalesce(missed.c.n, 0),
+                                func.coalesce(away.c.n, 0)))
     query = (query.outerjoin(days, days.c.pid == Person.id)
              .outerjoin(missed, missed.c.pid == Person.id)
+             .outerjoin(away, away.c.pid == Person.id)
              .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                       Summary.week_start == week_start))
              .where(*cadres_in(scope)))
@@ -138,7 +145,8 @@ async def laggards(
     leave = await excused(session, where=cadres_in(scope), start=week_start, end=end)
     first_left = max(today, week_start, calendar.start)
     left_days = _days(first_left, min(end, calendar.end))
-    for pid, name, township, village, unit, seen, stayed, today_rows, summary, absent in rows:
+    for (pid, name, township, village, unit, seen, stayed, today_rows, summary, meetings,
+         away_n) in rows:
         result.cadres += 1
         left = left_days - ({today} if today_rows and first_left == today else set())
         off = leave.get(pid, set())
@@ -146,8 +154,9 @@ async def laggards(
         person = Laggard(pid, name, township, village, unit, int(stayed),
                          int(stayed) + len(off | left) < required, due and summary is None,
                          silent_days, silent_days is None or silent_days >= silent_after_days,
-                         excused=len(off), missed=int(absent))
-        if person.short or person.no_summary or person.silent or person.missed:
+                         excused=len(off), missed=int(meetings), absent=int(away_n))
+        if (person.short or person.no_summary or person.silent or person.missed
+                or person.absent):
             result.people.append(person)
     return result
 
@@ -236,13 +245,16 @@ class TeamMember:
     days: int
     visits: int
     summary: str | None  # the summary's status; None: not submitted
+    absent: int = 0  # inspections of the week that found them away from the village
 
 
 async def team_week(
     session: AsyncSession, *, village_id: int, week_start: dt.date, today: dt.date
 ) -> list[TeamMember]:
-    """A village team's members with this week's days in the village, visits and summary."""
+    """A village team's members with this week's days in the village, visits, summary and the
+    inspections that found them away."""
     last = min(week_start + dt.timedelta(days=6), today)
+    away = absences(start=week_start, end=last).subquery()
     days = (select(Checkin.person_id.label("pid"), func.count().label("n"))
             .where(Checkin.day >= week_start, Checkin.day <= last, Checkin.in_village.is_(True))
             .group_by(Checkin.person_id).subquery())
@@ -251,14 +263,15 @@ async def team_week(
               .subquery())
     rows = (await session.execute(
         select(Person.id, Person.name, Person.role, func.coalesce(days.c.n, 0),
-               func.coalesce(visits.c.n, 0), Summary.status)
+               func.coalesce(visits.c.n, 0), Summary.status, func.coalesce(away.c.n, 0))
         .outerjoin(days, days.c.pid == Person.id).outerjoin(visits, visits.c.pid == Person.id)
+        .outerjoin(away, away.c.pid == Person.id)
         .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                  Summary.week_start == week_start))
         .where(*cadres_in(Scope("village", village_id=village_id)))
     )).all()
-    members = [TeamMember(pid, name, role, int(d), int(v), status)
-               for pid, name, role, d, v, status in rows]
+    members = [TeamMember(pid, name, role, int(d), int(v), status, int(a))
+               for pid, name, role, d, v, status, a in rows]
     return sorted(members, key=lambda m: (m.role != "team_leader", m.name))
 
 

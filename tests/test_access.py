@@ -32,10 +32,11 @@ from tests.test_publicity import _record
 from tests.test_schedules import bind_everyone
 from tests.test_stats import people
 
-CADRE, LEADER, TOWNSHIP, LEADING, OFFICE = (
-    "cadre", "team_leader", "township_leader", "leading_group", "office")
-EVERYONE = {CADRE, LEADER, TOWNSHIP, LEADING, OFFICE}
+CADRE, LEADER, TOWNSHIP, LEADING, OFFICE, SUPERVISOR = (
+    "cadre", "team_leader", "township_leader", "leading_group", "office", "supervisor")
+EVERYONE = {CADRE, LEADER, TOWNSHIP, LEADING, OFFICE, SUPERVISOR}
 LEADERS = {LEADER, TOWNSHIP, LEADING, OFFICE}
+READERS = LEADERS | {SUPERVISOR}  # the supervision groups read what the office reads
 EXPECTED: dict[str, set[str]] = {
     "start": EVERYONE, "help": EVERYONE, "language": EVERYONE, "cancel": EVERYONE,
     "checkin": {CADRE, LEADER}, "visit": {CADRE, LEADER}, "dispute": {CADRE, LEADER},
@@ -48,21 +49,25 @@ EXPECTED: dict[str, set[str]] = {
     # /rectify: the office marks villages, a marked village's cadres record, leaders read;
     # /winter: the team leader updates, cadres and leaders above read.
     "rectify": EVERYONE, "winter": EVERYONE,
-    "digest": LEADERS, "stats": LEADERS, "laggards": LEADERS, "pairs": LEADERS,
-    "targets": {TOWNSHIP, LEADING, OFFICE},  # a team leader's village targets are in /pairs
-    "export": LEADERS, "team": {LEADER, TOWNSHIP, LEADING, OFFICE},
+    "digest": READERS, "stats": READERS, "laggards": READERS, "pairs": READERS,
+    # a team leader's village targets are in /pairs
+    "targets": {TOWNSHIP, LEADING, OFFICE, SUPERVISOR},
+    "export": READERS, "team": READERS,
     "broadcast": {OFFICE}, "roster": {OFFICE},
-    "spotcheck": {LEADING, OFFICE}, "appraise": {LEADER},
+    # /spotcheck: the county draws; a supervisor reads the results (and verifies its checks)
+    "spotcheck": {LEADING, OFFICE, SUPERVISOR}, "appraise": {LEADER},
     # /final: the summary stage's writers, and the office, which accepts township summaries.
     "final": {CADRE, LEADER, TOWNSHIP, OFFICE}, "merit": {LEADING, OFFICE},
-    "report": {LEADING, OFFICE},  # the county's report to the county committee
+    "report": {LEADING, OFFICE, SUPERVISOR},  # the county's report to the county committee
     "review": {LEADER, TOWNSHIP, LEADING, OFFICE},
     "leave": {CADRE, LEADER},  # asked for by cadres and team leaders, decided by the one above
     "pair": EVERYONE,  # the notice gives everyone a pairing quota, county-level leaders too
     "systems": EVERYONE,  # a team records its village's systems; leaders above read the lacks
+    "inspect": {SUPERVISOR},  # an inspection or unannounced visit, by the supervision groups
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
-          LEADING: "13800138008", OFFICE: "13800138009"}
+          LEADING: "13800138008", OFFICE: "13800138009", SUPERVISOR: "13800138010"}
+SUPERVISOR_ROW = "钱进,13800138010,ordinary,县纪委,,,supervisor\n"
 REFUSED = "not available to your role"
 REGISTER = "Share my phone number"
 
@@ -80,7 +85,7 @@ def refused(replies) -> str | None:
 
 async def bound(harness) -> dict[str, object]:
     """One user per role, plus a deactivated cadre and a stranger."""
-    await harness.import_roster()
+    await harness.import_roster(DEFAULT_ROSTER + SUPERVISOR_ROW)
     users: dict[str, object] = {}
     async with harness.db.write() as session:
         people = {p.phone[-11:]: p for p in (await session.execute(select(Person))).scalars()}
@@ -130,6 +135,7 @@ MOVES = {  # name -> (after a role change, after a move), as 'township,village,r
     "张伟": ("黄金埠镇,新村,cadre", "古埠镇,古埠村,team_leader"),
     "李娜": (",,leading_group", "黄金埠镇,东岗村,cadre"),
     "孙丽": (",,leading_group", "古埠镇,,township_leader"),
+    "钱进": (",,office", None),
 }
 
 
@@ -169,8 +175,21 @@ def _user(harness, chats, name):
 
 
 async def _spot_request(harness, chats) -> list:
-    """The office draws 李娜's visit: its request, with the buttons, goes to 张伟."""
+    """The office draws 李娜's visit: its request, with the buttons, goes to the supervisor
+    (never her team or township leader)."""
     await harness.send(_user(harness, chats, "吴敏"), "/spotcheck 1 新村")
+    return harness.emu.sent_to(chats["钱进"])
+
+
+async def _inspected(harness, chats) -> list:
+    """钱进 records an inspection of 新村: 张伟's notice, with 查看记录."""
+    qian = _user(harness, chats, "钱进")
+    replies = await harness.send(qian, "/inspect")
+    for label in ("黄金埠镇", "新村", "inspection", "Done ✔"):
+        replies = await harness.tap(qian, replies, label)
+    replies = await harness.send(qian, "All there")
+    await harness.tap(qian, replies, suffix=":ok")
+    await harness.emu.wait_idle()
     return harness.emu.sent_to(chats["张伟"])
 
 
@@ -255,7 +274,8 @@ FORM_CASES = {  # form -> (who, how they open it)
     "broadcast": ("吴敏", _command("吴敏", "/broadcast")),
     "rectify_mark": ("吴敏", _command("吴敏", "/rectify")),
     "roster_off": ("吴敏", _command("吴敏", "/roster off 李娜")),
-    "spotcheck_note": ("张伟", _then("张伟", _spot_request, "spc", ":n")),
+    "spotcheck_note": ("钱进", _then("钱进", _spot_request, "spc", ":n")),
+    "inspect": ("钱进", _command("钱进", "/inspect")),
     "appraisal": ("张伟", _then("张伟", _command("张伟", "/appraise"), "apr")),
     "dispute_step": ("李娜", _then("李娜", _command("李娜", "/disputes"), "dsp", ":et")),
     "problem_step": ("李娜", _then("李娜", _PROBLEM_CARD, "prs")),
@@ -272,7 +292,8 @@ BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a but
     "dsp": ("李娜", _command("李娜", "/disputes")), "dsh": ("孙丽", _command("孙丽", "/disputes")),
     "mer": ("周杰", _command("周杰", "/merit")), "prb": ("李娜", _command("李娜", "/problems")),
     "prs": ("李娜", _PROBLEM_CARD), "ros": ("吴敏", _command("吴敏", "/roster")),
-    "spc": ("张伟", _spot_request), "stg": ("张伟", _command("张伟", "/final")),
+    "spc": ("钱进", _spot_request), "stg": ("张伟", _command("张伟", "/final")),
+    "isp": ("张伟", _inspected),
     "wnt": ("张伟", _command("张伟", "/winter")), "pl": ("周杰", _which_village),
     "rv": ("张伟", _command("张伟", "/review")), "sum": ("李娜", _returned),
     "ho": ("孙丽", _handed_over), "lv": ("张伟", _leave_asked),
@@ -298,6 +319,12 @@ def test_every_form_and_button_has_a_case():
 
 async def _ready(harness) -> dict[str, int]:
     chats = await bind_everyone(harness)
+    await harness.import_roster(ROSTER_HEADER + SUPERVISOR_ROW)  # and a supervisor, on the bot
+    async with harness.db.write() as session:
+        qian = (await session.execute(select(Person).where(Person.name == "钱进"))).scalar_one()
+        qian.telegram_user_id = chats["钱进"] = 7010
+        qian.telegram_language = "en"
+    harness.emu.user(7010, first_name="钱进", language_code="en")
     harness.settings.summary_stage_start = harness.clock.now().date()  # /final is open
     await _seed(harness)
     return chats
@@ -309,7 +336,7 @@ async def _change(harness, name: str, kind: str) -> None:
     assert after is not None
     harness.at(harness.clock.now() + dt.timedelta(minutes=1))
     lines = []
-    for line in DEFAULT_ROSTER.splitlines():
+    for line in (DEFAULT_ROSTER + SUPERVISOR_ROW).splitlines():
         person, phone, rank, unit, *_ = line.split(",")
         lines.append(f"{person},{phone},{rank},{unit},{after}" if person == name else line)
     await harness.import_roster("\n".join(lines) + "\n")

@@ -108,45 +108,47 @@ async def test_a_demoted_office_worker_cannot_deactivate_through_an_open_roster_
     assert (await people(harness))["李娜"].active
 
 
-async def _spot_check_for_zhang(harness, chats) -> tuple[SpotCheck, list]:
-    """The office draws 李娜's visit; its request with the buttons goes to 张伟 (新村's leader)."""
+async def _spot_check_for_wu(harness, chats) -> tuple[SpotCheck, list]:
+    """The leading group draws 李娜's visit; its request with the buttons goes to the office
+    (吴敏), outside 李娜's chain."""
     found = await people(harness)
     async with harness.db.write() as session:
         await add_visit(session, person=found["李娜"], kind="weak", day=harness.clock.now().date(),
                         heard="a road", wants="a road", now=harness.clock.now())
-    await harness.send(user(harness, chats, "吴敏"), "/spotcheck 1 新村")
+    await harness.send(user(harness, chats, "周杰"), "/spotcheck 1 新村")
     async with harness.db.read() as session:
         [check] = (await session.execute(select(SpotCheck))).scalars()
-    assert check.assigned_to == found["张伟"].id
-    return check, harness.emu.sent_to(chats["张伟"])
+    assert check.assigned_to == found["吴敏"].id
+    return check, harness.emu.sent_to(chats["吴敏"])
 
 
-async def test_a_demoted_and_moved_team_leader_cannot_confirm_with_the_old_button(harness):
+async def test_a_checker_moved_into_the_cadres_chain_cannot_confirm_with_the_old_button(harness):
     chats = await bind_everyone(harness)
-    check, request = await _spot_check_for_zhang(harness, chats)
-    await change(harness, 张伟="黄金埠镇,东岗村,cadre", 刘洋="黄金埠镇,东岗村,cadre")
-    zhang = user(harness, chats, "张伟")
+    check, request = await _spot_check_for_wu(harness, chats)
+    await change(harness, 吴敏="黄金埠镇,,township_leader")  # now above 李娜
+    wu = user(harness, chats, "吴敏")
     _, message_id = prefixed(request, "spc")
     for code in ("y", "n"):  # the first press takes the old keyboard off
-        sent = await harness.press(zhang, button(request, f":{code}"), message_id=message_id)
+        sent = await harness.press(wu, button(request, f":{code}"), message_id=message_id)
         assert keyboard_dropped(sent) if code == "y" else sent == []
         assert harness.emu.callback_answers[-1].get("text") == STALE_BUTTON
     async with harness.db.read() as session:
         assert (await session.get(SpotCheck, check.id)).status == "pending"
-    assert await dialogs(harness, chats["张伟"]) == 0
+    assert await dialogs(harness, chats["吴敏"]) == 0
 
 
-async def test_a_moved_team_leader_pressing_a_fresh_forged_button_is_outside_their_scope(harness):
-    """The date check aside (a button on a message sent after the move), the record no longer
-    lies in the leader's village: the handler's scope re-check refuses it."""
+async def test_a_checker_moved_into_the_chain_pressing_a_fresh_forged_button_is_refused(harness):
+    """The date check aside (a button on a message sent after the move), a township leader
+    never verifies a spot check: the role's refusal answers before the handler runs."""
     chats = await bind_everyone(harness)
-    check, _ = await _spot_check_for_zhang(harness, chats)
-    await change(harness, 张伟="古埠镇,古埠村,team_leader")
-    zhang = user(harness, chats, "张伟")
-    await harness.send(zhang, "/language")  # a message of after the move
-    assert await harness.press(zhang, f"spc:{check.id}:y") == []  # not on that message
+    check, _ = await _spot_check_for_wu(harness, chats)
+    await change(harness, 吴敏="黄金埠镇,,township_leader")
+    wu = user(harness, chats, "吴敏")
+    await harness.send(wu, "/language")  # a message of after the move
+    assert await harness.press(wu, f"spc:{check.id}:y") == []  # not on that message
     assert harness.emu.callback_answers[-1].get("text") == (
-        "This record is outside the area you are now responsible for.")
+        "Spot checks are verified by the supervision groups and the county office only, "
+        "never by a cadre's own leaders.")
     async with harness.db.read() as session:
         assert (await session.get(SpotCheck, check.id)).status == "pending"
 

@@ -29,18 +29,20 @@ TYPED = {"=SUM(A1:A9)"}
 
 async def seed_audit(harness) -> None:
     """Audit entries of several kinds, made as the bot makes them: a village marked, a spot
-    check drawn and answered, a person deactivated, a unit changed by a roster import."""
+    check drawn and answered (and so a row of the spot-check sheet), a person deactivated, a
+    unit changed by a roster import."""
     async with harness.db.write() as s:
         people = {p.name: p for p in (await s.execute(select(Person))).scalars()}
         village = (await s.execute(select(Village).where(Village.name == "新村"))).scalar_one()
         now = local(2026, 11, 27, 15)
         await rectification.set_mark(s, village=village, types=["weak_team", "disputes"],
                                      by=people[OFFICE], now=now)
+        # The leading group draws; the office, outside the cadre's chain, verifies.
         [check, *_] = await spotchecks.draw(
-            s, scope=Scope("county"), n=1, since=dt.date(2026, 11, 23), by=people[OFFICE],
+            s, scope=Scope("county"), n=1, since=dt.date(2026, 11, 23), by=people["周杰"],
             now=now, rng=random.Random(1))
-        leader = await s.get(Person, check.assigned_to)
-        await spotchecks.answer(s, check=check, status="confirmed", note="属实", by=leader,
+        assert check.assigned_to == people[OFFICE].id
+        await spotchecks.answer(s, check=check, status="confirmed", note="属实", by=people[OFFICE],
                                 now=local(2026, 11, 27, 16))
         await deactivate(s, person=people["陈静"], by=people[OFFICE].id,
                          now=local(2026, 11, 27, 17))

@@ -25,11 +25,12 @@ from tests.harness import texts
 from tests.scheduling import local
 from tests.test_export import bind, seed
 
-ZH_HEADINGS = ["一、基本情况", "二、驻村考勤", "三、典型案例", "四、表彰与批评",
-               "五、后进乡镇和单位", "六、下一步工作"]
-EN_HEADINGS = ["1. The work in figures", "2. Days in the village, by township", "3. Model cases",
-               "4. Commendation and criticism", "5. Townships and units lagging behind",
-               "6. Next steps"]
+ZH_HEADINGS = ["一、基本情况", "二、驻村考勤", "三、督查暗访和抽查", "四、典型案例",
+               "五、表彰与批评", "六、后进乡镇和单位", "七、下一步工作"]
+EN_HEADINGS = ["1. The work in figures", "2. Days in the village, by township",
+               "3. Inspections and spot checks", "4. Model cases",
+               "5. Commendation and criticism", "6. Townships and units lagging behind",
+               "7. Next steps"]
 START, TODAY = dt.date(2026, 11, 23), dt.date(2026, 11, 28)
 
 

@@ -796,7 +796,7 @@ def test_catalog_messages_use_only_their_placeholders_and_are_html_safe() -> Non
                "roster.warning.no_team_leader": {"village"},
                "roster.warning.team_shape": {"village", "county_organ", "township_cadres"},
                "roster.warning.no_township_leader": {"township"}}
-    roles = {"cadre", "team_leader", "township_leader", "leading_group", "office"}
+    roles = {"cadre", "team_leader", "township_leader", "leading_group", "office", "supervisor"}
     zh, en = _catalog("zh"), _catalog("en")
     assert zh.keys() == en.keys()
     for catalog in (zh, en):

@@ -1,6 +1,8 @@
-"""/spotcheck: the office draws recent records in scope, each goes to the leader above its
-cadre, who confirms or says it could not be confirmed (with a note); forged and repeated
-buttons change nothing; `/spotcheck` alone shows the results."""
+"""/spotcheck: the office draws recent records in scope, each goes to someone outside its
+cadre's chain — a supervisor (the one with the fewest checks waiting), else the office, never
+the drawer, the cadre, the team leader or the township leader — who confirms or says it could
+not be confirmed (with a note); forged and repeated buttons change nothing; `/spotcheck` alone
+shows the results, to the supervisors too."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from storage.aid import add_aid
 from storage.models import AuditEntry, Person, SpotCheck
 from storage.scope import Scope
 from storage.visits import add_visit
-from tests.harness import texts
+from tests.harness import ROSTER_HEADER, texts
+from tests.test_export import by_header, fetch_workbook
+from tests.test_export import exports as exports  # the fixture, for this module's tests
+from tests.test_report import fetch_report
 from tests.test_schedules import bind_everyone, messages
 from tests.test_stats import ask, people
 
@@ -38,41 +43,107 @@ async def seed(harness) -> dict[str, Person]:
     return found
 
 
+# Supervision group members and a second office person, added to the default roster.
+EXTRA = {"钱进": ("13800138010", "县纪委", "supervisor", 7010),
+         "郑红": ("13800138011", "县委组织部", "supervisor", 7011),
+         "冯刚": ("13800138012", "县委活动办", "office", 7012)}
+
+
+async def add_people(harness, chats: dict[str, int], *names: str, bind: bool = True) -> None:
+    """Put these of EXTRA on the roster (an import adds, it never removes) and, with `bind`,
+    on the bot."""
+    rows = [f"{name},{EXTRA[name][0]},ordinary,{EXTRA[name][1]},,,{EXTRA[name][2]}"
+            for name in names]
+    await harness.import_roster(ROSTER_HEADER + "\n".join(rows) + "\n")
+    if not bind:
+        return
+    async with harness.db.write() as session:
+        for person in (await session.execute(select(Person).where(
+                Person.name.in_(names)))).scalars():
+            person.telegram_user_id = chats[person.name] = EXTRA[person.name][3]
+            person.telegram_language = "en"
+            harness.emu.user(chats[person.name], first_name=person.name, language_code="en")
+
+
 async def checks(harness) -> list[SpotCheck]:
     async with harness.db.read() as session:
         return list((await session.execute(select(SpotCheck).order_by(SpotCheck.id))).scalars())
 
 
-async def test_it_draws_recent_records_in_scope_and_asks_the_leader_above_each_cadre(harness):
+async def test_a_draw_goes_to_the_supervisors_never_to_the_cadres_own_chain(harness):
     chats = await bind_everyone(harness)
+    await add_people(harness, chats, "钱进", "郑红")
     found = await seed(harness)
     [reply] = await ask(harness, chats, "吴敏", "/spotcheck 50 黄金埠镇")
     assert reply.plain_text.splitlines()[0] == (
-        "Spot check · 黄金埠镇: drew 3 of 50 records; each leader has been asked to verify.")
+        "Spot check · 黄金埠镇: drew 3 of 50 records; each goes to a supervision group member "
+        "or the county office, outside the cadre's team and township, to verify.")
     drawn = await checks(harness)
     by_cadre = {c.cadre_id: c for c in drawn}
     assert set(by_cadre) == {found["李娜"].id, found["张伟"].id, found["陈静"].id}
-    assert by_cadre[found["李娜"].id].assigned_to == found["张伟"].id  # the team leader
-    assert by_cadre[found["陈静"].id].assigned_to == found["刘洋"].id
-    assert by_cadre[found["张伟"].id].assigned_to == found["孙丽"].id  # a leader's: township
+    found = await people(harness)
+    supervisors = {found["钱进"].id, found["郑红"].id}
+    # The one with the fewest checks waiting each time: 2 and 1, never the same one thrice.
+    assert sorted(sum(c.assigned_to == s for c in drawn) for s in supervisors) == [1, 2]
+    chain = {found[name].id for name in ("张伟", "刘洋", "孙丽")}
+    assert not {c.assigned_to for c in drawn} & (chain | {found["吴敏"].id})
     assert {c.status for c in drawn} == {"pending"}
-    [request] = harness.emu.sent_to(chats["刘洋"])
+    chen = by_cadre[found["陈静"].id]
+    checker = next(name for name in ("钱进", "郑红") if found[name].id == chen.assigned_to)
+    request = next(s for s in harness.emu.sent_to(chats[checker]) if f"#{chen.id}" in s.plain_text)
     assert request.plain_text.splitlines() == [
         "Spot check: the office asks you to verify this record.",
-        f"#{by_cadre[found['陈静'].id].id} Help · Labour export · Sat 28 Nov · 陈静 (东岗村)",
+        f"#{chen.id} Help · Labour export · Sat 28 Nov · 陈静 (东岗村)",
         "Details: 4; Nanchang",
         'Is it true? Tap a button; "could not confirm" asks for a note.']
     assert [label for row in request.buttons for label, _ in row] == [
         "Confirmed", "Could not confirm"]
-    assert len(messages(harness, chats["张伟"])) == 1
-    assert len(messages(harness, chats["孙丽"])) == 1
+    assert len(messages(harness, chats["钱进"])) + len(messages(harness, chats["郑红"])) == 3
+    for leader in ("张伟", "刘洋", "孙丽"):  # the chain is asked nothing
+        assert messages(harness, chats[leader]) == []
     # Records already drawn are not drawn again.
     [reply] = await ask(harness, chats, "周杰", "/spotcheck 5 黄金埠镇")
     assert reply.plain_text.startswith("Nothing to draw in 黄金埠镇")
-    # Outside a township with a leader, the check has no assignee and nobody is messaged.
-    [reply] = await ask(harness, chats, "周杰", "/spotcheck 5")
-    assert "→ to no leader (unassigned)" in reply.plain_text
-    assert len(await checks(harness)) == 4
+    # The next draw goes to the supervisor with fewer checks waiting.
+    fewer = min(supervisors, key=lambda s: sum(c.assigned_to == s for c in drawn))
+    await ask(harness, chats, "周杰", "/spotcheck 5")
+    [zhao] = [c for c in await checks(harness) if c.cadre_id == found["赵强"].id]
+    assert zhao.assigned_to == fewer
+
+
+async def test_without_supervisors_the_office_verifies_but_never_the_one_who_drew(harness):
+    chats = await bind_everyone(harness)
+    found = await seed(harness)
+    # The leading group draws: the office verifies.
+    await ask(harness, chats, "周杰", "/spotcheck 1 东岗村")
+    [check] = await checks(harness)
+    assert check.assigned_to == found["吴敏"].id
+    assert any("verify this record" in m for m in messages(harness, chats["吴敏"]))
+    # The only office person draws: nobody else may verify, so the check waits unassigned.
+    [reply] = await ask(harness, chats, "吴敏", "/spotcheck 1 新村")
+    assert "→ to nobody (unassigned)" in reply.plain_text
+    assert (await checks(harness))[-1].assigned_to is None
+    # A second office person, not yet on the bot: assigned, and the draw says they were not told.
+    await add_people(harness, chats, "冯刚", bind=False)
+    [reply] = await ask(harness, chats, "吴敏", "/spotcheck 1 古埠村")
+    assert "→ to 冯刚 (not registered with the bot yet, so not told)" in reply.plain_text
+    assert (await checks(harness))[-1].assigned_to == (await people(harness))["冯刚"].id
+    async with harness.db.read() as session:
+        leader = (await session.execute(select(Person).where(Person.name == "张伟"))).scalar_one()
+        assert found["张伟"].id in await store.chain_of(session, cadre=found["李娜"])
+        assert leader.id not in {c.assigned_to for c in await checks(harness)}
+
+
+async def test_a_supervisor_reads_the_results_but_does_not_draw(harness):
+    chats = await bind_everyone(harness)
+    await add_people(harness, chats, "钱进")
+    [reply] = await ask(harness, chats, "钱进", "/spotcheck 3")
+    assert reply.plain_text == (
+        "The supervision group reads the spot-check results; the county office draws the "
+        "records.")
+    [reply] = await ask(harness, chats, "钱进", "/spotcheck")
+    assert reply.plain_text.splitlines()[0] == "Spot checks · the county"
+    assert await checks(harness) == []
 
 
 async def test_bad_numbers_are_explained(harness):
@@ -84,6 +155,8 @@ async def test_bad_numbers_are_explained(harness):
 
 
 async def _drawn(harness, chats, found) -> dict[str, SpotCheck]:
+    """The office draws 黄金埠镇's three records; the one supervisor, 钱进, verifies them all."""
+    await add_people(harness, chats, "钱进")
     await ask(harness, chats, "吴敏", "/spotcheck 50 黄金埠镇")
     return {name: c for c in await checks(harness) for name in ("李娜", "张伟", "陈静")
             if c.cadre_id == found[name].id}
@@ -101,13 +174,14 @@ async def test_the_assignee_confirms_once_and_a_repeat_is_harmless(harness):
     chats = await bind_everyone(harness)
     found = await seed(harness)
     drawn = await _drawn(harness, chats, found)
-    leader = harness.emu.user(chats["张伟"], language_code="en")
+    checker = harness.emu.user(chats["钱进"], language_code="en")
     check = drawn["李娜"]
-    replies = await harness.press(leader, f"spc:{check.id}:y")
+    request = next(s for s in harness.emu.sent_to(chats["钱进"])
+                   if f"#{check.id}" in s.plain_text)
+    replies = await harness.press(checker, f"spc:{check.id}:y", message_id=request.message_id)
     assert texts(replies)[-1] == f"Spot check #{check.id}: confirmed. Thank you."
-    request = next(s for s in harness.emu.sent_to(chats["张伟"]) if "verify" in s.plain_text)
     for code in ("y", "n"):
-        assert await harness.press(leader, f"spc:{check.id}:{code}",
+        assert await harness.press(checker, f"spc:{check.id}:{code}",
                                    message_id=request.message_id) == []
         assert harness.emu.callback_answers[-1].get("text") == "Already answered: confirmed."
     after = {c.id: c for c in await checks(harness)}[check.id]
@@ -117,35 +191,39 @@ async def test_the_assignee_confirms_once_and_a_repeat_is_harmless(harness):
         audit = (await session.execute(select(AuditEntry).where(
             AuditEntry.entity == "spot_check", AuditEntry.action == "answer"))).scalars().all()
     assert [(a.entity_id, a.actor_id, a.new_value) for a in audit] == [
-        (check.id, found["张伟"].id, "confirmed")]
+        (check.id, (await people(harness))["钱进"].id, "confirmed")]
 
 
 async def test_could_not_confirm_takes_a_note(harness):
     chats = await bind_everyone(harness)
     found = await seed(harness)
     check = (await _drawn(harness, chats, found))["陈静"]
-    leader = harness.emu.user(chats["刘洋"], language_code="en")
-    replies = await harness.press(leader, f"spc:{check.id}:n")
+    checker = harness.emu.user(chats["钱进"], language_code="en")
+    replies = await harness.press(checker, f"spc:{check.id}:n")
     assert "What could not be confirmed, and why?" in "\n".join(texts(replies))
-    replies = await harness.send(leader, "Only 2 went, not 4")
-    replies = await harness.tap(leader, replies, suffix=":ok")
+    replies = await harness.send(checker, "Only 2 went, not 4")
+    replies = await harness.tap(checker, replies, suffix=":ok")
     assert texts(replies)[-1] == f"Spot check #{check.id}: could not confirm. Thank you."
     after = {c.id: c for c in await checks(harness)}[check.id]
     assert (after.status, after.note) == ("not_confirmed", "Only 2 went, not 4")
 
 
-async def test_a_forged_button_for_another_leaders_check_is_refused(harness):
+async def test_a_forged_button_for_another_persons_check_is_refused(harness):
     chats = await bind_everyone(harness)
     found = await seed(harness)
-    check = (await _drawn(harness, chats, found))["李娜"]  # assigned to 张伟
-    await ask(harness, chats, "李娜", "/me")  # a bot message to forge a press on
-    for name in ("刘洋", "吴敏", "李娜"):
+    check = (await _drawn(harness, chats, found))["李娜"]  # assigned to 钱进
+    for name in ("李娜", "张伟", "刘洋"):
+        await ask(harness, chats, name, "/me")  # a bot message to forge a press on
+    # The office may verify checks, but not this one; her team leader and she never may.
+    refusals = {"吴敏": "That spot check is not assigned to you."} | dict.fromkeys(
+        ("张伟", "刘洋", "李娜"), "Spot checks are verified by the supervision groups and the "
+        "county office only, never by a cadre's own leaders.")
+    for name, refusal in refusals.items():
         for code in ("y", "n"):
             assert await press(harness, chats[name], f"spc:{check.id}:{code}") == []
-            assert harness.emu.callback_answers[-1].get("text") == (
-                "That spot check is not assigned to you.")
-    assert await press(harness, chats["张伟"], "spc:99999:y") == []
-    assert await press(harness, chats["张伟"], "spc:x:zz") == []
+            assert harness.emu.callback_answers[-1].get("text") == refusal
+    assert await press(harness, chats["钱进"], "spc:99999:y") == []
+    assert await press(harness, chats["钱进"], "spc:x:zz") == []
     assert {c.status for c in await checks(harness)} == {"pending"}
     async with harness.db.write() as session:
         row = await store.check_by_id(session, check_id=check.id)
@@ -159,7 +237,7 @@ async def test_the_overview_counts_pending_and_answered_checks_in_scope(harness)
     chats = await bind_everyone(harness)
     found = await seed(harness)
     drawn = await _drawn(harness, chats, found)
-    await harness.press(harness.emu.user(chats["张伟"], language_code="en"),
+    await harness.press(harness.emu.user(chats["钱进"], language_code="en"),
                         f"spc:{drawn['李娜'].id}:y")
     [reply] = await ask(harness, chats, "周杰", "/spotcheck")
     lines = reply.plain_text.splitlines()
@@ -167,9 +245,10 @@ async def test_the_overview_counts_pending_and_answered_checks_in_scope(harness)
                          "2 pending · 1 confirmed · 0 could not confirm"]
     assert lines[-3:] == [
         f"#{drawn['李娜'].id} Visit · The weak (difficulties) · Sat 28 Nov · 李娜 (新村)",
-        "Heard: 李娜 heard · Wants: a road", "→ confirmed · checked by 张伟"]
-    assert "→ pending · checked by 孙丽" in lines[2:8]
-    assert "→ pending · checked by 刘洋" in lines[2:8]
+        "Heard: 李娜 heard · Wants: a road", "→ confirmed · checked by 钱进"]
+    assert lines[2:8].count("→ pending · checked by 钱进") == 2
+    [reply] = await ask(harness, chats, "钱进", "/spotcheck")  # the supervisor reads the same
+    assert reply.plain_text.splitlines() == lines
     [reply] = await ask(harness, chats, "吴敏", "/spotcheck 东岗村")
     assert reply.plain_text.startswith("Say how many records to draw")
 
@@ -187,7 +266,7 @@ async def test_the_overview_in_chinese_and_english(harness):
         "<b>抽查 · 东岗村</b>", "待核实 1 · 属实 0 · 无法核实 0",
         f"<b>#{view.check.id}</b> 帮扶 · {translator('zh')('aid.kind.labour')} · "
         "11月28日（周六） · 陈静（东岗村）",
-        "详情：4; Nanchang", "→ 待核实 · 核实人：刘洋"]
+        "详情：4; Nanchang", "→ 待核实 · 核实人：钱进"]
     assert render_overview(translator("en"), counts, views, place="东岗村").splitlines()[1] == (
         "1 pending · 0 confirmed · 0 could not confirm")
 
@@ -219,12 +298,13 @@ async def test_a_draw_racing_another_shows_that_draw_instead_of_an_error(harness
     assert lines[0] == (
         "Spot check: 周杰 drew 3 records a moment ago, among them some you were drawing. A "
         "record is never drawn twice, so nothing more was drawn. Here is that draw; each "
-        "leader has been asked to verify. To draw more, send /spotcheck again.")
+        "checker has been asked to verify. To draw more, send /spotcheck again.")
     drawn = await checks(harness)
     assert {c.drawn_by for c in drawn} == {found["周杰"].id} and len(drawn) == 3
     assert [line.split()[0] for line in lines if line.startswith("#")] == [
         f"#{c.id}" for c in drawn]
-    assert not messages(harness, chats["刘洋"])  # the other draw has asked the leaders
+    # The other draw has asked its checkers: this one messages nobody.
+    assert [name for name in chats if name != "吴敏" and messages(harness, chats[name])] == []
     async with harness.db.read() as session:
         audit = (await session.execute(select(AuditEntry).where(
             AuditEntry.entity == "spot_check"))).scalars().all()
@@ -239,7 +319,7 @@ async def test_a_double_tap_on_draw_says_so_in_chinese(harness, monkeypatch):
     [reply] = await harness.send(wu, "/spotcheck 2")
     assert reply.plain_text.splitlines()[0] == (
         "抽查：您刚刚已抽取 2 条记录（命令发送了两次）。同一条记录不重复抽查，所以这次没有再抽。"
-        "以下是刚才那一批，已请各位领导核实。如需再抽，请重新发送 /spotcheck。")
+        "以下是刚才那一批，已请各位核实人核实。如需再抽，请重新发送 /spotcheck。")
     assert len(await checks(harness)) == 2
 
 
@@ -297,3 +377,32 @@ async def test_draw_takes_a_random_sample_of_n(harness):
     assert len(more) == 2  # 4 recent records in the county, 2 already drawn
     assert not {(c.record_kind, c.record_id) for c in drawn} & {
         (c.record_kind, c.record_id) for c in more}
+
+
+async def test_the_results_are_in_the_export_and_the_county_report(harness, exports):
+    chats = await bind_everyone(harness)
+    found = await seed(harness)
+    drawn = await _drawn(harness, chats, found)
+    qian = harness.emu.user(chats["钱进"], language_code="en")
+    await harness.press(qian, f"spc:{drawn['李娜'].id}:y")
+    office = harness.emu.user(chats["吴敏"], language_code="en")
+    await harness.send(office, "/export")
+    _, book, _ = await fetch_workbook(harness, office)
+    rows = {row["No."]: row for row in by_header(book, "Spot checks")}
+    assert set(rows) == {c.id for c in drawn.values()}
+    li = rows[drawn["李娜"].id]
+    assert (li["Record"], li["Cadre"], li["Village"], li["Drawn by"], li["Checked by"],
+            li["Result"]) == ("Visit", "李娜", "新村", "吴敏", "钱进", "confirmed")
+    assert li["Record's day"] == dt.datetime(2026, 11, 28)
+    chen = rows[drawn["陈静"].id]
+    assert (chen["Record"], chen["Checked by"], chen["Result"], chen["Checked at"]) == (
+        "Help", "钱进", "pending", None)
+    harness.emu.documents.clear()  # the report is the next document
+    await harness.send(office, "/report")
+    _, document, _ = await fetch_report(harness, office)
+    paragraphs = [p.text for p in document.paragraphs]
+    at = paragraphs.index("3. Inspections and spot checks")
+    assert paragraphs[at + 1:at + 3] == [
+        "23 – 28 Nov: the supervision groups recorded no inspection.",
+        "3 visit and help records were spot-checked: 1 confirmed, 0 could not be confirmed, "
+        "2 pending."]

@@ -49,13 +49,20 @@ def test_team_in_english_and_chinese():
                            excused={3: [dt.date(2026, 12, 1), dt.date(2026, 12, 2)]})
     assert on_leave.splitlines()[-1] == (
         "　└ 批准请假：2 天（12月1日（周二）、12月2日（周三）），计入驻村要求")
+    # A member an inspection found away is named under their line too.
+    members[1].absent = 1
+    assert render_team(translator("zh"), members, **args).splitlines()[3:5] == [
+        "李娜：5 天 · 走访 0 次 · 未交周小结", "　└ ⚠️ 督查时不在村 1 次"]
+    assert render_team(translator("en"), members, **args).splitlines()[4] == (
+        "   └ ⚠️ Away from the village on 1 inspection(s)")
 
 
 def laggard_report() -> stats.Laggards:
     return stats.Laggards(MONDAY, 6, True, required=5, people=[
         stats.Laggard(5, "陈静", "黄金埠镇", "东岗村", "县农业局", 5, False, True, 4, True),
         stats.Laggard(6, "赵强", "古埠镇", "古埠村", "县委办", 0, True, True, None, True),
-        stats.Laggard(3, "王芳", "黄金埠镇", "新村", "黄金埠镇政府", 3, True, True, 1, False),
+        stats.Laggard(3, "王芳", "黄金埠镇", "新村", "黄金埠镇政府", 3, True, True, 1, False,
+                      absent=2),
     ])
 
 
@@ -64,26 +71,28 @@ def test_laggards_are_grouped_by_township_and_unit_in_english_and_chinese():
     assert render_laggards(translator("en"), laggard_report(), **args) == (
         "<b>Laggards · the county · week 23 – 29 Nov</b>\n"
         "Fewer than 5 days in the village (this week: can no longer reach them), no weekly "
-        "summary after the deadline, or silent for 2 days or more.\n"
+        "summary after the deadline, silent for 2 days or more, or found away by an "
+        "inspection.\n"
         "3 of 6 cadres:\n"
         "<b>古埠镇</b> · 县委办\n"
         "• 赵强 (古埠村): 0 days in the village; no weekly summary; has never used the bot\n"
         "<b>黄金埠镇</b> · 县农业局\n"
         "• 陈静 (东岗村): no weekly summary; silent for 4 days\n"
         "<b>黄金埠镇</b> · 黄金埠镇政府\n"
-        "• 王芳 (新村): 3 days in the village; no weekly summary"
+        "• 王芳 (新村): 3 days in the village; no weekly summary; away on 2 inspection(s)"
     )
     args["place"] = "全县"
     assert render_laggards(translator("zh"), laggard_report(), **args) == (
         "<b>后进名单 · 全县 · 11月23日—11月29日</b>\n"
-        "驻村不足 5 天（本周：已无法达到）、截止后未交周小结，或连续 2 天以上无消息。\n"
+        "驻村不足 5 天（本周：已无法达到）、截止后未交周小结、连续 2 天以上无消息，"
+        "或督查时不在村。\n"
         "6 名干部中 3 名：\n"
         "<b>古埠镇</b> · 县委办\n"
         "• 赵强（古埠村）：在村 0 天；未交周小结；从未使用机器人\n"
         "<b>黄金埠镇</b> · 县农业局\n"
         "• 陈静（东岗村）：未交周小结；4 天无消息\n"
         "<b>黄金埠镇</b> · 黄金埠镇政府\n"
-        "• 王芳（新村）：在村 3 天；未交周小结"
+        "• 王芳（新村）：在村 3 天；未交周小结；督查时不在村 2 次"
     )
 
 
