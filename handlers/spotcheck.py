@@ -23,6 +23,7 @@ from storage import people
 from storage import spotchecks as store
 from storage.models import Person, SpotCheck
 from storage.outbox import Outgoing
+from storage.scope import Scope
 
 MAX_NOTE = 500
 # Whom store.assignee_for picks. A role in a cadre's chain (team or township leader) never
@@ -102,6 +103,12 @@ def render_drawn(tr: Translator, views: list[store.CheckView], *, asked: int, pl
     return "\n".join(lines + _assigned_lines(tr, views))
 
 
+def render_reassigned(tr: Translator, views: list[store.CheckView]) -> str:
+    """Waiting checks handed to a new checker, and to whom each went."""
+    return "\n".join([tr("spotcheck.reassigned_title", count=len(views)),
+                      *_assigned_lines(tr, views)])
+
+
 def render_meanwhile(tr: Translator, views: list[store.CheckView], *, by: str | None) -> str:
     """A draw that gave way to one made a moment ago (`by` None: the user's own)."""
     if by is None:
@@ -144,6 +151,11 @@ async def spotcheck(turn: Turn, args: str) -> None:
         turn.say(render_overview(turn.tr, counts, views, place=place))
         return
     since = turn.today - dt.timedelta(days=store.RECENT_DAYS - 1)
+    # The county's waiting checks nobody may answer any more (no checker, or one who left or is
+    # in the cadre's chain now) go to a checker first, by the same rule as the draw: the one
+    # drawing is the county's (COUNTY roles), whatever place this draw is for.
+    moved = await store.reassign_stranded(turn.session, scope=Scope("county"),
+                                          by=_person(turn), now=turn.now)
     try:
         checks = await store.draw(turn.session, scope=scope, n=n, since=since,
                                   by=_person(turn), now=turn.now, rng=random.Random())
@@ -151,8 +163,10 @@ async def spotcheck(turn: Turn, args: str) -> None:
         await _show_meanwhile(turn, meanwhile)
         return
     views = await store.views_of(turn.session, check_ids=[c.id for c in checks])
-    turn.say(render_drawn(turn.tr, views, asked=n, place=place))
-    for view in views:
+    again = await store.views_of(turn.session, check_ids=[c.id for c in moved])
+    text = render_drawn(turn.tr, views, asked=n, place=place)
+    turn.say(text + "\n\n" + render_reassigned(turn.tr, again) if again else text)
+    for view in views + again:
         await _notify(turn, view)
 
 
@@ -184,7 +198,9 @@ async def _notify(turn: Turn, view: store.CheckView) -> None:
                "reply_markup": _buttons(tr, view.check)}
     turn.replies.append(Outgoing(chat_id=leader.telegram_user_id, method="sendMessage",
                                  payload=payload, kind="spotcheck", person_id=leader.id,
-                                 dedup_key=f"spotcheck:{view.check.id}"))
+                                 # one request per check and checker: a check handed on
+                                 # (store.reassign_stranded) asks its new checker too
+                                 dedup_key=f"spotcheck:{view.check.id}:{leader.id}"))
 
 
 # --- the assignee's answer ---------------------------------------------------------------------

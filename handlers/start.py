@@ -15,6 +15,7 @@ from storage import outbox, people
 from storage.models import Person
 from storage.outbox import Outgoing
 from storage.roster import normalise_phone
+from storage.scope import COUNTY_ROLES
 
 MENU_VERSION = "2"
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ SHARED_FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
     ("rectify", role): ("systems", N_("help.rectify_and_systems"))
     for role in ("cadre", "team_leader")
 }
-COUNTY_ROLES = ("leading_group", "office", "supervisor")
 # A command some roles use for something else: each reads the description written for it (the
 # office's /disputes are the county's open disputes, not "mine"); the others read the one the
 # command was registered with. (command, role) -> (group, description)

@@ -39,6 +39,7 @@ VALUES = {
     ("leave", "status"): "leave.status.",
 }
 PLACE_FIELDS = {"unit_id": "unit", "township_id": "township", "village_id": "village"}
+PERSON_FIELDS = ("assigned_to",)  # a person's id, read as their name
 SECRET_FIELDS = ("invite_code", "telegram_user_id")
 # Where the columns of an audit row are (storage/export.py's AUDIT).
 ENTITY, ENTITY_ID, ACTION, FIELD, OLD, NEW = 3, 4, 5, 6, 7, 8
@@ -106,8 +107,8 @@ class AuditWords:
             return plain if entity != "spot_check" else self._drawn
         if field in SECRET_FIELDS:
             return lambda value: None if value is None else self.messages["export.audit.hidden"]
-        if field in PLACE_FIELDS:
-            names = self.names.get(PLACE_FIELDS[field], {})
+        if field in PLACE_FIELDS or field in PERSON_FIELDS:
+            names = self.names.get(PLACE_FIELDS.get(field, "person"), {})
             return lambda value: None if value is None else names.get(int(value), value)
         if field == "active":
             return lambda value: None if value is None else self.messages[

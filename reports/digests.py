@@ -14,6 +14,7 @@ from common.i18n import Money, Span, Translator
 from reports.villagework import VillageWork, report_lines
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
+from storage.inspections import InspectionCounts
 from storage.publicity import PublicityTotals
 from storage.scope import COUNTY_ROLES, summed
 from storage.visits import KINDS
@@ -194,9 +195,11 @@ def render_county_report(
     featured: Sequence[CaseView] = (),
     village_work: VillageWork | None = None,
     targets: str | None = None,
+    inspected: InspectionCounts | None = None,
 ) -> str:
-    """The Monday county report: reporting, days in the village, disputes, help (with the help
-    targets' line, `targets`, when given), publicity and the model cases featured."""
+    """The Monday county report: reporting, days in the village (with the week's inspections,
+    `inspected`, when there were any), disputes, help (with the help targets' line, `targets`,
+    when given), publicity and the model cases featured."""
     end = week_start + dt.timedelta(days=6)
     lines = [tr("report.title", period=Span(week_start, end)),
              tr("report.townships", minimum=min_days)]
@@ -210,6 +213,9 @@ def render_county_report(
     excused = sum(t.excused for t in townships)
     if excused:
         lines.append(tr("report.excused", days=excused))
+    if inspected is not None and inspected.inspections:
+        lines.append(tr("report.inspections", count=inspected.inspections,
+                        villages=inspected.villages, absent=inspected.absent))
     lines.append("")
     lines.append(tr("report.disputes"))
     lines += _dispute_lines(tr, disputes) or [tr("report.no_disputes")]

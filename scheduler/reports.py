@@ -12,12 +12,11 @@ from reports.digests import REVIEW_LIST, render_county_report, render_for, revie
 from reports.targets import scope_targets, targets_line
 from scheduler.runs import Run, message
 from scheduler.villagework import village_work
-from storage import aid, cases, figures, people, publicity, reviewqueue
+from storage import aid, cases, figures, inspections, people, publicity, reviewqueue
 from storage.outbox import Outgoing
-from storage.scope import Scope
+from storage.scope import COUNTY_ROLES, Scope
 
 LEADER_ROLES = ("team_leader", "township_leader")
-COUNTY_ROLES = ("leading_group", "office")
 
 
 async def evening_digests(run: Run) -> list[Outgoing]:
@@ -52,7 +51,8 @@ async def evening_digests(run: Run) -> list[Outgoing]:
 
 
 async def county_report(run: Run) -> list[Outgoing]:
-    """Monday: last week's report to the leading group and the office, with a chart."""
+    """Monday: last week's report to everyone who reads the whole county (the leading group,
+    the office and the supervision groups), with a chart."""
     settings = run.ctx.settings
     monday = week_start(run.day) - dt.timedelta(days=7)
     townships = await figures.township_weeks(
@@ -62,6 +62,7 @@ async def county_report(run: Run) -> list[Outgoing]:
     sunday = monday + dt.timedelta(days=6)
     held = await publicity.publicity_totals(run.session, start=monday, end=sunday)
     featured = await cases.featured_between(run.session, start=monday, end=sunday)
+    inspected = await inspections.counts(run.session, start=monday, end=sunday)
     work = await village_work(run)
     targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
     out: list[Outgoing] = []
@@ -73,7 +74,8 @@ async def county_report(run: Run) -> list[Outgoing]:
                                     min_days=settings.calendar.required_days(monday),
                                     publicity=held,
                                     featured=featured, village_work=work,
-                                    targets=targets_line(tr, person, targets))
+                                    targets=targets_line(tr, person, targets),
+                                    inspected=inspected)
         key = f"report:{monday}:{person.id}"
         out.append(message(person, text, kind="report", key=key))
         if townships:

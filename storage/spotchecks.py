@@ -120,6 +120,42 @@ async def assignee_for(
     return None
 
 
+async def reassign_stranded(
+    session: AsyncSession, *, scope: Scope, by: Person, now: dt.datetime
+) -> list[SpotCheck]:
+    """Hand the scope's waiting checks that nobody may answer to someone who may: a check with
+    no checker, or whose checker left, is no longer a checker (a team or township leader who
+    verified before checks went outside the chain), or is now in the cadre's chain. Each goes
+    by the rule of a new draw (assignee_for), with an audit entry; a check for which nobody
+    fits stays as it is. Returns the checks given a new checker."""
+    query = _in_scope(select(SpotCheck), SpotCheck, scope).where(SpotCheck.status == "pending")
+    waiting = list((await session.execute(query.order_by(SpotCheck.id))).scalars())
+    if not waiting:
+        return []
+    pending = await pending_counts(session)
+    moved = []
+    for check in waiting:
+        cadre = await session.get(Person, check.cadre_id)
+        holder = await session.get(Person, check.assigned_to) if check.assigned_to else None
+        if cadre is None:
+            continue
+        if (holder is not None and holder.active and holder.role in CHECKER_ROLES
+                and holder.id not in await chain_of(session, cadre=cadre)):
+            continue
+        drawer = await session.get(Person, check.drawn_by)
+        checker = await assignee_for(session, cadre=cadre, drawn_by=drawer or by,
+                                     pending=pending)
+        if checker is None:
+            continue
+        old, check.assigned_to = check.assigned_to, checker.id
+        await record_audit(session, actor_id=by.id, entity="spot_check", entity_id=check.id,
+                           action="reassign", at=now, field="assigned_to",
+                           old=None if old is None else str(old), new=str(checker.id))
+        moved.append(check)
+    await session.flush()
+    return moved
+
+
 async def pick(
     session: AsyncSession, *, scope: Scope, n: int, since: dt.date, rng: random.Random
 ) -> list[tuple[str, Any]]:

@@ -12,9 +12,12 @@ import datetime as dt
 from sqlalchemy import select
 
 from common.rosternames import roster_error, roster_names
+from scheduler.reports import county_report
+from scheduler.runs import Run
 from storage.models import AuditEntry, Inspection, InspectionCadre, Person
 from storage.roster import import_roster_file
 from tests.harness import DEFAULT_ROSTER, ROSTER_HEADER, texts
+from tests.scheduling import local
 from tests.test_export import by_header, fetch_workbook
 from tests.test_export import exports as exports  # the fixture, for this module's tests
 from tests.test_leave import settings as settings  # replies paced for tests
@@ -163,6 +166,32 @@ async def test_a_typed_date_and_the_record_in_the_export_and_the_report(harness,
         "督查组共督查暗访 2 次（督查 0 次、暗访 2 次），到过 1 个村；查到工作队员 6 人次，"
         "其中不在村 4 人次，已计入考勤。")
     assert texts_after[at + 2] == "本期没有抽查记录。"
+
+
+async def test_the_monday_report_goes_to_the_supervisors_with_the_weeks_inspections(harness):
+    users = await registered(harness)
+    replies = await inspect_xincun(harness, users["钱进"], present=["张伟"], findings="台账齐全")
+    await harness.tap(users["钱进"], replies, suffix=":ok")
+    harness.at(local(2026, 11, 30, 8, 0))  # Monday: the report of last week
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        out = await county_report(Run(harness.ctx, session, now, now))
+    reports = {m.person_id: str(m.payload["text"]) for m in out if m.method == "sendMessage"}
+    for name in ("钱进", "吴敏"):  # the supervisor as well as the office
+        lines = reports[await person_id(harness, name)]
+        assert "督查暗访：1 次，到过 1 个村，查到不在村 2 人次（已计入考勤）" in lines.splitlines()
+    # A week with no inspection says nothing of them.
+    harness.at(local(2026, 12, 7, 8, 0))
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        out = await county_report(Run(harness.ctx, session, now, now))
+    assert not any("督查暗访" in str(m.payload.get("text", "")) for m in out)
+
+
+async def person_id(harness, name: str) -> int:
+    async with harness.db.read() as session:
+        return int((await session.execute(select(Person.id).where(Person.name == name)))
+                   .scalar_one())
 
 
 async def test_cadres_and_team_leaders_cannot_inspect(harness):

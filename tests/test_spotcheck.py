@@ -125,13 +125,61 @@ async def test_without_supervisors_the_office_verifies_but_never_the_one_who_dre
     assert (await checks(harness))[-1].assigned_to is None
     # A second office person, not yet on the bot: assigned, and the draw says they were not told.
     await add_people(harness, chats, "冯刚", bind=False)
+    # The waiting unassigned check goes to 冯刚 too (the office's next draw hands it on).
     [reply] = await ask(harness, chats, "吴敏", "/spotcheck 1 古埠村")
-    assert "→ to 冯刚 (not registered with the bot yet, so not told)" in reply.plain_text
-    assert (await checks(harness))[-1].assigned_to == (await people(harness))["冯刚"].id
+    assert reply.plain_text.count("→ to 冯刚 (not registered with the bot yet, so not told)") == 2
+    assert "Waiting spot checks handed to another checker (1)" in reply.plain_text
+    fenggang = (await people(harness))["冯刚"].id
+    assert [c.assigned_to for c in await checks(harness)][1:] == [fenggang, fenggang]
     async with harness.db.read() as session:
         leader = (await session.execute(select(Person).where(Person.name == "张伟"))).scalar_one()
         assert found["张伟"].id in await store.chain_of(session, cadre=found["李娜"])
         assert leader.id not in {c.assigned_to for c in await checks(harness)}
+
+
+async def test_checks_nobody_may_answer_go_to_a_checker_at_the_next_draw(harness, exports):
+    """A check waiting with someone who may no longer answer it — a team leader who verified
+    before checks went outside the chain, or nobody — goes to a supervisor at the office's next
+    draw: the supervisor is asked with the buttons, the draw says so, the audit trail names
+    both checkers."""
+    chats = await bind_everyone(harness)
+    found = await seed(harness)
+    await ask(harness, chats, "吴敏", "/spotcheck 1 新村")  # nobody but the drawer: unassigned
+    [waiting] = await checks(harness)
+    assert waiting.assigned_to is None
+    async with harness.db.write() as session:  # and one held by 新村's team leader, as before
+        row = await session.get(SpotCheck, waiting.id)
+        assert row is not None
+        cadre = found["李娜"] if row.cadre_id != found["李娜"].id else found["赵强"]
+        visit = await add_visit(session, person=cadre, kind="weak", day=harness.clock.now().date(),
+                                heard="heard", wants="water", now=harness.clock.now())
+        held = SpotCheck(drawn_by=found["吴敏"].id, record_kind="visit", record_id=visit.id,
+                         cadre_id=cadre.id, village_id=visit.village_id,
+                         township_id=visit.township_id, assigned_to=found["张伟"].id
+                         if cadre.name == "李娜" else found["刘洋"].id,
+                         status="pending", drawn_at=harness.clock.now())
+        session.add(held)
+    await add_people(harness, chats, "钱进")
+    [reply] = await ask(harness, chats, "吴敏", "/spotcheck 1 东岗村")
+    lines = reply.plain_text.splitlines()
+    at = lines.index("Waiting spot checks handed to another checker (2), as theirs could no "
+                     "longer answer them (gone, no longer a checker, or now in the cadre's own "
+                     "team or township):")
+    assert lines[at + 1:].count("→ to 钱进") == 2
+    qian = (await people(harness))["钱进"].id
+    assert {c.assigned_to for c in await checks(harness)} == {qian}
+    asked = [m for m in messages(harness, chats["钱进"]) if "verify this record" in m]
+    assert len(asked) == 3  # the two handed on and the one drawn now
+    # 钱进 answers one handed on.
+    await harness.press(harness.emu.user(chats["钱进"], language_code="en"),
+                        f"spc:{waiting.id}:y")
+    assert {c.id: c.status for c in await checks(harness)}[waiting.id] == "confirmed"
+    office = harness.emu.user(chats["吴敏"], language_code="en")
+    await harness.send(office, "/export")
+    _, book, _ = await fetch_workbook(harness, office)
+    handed = [(r["Field"], r["New value"]) for r in by_header(book, "Audit log")
+              if r["Action"] == "handed to another checker"]
+    assert handed == [("checker", "钱进"), ("checker", "钱进")]
 
 
 async def test_a_supervisor_reads_the_results_but_does_not_draw(harness):
