@@ -240,7 +240,7 @@ async def test_the_monday_county_report_shows_winter_work_per_township(harness):
     assert report[at + 1:at + 4] == [
         "• 黄金埠镇: 25% — lagging: Afforestation 25%", "• 古埠镇: 100%",
         "Rectification: villages marked 1 (Weak team 1); measures 0, rules 0; "
-        "villages with all four kinds of rule 0"]
+        "villages with all eight kinds of rule 0"]
 
 
 async def test_the_export_has_a_winter_sheet_of_village_items(harness, tmp_path):
