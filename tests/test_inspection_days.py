@@ -78,11 +78,11 @@ async def test_a_day_found_away_no_longer_counts_anywhere(harness):
 
     replies = await inspect_xincun(harness, users["钱进"], present=["张伟"],
                                    findings="李娜不在村")
-    assert "当天已签到在村的，签到改为不在村，不计入在村天数。" in replies[-1].plain_text
+    assert "当天已签到在村的，签到改为不在村，不计入驻村天数。" in replies[-1].plain_text
     replies = await harness.tap(users["钱进"], replies, suffix=":ok")
     assert texts(replies)[-1] == (
         "✅ 已记录新村的督查暗访，不在村 2 人。\n"
-        "其中 1 人当天签到在村，已改为不在村，不计入在村天数。\n已告知队长张伟。")
+        "其中 1 人当天签到在村，已改为不在村，不计入驻村天数。\n已告知队长张伟。")
 
     row = await checkin_of(harness, "李娜", SATURDAY)
     assert (row.in_village, row.reason) == (False, "inspected_away")
@@ -97,10 +97,10 @@ async def test_a_day_found_away_no_longer_counts_anywhere(harness):
 
     told = (await harness.emu.wait_sent(users["李娜"].id, count=lina_seen + 1))[-1]
     assert told.plain_text == (
-        "督查组11月28日（周六）到新村暗访时您不在村，当天的签到已改为不在村，不计入在村天数。"
+        "督查组11月28日（周六）到新村暗访时您不在村，当天的签到已改为不在村，不计入驻村天数。"
         "如有异议，请向队长说明。")
     notice = (await harness.emu.wait_sent(users["张伟"].id, count=leader_seen + 1))[-1]
-    assert notice.plain_text.splitlines()[-1] == "李娜当天签到在村，已改为不在村，不计入在村天数。"
+    assert notice.plain_text.splitlines()[-1] == "李娜当天签到在村，已改为不在村，不计入驻村天数。"
 
     assert await figures(harness, users) == {
         "stats": "签到：5/36 人天 · 在村 4 人天",
@@ -116,7 +116,7 @@ async def test_a_day_found_away_no_longer_counts_anywhere(harness):
     assert offer.plain_text == "您今天已经签到：不在村（督查时不在村）。如需更正，请点击下方按钮。"
     assert [data for r in offer.buttons for _, data in r] == ["ci:a"]
     refused = texts(await harness.press(users["李娜"], "ci:v"))[-1]
-    assert refused.startswith("11月28日（周六）督查时您不在村，这一天不能签到为在村，不计入在村天数。")
+    assert refused.startswith("11月28日（周六）督查时您不在村，这一天不能签到为在村，不计入驻村天数。")
     row = await checkin_of(harness, "李娜", SATURDAY)
     assert (row.in_village, row.reason) == (False, "inspected_away")
     # Away with a reason is still taken (the day still does not count).
