@@ -116,7 +116,8 @@ async def test_a_day_found_away_no_longer_counts_anywhere(harness):
     assert offer.plain_text == "您今天已经签到：不在村（督查时不在村）。如需更正，请点击下方按钮。"
     assert [data for r in offer.buttons for _, data in r] == ["ci:a"]
     refused = texts(await harness.press(users["李娜"], "ci:v"))[-1]
-    assert refused.startswith("11月28日（周六）督查时您不在村，这一天不能签到为在村，不计入驻村天数。")
+    assert refused.startswith(
+        "11月28日（周六）督查时您不在村，这一天不能签到为在村，不计入驻村天数。")
     row = await checkin_of(harness, "李娜", SATURDAY)
     assert (row.in_village, row.reason) == (False, "inspected_away")
     # Away with a reason is still taken (the day still does not count).
