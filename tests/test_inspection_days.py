@@ -16,6 +16,8 @@ from scheduler.plans import checkin_reminders
 from scheduler.runs import Run
 from storage.models import AuditEntry, Checkin, Person
 from tests.harness import texts
+from tests.test_export import by_header, fetch_workbook
+from tests.test_export import exports as exports  # the fixture, for this module's tests
 from tests.test_inspections import inspect_xincun, person_id, registered
 from tests.test_leave import settings as settings  # replies paced for tests
 
@@ -129,7 +131,8 @@ async def test_a_day_found_away_no_longer_counts_anywhere(harness):
     assert (await figures(harness, users))["me"] == "驻村天数：3"
 
 
-async def test_an_earlier_day_is_struck_and_the_reminder_spares_one_found_away(harness):
+async def test_an_earlier_day_is_struck_and_the_reminder_spares_one_found_away(harness,
+                                                                                exports):
     users = await registered(harness)
     users["王芳"] = await harness.register("13800138003", user_id=7103)
     await add_days(harness, "李娜", [23, 24, 25])
@@ -144,6 +147,13 @@ async def test_an_earlier_day_is_struck_and_the_reminder_spares_one_found_away(h
     assert me[1] == "驻村天数：2"
     told = harness.emu.sent_to(users["李娜"].id)
     assert any(m.plain_text.startswith("督查组11月25日（周三）到新村暗访时您不在村") for m in told)
+    # The export reads the reason and the correction in words.
+    await harness.send(users["吴敏"], "/export")
+    _, book, _ = await fetch_workbook(harness, users["吴敏"])
+    [struck] = [r for r in by_header(book, "签到") if r["日期"] == dt.datetime(2026, 11, 25)]
+    assert (struck["干部"], struck["不在村原因"]) == ("李娜", "督查时不在村")
+    assert [(r["操作人"], r["对象"], r["原值"], r["新值"]) for r in by_header(book, "操作日志")
+            if r["原值"] == "在村"] == [("钱进", "签到", "在村", "不在村（督查时不在村）")]
 
     # Today: 王芳 found away, with no check-in: none is added, and the morning reminder does
     # not ask her to check in (she cannot as in the village); others without one are asked.
