@@ -1,4 +1,5 @@
-"""/checkin: today in the village in one tap, or away with a reason; a location if shared."""
+"""/checkin: today in the village in one tap, or away with a reason; a location if shared.
+On a day an inspection found the cadre away only away is offered (and taken)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 village — the township and village by buttons, the day (today unless changed), who of the
 village team was found there (a button per member), and what was found. On save the village's
 team leader is told, with 查看记录 to open the record (isp:<id>, its scope checked when pressed).
+A member found away who had checked in as in the village that day has the check-in turned to
+away (storage.checkins.strike): they are told, the leader's notice names them, and the
+supervisor's confirmation counts them.
 
 The render_* functions are pure (translator and data in, text out)."""
 
