@@ -1,4 +1,5 @@
-"""/checkin: today in the village in one tap, or away with a reason; a location if shared."""
+"""/checkin: today in the village in one tap, or away with a reason; a location if shared.
+On a day an inspection found the cadre away only away is offered (and taken)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,10 @@ def _status(turn: Turn, row: Checkin) -> str:
     return turn.tr("checkin.status.away", reason=turn.tr(f"checkin.reason.{row.reason}"))
 
 
-def _choices(turn: Turn) -> dict[str, object]:
-    return inline_keyboard(
-        [
-            [(turn.tr("checkin.button.village"), "ci:v")],
-            [(turn.tr("checkin.button.away"), "ci:a")],
-        ]
-    )
+def _choices(turn: Turn, *, struck: bool = False) -> dict[str, object]:
+    """In the village or away; only away on a day an inspection found the cadre away."""
+    village = [] if struck else [[(turn.tr("checkin.button.village"), "ci:v")]]
+    return inline_keyboard([*village, [(turn.tr("checkin.button.away"), "ci:a")]])
 
 
 @command("checkin", roles=CADRE, description=N_("help.checkin"), order=10)
@@ -38,10 +36,15 @@ async def checkin(turn: Turn, args: str) -> None:
     if _refused(turn):
         return
     row = await checkins.for_day(turn.session, person_id=turn.person.id, day=turn.today)
-    if row is None:
+    struck = bool(await checkins.found_away(turn.session, day=turn.today,
+                                            person_ids=[turn.person.id]))
+    if row is None and struck:
+        turn.say(turn.tr("checkin.struck", day=turn.today), markup=_choices(turn, struck=True))
+    elif row is None:
         turn.say(turn.tr("checkin.prompt", day=turn.today), markup=_choices(turn))
     else:
-        turn.say(turn.tr("checkin.already", status=_status(turn, row)), markup=_choices(turn))
+        turn.say(turn.tr("checkin.already", status=_status(turn, row)),
+                 markup=_choices(turn, struck=struck))
 
 
 @callback("ci", roles=CADRE)
@@ -75,14 +78,18 @@ async def _save(turn: Turn, *, in_village: bool, reason: str | None) -> None:
     assert person is not None
     if _refused(turn):  # a button of an earlier day, pressed once the campaign is over
         return
-    row, before = await checkins.check_in(
-        turn.session,
-        person=person,
-        day=turn.today,
-        in_village=in_village,
-        reason=reason,
-        now=turn.now,
-    )
+    try:
+        row, before = await checkins.check_in(
+            turn.session,
+            person=person,
+            day=turn.today,
+            in_village=in_village,
+            reason=reason,
+            now=turn.now,
+        )
+    except checkins.StruckDay:  # the day stays as the inspection found it; away is still open
+        turn.say(turn.tr("checkin.struck", day=turn.today), markup=_choices(turn, struck=True))
+        return
     if before is not None and (before.in_village, before.reason) == (in_village, row.reason):
         turn.notice(turn.tr("checkin.unchanged"))
         return
@@ -94,8 +101,8 @@ async def _save(turn: Turn, *, in_village: bool, reason: str | None) -> None:
             entity_id=row.id,
             action="correct",
             field="status",
-            old=_code(before),
-            new=_code(row),
+            old=checkins.status_code(before),
+            new=checkins.status_code(row),
             at=turn.now,
         )
     message_id = turn.pressed_message_id
@@ -106,10 +113,6 @@ async def _save(turn: Turn, *, in_village: bool, reason: str | None) -> None:
         turn.tr(key, day=row.day, status=_status(turn, row)),
         markup=_location_keyboard(turn) if in_village else REMOVE_KEYBOARD,
     )
-
-
-def _code(row: Checkin) -> str:
-    return "village" if row.in_village else f"away:{row.reason}"
 
 
 def _location_keyboard(turn: Turn) -> dict[str, object]:

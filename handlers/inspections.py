@@ -2,6 +2,9 @@
 village — the township and village by buttons, the day (today unless changed), who of the
 village team was found there (a button per member), and what was found. On save the village's
 team leader is told, with 查看记录 to open the record (isp:<id>, its scope checked when pressed).
+A member found away who had checked in as in the village that day has the check-in turned to
+away (storage.checkins.strike): they are told, the leader's notice names them, and the
+supervisor's confirmation counts them.
 
 The render_* functions are pure (translator and data in, text out)."""
 
@@ -82,21 +85,33 @@ async def _save(turn: Turn, data: Data) -> None:
         turn.say(turn.tr("inspect.no_such_village"))
         return
     present = [int(code) for code in data.get("present") or []]
-    inspection = await store.record(
+    inspection, struck = await store.record(
         turn.session, by=_person(turn), village=village, kind=data["kind"],
         day=dt.date.fromisoformat(data["day"]), findings=data["findings"],
         present_ids=present, now=turn.now)
     view = await store.view_of(turn.session, inspection)
-    leaders = [p for p in await store.team_of(turn.session, village_id=village.id)
-               if p.role == "team_leader" and reachable(p)]
+    team = await store.team_of(turn.session, village_id=village.id)
+    leaders = [p for p in team if p.role == "team_leader" and reachable(p)]
+    struck_names = [p.name for p in team if p.id in struck]
     for leader in leaders:
         tr = turn.tr_for(leader)
-        turn.tell(leader, "\n".join([tr("inspect.leader_notice"), render_record(tr, view)]),
+        lines = [tr("inspect.leader_notice"), render_record(tr, view)]
+        if struck_names:
+            lines.append(tr("inspect.leader_struck", names=tr("common.list_sep").join(
+                struck_names)))
+        turn.tell(leader, "\n".join(lines),
                   markup=inline_keyboard([[(tr("inspect.button.open"),
                                             f"isp:{inspection.id}")]]),
                   key=f"inspection:{inspection.id}:{leader.id}")
-    turn.say("\n".join([turn.tr("inspect.saved", village=village.name, absent=len(view.absent)),
-                        sent_to(turn, leaders, msgid="inspect.told")]))
+    for cadre in (p for p in team if p.id in struck and reachable(p)):
+        tr = turn.tr_for(cadre)
+        turn.tell(cadre, tr("inspect.day_struck", day=inspection.day, village=village.name,
+                            kind=tr(KIND.format(inspection.kind))),
+                  key=f"inspection-struck:{inspection.id}:{cadre.id}")
+    lines = [turn.tr("inspect.saved", village=village.name, absent=len(view.absent))]
+    if struck:
+        lines.append(turn.tr("inspect.saved_struck", count=len(struck)))
+    turn.say("\n".join([*lines, sent_to(turn, leaders, msgid="inspect.told")]))
 
 
 QUESTIONS = (

@@ -31,12 +31,14 @@ from storage.outbox import Outgoing
 async def checkin_reminders(run: Run) -> list[Outgoing]:
     """Morning: cadres without a check-in today, except those on approved leave today (a
     request waiting for a decision, or declined, spares nothing); none on a public holiday,
-    unless the county counts holidays as working days."""
+    unless the county counts holidays as working days; none to those an inspection of today
+    found away already (the day cannot be checked in as in the village)."""
     calendar = run.ctx.settings.calendar
     if calendar.holiday(run.day) and not calendar.holidays_count_as_workdays:
         return []
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
     done = await checkins.people_with_checkin(run.session, day=run.day)
+    done |= await checkins.found_away(run.session, day=run.day, person_ids=[p.id for p in cadres])
     leave = await leave_store.on_leave(run.session, day=run.day)
     return [message(p, run.tr(p)("remind.checkin"), key=f"checkin:{run.day}:{p.id}",
                     kind="reminder")

@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Checkin, Person
+from storage.audit import record_audit
+from storage.models import Checkin, Inspection, InspectionCadre, Person
+
+# The reason of a day an inspection found the cadre away from the village (督查时不在村): set
+# by `strike` when the inspection is saved, never picked; the day no longer counts.
+INSPECTED_AWAY = "inspected_away"
+
+
+class StruckDay(Exception):
+    """A check-in in the village for a day an inspection found the person away: the
+    inspection's finding is the record of that day."""
 
 
 async def for_day(session: AsyncSession, *, person_id: int, day: dt.date) -> Checkin | None:
@@ -29,7 +40,11 @@ async def check_in(
     reason: str | None,
     now: dt.datetime,
 ) -> tuple[Checkin, Checkin | None]:
-    """Record the day (one row per person and day); returns it and a copy of what it replaced."""
+    """Record the day (one row per person and day); returns it and a copy of what it replaced.
+    Raises StruckDay, changing nothing, for a day in the village an inspection found the person
+    away (a day away is still recorded)."""
+    if in_village and await found_away(session, day=day, person_ids=[person.id]):
+        raise StruckDay
     row = await for_day(session, person_id=person.id, day=day)
     before = None
     if row is None:
@@ -45,6 +60,44 @@ async def check_in(
     row.updated_at = now
     await session.flush()
     return row, before
+
+
+def status_code(row: Checkin) -> str:
+    """A check-in's state as the audit trail keeps it: "village" or "away:<reason>"."""
+    return "village" if row.in_village else f"away:{row.reason}"
+
+
+async def found_away(
+    session: AsyncSession, *, day: dt.date, person_ids: Iterable[int]
+) -> set[int]:
+    """Of `person_ids`, who an inspection of `day` found away from the village."""
+    result = await session.execute(
+        select(InspectionCadre.person_id)
+        .join(Inspection, Inspection.id == InspectionCadre.inspection_id)
+        .where(Inspection.day == day, InspectionCadre.present.is_(False),
+               InspectionCadre.person_id.in_(list(person_ids))))
+    return set(result.scalars())
+
+
+async def strike(
+    session: AsyncSession, *, person_ids: Iterable[int], day: dt.date, by: Person,
+    now: dt.datetime,
+) -> list[int]:
+    """An inspection of `day` found `person_ids` away: each one's check-in in the village that
+    day becomes away (INSPECTED_AWAY), with an audit entry by `by` (the supervisor), through the
+    ORM so the rollups follow. A day without a check-in gets none (it counts already not).
+    Returns whose days were struck."""
+    rows = (await session.execute(select(Checkin).where(
+        Checkin.person_id.in_(list(person_ids)), Checkin.day == day,
+        Checkin.in_village.is_(True)).order_by(Checkin.person_id))).scalars().all()
+    for row in rows:
+        old = status_code(row)
+        row.in_village, row.reason, row.updated_at = False, INSPECTED_AWAY, now
+        await record_audit(session, actor_id=by.id, entity="checkin", entity_id=row.id,
+                           action="correct", field="status", old=old, new=status_code(row),
+                           at=now)
+    await session.flush()
+    return [row.person_id for row in rows]
 
 
 async def set_location(

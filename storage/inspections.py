@@ -2,7 +2,9 @@
 supervision groups) records a village's day — who of the village team was found there, and what
 was found. Every member placed in the village when the record is saved gets a row, present or
 not, so an absence counts in /team, /laggards, the export and the county report whatever the
-roster does later.
+roster does later. The finding is the record of that day: a member found away who checked in
+as in the village has that check-in turned to away (storage.checkins.strike), so every figure
+of days in the village counts one fewer, and cannot check in as in the village for it again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
+from storage.checkins import strike
 from storage.figures import CADRE_ROLES
 from storage.models import Inspection, InspectionCadre, Person, Village
 from storage.people import in_village
@@ -54,9 +57,11 @@ async def team_of(session: AsyncSession, *, village_id: int) -> list[Person]:
 async def record(
     session: AsyncSession, *, by: Person, village: Village, kind: str, day: dt.date,
     findings: str, present_ids: Iterable[int], now: dt.datetime,
-) -> Inspection:
+) -> tuple[Inspection, list[int]]:
     """Save an inspection: every member of the village team now, found present or not (ids
-    in `present_ids` that are not on the team are ignored), with an audit entry."""
+    in `present_ids` that are not on the team are ignored), with an audit entry; the day of
+    each member found away who checked in as in the village is struck. Returns the inspection
+    and whose days were struck."""
     if kind not in KINDS:
         raise ValueError(f"unknown inspection kind {kind!r}")
     inspection = Inspection(person_id=by.id, village_id=village.id,
@@ -71,7 +76,9 @@ async def record(
     await record_audit(session, actor_id=by.id, entity="inspection", entity_id=inspection.id,
                        action="record", at=now, field="village_id", new=str(village.id))
     await session.flush()
-    return inspection
+    struck = await strike(session, person_ids=[p.id for p in team if p.id not in present],
+                          day=day, by=by, now=now)
+    return inspection, struck
 
 
 async def by_id(session: AsyncSession, *, inspection_id: int) -> Inspection | None:
