@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
+from storage.db import dialect_name
 from storage.models import Checkin, Inspection, InspectionCadre, Person
 
 # The reason of a day an inspection found the cadre away from the village (督查时不在村): set
@@ -86,9 +87,17 @@ async def strike(
     """An inspection of `day` found `person_ids` away: each one's check-in in the village that
     day becomes away (INSPECTED_AWAY), with an audit entry by `by` (the supervisor), through the
     ORM so the rollups follow. A day without a check-in gets none (it counts already not).
-    Returns whose days were struck."""
+    Returns whose days were struck.
+
+    Their person rows are locked first (PostgreSQL; in id order), as each of their own turns
+    locks theirs (handlers/router.py): a check-in racing the inspection either commits before
+    and is struck here, or waits and then sees the inspection and is refused (StruckDay)."""
+    ids = sorted(set(person_ids))
+    if ids and dialect_name(session) == "postgresql":
+        await session.execute(select(Person.id).where(Person.id.in_(ids))
+                              .order_by(Person.id).with_for_update())
     rows = (await session.execute(select(Checkin).where(
-        Checkin.person_id.in_(list(person_ids)), Checkin.day == day,
+        Checkin.person_id.in_(ids), Checkin.day == day,
         Checkin.in_village.is_(True)).order_by(Checkin.person_id))).scalars().all()
     for row in rows:
         old = status_code(row)

@@ -8,18 +8,22 @@ day strikes that day the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from scheduler.plans import checkin_reminders
 from scheduler.runs import Run
+from storage import checkins, people
 from storage.models import AuditEntry, Checkin, Person
-from tests.harness import texts
+from tests.harness import DEFAULT_ROSTER, texts
 from tests.test_export import by_header, fetch_workbook
 from tests.test_export import exports as exports  # the fixture, for this module's tests
-from tests.test_inspections import inspect_xincun, person_id, registered
+from tests.test_inspections import SUPERVISOR, inspect_xincun, person_id, registered
 from tests.test_leave import settings as settings  # replies paced for tests
+from tests.test_spotcheck import until_a_draw_waits
 
 NOW = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)
 SATURDAY = dt.date(2026, 11, 28)  # the harness's today
@@ -172,3 +176,41 @@ async def test_an_earlier_day_is_struck_and_the_reminder_spares_one_found_away(h
     assert {await person_id(harness, n) for n in ("李娜", "张伟", "刘洋")} <= reminded
     refused = texts(await harness.send(users["王芳"], "/checkin"))[-1]
     assert refused.startswith("11月28日（周六）督查时您不在村，这一天不能签到为在村")
+
+
+async def test_a_check_in_racing_the_inspection_on_postgresql_is_struck(harness):
+    """李娜's turn (her person row locked, as the router does) checks in as in the village and
+    has not committed when the supervisor's inspection strikes the day: the strike waits for
+    her turn, then finds her check-in and strikes it — it is never left counted."""
+    if harness.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: the two turns cannot overlap there")
+    await harness.import_roster(DEFAULT_ROSTER + SUPERVISOR)
+    li, qian = await person_id(harness, "李娜"), await person_id(harness, "钱进")
+    checked_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def her_turn() -> None:
+        async with harness.db.write() as session:
+            me = await people.by_id(session, person_id=li, lock=True)
+            assert me is not None
+            await checkins.check_in(session, person=me, day=SATURDAY, in_village=True,
+                                    reason=None, now=NOW)
+            checked_in.set()
+            await release.wait()
+
+    turn = asyncio.create_task(her_turn())
+    await checked_in.wait()
+
+    async def strike() -> list[int]:
+        async with harness.db.write() as session:
+            by = await people.by_id(session, person_id=qian)
+            assert by is not None
+            return await checkins.strike(session, person_ids=[li], day=SATURDAY, by=by, now=NOW)
+
+    striking = asyncio.create_task(strike())
+    await until_a_draw_waits(harness)  # a connection waits on a lock: the strike, on her row
+    release.set()
+    await turn
+    assert await striking == [li]
+    row = await checkin_of(harness, "李娜", SATURDAY)
+    assert (row.in_village, row.reason) == (False, "inspected_away")
