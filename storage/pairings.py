@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import resolve
@@ -42,6 +42,33 @@ def pairing_scope(person: Person) -> Scope:
     return Scope("county")
 
 
+def may_pair_in(person: Person, village: Village) -> bool:
+    """Whether the village lies inside the person's pairing scope as the row stands now."""
+    return pairing_scope(person).contains(
+        Scope("village", township_id=village.township_id, village_id=village.id))
+
+
+async def paired_household(session: AsyncSession, *, person: Person,
+                           household_id: int | None) -> tuple[Household, Village]:
+    """One of the person's paired households and its village, while that village is still one
+    they may pair in (`may_pair_in`, on the person's row re-read in this transaction).
+
+    Raises OutOfScope when the pairing is gone, the village is outside their scope now, or the
+    id is none of theirs (a forged button) or None."""
+    if household_id is None:
+        raise OutOfScope("no household")
+    row = (await session.execute(
+        select(Household, Village)
+        .join(Village, Village.id == Household.village_id)
+        .join(Pairing, and_(Pairing.household_id == Household.id,
+                            Pairing.person_id == person.id))
+        .where(Household.id == household_id)
+    )).first()
+    if row is None or not may_pair_in(person, row[1]):
+        raise OutOfScope(str(household_id))
+    return row[0], row[1]
+
+
 async def pair(
     session: AsyncSession,
     *,
@@ -59,8 +86,7 @@ async def pair(
     OutOfScope for a village outside the scope, ValueError when no household is named."""
     if village_id is not None:
         village = await session.get(Village, village_id)
-        if village is None or not pairing_scope(person).contains(
-                Scope("village", township_id=village.township_id, village_id=village.id)):
+        if village is None or not may_pair_in(person, village):
             raise OutOfScope(str(village_id))
     target = await resolve(session, person=person, now=now, household_id=household_id,
                            household_name=household_name, village_id=village_id)
