@@ -52,7 +52,7 @@ async def add_aid(
         raise ValueError(f"unknown project type {project_type!r}")
     household: Household | None
     if person.village_id is None:
-        if kind != "condolence" or household_id is None:
+        if kind != "condolence":
             raise ValueError("outside a village team: only a paired household's condolence")
         household, village = await paired_household(session, person=person,
                                                     household_id=household_id)
