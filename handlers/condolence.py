@@ -14,13 +14,14 @@ and township on the row, where the visit counts (/targets, the export, the count
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from decimal import Decimal
 
 from common.i18n import N_
 from handlers.aid import AID_QUESTIONS
 from handlers.base import Turn
 from handlers.dialogs import register_form
-from handlers.forms import Data, Form
+from handlers.forms import Choice, Data, Form
 from handlers.pairing import code_id, pair_status
 from handlers.registry import CADRE, EVERYONE
 from storage import aid as store
@@ -31,22 +32,31 @@ from storage.scope import OutOfScope
 # Cadres and team leaders record condolences with /aid, in their own village.
 OUTSIDE_TEAMS = EVERYONE - CADRE
 
-QUESTIONS = (
-    dataclasses.replace(AID_QUESTIONS["household"], prompt=N_("condolence.q.household"),
-                        allow_text=False, max_len=None, when=None),
-    dataclasses.replace(AID_QUESTIONS["holiday"], when=None),
-    dataclasses.replace(AID_QUESTIONS["amount"], when=None),
-)
-
 
 def _person(turn: Turn) -> Person:
     assert turn.person is not None  # the router lets only registered people reach a form
     return turn.person
 
 
+async def _household_choices(turn: Turn, data: Data) -> Sequence[Choice]:
+    """The person's paired households they may still visit (not those of a village outside
+    their pairing scope since they moved)."""
+    households = await pairings.pairings_in_scope(turn.session, person=_person(turn))
+    return [Choice(f"h{h.id}", h.name, literal=True) for h in households]
+
+
+QUESTIONS = (
+    dataclasses.replace(AID_QUESTIONS["household"], prompt=N_("condolence.q.household"),
+                        choices=_household_choices, allow_text=False, max_len=None,
+                        when=None),
+    dataclasses.replace(AID_QUESTIONS["holiday"], when=None),
+    dataclasses.replace(AID_QUESTIONS["amount"], when=None),
+)
+
+
 async def prepare(turn: Turn, args: str) -> Data | None:
     """Start with the person's paired households against their quota; with none, say /pair."""
-    if not await pairings.pairings_of(turn.session, person_id=_person(turn).id):
+    if not await pairings.pairings_in_scope(turn.session, person=_person(turn)):
         turn.say(turn.tr("condolence.no_pairs"))
         return None
     turn.say(await pair_status(turn))
@@ -61,7 +71,7 @@ async def refresh(turn: Turn, data: Data) -> str | None:
                                         household_id=code_id(data, "household"))
     except OutOfScope:
         data.pop("household", None)
-        left = await pairings.pairings_of(turn.session, person_id=_person(turn).id)
+        left = await pairings.pairings_in_scope(turn.session, person=_person(turn))
         return turn.tr("condolence.not_paired" if left else "condolence.no_pairs_left")
     return None
 

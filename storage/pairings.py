@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import resolve
@@ -48,25 +48,42 @@ def may_pair_in(person: Person, village: Village) -> bool:
         Scope("village", township_id=village.township_id, village_id=village.id))
 
 
+async def _paired_in_scope(session: AsyncSession, *, person: Person,
+                           household_id: int | None = None) -> list[tuple[Household, Village]]:
+    """The person's paired households (or the one of that id) with their villages, those
+    whose village is still one they may pair in (`may_pair_in`), oldest pairing first."""
+    query = (
+        select(Household, Village)
+        .join(Village, Village.id == Household.village_id)
+        .join(Pairing, Pairing.household_id == Household.id)
+        .where(Pairing.person_id == person.id)
+        .order_by(Pairing.created_at, Pairing.id)
+    )
+    if household_id is not None:
+        query = query.where(Household.id == household_id)
+    rows = (await session.execute(query)).all()
+    return [(household, village) for household, village in rows
+            if may_pair_in(person, village)]
+
+
+async def pairings_in_scope(session: AsyncSession, *, person: Person) -> list[Household]:
+    """The person's paired households they may record a condolence for: those whose village
+    is still inside their pairing scope, oldest pairing first."""
+    return [household for household, _ in await _paired_in_scope(session, person=person)]
+
+
 async def paired_household(session: AsyncSession, *, person: Person,
                            household_id: int | None) -> tuple[Household, Village]:
     """One of the person's paired households and its village, while that village is still one
-    they may pair in (`may_pair_in`, on the person's row re-read in this transaction).
+    they may pair in (on the person's row re-read in this transaction).
 
     Raises OutOfScope when the pairing is gone, the village is outside their scope now, or the
     id is none of theirs (a forged button) or None."""
-    if household_id is None:
-        raise OutOfScope("no household")
-    row = (await session.execute(
-        select(Household, Village)
-        .join(Village, Village.id == Household.village_id)
-        .join(Pairing, and_(Pairing.household_id == Household.id,
-                            Pairing.person_id == person.id))
-        .where(Household.id == household_id)
-    )).first()
-    if row is None or not may_pair_in(person, row[1]):
+    found = (await _paired_in_scope(session, person=person, household_id=household_id)
+             if household_id is not None else [])
+    if not found:
         raise OutOfScope(str(household_id))
-    return row[0], row[1]
+    return found[0]
 
 
 async def pair(

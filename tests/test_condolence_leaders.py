@@ -1,7 +1,8 @@
 """/condolence (issue 19): a person in no village team — a county-level leader, a township
 leader — records the holiday condolence visit to one of their own paired households, and it
 counts in the household's village: /targets, the API, /stats. Nobody without a pairing gets a
-form, and a household no longer theirs is refused in the save."""
+form, and a household no longer theirs is refused in the save. The holiday reminder tells such a
+person with pairings to record them with /condolence."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from storage.models import Aid, Dialog, Household, Pairing, Township, Village
 from storage.scope import OutOfScope
 from tests import test_targets
 from tests.harness import offered_buttons, texts
+from tests.scheduling import local, tick
 from tests.test_leave import person
 from tests.test_leave_figures import pair_outside
+from tests.test_schedules import bind_everyone, messages
 from tests.test_targets import NOON, api_targets, village
 
 # The API's token, from the help targets' tests.
@@ -82,7 +85,7 @@ async def test_a_leader_with_no_pairing_is_told_to_pair_first(harness):
     await harness.import_roster()
     sun = await harness.register("13800138007", user_id=7207, language_code="zh-hans")
     replies = await harness.send(sun, "/condolence")
-    assert texts(replies) == ["您还没有结对帮扶户，没有可记录的慰问。请先发送 /pair 选村结对，"
+    assert texts(replies) == ["您还没有可以慰问的结对帮扶户。请先发送 /pair 选村结对，"
                               "再用 /condolence 记录慰问。"]
     async with harness.db.read() as session:
         assert (await session.execute(select(Dialog))).scalars().all() == []
@@ -149,4 +152,22 @@ async def test_the_save_itself_refuses_a_household_not_paired_or_outside_the_sco
         with pytest.raises(OutOfScope):
             await pairings.paired_household(session, person=sun,
                                             household_id=ids["outside"])
+        assert await pairings.pairings_in_scope(session, person=sun) == []  # none to offer
     assert await _aid_rows(harness) == []
+
+
+async def test_the_holiday_reminder_reaches_a_leader_with_pairings_naming_condolence(harness):
+    """A week before New Year's Day: 周杰 (paired, no village) is told to use /condolence; 孙丽
+    (no pairing) is told nothing; a cadre still records with /aid."""
+    chats = await bind_everyone(harness)
+    gubu, _ = await _places(harness, "古埠村")
+    async with harness.db.write() as session:
+        await pairings.pair(session, person=await person(harness, "周杰"),
+                            now=harness.clock.now(), village_id=gubu.id, household_name="刘大爷")
+    await tick(harness, local(2026, 12, 25, 8, 0))
+    await tick(harness, local(2026, 12, 25, 9, 0))
+    assert [m for m in messages(harness, chats["周杰"]) if "condolence" in m] == [
+        "New Year's Day is on Fri 1 Jan 2027. Visit your paired households (1 of 3 paired), "
+        "at least ¥200 each, and record each visit with /condolence."]
+    assert [m for m in messages(harness, chats["孙丽"]) if "condolence" in m] == []
+    assert any(m.endswith("record them with /aid.") for m in messages(harness, chats["王芳"]))
