@@ -122,6 +122,19 @@ async def test_a_household_unpaired_before_the_save_is_refused_and_asked_again(h
     [row] = await _aid_rows(harness)
     assert (row.village_id, row.township_id, row.holiday) == (xin.id, town.id, "spring_festival")
 
+    # Her last pairing gone too: nothing is left to pick, and she is told how to go on.
+    replies = await harness.tap(sun, await harness.send(sun, "/condolence"), "李大爷")
+    replies = await harness.tap(sun, replies, "元旦")
+    replies = await harness.send(sun, "200")
+    async with harness.db.write() as session:
+        await session.execute(delete(Pairing))
+    replies = await harness.tap(sun, replies, "提交")
+    assert texts(replies)[-1].startswith(
+        "该户已不是您的结对户，未保存；您现在没有可以慰问的结对帮扶户。请发送 /cancel 退出，"
+        "用 /pair 结对后再记录慰问。\n慰问哪一户？")
+    assert _buttons(replies) == []
+    assert len(await _aid_rows(harness)) == 1
+
 
 async def test_the_save_itself_refuses_a_household_not_paired_or_outside_the_scope(harness):
     """storage.aid.add_aid re-checks in its own transaction: 孙丽 may not record a condolence
