@@ -29,14 +29,15 @@ def _person(turn: Turn) -> Person:
     return turn.person
 
 
-def _code_id(data: Data, key: str) -> int | None:
+def code_id(data: Data, key: str) -> int | None:
+    """The id in a coded answer (`h12`, `v3`), or None when there is none."""
     value = str(data.get(key) or "")
     return int(value[1:]) if value[1:].isdigit() else None
 
 
 def chosen_village(turn: Turn, data: Data) -> int | None:
     """The village whose households are offered: the one picked, else the person's own."""
-    picked = _code_id(data, "village")
+    picked = code_id(data, "village")
     return picked if picked is not None else _person(turn).village_id
 
 
@@ -77,7 +78,7 @@ async def save_pair(turn: Turn, data: Data, question: Question) -> None:
     try:
         household, created = await pairings.pair(
             turn.session, person=_person(turn), now=turn.now,
-            village_id=_code_id(data, "village"), household_id=household_id,
+            village_id=code_id(data, "village"), household_id=household_id,
             household_name=household_name)
     except (OutOfScope, ValueError):  # placed elsewhere, or in no village, since it began
         turn.say(turn.tr("pair.out_of_scope"))
@@ -96,7 +97,7 @@ async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
 
 
 async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    township_id = _code_id(data, "township")
+    township_id = code_id(data, "township")
     if township_id is None:
         return []
     return [Choice(f"v{v.id}", v.name, literal=True)

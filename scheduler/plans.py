@@ -27,6 +27,9 @@ from storage.figures import CADRE_ROLES
 from storage.models import Person
 from storage.outbox import Outgoing
 
+# Those in no village team who may pair (/pair) and record their condolences (/condolence).
+OUTSIDE_TEAM_ROLES = tuple(role for role in people.ROLES if role not in CADRE_ROLES)
+
 
 async def checkin_reminders(run: Run) -> list[Outgoing]:
     """Morning: cadres without a check-in today, except those on approved leave today (a
@@ -159,22 +162,29 @@ async def summaries_missing_to_townships(run: Run) -> list[Outgoing]:
 
 
 async def holiday_reminders(run: Run) -> list[Outgoing]:
-    """Before New Year's Day and the Spring Festival: plan condolence visits to paired homes."""
+    """Before New Year's Day and the Spring Festival: plan condolence visits to paired homes.
+    Every cadre is reminded (/aid); someone in no village team only when they have paired
+    households, which they record with /condolence."""
     settings = run.ctx.settings
     holidays = upcoming_holidays(run.day, within_days=settings.holiday_reminder_days_before)
     if not holidays:
         return []
     cadres = await people.reachable(run.session, roles=CADRE_ROLES)
-    paired = await pairings.pair_counts(run.session, person_ids=[p.id for p in cadres])
+    outside = [p for p in await people.reachable(run.session, roles=OUTSIDE_TEAM_ROLES)
+               if p.village_id is None]
+    paired = await pairings.pair_counts(run.session,
+                                        person_ids=[p.id for p in cadres + outside])
+    reminded = [(p, "remind.holiday") for p in cadres] + [
+        (p, "remind.holiday_paired") for p in outside if paired.get(p.id)]
     out: list[Outgoing] = []
     for name, date in holidays:
-        for cadre in cadres:
-            tr = run.tr(cadre)
-            text = tr("remind.holiday", holiday=tr(f"holiday.{name}"), date=date,
-                      paired=paired.get(cadre.id, 0), quota=settings.pair_quota(cadre.rank),
+        for person, msgid in reminded:
+            tr = run.tr(person)
+            text = tr(msgid, holiday=tr(f"holiday.{name}"), date=date,
+                      paired=paired.get(person.id, 0), quota=settings.pair_quota(person.rank),
                       minimum=Money(settings.condolence_min_amount))
-            out.append(message(cadre, text, kind="reminder",
-                               key=f"holiday:{name}:{date}:{cadre.id}"))
+            out.append(message(person, text, kind="reminder",
+                               key=f"holiday:{name}:{date}:{person.id}"))
     return out
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.households import resolve
-from storage.models import Aid, Person
+from storage.models import Aid, Household, Person
+from storage.pairings import paired_household
 from storage.people import places
 from storage.scope import in_period
 
@@ -40,15 +41,29 @@ async def add_aid(
     """Record one act of help, with the cadre's village, township and unit on the row.
 
     A condolence visit names a household by id or by name (a new name joins the village list).
+    Someone in no village team (a county-level or township leader) records only a condolence
+    for one of their own paired households (`household_id`), re-checked here against their
+    pairings and pairing scope as they stand (OutOfScope); the row carries the household's
+    village and township, where the visit counts.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown aid kind {kind!r}")
     if project_type is not None and project_type not in PROJECT_TYPES:
         raise ValueError(f"unknown project type {project_type!r}")
-    household = await resolve(session, person=person, now=now, household_id=household_id,
-                              household_name=household_name)
+    household: Household | None
+    if person.village_id is None:
+        if kind != "condolence":
+            raise ValueError("outside a village team: only a paired household's condolence")
+        household, village = await paired_household(session, person=person,
+                                                    household_id=household_id)
+        place = {"village_id": village.id, "township_id": village.township_id,
+                 "unit_id": person.unit_id}
+    else:
+        household = await resolve(session, person=person, now=now, household_id=household_id,
+                                  household_name=household_name)
+        place = places(person)
     row = Aid(
-        person_id=person.id, **places(person), kind=kind, day=day,
+        person_id=person.id, **place, kind=kind, day=day,
         household_id=household.id if household else None,
         holiday=holiday, amount=amount, items=items, people_count=people_count,
         destination=destination, project_name=project_name,

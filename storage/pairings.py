@@ -42,6 +42,50 @@ def pairing_scope(person: Person) -> Scope:
     return Scope("county")
 
 
+def may_pair_in(person: Person, village: Village) -> bool:
+    """Whether the village lies inside the person's pairing scope as the row stands now."""
+    return pairing_scope(person).contains(
+        Scope("village", township_id=village.township_id, village_id=village.id))
+
+
+async def _paired_in_scope(session: AsyncSession, *, person: Person,
+                           household_id: int | None = None) -> list[tuple[Household, Village]]:
+    """The person's paired households (or the one of that id) with their villages, those
+    whose village is still one they may pair in (`may_pair_in`), oldest pairing first."""
+    query = (
+        select(Household, Village)
+        .join(Village, Village.id == Household.village_id)
+        .join(Pairing, Pairing.household_id == Household.id)
+        .where(Pairing.person_id == person.id)
+        .order_by(Pairing.created_at, Pairing.id)
+    )
+    if household_id is not None:
+        query = query.where(Household.id == household_id)
+    rows = (await session.execute(query)).all()
+    return [(household, village) for household, village in rows
+            if may_pair_in(person, village)]
+
+
+async def pairings_in_scope(session: AsyncSession, *, person: Person) -> list[Household]:
+    """The person's paired households they may record a condolence for: those whose village
+    is still inside their pairing scope, oldest pairing first."""
+    return [household for household, _ in await _paired_in_scope(session, person=person)]
+
+
+async def paired_household(session: AsyncSession, *, person: Person,
+                           household_id: int | None) -> tuple[Household, Village]:
+    """One of the person's paired households and its village, while that village is still one
+    they may pair in (on the person's row re-read in this transaction).
+
+    Raises OutOfScope when the pairing is gone, the village is outside their scope now, or the
+    id is none of theirs (a forged button) or None."""
+    found = (await _paired_in_scope(session, person=person, household_id=household_id)
+             if household_id is not None else [])
+    if not found:
+        raise OutOfScope(str(household_id))
+    return found[0]
+
+
 async def pair(
     session: AsyncSession,
     *,
@@ -59,8 +103,7 @@ async def pair(
     OutOfScope for a village outside the scope, ValueError when no household is named."""
     if village_id is not None:
         village = await session.get(Village, village_id)
-        if village is None or not pairing_scope(person).contains(
-                Scope("village", township_id=village.township_id, village_id=village.id)):
+        if village is None or not may_pair_in(person, village):
             raise OutOfScope(str(village_id))
     target = await resolve(session, person=person, now=now, household_id=household_id,
                            household_name=household_name, village_id=village_id)

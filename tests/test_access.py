@@ -64,6 +64,9 @@ EXPECTED: dict[str, set[str]] = {
     "pair": EVERYONE,  # the notice gives everyone a pairing quota, county-level leaders too
     "systems": EVERYONE,  # a team records its village's systems; leaders above read the lacks
     "inspect": {SUPERVISOR},  # an inspection or unannounced visit, by the supervision groups
+    # a condolence visit to one's own paired household, for those in no village team (cadres
+    # and team leaders record theirs with /aid)
+    "condolence": {TOWNSHIP, LEADING, OFFICE, SUPERVISOR},
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009", SUPERVISOR: "13800138010"}
@@ -252,6 +255,16 @@ async def _handed_over(harness, chats) -> list:
 _PROBLEM_CARD = _then("李娜", _command("李娜", "/problems"), "prb")
 
 
+async def _paired_condolence(harness, chats) -> list:
+    """孙丽 (in no village team) paired with a household of 新村 by /pair; her /condolence."""
+    sun = _user(harness, chats, "孙丽")
+    replies = await harness.send(sun, "/pair")
+    for label in ("黄金埠镇", "新村"):
+        replies = await harness.tap(sun, replies, label)
+    await harness.tap(sun, await harness.send(sun, "Old Liu"), "Save")
+    return await harness.send(sun, "/condolence")
+
+
 async def _leave_asked(harness, chats) -> list:
     """李娜 asks for leave: 张伟's notice, with 批准 / 不批准."""
     li = _user(harness, chats, "李娜")
@@ -284,6 +297,7 @@ FORM_CASES = {  # form -> (who, how they open it)
     "handover_return": ("孙丽", _then("孙丽", _handed_over, "ho", ":r")),
     "pair": ("李娜", _command("李娜", "/pair")),
     "systems": ("李娜", _command("李娜", "/systems")),
+    "condolence": ("孙丽", _paired_condolence),
 }
 BUTTON_CASES = {  # prefix -> (who, how they are shown a message with such a button)
     "f": ("李娜", _command("李娜", "/dispute")), "ci": ("李娜", _command("李娜", "/checkin")),

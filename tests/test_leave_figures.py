@@ -151,6 +151,19 @@ async def test_declined_leave_changes_no_figure(harness):
             in document)
 
 
+async def pair_outside(harness, user, township: str, village: str, household: str) -> list:
+    """A person in no village team pairs by /pair in Chinese: the township and the village by
+    buttons, the household typed (a new one joins the village's list), 提交. Every reply, in
+    order."""
+    replies = await harness.send(user, "/pair")
+    said = list(replies)
+    for label in (township, village):
+        replies = await harness.tap(user, replies, label)
+        said += replies
+    replies = await harness.tap(user, await harness.send(user, household), "提交")
+    return said + replies
+
+
 async def test_a_county_leader_pairs_in_any_village_and_pairs_shows_the_quota(harness):
     """周杰 (leading group, county rank, no village) picks 古埠镇 → 古埠村 → a new household
     by buttons and typing; /pairs lists him at 1/3 among the leaders outside the teams. The
@@ -158,15 +171,11 @@ async def test_a_county_leader_pairs_in_any_village_and_pairs_shows_the_quota(ha
     await harness.import_roster()
     zhou = await harness.register("13800138008", user_id=7208, language_code="zh-hans")
     office = await harness.register("13800138009", user_id=7209, language_code="zh-hans")
-    replies = await harness.send(zhou, "/pair")
-    assert "您的结对帮扶户：0 户，按职级应结对 3 户（—）。" in texts(replies)[0]
-    assert "请先选择结对户所在的乡镇" in texts(replies)[-1]
-    replies = await harness.tap(zhou, replies, "古埠镇")
-    assert "请选择结对户所在的村" in texts(replies)[-1]
-    replies = await harness.tap(zhou, replies, "古埠村")
-    replies = await harness.send(zhou, "刘大爷")
-    replies = await harness.tap(zhou, replies, "提交")
-    assert "✅ 已与刘大爷结成帮扶对子。" in texts(replies)[-1]
+    said = texts(await pair_outside(harness, zhou, "古埠镇", "古埠村", "刘大爷"))
+    assert "您的结对帮扶户：0 户，按职级应结对 3 户（—）。" in said[0]
+    asked = "\n".join(said)
+    assert asked.index("请先选择结对户所在的乡镇") < asked.index("请选择结对户所在的村")
+    assert "✅ 已与刘大爷结成帮扶对子。" in said[-1]
     async with harness.db.read() as session:
         [pairing] = (await session.execute(select(Pairing))).scalars().all()
         assert pairing.person_id == (await person(harness, "周杰")).id
