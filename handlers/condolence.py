@@ -72,7 +72,7 @@ async def refresh(turn: Turn, data: Data) -> str | None:
     except OutOfScope:
         data.pop("household", None)
         left = await pairings.pairings_in_scope(turn.session, person=_person(turn))
-        return turn.tr("condolence.not_paired" if left else "condolence.no_pairs_left")
+        return turn.tr("condolence.not_paired") if left else turn.tr("condolence.no_pairs_left")
     return None
 
 

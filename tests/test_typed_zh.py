@@ -396,7 +396,11 @@ async def test_export_of_last_week_typed_in_chinese(harness, exports):  # noqa: 
     [answer] = texts(await harness.send(user, "/export 上周"))
     assert format_span("zh", D(2026, 11, 16), D(2026, 11, 22), today=TODAY) in answer
     assert answer.startswith("正在导出新村")
-    await harness.emu.wait_idle()
+    # The file is written off the event loop: wait for it (and what follows it) before the next
+    # command, or its delivery lands among that command's replies.
+    emu = harness.emu
+    await emu.wait_for(lambda: [d for d in emu.documents if d[0] == user.id], within=60)
+    await emu.wait_idle()
     [answer] = texts(await harness.send(user, "/export 上上周"))
     assert answer.startswith("无法识别“上上周”。")
 
