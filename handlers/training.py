@@ -2,8 +2,9 @@
 their township, the office or the leading group for the whole county (全县) or a township
 picked by buttons — with the day (today unless changed), the topic and who was absent: names
 typed in one message (张三、李四), matched against the active cadres and team leaders of that
-scope, or 无人缺席. A name that matches nobody there, or more than one, is named back when
-Save is tapped and the question asked again, the other answers kept. An absence counts in
+scope, or 无人缺席. The confirm screen names whom the names found (a part of a name finds the
+whole), or which name matches nobody there or more than one; Save then asks that question
+again, the other answers kept. An absence counts in
 /laggards (缺席培训) in the week of the training, and on the export's 培训 sheet."""
 
 from __future__ import annotations
@@ -96,7 +97,16 @@ async def _refresh(turn: Turn, data: Data) -> str | None:
 
 
 async def _describe(turn: Turn, data: Data) -> list[str]:
-    return [turn.tr("training.rule")]
+    """The rule, and the typed names as matched now: whom Save records absent (a part of a
+    name finds the whole), or which names it will ask again."""
+    lines = [turn.tr("training.rule")]
+    names = _names(data)
+    if names:
+        found = await store.match_names(turn.session, township_id=_township_id(data),
+                                        names=names)
+        lines.append(turn.tr("training.matched", names=turn.tr("common.list_sep").join(
+            p.name for p in found.people)) if found.complete else _unmatched(turn, found))
+    return lines
 
 
 async def _save(turn: Turn, data: Data) -> None:

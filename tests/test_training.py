@@ -41,14 +41,16 @@ async def test_a_township_leader_records_a_training_and_laggards_names_the_absen
     replies = await harness.send(sun, "李娜、赵强 王芳")  # 赵强 is of 古埠镇
     screen = replies[-1].plain_text
     assert "范围：黄金埠镇" in screen and "缺席：李娜、赵强、王芳" in screen
+    assert "赵强不是本范围在岗的驻村干部或队长" in screen  # named at once, asked again at 提交
     replies = await harness.tap(sun, replies, "✅ 提交")
     assert texts(replies)[-1].startswith(
         "赵强不是本范围在岗的驻村干部或队长，请核对姓名后重新输入。")
     assert "谁缺席了？" in replies[-1].plain_text
     assert await _trainings(harness) == []
-    replies = await harness.send(sun, "李娜，王芳")
+    replies = await harness.send(sun, "李娜，王")  # a part of a name finds the whole
     screen = replies[-1].plain_text
-    assert "内容：防汛救灾政策" in screen and "缺席：李娜、王芳" in screen  # the rest kept
+    assert "内容：防汛救灾政策" in screen and "缺席：李娜、王" in screen  # the rest kept
+    assert "将记为缺席：李娜、王芳。" in screen
     replies = await harness.tap(sun, replies, "✅ 提交")
     assert texts(replies)[-1] == (
         "✅ 已记录11月28日（周六）黄金埠镇的培训“防汛救灾政策”，缺席 2 人：李娜、王芳。")
