@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_audit
 from storage.models import Person, Township, TrainingAbsence, TrainingSession
 from storage.people import search
+from storage.roster import normalise_phone
 from storage.scope import Scope
 from storage.stats_lists import cadres_in
 
@@ -64,13 +65,14 @@ class Matched:
 
 async def match_names(session: AsyncSession, *, township_id: int | None,
                       names: Iterable[str]) -> Matched:
-    """Each name as storage.people.search finds it (the exact name, else a part of it),
-    kept to the active cadres and team leaders of the scope."""
+    """Each name as storage.people.search finds it (a phone number, else the exact name, else
+    a part of it), kept to the active cadres and team leaders of the scope."""
     roster = set((await session.execute(
         select(Person.id).where(*cadres_in(_scope(township_id))))).scalars())
     result = Matched()
     for name in names:
-        found = [p for p in await search(session, query=name, phone=None, limit=50)
+        phone = normalise_phone(name) if any(ch.isdigit() for ch in name) else None
+        found = [p for p in await search(session, query=name, phone=phone, limit=50)
                  if p.id in roster]
         if not found:
             result.unknown.append(name)

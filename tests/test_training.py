@@ -66,6 +66,33 @@ async def test_a_township_leader_records_a_training_and_laggards_names_the_absen
     assert "缺席培训" not in "\n".join(texts(await harness.send(sun, "/laggards 上周")))
 
 
+async def test_a_name_two_people_share_is_asked_again_and_a_phone_number_tells_them_apart(
+        harness):
+    users = await _users(harness)
+    async with harness.db.write() as session:
+        li = (await session.execute(select(Person).where(Person.name == "李娜"))).scalar_one()
+        chen = (await session.execute(select(Person).where(Person.name == "陈静"))).scalar_one()
+        session.add(Person(name="李娜", phone="+8613800138011", rank="ordinary", role="cadre",
+                           unit_id=chen.unit_id, township_id=chen.township_id,
+                           village_id=chen.village_id, active=True, invite_code="TRAIN011",
+                           created_at=harness.clock.now(), updated_at=harness.clock.now()))
+        phone = li.phone.removeprefix("+86")
+    sun = users["孙丽"]
+    await harness.send(sun, "/training")
+    await harness.send(sun, "政策宣讲")
+    replies = await harness.send(sun, "李娜")
+    assert "李娜有同名的人，请改为输入其手机号。" in replies[-1].plain_text
+    replies = await harness.tap(sun, replies, "✅ 提交")
+    assert texts(replies)[-1].startswith("李娜有同名的人，请改为输入其手机号。")
+    replies = await harness.send(sun, phone)
+    assert "将记为缺席：李娜。" in replies[-1].plain_text
+    replies = await harness.tap(sun, replies, "✅ 提交")
+    assert texts(replies)[-1].endswith("缺席 1 人：李娜。")
+    async with harness.db.read() as session:
+        assert (await session.execute(select(TrainingAbsence.person_id))).scalars().all() == [
+            li.id]
+
+
 async def test_nobody_absent_and_the_county_training_in_the_export(harness, exports):
     users = await _users(harness)
     wu = users["吴敏"]
