@@ -93,13 +93,14 @@ CODES: dict[str, dict[str, str]] = {
     "coverage": {"lacking": "systems.lack."},
     "inspections": {"kind": "inspect.kind."},
     "spot_checks": {"record_kind": "spotcheck.kind.", "status": "spotcheck.status."},
+    "training": {"township": "training."},  # "county": 全县
 }
 # Columns the workbook leaves out: internal ids the chat never shows. The numbers of disputes,
 # problems and cases stay: the chat quotes them (纠纷 #12), and a reader may quote them back.
 HIDDEN: dict[str, tuple[str, ...]] = {
     kind: ("id",) for kind in ("visits", "checkins", "aid", "publicity", "summaries",
                                "pairings", "people", "audit", "appraisals", "stage_summaries",
-                               "inspections")
+                               "inspections", "training")
 } | {"problems": ("visit_id",), "audit": ("id", "entity_id")}  # the object is named instead
 AID_TOTALS = ("count", "condolence_count", "condolence_amount", "donation_count",
               "donation_value", "labour_people", "project_count", "project_funds")

@@ -39,6 +39,7 @@ GROUPS = {
     "systems": DAILY,
     "inspect": DAILY,
     "condolence": DAILY,
+    "training": DAILY,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.

@@ -111,6 +111,8 @@ def _reasons(tr: Translator, person: stats.Laggard) -> str:
         reasons.append(tr("laggards.missed_sessions", count=person.missed))
     if person.absent:
         reasons.append(tr("laggards.absent", count=person.absent))
+    if person.trainings:
+        reasons.append(tr("laggards.missed_trainings", count=person.trainings))
     return tr("stats.separator").join(reasons)
 
 

@@ -19,7 +19,7 @@ SHEET_OF = {
     "summary": "summaries", "stage_summary": "stage_summaries", "appraisal": "appraisals",
     "person": "people", "dispute": "disputes", "problem": "problems", "model_case": "cases",
     "village_mark": "rectification", "checkin": "checkins", "leave": "leave",
-    "inspection": "inspections",
+    "inspection": "inspections", "training": "training",
 }
 # Entities named by their number (the chat quotes it) or by a name found by id.
 NUMBERED = ("dispute", "problem", "model_case", "broadcast", "leave")

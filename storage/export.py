@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,6 +38,8 @@ from storage.models import (
     StageSummary,
     Summary,
     Township,
+    TrainingAbsence,
+    TrainingSession,
     Unit,
     Village,
     Visit,
@@ -106,6 +108,9 @@ COVERAGE = ("township", "village", "slogans", "boards", "lacking")
 # check with its record, who drew it, who verified it and the result.
 INSPECTIONS = ("id", "day", "kind", "township", "village", "inspector", "present", "absent",
                "findings", "created_at")
+# Trainings (issue 19): each with its township ("county": the whole county), topic, who
+# recorded it and who was absent.
+TRAINING = ("id", "day", "township", "topic", "recorder", "absent", "created_at")
 SPOT_CHECKS = ("id", "drawn_at", "record_kind", "day", "cadre", "township", "village",
                "drawn_by", "checker", "status", "note", "answered_at")
 
@@ -119,6 +124,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "rectification": RECTIFICATION, "winter": WINTER, "targets": TARGETS, "leave": LEAVE,
     "systems": SYSTEMS, "coverage": COVERAGE,
     "inspections": INSPECTIONS, "spot_checks": SPOT_CHECKS,
+    "training": TRAINING,
 }
 KINDS = tuple(COLUMNS)
 # The date or time column each kind's rows come in the order of (kinds not listed come in
@@ -126,7 +132,7 @@ KINDS = tuple(COLUMNS)
 BY_DAY: dict[str, str] = {
     "visits": "day", "problems": "created_at", "disputes": "opened_on", "checkins": "day",
     "aid": "day", "publicity": "day", "cases": "day", "summaries": "week_start", "audit": "at",
-    "inspections": "day", "spot_checks": "drawn_at",
+    "inspections": "day", "spot_checks": "drawn_at", "training": "day",
 }
 
 Row = tuple[Any, ...]
@@ -561,6 +567,36 @@ def spot_check_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Ro
     return _stream(session, where, query.order_by(SpotCheck.drawn_at, SpotCheck.id))
 
 
+async def training_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Trainings on days of the period, by day, with the names recorded absent. A township's
+    (or a village's) export holds its township's trainings and the county's."""
+    query: Select = select(
+        TrainingSession.id, TrainingSession.day, func.coalesce(Township.name, "county"),
+        TrainingSession.topic, Person.name, TrainingSession.created_at,
+    ).join(Person, Person.id == TrainingSession.person_id).outerjoin(
+        Township, Township.id == TrainingSession.township_id)
+    query = query.where(TrainingSession.day >= where.window.start,
+                        TrainingSession.day <= where.window.end)
+    township_id = where.township_id
+    if township_id is None and where.village_ids:
+        township_id = (await session.execute(select(Village.township_id).where(
+            Village.id == where.village_ids[0]))).scalar_one_or_none()
+    if township_id is not None or where.village_ids is not None:
+        query = query.where(or_(TrainingSession.township_id.is_(None),
+                                TrainingSession.township_id == township_id))
+    found = [tuple(row) async for row in _stream(
+        session, where, query.order_by(TrainingSession.day, TrainingSession.id))]
+    absent: dict[int, list[str]] = {row[0]: [] for row in found}
+    if absent:
+        names = select(TrainingAbsence.training_id, Person.name).join(
+            Person, Person.id == TrainingAbsence.person_id).where(
+            TrainingAbsence.training_id.in_(list(absent))).order_by(Person.name, Person.id)
+        for training_id, name in (await session.execute(names)).all():
+            absent[training_id].append(name)
+    for row in found:  # the names as a list: the workbook joins them as its language lists
+        yield (*row[:5], absent[row[0]], row[5])
+
+
 async def names_by_id(session: AsyncSession) -> dict[str, dict[int, str]]:
     """People's, units', townships' and villages' names by id (the audit trail keeps ids)."""
     names: dict[str, dict[int, str]] = {}
@@ -584,6 +620,7 @@ SOURCES: dict[str, RowSource] = {
     "leave": leave_rows, "systems": systems_rows, "coverage": coverage_rows,
     "inspections": inspection_rows,
     "spot_checks": spot_check_rows,
+    "training": training_rows,
 }
 
 

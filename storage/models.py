@@ -774,3 +774,27 @@ class InspectionCadre(Base):
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
     present: Mapped[bool] = mapped_column(Boolean)
+
+
+class TrainingSession(Base):
+    """A training of cadres held by the county office (no township: the whole county) or a
+    township, on a day, on a topic; (TrainingAbsence) who of its scope missed it."""
+
+    __tablename__ = "training_sessions"
+    __table_args__ = (Index("ix_training_sessions_day", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    topic: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))  # who recorded it
+    created_at: Mapped[dt.datetime]
+
+
+class TrainingAbsence(Base):
+    """A cadre or team leader recorded absent from a training."""
+
+    __tablename__ = "training_absences"
+    __table_args__ = (Index("ix_training_absences_person_id", "person_id"),)
+    training_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"),
+                                             primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)

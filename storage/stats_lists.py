@@ -30,6 +30,8 @@ from storage.models import (
     SessionAbsence,
     Summary,
     Township,
+    TrainingAbsence,
+    TrainingSession,
     Unit,
     Village,
     Visit,
@@ -72,6 +74,7 @@ class Laggard:
     excused: int = 0  # days of the week approved leave excuses (storage.leave.excused)
     missed: int = 0  # mobilisation meetings of the week the team leader marked them absent from
     absent: int = 0  # inspections of the week that found them away from the village
+    trainings: int = 0  # trainings of the week they were recorded absent from
 
 
 @dataclass
@@ -110,8 +113,8 @@ async def laggards(
 ) -> Laggards:
     """Cadres of a scope behind in the week of `week_start`, in one query (two more when
     someone was on approved leave, which counts as present: storage.leave.excused): too few
-    days in the village, no summary, silent, absent from a mobilisation meeting, or found away
-    from the village by an inspection.
+    days in the village, no summary, silent, absent from a mobilisation meeting or a training,
+    or found away from the village by an inspection.
 
     A week in progress counts those who can no longer reach the days it asks (storage.calendar:
     fewer in a part week or a holiday week; only campaign days are left); summaries count as
@@ -127,13 +130,18 @@ async def laggards(
               .where(Publicity.day >= week_start, Publicity.day <= end)
               .group_by(SessionAbsence.person_id).subquery())
     away = absences(start=week_start, end=min(end, today)).subquery()
+    untrained = (select(TrainingAbsence.person_id.label("pid"), func.count().label("n"))
+                 .join(TrainingSession, TrainingSession.id == TrainingAbsence.training_id)
+                 .where(TrainingSession.day >= week_start, TrainingSession.day <= end)
+                 .group_by(TrainingAbsence.person_id).subquery())
     query = _with_places(select(*_people_columns(), Person.last_seen_at,
                                 func.coalesce(days.c.days, 0), func.coalesce(days.c.today, 0),
                                 Summary.id, func.coalesce(missed.c.n, 0),
-                                func.coalesce(away.c.n, 0)))
+                                func.coalesce(away.c.n, 0), func.coalesce(untrained.c.n, 0)))
     query = (query.outerjoin(days, days.c.pid == Person.id)
              .outerjoin(missed, missed.c.pid == Person.id)
              .outerjoin(away, away.c.pid == Person.id)
+             .outerjoin(untrained, untrained.c.pid == Person.id)
              .outerjoin(Summary, and_(Summary.person_id == Person.id,
                                       Summary.week_start == week_start))
              .where(*cadres_in(scope)))
@@ -146,7 +154,7 @@ async def laggards(
     first_left = max(today, week_start, calendar.start)
     left_days = _days(first_left, min(end, calendar.end))
     for (pid, name, township, village, unit, seen, stayed, today_rows, summary, meetings,
-         away_n) in rows:
+         away_n, trainings) in rows:
         result.cadres += 1
         left = left_days - ({today} if today_rows and first_left == today else set())
         off = leave.get(pid, set())
@@ -154,9 +162,10 @@ async def laggards(
         person = Laggard(pid, name, township, village, unit, int(stayed),
                          int(stayed) + len(off | left) < required, due and summary is None,
                          silent_days, silent_days is None or silent_days >= silent_after_days,
-                         excused=len(off), missed=int(meetings), absent=int(away_n))
+                         excused=len(off), missed=int(meetings), absent=int(away_n),
+                         trainings=int(trainings))
         if (person.short or person.no_summary or person.silent or person.missed
-                or person.absent):
+                or person.absent or person.trainings):
             result.people.append(person)
     return result
 

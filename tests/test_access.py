@@ -67,6 +67,7 @@ EXPECTED: dict[str, set[str]] = {
     # a condolence visit to one's own paired household, for those in no village team (cadres
     # and team leaders record theirs with /aid)
     "condolence": {TOWNSHIP, LEADING, OFFICE, SUPERVISOR},
+    "training": {TOWNSHIP, LEADING, OFFICE},  # a training, recorded by whoever held it
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009", SUPERVISOR: "13800138010"}
@@ -289,6 +290,7 @@ FORM_CASES = {  # form -> (who, how they open it)
     "roster_off": ("吴敏", _command("吴敏", "/roster off 李娜")),
     "spotcheck_note": ("钱进", _then("钱进", _spot_request, "spc", ":n")),
     "inspect": ("钱进", _command("钱进", "/inspect")),
+    "training": ("孙丽", _command("孙丽", "/training")),
     "appraisal": ("张伟", _then("张伟", _command("张伟", "/appraise"), "apr")),
     "dispute_step": ("李娜", _then("李娜", _command("李娜", "/disputes"), "dsp", ":et")),
     "problem_step": ("李娜", _then("李娜", _PROBLEM_CARD, "prs")),
