@@ -33,7 +33,7 @@ from reports.figures import counted, merit_period, scope_figures, share, week_la
 from reports.stats_charts import draw_stats_charts
 from reports.systems import VillageTasks, coverage_paragraph, scope_tasks, systems_paragraph
 from reports.targets import ScopeTargets, scope_targets, targets_paragraph
-from storage import inspections, merit, spotchecks, stats
+from storage import inspections, merit, spotchecks, stats, training
 from storage.cases import CaseView, featured_between
 from storage.figures import local_bounds
 from storage.scope import Scope
@@ -67,6 +67,8 @@ class CountyReport:
     # The supervision groups' inspections of the period, and the spot checks drawn in it.
     inspections: inspections.InspectionCounts | None = None
     spot_checks: dict[str, int] | None = None
+    # The trainings of the period, and who missed them and the mobilisation meetings.
+    sessions: training.SessionCounts | None = None
 
     @property
     def min_days(self) -> int:
@@ -103,6 +105,7 @@ async def gather(session: AsyncSession, settings: Settings, *, start: dt.date, e
         targets=await scope_targets(session, settings, scope=county, today=today),
         tasks=await scope_tasks(session, scope=county),
         inspections=await inspections.counts(session, start=start, end=end),
+        sessions=await training.counts(session, start=start, end=end),
         spot_checks=await spotchecks.summary(
             session, scope=county,
             drawn=local_bounds(start, settings.tz, days=(end - start).days + 1)))
@@ -302,6 +305,10 @@ def _attendance(w: _Writer, report: CountyReport, charts: Charts) -> None:
                            compliant=week.compliant, cadres=week.cadres))
     w.paragraph(w.text("county_report.excused", days=figures.excused_days,
                        people=figures.excused_people))
+    sessions = report.sessions or training.SessionCounts(0, 0, 0)
+    w.paragraph(w.text("county_report.sessions", trainings=sessions.trainings,
+                       training_absent=sessions.training_absent,
+                       meeting_absent=sessions.meeting_absent))
     if not figures.places:
         w.paragraph(w.text("county_report.no_townships"))
         return

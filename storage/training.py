@@ -13,11 +13,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
-from storage.models import Person, Township, TrainingAbsence, TrainingSession
+from storage.models import (
+    Person,
+    Publicity,
+    SessionAbsence,
+    Township,
+    TrainingAbsence,
+    TrainingSession,
+)
 from storage.people import search
 from storage.roster import normalise_phone
 from storage.scope import Scope
@@ -107,3 +114,26 @@ async def township_name(session: AsyncSession, *, township_id: int) -> str | Non
     township = await session.get(Township, township_id)
     return None if township is None else township.name
 
+
+
+@dataclass(frozen=True)
+class SessionCounts:
+    """A period's trainings and the absences recorded at them and at mobilisation meetings."""
+
+    trainings: int
+    training_absent: int  # person-times recorded absent from a training
+    meeting_absent: int  # person-times marked absent at a mobilisation meeting's roll call
+
+
+async def counts(session: AsyncSession, *, start: dt.date, end: dt.date) -> SessionCounts:
+    """The county's trainings from `start` to `end` and the absences at them and at the
+    mobilisation meetings of those days (the county report's attendance section)."""
+    held = (await session.execute(select(func.count()).select_from(TrainingSession).where(
+        TrainingSession.day >= start, TrainingSession.day <= end))).scalar_one()
+    absent = (await session.execute(select(func.count()).select_from(TrainingAbsence).join(
+        TrainingSession, TrainingSession.id == TrainingAbsence.training_id).where(
+        TrainingSession.day >= start, TrainingSession.day <= end))).scalar_one()
+    missed = (await session.execute(select(func.count()).select_from(SessionAbsence).join(
+        Publicity, Publicity.id == SessionAbsence.publicity_id).where(
+        Publicity.day >= start, Publicity.day <= end))).scalar_one()
+    return SessionCounts(int(held), int(absent), int(missed))

@@ -14,6 +14,7 @@ from storage.people import set_authority
 from tests.harness import texts
 from tests.test_export import by_header, fetch_workbook
 from tests.test_export import exports as exports  # the fixture, for this module's tests
+from tests.test_report import fetch_report
 from tests.test_session_absence import _users
 
 
@@ -124,6 +125,13 @@ async def test_nobody_absent_and_the_county_training_in_the_export(harness, expo
     logged = [(r["对象"], r["操作"], r["字段"], r["新值"]) for r in by_header(book, "操作日志")
               if r["对象"] == "培训"]
     assert logged == [("培训", "记录", None, None), ("培训", "记录", "乡镇", "黄金埠镇")]
+
+    # The county report's attendance section counts them (two trainings, one absence).
+    harness.emu.documents.clear()  # the report is the next document
+    await harness.send(wu, "/report")
+    _, document, _ = await fetch_report(harness, wu)
+    assert ("本期县乡组织培训 2 次，记录缺席 1 人次；动员会点名缺席 0 人次。缺席人员已列入每周"
+            "“后进名单”。") in [p.text for p in document.paragraphs]
 
 
 async def test_cadres_cannot_and_a_township_leader_only_for_their_township(harness):
