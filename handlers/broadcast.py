@@ -15,6 +15,7 @@ from common.i18n import LOCALES, N_, Markup, locale_of, translate
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question, check_text
+from handlers.places import code_id, township_choices, village_choices
 from handlers.registry import OFFICE
 from storage import broadcasts as store
 from storage import people
@@ -43,22 +44,12 @@ def _person(turn: Turn) -> Person:
     return turn.person
 
 
-def _code_id(data: Data, key: str) -> int | None:
-    code = str(data.get(key) or "")
-    return int(code[1:]) if code[1:].isdigit() else None
-
-
 async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    return [Choice(f"t{t.id}", t.name, literal=True)
-            for t in await people.townships(turn.session)]
+    return await township_choices(turn, prefix="t")
 
 
 async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    township_id = _code_id(data, "village_township")
-    if township_id is None:
-        return []
-    villages = await people.villages_of(turn.session, township_id=township_id)
-    return [Choice(f"v{v.id}", v.name, literal=True) for v in villages]
+    return await village_choices(turn, code_id(data, "village_township"), prefix="v")
 
 
 async def _unit_choices(turn: Turn, data: Data) -> Sequence[Choice]:
@@ -115,14 +106,14 @@ async def audience_of(turn: Turn, data: Data) -> tuple[str, str | None]:
     if kind == "township":
         return kind, _label(turn, data, "township", await _township_choices(turn, data))
     if kind == "village":
-        village_id = _code_id(data, "village")
+        village_id = code_id(data, "village")
         village = None if village_id is None else await people.village_by_id(
             turn.session, village_id=village_id)
         return kind, None if village is None else f"{village.township.name}/{village.name}"
     if kind == "role":
         return kind, data.get("role")
     if kind == "unit":
-        unit_id = _code_id(data, "unit")
+        unit_id = code_id(data, "unit")
         unit = None if unit_id is None else await people.unit_by_id(turn.session, unit_id=unit_id)
         return kind, None if unit is None else unit.name
     return kind, None

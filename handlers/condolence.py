@@ -22,7 +22,8 @@ from handlers.aid import AID_QUESTIONS
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form
-from handlers.pairing import code_id, pair_status
+from handlers.pairing import pair_status
+from handlers.places import code_id
 from handlers.registry import CADRE, EVERYONE
 from storage import aid as store
 from storage import pairings

@@ -18,11 +18,11 @@ from handlers.authority import record_refusal
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Question
+from handlers.places import township_choices, village_choices
 from handlers.registry import READERS, SUPERVISOR, callback
 from handlers.reviews import reachable, sent_to
 from handlers.visits import day_choices, parse_past_day
 from storage import inspections as store
-from storage import people
 from storage.models import Person, Village
 
 MAX_FINDINGS = 1000
@@ -59,14 +59,11 @@ async def _prepare(turn: Turn, args: str) -> Data | None:
 
 
 async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    return [Choice(str(t.id), t.name, literal=True)
-            for t in await people.townships(turn.session)]
+    return await township_choices(turn)
 
 
 async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    township_id = int(data.get("township") or 0)
-    return [Choice(str(v.id), v.name, literal=True)
-            for v in await people.villages_of(turn.session, township_id=township_id)]
+    return await village_choices(turn, int(data.get("township") or 0))
 
 
 async def _team_choices(turn: Turn, data: Data) -> Sequence[Choice]:

@@ -15,8 +15,9 @@ from common.i18n import N_
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Question
+from handlers.places import code_id, township_choices, village_choices
 from handlers.registry import EVERYONE
-from storage import pairings, people
+from storage import pairings
 from storage.models import Person
 from storage.scope import OutOfScope
 
@@ -27,12 +28,6 @@ MAX_HOUSEHOLD_BUTTONS = 24  # a longer list is typed: a phone screen shows no mo
 def _person(turn: Turn) -> Person:
     assert turn.person is not None  # the router lets only registered people reach a form
     return turn.person
-
-
-def code_id(data: Data, key: str) -> int | None:
-    """The id in a coded answer (`h12`, `v3`), or None when there is none."""
-    value = str(data.get(key) or "")
-    return int(value[1:]) if value[1:].isdigit() else None
 
 
 def chosen_village(turn: Turn, data: Data) -> int | None:
@@ -90,18 +85,12 @@ async def save_pair(turn: Turn, data: Data, question: Question) -> None:
 
 
 async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    scope = pairings.pairing_scope(_person(turn))
-    return [Choice(f"t{t.id}", t.name, literal=True)
-            for t in await people.townships(turn.session)
-            if scope.township_id in (None, t.id)]
+    only = pairings.pairing_scope(_person(turn)).township_id
+    return await township_choices(turn, prefix="t", only=only)
 
 
 async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    township_id = code_id(data, "township")
-    if township_id is None:
-        return []
-    return [Choice(f"v{v.id}", v.name, literal=True)
-            for v in await people.villages_of(turn.session, township_id=township_id)]
+    return await village_choices(turn, code_id(data, "township"), prefix="v")
 
 
 def _outside(data: Data) -> bool:

@@ -11,11 +11,34 @@ the name written as '镇/村', so the command's own scope check applies as if it
 from __future__ import annotations
 
 from handlers.base import Turn, inline_keyboard
+from handlers.forms import Choice, Data
 from handlers.registry import COMMANDS, READERS, callback
 from storage import people
 from storage.scope import AmbiguousPlace, keep_question, kept_question, label
 
 PREFIX = "pl"
+
+
+def code_id(data: Data, key: str) -> int | None:
+    """The id in a coded answer (`t4`, `v3`, `h12`), or None when there is none."""
+    value = str(data.get(key) or "")
+    return int(value[1:]) if value[1:].isdigit() else None
+
+
+async def township_choices(turn: Turn, *, prefix: str = "", only: int | None = None
+                           ) -> list[Choice]:
+    """A form's button per township, coded `prefix` + its id (`only`: that township alone)."""
+    return [Choice(f"{prefix}{t.id}", t.name, literal=True)
+            for t in await people.townships(turn.session) if only in (None, t.id)]
+
+
+async def village_choices(turn: Turn, township_id: int | None, *, prefix: str = ""
+                          ) -> list[Choice]:
+    """A form's button per village of a township, coded `prefix` + its id (none without one)."""
+    if not township_id:
+        return []
+    return [Choice(f"{prefix}{v.id}", v.name, literal=True)
+            for v in await people.villages_of(turn.session, township_id=township_id)]
 
 
 def _command(text: str) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from handlers.base import Turn
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
 from handlers.forms import Choice, Data, Form, Question
-from handlers.places import ask_which
+from handlers.places import ask_which, township_choices
 from handlers.registry import CADRE, EVERYONE, OFFICE, command
 from handlers.stats import scope_for, scope_label
 from handlers.visits import day_choices, parse_past_day
@@ -105,8 +105,7 @@ def _village_id(data: Data) -> int:
 
 
 async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
-    return [Choice(str(t.id), t.name, literal=True)
-            for t in await people.townships(turn.session)]
+    return await township_choices(turn)
 
 
 async def _village_choices(turn: Turn, data: Data) -> Sequence[Choice]:

@@ -16,8 +16,8 @@ from common.i18n import N_
 from handlers.base import Turn
 from handlers.dialogs import register_form
 from handlers.forms import Choice, Data, Form, Invalid, Question, check_text
+from handlers.places import township_choices
 from handlers.visits import day_choices, parse_past_day
-from storage import people
 from storage import training as store
 from storage.models import Person
 
@@ -59,12 +59,11 @@ async def _prepare(turn: Turn, args: str) -> Data | None:
 async def _township_choices(turn: Turn, data: Data) -> Sequence[Choice]:
     """A township leader's own township; for the county, 全县 and every township."""
     person = _person(turn)
-    townships = await people.townships(turn.session)
     if person.role == "township_leader":
-        return [Choice(str(t.id), t.name, literal=True) for t in townships
-                if t.id == person.township_id]
-    return [Choice(COUNTY, N_("training.county")),
-            *(Choice(str(t.id), t.name, literal=True) for t in townships)]
+        if person.township_id is None:
+            return []
+        return await township_choices(turn, only=person.township_id)
+    return [Choice(COUNTY, N_("training.county")), *await township_choices(turn)]
 
 
 def _parse_absent(turn: Turn, data: Data, text: str) -> str:
