@@ -125,15 +125,11 @@ async def laggards(
                    func.count(case((Checkin.day == today, 1))).label("today"))
             .where(Checkin.day >= week_start, Checkin.day <= min(end, today))
             .group_by(Checkin.person_id).subquery())
-    missed = (select(SessionAbsence.person_id.label("pid"), func.count().label("n"))
-              .join(Publicity, Publicity.id == SessionAbsence.publicity_id)
-              .where(Publicity.day >= week_start, Publicity.day <= end)
-              .group_by(SessionAbsence.person_id).subquery())
+    missed = _absent_from(SessionAbsence.person_id, Publicity,
+                          Publicity.id == SessionAbsence.publicity_id, week_start, end)
     away = absences(start=week_start, end=min(end, today)).subquery()
-    untrained = (select(TrainingAbsence.person_id.label("pid"), func.count().label("n"))
-                 .join(TrainingSession, TrainingSession.id == TrainingAbsence.training_id)
-                 .where(TrainingSession.day >= week_start, TrainingSession.day <= end)
-                 .group_by(TrainingAbsence.person_id).subquery())
+    untrained = _absent_from(TrainingAbsence.person_id, TrainingSession,
+                             TrainingSession.id == TrainingAbsence.training_id, week_start, end)
     query = _with_places(select(*_people_columns(), Person.last_seen_at,
                                 func.coalesce(days.c.days, 0), func.coalesce(days.c.today, 0),
                                 Summary.id, func.coalesce(missed.c.n, 0),
@@ -168,6 +164,15 @@ async def laggards(
                 or person.absent or person.trainings):
             result.people.append(person)
     return result
+
+
+def _absent_from(person: Any, session_model: Any, on: ColumnElement[bool], start: dt.date,
+                 end: dt.date) -> Any:
+    """A subquery: per person (`pid`), how many sessions (mobilisation meetings, trainings)
+    held from `start` to `end` recorded them absent (`n`)."""
+    return (select(person.label("pid"), func.count().label("n")).join(session_model, on)
+            .where(session_model.day >= start, session_model.day <= end)
+            .group_by(person).subquery())
 
 
 def _days(first: dt.date, last: dt.date) -> set[dt.date]:
