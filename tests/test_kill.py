@@ -29,6 +29,8 @@ from tests.conftest import POSTGRES_URL, _postgres_reachable
 from tests.harness import ROSTER_HEADER
 from tests.test_visits import button
 
+# The kills race the bot against the clock: run with the machine to itself (pyproject: alone).
+pytestmark = pytest.mark.alone
 KILLS = int(os.environ.get("KILLS", "6"))
 # A step may wait out the whole kill phase: a bot killed every second or two barely polls.
 WAIT = 90 + 3 * KILLS
