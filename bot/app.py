@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, T
 
 from common.context import KEY, AppContext
 from handlers import load as load_handlers
+from handlers.console import set_menu_button
 from handlers.router import handle_update
 from handlers.start import sync_menus
 from scheduler import load as load_scheduler
@@ -114,10 +115,13 @@ def build_application(ctx: AppContext) -> Application:  # type: ignore[type-arg]
 
 
 async def _on_start(application: Application) -> None:  # type: ignore[type-arg]
-    """Queue the command menus of every bound user whose role or language changed."""
-    count = await sync_menus(AppContext.of(application))
+    """Queue the command menus of every bound user whose role or language changed, and make
+    the menu button open the console."""
+    ctx = AppContext.of(application)
+    count = await sync_menus(ctx)
     if count:
         log.info("queued %d command menus", count)
+    await set_menu_button(ctx, application.bot)
 
 
 async def _on_stop(application: Application) -> None:  # type: ignore[type-arg]

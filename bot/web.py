@@ -22,6 +22,7 @@ from sqlalchemy import text
 from telegram import Bot, Update
 
 from bot.app import PerChatUpdateProcessor, build_application, check_schema
+from bot.console import install as install_console
 from common.context import AppContext
 from storage import outbox
 
@@ -128,6 +129,7 @@ def create_app(ctx: AppContext, *, register_webhook: bool = True) -> FastAPI:
                         media_type="application/json")
 
     app.include_router(api_router(ctx), prefix="/api/v1")
+    install_console(app, ctx)
     return app
 
 

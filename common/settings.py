@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     api_token: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # The campaign console (bot/console): the address people open it at, as `grassroots serve`
+    # is reached from outside (https for the Mini App inside Telegram; empty: /console says the
+    # console is not set up), how long a signed-in browser stays signed in, and how old the
+    # Mini App's initData may be when it signs in.
+    console_url: str = ""
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    console_init_data_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    # Map tiles of the console's map page ({z}/{x}/{y}); empty: the map draws the villages'
+    # points without a background. Its attribution line is shown under the map.
+    console_tile_url: str = ""
+    console_tile_attribution: str = ""
 
     # The campaign's rhythm, in the county's time zone. Weekdays count from Monday = 0.
     checkin_reminder_time: dt.time = dt.time(8, 0)

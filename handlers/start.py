@@ -40,6 +40,7 @@ GROUPS = {
     "inspect": DAILY,
     "condolence": DAILY,
     "training": DAILY,
+    "console": VIEW,
 }
 # /help shares a line between a command and one used with it, to stay on one phone screen:
 # command -> (the one folded into its line, the line that names both). The menu lists both.
@@ -47,6 +48,7 @@ SHARED_LINE: dict[str, tuple[str, str]] = {
     "checkin": ("leave", N_("help.checkin_and_leave")),
     "aid": ("pair", N_("help.aid_and_pair")),
     "pair": ("condolence", N_("help.pair_and_condolence")),  # for those outside the teams
+    "stats": ("console", N_("help.stats_and_console")),  # the readers' web page beside /stats
 }
 # The same for some roles only: (command, role) -> (the one folded in, the line naming both).
 SHARED_FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {

@@ -798,3 +798,31 @@ class TrainingAbsence(Base):
     training_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"),
                                              primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+
+
+class ConsoleLink(Base):
+    """A one-time sign-in link to the campaign console (/console): a random token, kept only
+    as its SHA-256, bound to one person, good once and for a few minutes."""
+
+    __tablename__ = "console_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser of the console: the cookie's token (kept as its SHA-256), whose it
+    is, the token its forms must send back (CSRF), and until when it holds."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(8))  # "webapp" (inside Telegram) or "link"
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
