@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage import export
 from storage.models import (
@@ -37,6 +38,8 @@ from storage.models import (
     Visit,
 )
 
+# How many rows (the newest that pass the other filters) a search reads at most.
+SEARCHED = 10_000
 # The ids the console checks a record's scope by, after the export's columns.
 PLACE_COLUMNS = ("person_id", "village_id", "township_id")
 
@@ -87,23 +90,48 @@ class Sieve:
 
 def sifted(kind: str, where: export.Filter, sieve: Sieve) -> Select:
     """The kind's rows of the period and scope that pass the sieve, newest first, with the
-    ids of PLACE_COLUMNS after the export's columns."""
+    ids of PLACE_COLUMNS after the export's columns.
+
+    Words are looked for among the newest SEARCHED rows that pass the other filters (a LIKE
+    reads every row it is asked about: a rare word over a whole county's campaign would read
+    half a million); `searched_all` says whether those were all of them."""
     spec = KINDS[kind]
     model = spec.model
     query = spec.query(where).add_columns(model.person_id, model.village_id, model.township_id)
     if sieve.person_id is not None:
         query = query.where(model.person_id == sieve.person_id)
-    if sieve.cadre:
-        query = query.where(Person.name.contains(sieve.cadre, autoescape=True))
+    if sieve.cadre:  # the people of that name first: then each kind's index by person
+        named = aliased(Person)
+        query = query.where(model.person_id.in_(
+            select(named.id).where(named.name.contains(sieve.cadre, autoescape=True))))
     if sieve.code and spec.code is not None:
         query = query.where(spec.code == sieve.code)
     if sieve.status and spec.status is not None:
         query = query.where(spec.status == sieve.status)
+    newest = (spec.order.desc(), model.id.desc())
     if sieve.text:
         found: list[ColumnElement[bool]] = [
             column.icontains(sieve.text, autoescape=True) for column in spec.texts]
-        query = query.where(or_(*found))
-    return query.order_by(spec.order.desc(), model.id.desc())
+        query = query.where(model.id.in_(_candidates(query, model, newest)), or_(*found))
+    return query.order_by(*newest)
+
+
+def _candidates(query: Select, model: Any, newest: tuple[Any, ...]) -> Select:
+    """The ids of the newest SEARCHED rows of a query."""
+    return query.with_only_columns(model.id).order_by(*newest).limit(SEARCHED)
+
+
+async def searched_all(session: AsyncSession, kind: str, *, where: export.Filter,
+                       sieve: Sieve) -> bool:
+    """Whether a search read every row that passes the other filters (no more than
+    SEARCHED)."""
+    spec = KINDS[kind]
+    unsearched = sifted(kind, where, Sieve(person_id=sieve.person_id, cadre=sieve.cadre,
+                                           code=sieve.code, status=sieve.status))
+    ids = _candidates(unsearched, spec.model, (spec.order.desc(), spec.model.id.desc()))
+    count = await session.scalar(select(func.count()).select_from(
+        ids.limit(SEARCHED + 1).subquery()))
+    return (count or 0) <= SEARCHED
 
 
 async def page(session: AsyncSession, kind: str, *, where: export.Filter,

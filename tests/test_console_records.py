@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage import reviews
+from storage import records, reviews
 from storage.aid import add_aid
 from storage.disputes import add_dispute, move_dispute
 from storage.handover import hand_over, send_back
@@ -214,6 +214,23 @@ async def test_the_filters_narrow_the_list(harness, console):
     assert await shown("period=campaign") == await shown("")
     garbled = text_of((await office.get("/console/records?period=blah")).text)
     assert "没看懂这个时段" in garbled
+
+
+async def test_a_search_reads_the_newest_rows_and_says_so(harness, console, monkeypatch):
+    made = await seed(harness)
+    ids = made["ids"]
+    monkeypatch.setattr(records, "SEARCHED", 3)
+    office = await browser_of(harness, console, "吴敏")
+    # The week's three newest visits are 李娜's of the 27th and the two of the 26th: the
+    # lamp of the 24th is older.
+    response = await office.get("/console/records?kind=visits&q=路灯")
+    assert set(ids_in(response.text, "visits")) == {ids["donggang"]}
+    assert "只查了符合其他条件的最近3条记录" in text_of(response.text)
+    async with harness.db.read() as session:
+        xincun = (await session.scalars(select(Village).where(Village.name == "新村"))).one()
+    response = await office.get(f"/console/records?kind=visits&q=路灯&place=v{xincun.id}")
+    assert set(ids_in(response.text, "visits")) == {ids["lamp"]}  # 新村 has three: all read
+    assert "只查了" not in text_of(response.text)
 
 
 async def test_fifty_to_a_page_with_next_and_previous(harness, console):

@@ -10,6 +10,7 @@ the county's roles; a cadre's own records only. A place or record outside it is 
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -174,6 +175,9 @@ def router(ctx: AppContext) -> APIRouter:
                               code=code, status=status, text=q.strip())
         async with ctx.db.read() as session:
             rows = await records.page(session, kind, where=where, sieve=sieve)
+            # On a search's last page: were all the rows searched, or only the newest?
+            partial = bool(sieve.text) and len(rows) <= PER_PAGE and not await \
+                records.searched_all(session, kind, where=where, sieve=sieve)
             places = await _places(session, who)
         more = len(rows) > PER_PAGE
         words = Words(who)
@@ -204,7 +208,7 @@ def router(ctx: AppContext) -> APIRouter:
             cadre_label=words.header(kind, "cadre"),
             headers=[words.header(kind, day_key), words.header(kind, "village"),
                      *[words.header(kind, key) for key in LISTED[kind]]],
-            rows=shown, page_number=page_number,
+            rows=shown, page_number=page_number, partial=partial, searched=records.SEARCHED,
             prev_link=link(page=page_number - 1) if page_number > 1 else None,
             next_link=link(page=page_number + 1) if more else None)
 
@@ -246,7 +250,8 @@ def router(ctx: AppContext) -> APIRouter:
             content = bytes(await found.download_as_bytearray())
         except TelegramError as exc:
             raise Refused("console.records.no_photo", locale=who.locale, status=404) from exc
-        return Response(content, media_type="image/jpeg",
+        kind_of_file = mimetypes.guess_type(found.file_path or "")[0]
+        return Response(content, media_type=kind_of_file or "image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
 
     return routes
