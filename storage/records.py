@@ -15,10 +15,10 @@ records are short Chinese text, which word indexes do not split), and the period
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -88,13 +88,11 @@ class Sieve:
     text: str = ""  # words the record's text contains
 
 
-def sifted(kind: str, where: export.Filter, sieve: Sieve) -> Select:
+def sifted(kind: str, where: export.Filter, sieve: Sieve,
+           after: tuple[Any, int] | None = None) -> Select:
     """The kind's rows of the period and scope that pass the sieve, newest first, with the
-    ids of PLACE_COLUMNS after the export's columns.
-
-    Words are looked for among the newest SEARCHED rows that pass the other filters (a LIKE
-    reads every row it is asked about: a rare word over a whole county's campaign would read
-    half a million); `searched_all` says whether those were all of them."""
+    ids of PLACE_COLUMNS after the export's columns; with `after` (a row's day or time and
+    id), only the rows newer than it."""
     spec = KINDS[kind]
     model = spec.model
     query = spec.query(where).add_columns(model.person_id, model.village_id, model.township_id)
@@ -108,39 +106,36 @@ def sifted(kind: str, where: export.Filter, sieve: Sieve) -> Select:
         query = query.where(spec.code == sieve.code)
     if sieve.status and spec.status is not None:
         query = query.where(spec.status == sieve.status)
-    newest = (spec.order.desc(), model.id.desc())
+    if after is not None:
+        query = query.where(spec.order >= after[0],  # the index's range; then the ties
+                            or_(spec.order > after[0], model.id > after[1]))
     if sieve.text:
         found: list[ColumnElement[bool]] = [
             column.icontains(sieve.text, autoescape=True) for column in spec.texts]
-        query = query.where(model.id.in_(_candidates(query, model, newest)), or_(*found))
-    return query.order_by(*newest)
-
-
-def _candidates(query: Select, model: Any, newest: tuple[Any, ...]) -> Select:
-    """The ids of the newest SEARCHED rows of a query."""
-    return query.with_only_columns(model.id).order_by(*newest).limit(SEARCHED)
-
-
-async def searched_all(session: AsyncSession, kind: str, *, where: export.Filter,
-                       sieve: Sieve) -> bool:
-    """Whether a search read every row that passes the other filters (no more than
-    SEARCHED)."""
-    spec = KINDS[kind]
-    unsearched = sifted(kind, where, Sieve(person_id=sieve.person_id, cadre=sieve.cadre,
-                                           code=sieve.code, status=sieve.status))
-    ids = _candidates(unsearched, spec.model, (spec.order.desc(), spec.model.id.desc()))
-    count = await session.scalar(select(func.count()).select_from(
-        ids.limit(SEARCHED + 1).subquery()))
-    return (count or 0) <= SEARCHED
+        query = query.where(or_(*found))
+    return query.order_by(spec.order.desc(), model.id.desc())
 
 
 async def page(session: AsyncSession, kind: str, *, where: export.Filter,
-               sieve: Sieve) -> list[dict[str, Any]]:
-    """One page of the kind's rows (where.offset, where.limit), as column key -> value."""
-    query = sifted(kind, where, sieve).offset(where.offset)
+               sieve: Sieve) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the kind's rows (where.offset, where.limit), as column key -> value, and
+    whether every row that passes the other filters was searched for the words.
+
+    Words are looked for among the newest SEARCHED rows that pass the other filters: a LIKE
+    reads every row it is asked about, and a rare word over a whole county's campaign would
+    read half a million. The first row left out is found first (from the indexes), and the
+    search reads only the rows newer than it."""
+    after = None
+    if sieve.text:
+        spec = KINDS[kind]
+        unsearched = sifted(kind, where, replace(sieve, text=""))
+        edge = unsearched.with_only_columns(spec.order, spec.model.id).offset(SEARCHED).limit(1)
+        found = (await session.execute(edge)).first()
+        after = (found[0], found[1]) if found is not None else None
+    query = sifted(kind, where, sieve, after).offset(where.offset)
     if where.limit is not None:
         query = query.limit(where.limit)
-    return _named(kind, (await session.execute(query)).all())
+    return _named(kind, (await session.execute(query)).all()), after is None
 
 
 def _named(kind: str, rows: Any) -> list[dict[str, Any]]:

@@ -174,10 +174,7 @@ def router(ctx: AppContext) -> APIRouter:
                               cadre=cadre.strip() if who.scope is not None else "",
                               code=code, status=status, text=q.strip())
         async with ctx.db.read() as session:
-            rows = await records.page(session, kind, where=where, sieve=sieve)
-            # On a search's last page: were all the rows searched, or only the newest?
-            partial = bool(sieve.text) and len(rows) <= PER_PAGE and not await \
-                records.searched_all(session, kind, where=where, sieve=sieve)
+            rows, searched_all = await records.page(session, kind, where=where, sieve=sieve)
             places = await _places(session, who)
         more = len(rows) > PER_PAGE
         words = Words(who)
@@ -208,7 +205,8 @@ def router(ctx: AppContext) -> APIRouter:
             cadre_label=words.header(kind, "cadre"),
             headers=[words.header(kind, day_key), words.header(kind, "village"),
                      *[words.header(kind, key) for key in LISTED[kind]]],
-            rows=shown, page_number=page_number, partial=partial, searched=records.SEARCHED,
+            rows=shown, page_number=page_number, partial=not searched_all,
+            searched=records.SEARCHED,
             prev_link=link(page=page_number - 1) if page_number > 1 else None,
             next_link=link(page=page_number + 1) if more else None)
 
