@@ -216,9 +216,12 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    if not settings.telegram_bot_token or not settings.webhook_secret:
-        print("TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET must be set to serve the webhook",
-              file=sys.stderr)
+    if not settings.telegram_bot_token:
+        print("TELEGRAM_BOT_TOKEN must be set to serve", file=sys.stderr)
+        return 2
+    if settings.webhook_url and not settings.webhook_secret:
+        # Without WEBHOOK_URL, serve is the console and the API beside `grassroots run`.
+        print("WEBHOOK_SECRET must be set to serve the webhook (WEBHOOK_URL)", file=sys.stderr)
         return 2
     _warn_without_cjk_font()
     uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,
