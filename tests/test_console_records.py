@@ -42,10 +42,10 @@ async def people(session) -> dict[str, Person]:
     return {p.name: p for p in (await session.scalars(select(Person))).all()}
 
 
-async def seed(harness) -> dict[str, Any]:
+async def seed(harness, picture: bytes = JPEG) -> dict[str, Any]:
     """Records of this week across three villages and two townships, with a photo, a
     dispute handed over and sent back, a problem taken and solved, a summary returned."""
-    photo = harness.emu.world.add_file(JPEG, "photo.jpg", "image/jpeg", "photos").file_id
+    photo = harness.emu.world.add_file(picture, "photo.jpg", "image/jpeg", "photos").file_id
     made: dict[str, Any] = {}
     async with harness.db.write() as session:
         who = await people(session)
