@@ -212,8 +212,15 @@ async def test_the_filters_narrow_the_list(harness, console):
     assert await shown("period=last week") == set()
     assert await shown("period=11-26..11-26") == {ids["donggang"], ids["gubu"]}
     assert await shown("period=campaign") == await shown("")
-    garbled = text_of((await office.get("/console/records?period=blah")).text)
-    assert "没看懂这个时段" in garbled
+    # A period typed as in the chat's /stats wins over the one picked; the chat's refusals.
+    assert await shown("period=week&typed=11月26日") == {ids["donggang"], ids["gubu"]}
+    garbled = text_of((await office.get("/console/records?typed=blah")).text)
+    assert "“blah”不是时段；下面是本周的记录。" in garbled
+    reversed_ = text_of((await office.get("/console/records?typed=11-27..11-24")).text)
+    assert "结束日期早于开始日期" in reversed_
+    assert await shown("typed=11-27..11-24") == await shown("period=week")
+    far = text_of((await office.get("/console/records?typed=2020年1月")).text)
+    assert "超出了可查询的日期范围" in far
 
 
 async def test_a_search_reads_the_newest_rows_and_says_so(harness, console, monkeypatch):

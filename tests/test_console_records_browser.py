@@ -62,6 +62,17 @@ async def test_the_office_filters_the_records_and_opens_a_visit(
     assert await rows.count() == 1
     assert "王大爷" in await rows.first.inner_text()
 
+    # A period typed as in the chat: the 26th, when neither weak visit was made.
+    await app_page.fill("input[name=typed]", "11月26日")
+    await app_page.click("#record-filters button[type=submit]")
+    await app_page.wait_for_url("**typed=**")
+    assert await rows.count() == 0
+    assert "11月26日" in await app_page.locator("select[name=period]").inner_text()
+    async with app_page.expect_navigation():
+        await app_page.select_option("select[name=period]", "week")  # back to the week
+    assert "typed=&" in app_page.url  # the typed period was cleared
+    assert await rows.count() == 1
+
     await rows.first.locator("a").click()
     await app_page.wait_for_url(f"{live_app.url}/console/records/visits/{made['ids']['lamp']}")
     main = await app_page.locator("main").inner_text()

@@ -24,7 +24,7 @@ from bot.console.render import page
 from common.context import AppContext
 from common.i18n import format_day, format_moment
 from handlers.export import CODES, HIDDEN
-from handlers.parsing import ParseError, parse_period
+from handlers.parsing import ParseError, parse_period, period_refusal
 from reports.audit_words import AuditWords
 from reports.xlsx import Cells
 from storage import aid as aid_records
@@ -146,24 +146,30 @@ def router(ctx: AppContext) -> APIRouter:
             raise Refused("console.refused.scope", locale=who.locale)
         return scope
 
-    def span(who: Viewer, period: str) -> tuple[dt.date, dt.date] | None:
+    def span(who: Viewer, period: str) -> tuple[tuple[dt.date, dt.date], str | None]:
+        """The days a period names, as the chat reads it; this week's, with the chat's
+        sentence saying why, for text that names none."""
+        today, start = who.today, ctx.settings.campaign_start
         try:
-            return parse_period(period, today=who.today,
-                                campaign_start=ctx.settings.campaign_start)
-        except ParseError:
-            return None
+            days = parse_period(period, today=today, campaign_start=start)
+            refusal = None if days is not None else who.tr(
+                "console.records.bad_period", text=period)
+        except ParseError as exc:
+            days, refusal = None, period_refusal(exc, who.tr, today=today)
+        week = parse_period(DEFAULT_PERIOD, today=today, campaign_start=start)
+        return days or week or (today, today), refusal
 
     @routes.get("/records", response_class=HTMLResponse)
     async def list_page(who: Who, request: Request, kind: str = "visits",
-                        period: TextQuery = DEFAULT_PERIOD, place: TextQuery = "",
+                        period: TextQuery = DEFAULT_PERIOD, typed: TextQuery = "",
+                        place: TextQuery = "",
                         code: TextQuery = "", status: TextQuery = "", cadre: TextQuery = "",
                         q: TextQuery = "", page_number: Annotated[
                             int, Query(alias="page", ge=1, le=100_000)] = 1) -> HTMLResponse:
         kind = kind if kind in KINDS else "visits"
         chosen = await chosen_place(who, place.strip())
-        days = span(who, period.strip() or DEFAULT_PERIOD)
-        bad_period = days is None
-        start, end = days or span(who, DEFAULT_PERIOD) or (who.today, who.today)
+        period = typed.strip() or period.strip() or DEFAULT_PERIOD
+        (start, end), bad_period = span(who, period)
         scope = chosen or who.scope
         filters: dict[str, Any] = scope.filters if scope is not None else {}
         where = Filter(window(start, end, ctx.settings.tz), **filters,

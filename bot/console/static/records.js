@@ -3,6 +3,9 @@
   var form = document.getElementById("record-filters");
   if (!form) { return; }
   form.querySelectorAll("select").forEach(function (select) {
-    select.addEventListener("change", function () { form.submit(); });
+    select.addEventListener("change", function () {
+      if (select.name === "period") { form.elements.typed.value = ""; }
+      form.submit();
+    });
   });
 }());
