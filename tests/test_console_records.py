@@ -52,7 +52,8 @@ async def seed(harness, picture: bytes = JPEG) -> dict[str, Any]:
         day = dt.date(2026, 11, 24)
         made["lamp"] = await add_visit(
             session, person=who["李娜"], kind="weak", day=day, heard="村口路灯坏了 Street LAMP",
-            wants="修好路灯", now=NOW, household_name="王大爷", photo_file_id=photo)
+            wants="修好路灯", now=NOW, household_name="王大爷", photo_file_id=photo,
+            problem_category="infrastructure", problem_due_on=dt.date(2026, 11, 30))
         await add_visit(session, person=who["李娜"], kind="rich", day=dt.date(2026, 11, 27),
                         heard="想办合作社", wants="贷款", now=NOW)
         made["ditch"] = await add_visit(
@@ -292,6 +293,13 @@ async def test_a_problems_page_holds_its_steps(harness, console):
     text = text_of((await browser.get(f"/console/records/problems/{made['ids']['problem']}")).text)
     assert "桥面开裂" in text and "请交通站来看" in text and "桥面已修补" in text
     assert "办理经过" in text and "解决" in text
+    assert "提出这个问题的走访" not in text  # raised by itself, not at a visit
+    async with harness.db.read() as session:
+        raised = (await session.scalars(select(Problem.id).where(
+            Problem.visit_id == made["ids"]["lamp"]))).one()
+    page = await browser.get(f"/console/records/problems/{raised}")
+    assert f'href="/console/records/visits/{made["ids"]["lamp"]}"' in page.text
+    assert "提出这个问题的走访" in text_of(page.text) and "路灯" in text_of(page.text)
 
 
 async def test_a_summarys_page_holds_its_review_and_audit_trail(harness, console):

@@ -238,6 +238,8 @@ def router(ctx: AppContext) -> APIRouter:
             step_headers=[words.header(step_sheet, key) for key in step_keys
                           if steps and key in steps[0]],
             audit=[_audit_row(who, audit_words, entry) for entry in trail],
+            visit=f"/console/records/visits/{row['visit_id']}"
+            if kind == "problems" and row.get("visit_id") else None,
             photo=f"/console/records/visits/{record_id}/photo"
             if kind == "visits" and row.get("photo") else None)
 
