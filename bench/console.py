@@ -1,0 +1,479 @@
+"""The campaign console's pages (issue 20): each page answers in < 300 ms of server time at
+500,000 visits, on SQLite and on PostgreSQL.
+
+The pages are not listed here: they are found in the web application `grassroots serve` builds
+(`bot.web.create_app`): every route under /console that answers GET, the sign-in pages, the Mini
+App's page and the static files aside. A path parameter is filled with a real id from the
+generated campaign (bench/generate.py): a village, a township, a person, a record of each kind;
+a route with a parameter this script cannot fill is listed as skipped, with its path. Each page
+is opened as each role that looks at the console: the office (the county), a township leader
+(the largest township), the team leader of a village in it, and a cadre of that village (whose
+records the record pages open, so that every role may see them). Query parameters: the page's
+defaults, and the period variants the route declares (this week, the campaign so far).
+
+Server time: the request through `httpx.ASGITransport` in this process (no network, no server
+loop; the client's own share is a few hundredths of a millisecond), median and p95 over
+--repeats requests after one untimed warm-up. Statements: the SQL sent for one request
+(`before_cursor_execute` on the engines, transaction control aside). The clock is the
+evening of the campaign's last day (a Monday), as in bench/aggregates.py.
+
+    .venv/bin/python bench/console.py [--backend sqlite|postgresql|both] [--scale 1.0]
+        [--repeats 5] [--reuse] [--db URL [--schema NAME]]
+
+Without --db the campaigns are kept at stable places, so that a later run can measure them
+again at once with --reuse: SQLite in /tmp/console-bench-sqlite.db, PostgreSQL in the schema
+`console_bench` of the `test` database (BENCH_POSTGRES_URL). Without --reuse they are generated
+afresh there (what was there is removed first). --db measures a generated campaign elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import inspect
+import re
+import time
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _common import (
+    FIRST_USER_ID,
+    PG_URL,
+    TOKEN,
+    Backend,
+    analyse,
+    median,
+    percentile,
+    print_machine,
+    table,
+)
+from aggregates import DAYS, SEED, START, TZ, Statements
+from fastapi.routing import APIRoute
+from sqlalchemy import func, select
+
+from common.clock import FrozenClock
+from common.context import AppContext
+from common.settings import Settings, normalise_database_url
+from storage.db import Database
+from storage.models import (
+    Aid,
+    Checkin,
+    Dispute,
+    Person,
+    Problem,
+    Summary,
+    Township,
+    Visit,
+)
+
+SQLITE_PATH = Path("/tmp/console-bench-sqlite.db")
+PG_SCHEMA = "console_bench"
+TARGET_MS = 300.0
+BASE_URL = "http://console.bench"
+# Not pages: signing in, the Mini App's sign-in page, the static files.
+NOT_PAGES = ("/console/signin", "/console/app", "/console/webapp", "/console/static")
+ROLES = ("office", "township_leader", "team_leader", "cadre")
+# A record page's {kind}: the words a route may use, and the table each names.
+RECORD_KINDS: dict[str, Any] = {
+    "visit": Visit, "dispute": Dispute, "problem": Problem, "summary": Summary, "aid": Aid,
+    "help": Aid,
+}
+
+
+# --- the campaign ------------------------------------------------------------------------
+
+@dataclass
+class Campaign:
+    """The generated campaign as the pages need it: who looks, and what they look at."""
+
+    ctx: AppContext
+    last_day: dt.date
+    visits: int
+    viewers: dict[str, int]  # role -> person id
+    township_id: int
+    village_id: int
+    records: dict[str, int]  # kind word -> record id (the cadre's own where they have one)
+
+
+async def describe(db: Database, url: str) -> Campaign:
+    """The campaign's last day; the largest township, a village in it with a team leader and
+    a cadre; the office; a record of each kind, the cadre's own if they have one."""
+    async with db.read() as session:
+        last_day = (await session.execute(select(func.max(Checkin.day)))).scalar_one()
+        visits = (await session.execute(select(func.count(Visit.id)))).scalar_one()
+        township_id = (await session.execute(
+            select(Township.id).join(Person, Person.township_id == Township.id)
+            .group_by(Township.id).order_by(func.count(Person.id).desc(), Township.id)
+            .limit(1))).scalar_one()
+
+        async def first(role: str, *where: Any) -> Person:
+            return (await session.scalars(select(Person).where(
+                Person.role == role, Person.active.is_(True), *where)
+                .order_by(Person.id).limit(1))).one()
+
+        cadre = await first("cadre", Person.township_id == township_id)
+        village_id = cadre.village_id
+        assert village_id is not None
+        leader = await first("team_leader", Person.village_id == village_id)
+        township_leader = await first("township_leader", Person.township_id == township_id)
+        office = await first("office")
+        records: dict[str, int] = {}
+        for word, model in RECORD_KINDS.items():
+            own = (await session.execute(select(func.max(model.id)).where(
+                model.person_id == cadre.id))).scalar_one()
+            records[word] = own if own is not None else (await session.execute(
+                select(func.max(model.id)).where(model.village_id == village_id))).scalar_one()
+    settings = Settings(_env_file=None, database_url=url, campaign_start=START,
+                        campaign_end=last_day, console_url=BASE_URL,
+                        telegram_bot_token=TOKEN)
+    now = dt.datetime.combine(last_day, settings.digest_time, TZ)
+    ctx = AppContext(settings, db, FrozenClock(now.astimezone(dt.UTC)))
+    viewers = {"office": office.id, "township_leader": township_leader.id,
+               "team_leader": leader.id, "cadre": cadre.id}
+    return Campaign(ctx, last_day, visits, viewers, township_id, village_id,
+                    {k: v for k, v in records.items() if v is not None})
+
+
+async def sign_in(camp: Campaign) -> dict[str, str]:
+    """A console session for each viewer (bound to a Telegram account first if they are not:
+    only registered people may sign in): role -> cookie value."""
+    from storage import console, people
+
+    now = camp.ctx.clock.now()
+    cookies: dict[str, str] = {}
+    async with camp.ctx.db.write() as session:
+        for role, person_id in camp.viewers.items():
+            person = await people.by_id(session, person_id=person_id)
+            assert person is not None
+            if person.telegram_user_id is None:
+                await people.bind(session, person=person,
+                                  telegram_user_id=FIRST_USER_ID + person_id, now=now)
+            opened = await console.open_session(
+                session, person_id=person_id, via="link", now=now,
+                hours=camp.ctx.settings.console_session_hours)
+            cookies[role] = opened.token
+    return cookies
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+class Unfillable(Exception):
+    """A route whose parameters this script cannot fill (the message says which)."""
+
+
+@dataclass
+class Page:
+    """One address to open: a route with its parameters filled."""
+
+    route: str  # the route's path as declared
+    url: str
+    label: str
+
+
+@dataclass
+class Pages:
+    """The console's GET routes, as addresses to open, and the routes skipped."""
+
+    pages: list[Page] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # path, why
+
+
+@dataclass(frozen=True)
+class Route:
+    """A page's route as the application serves it: its full path and its parameters."""
+
+    path: str  # as declared, with the prefix: /console/people/{person_id:int}
+    path_format: str  # /console/people/{person_id}
+    dependant: Any  # FastAPI's Dependant: path_params, query_params
+
+
+def console_routes(app: Any) -> list[Route]:
+    """Every route under /console that answers GET and is a page. FastAPI from 0.16x keeps an
+    included router whole (`iter_route_contexts` walks it, prefixes applied); before, its
+    routes were copied into app.routes."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI: the routes are already flat
+        contexts: list[Any] = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    found = []
+    for context in contexts:
+        original = getattr(context, "original_route", context)
+        if not isinstance(original, APIRoute) or "GET" not in (context.methods or ()):
+            continue
+        path = context.path or ""
+        if not path.startswith("/console") or path.startswith(NOT_PAGES):
+            continue
+        found.append(Route(path, context.path_format or path, original.dependant))
+    return found
+
+
+def path_values(route: Route, camp: Campaign) -> list[tuple[str, dict[str, Any]]]:
+    """The ways to fill a route's path parameters: (what they name, parameters)."""
+    names = [p.name for p in route.dependant.path_params]
+    if not names:
+        return [("", {})]
+    fixed: dict[str, Any] = {}
+    kinds: list[str] = []
+    for name in names:
+        lowered = name.lower()
+        if "village" in lowered or (lowered == "id" and "/team" in route.path):
+            fixed[name] = camp.village_id
+        elif "township" in lowered or "town" in lowered:
+            fixed[name] = camp.township_id
+        elif "person" in lowered or "cadre" in lowered or (
+                lowered == "id" and "/people" in route.path):
+            fixed[name] = camp.viewers["cadre"]
+        elif lowered == "kind":
+            kinds = list(camp.records)
+        elif lowered in ("id", "record_id") and "{kind" in route.path:
+            continue  # filled with the kind below
+        elif (kind := record_kind(route.path, lowered)) is not None:
+            if kind not in camp.records:
+                raise Unfillable(f"no {kind} record in the campaign for {{{name}}}")
+            fixed[name] = camp.records[kind]
+        else:
+            raise Unfillable(f"no value for {{{name}}}")
+    if "kind" not in [n.lower() for n in names]:
+        return [("", fixed)]
+    id_name = next((n for n in names if n.lower() in ("id", "record_id")), None)
+    if id_name is None:
+        raise Unfillable("{kind} without a record id parameter")
+    kind_name = next(n for n in names if n.lower() == "kind")
+    return [(kind, {**fixed, kind_name: kind, id_name: camp.records[kind]}) for kind in kinds]
+
+
+def record_kind(path: str, name: str) -> str | None:
+    """The record kind an id parameter names, by its own name (visit_id) or by the path's
+    segment before it (/visits/{id})."""
+    for word in RECORD_KINDS:
+        if name in (f"{word}_id", word):
+            return word
+    if name not in ("id", "record_id"):
+        return None
+    before = re.search(r"/([a-z_]+)/\{" + re.escape(name) + r"(:[a-z]+)?\}", path)
+    if before is None:
+        return None
+    segment = before.group(1).rstrip("s")
+    return segment if segment in RECORD_KINDS else None
+
+
+def choices(annotation: Any) -> list[str]:
+    """The values a Literal or Enum query parameter takes (none for a free one)."""
+    for arg in (typing.get_args(annotation) or (annotation,)):
+        if typing.get_origin(arg) is typing.Literal:
+            return [str(v) for v in typing.get_args(arg)]
+        if inspect.isclass(arg) and issubclass(arg, Enum):
+            return [str(m.value) for m in arg]
+    return []
+
+
+def period_variants(route: Route, camp: Campaign) -> list[tuple[str, dict[str, Any]]]:
+    """The page's defaults, then this week and the campaign so far where the route takes a
+    period: a `period` parameter (its declared choices), or a start and end date."""
+    params = {p.name: p for p in route.dependant.query_params}
+    today = camp.last_day
+    monday = today - dt.timedelta(days=today.weekday())
+    variants: list[tuple[str, dict[str, Any]]] = [("", {})]
+    period = next((p for n, p in params.items() if n.lower() == "period"), None)
+    if period is not None:
+        offered = choices(period.field_info.annotation)
+        week = next((c for c in offered if "week" in c and "last" not in c), None)
+        whole = next((c for c in offered if "campaign" in c or c == "all"), None)
+        if not offered:  # a free text parameter: the words the issue uses
+            week, whole = "week", "campaign"
+        variants += [(f"this week ({period.name}={week})", {period.name: week})] if week else []
+        variants += [(f"campaign ({period.name}={whole})", {period.name: whole})] \
+            if whole else []
+    for start_name, end_name in (("start", "end"), ("from", "to"), ("since", "until"),
+                                 ("start_date", "end_date"), ("date_from", "date_to")):
+        if start_name in params and end_name in params:
+            variants += [
+                ("this week", {start_name: monday.isoformat(), end_name: today.isoformat()}),
+                ("campaign", {start_name: camp.ctx.settings.campaign_start.isoformat(),
+                              end_name: today.isoformat()})]
+            break
+    required = [n for n, p in params.items() if p.field_info.is_required()]
+    for _, values in variants:
+        missing = [n for n in required if n not in values]
+        if missing:
+            raise Unfillable(f"required query parameter(s) {', '.join(missing)}")
+    return variants
+
+
+def pages_of(app: Any, camp: Campaign) -> Pages:
+    """Every console page to open, with its parameters filled."""
+    out = Pages()
+    for route in console_routes(app):
+        try:
+            filled = path_values(route, camp)
+            variants = period_variants(route, camp)
+        except Unfillable as exc:
+            out.skipped.append((route.path, str(exc)))
+            continue
+        for what, path_params in filled:
+            path = route.path_format
+            for name, value in path_params.items():
+                path = path.replace("{" + name + "}", str(value))
+            for period, query in variants:
+                url = str(httpx.URL(path, params=query)) if query else path
+                label = " ".join(x for x in (route.path_format, what, period) if x)
+                out.pages.append(Page(route.path, url, label))
+    return out
+
+
+# --- timing ------------------------------------------------------------------------------
+
+@dataclass
+class Timing:
+    """One page opened by one role."""
+
+    page: Page
+    role: str
+    status: int
+    median_ms: float
+    p95_ms: float
+    statements: int
+
+
+async def time_page(client: httpx.AsyncClient, stmts: Statements, page: Page, role: str,
+                    cookie: str, repeats: int) -> Timing:
+    """Open the page once untimed, then `repeats` times: the statements of the last."""
+    headers = {"Cookie": f"grassroots_console={cookie}"}
+    response = await client.get(page.url, headers=headers)
+    times = []
+    count = 0
+    for _ in range(repeats):
+        before = stmts.count
+        started = time.perf_counter()
+        response = await client.get(page.url, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        count = stmts.count - before
+    return Timing(page, role, response.status_code, median(times), percentile(times, 95), count)
+
+
+async def measure(backend: Backend, repeats: int) -> tuple[Campaign, Pages, list[Timing]]:
+    """Every page as every role on one generated campaign."""
+    from bot.console.auth import COOKIE
+    from bot.web import create_app
+
+    assert COOKIE == "grassroots_console", "the cookie's name changed: update time_page"
+    db = backend.database()
+    try:
+        camp = await describe(db, backend.url)
+        cookies = await sign_in(camp)
+        app = create_app(camp.ctx, register_webhook=False)
+        pages = pages_of(app, camp)
+        stmts = Statements(db)
+        timings = []
+        print(f"[{backend.name}] {camp.visits:,} visits, last day {camp.last_day}; "
+              f"{len(pages.pages)} pages x {len(ROLES)} roles", flush=True)
+        # A page that fails answers 500 here, as under uvicorn, instead of ending the run.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            for page in pages.pages:
+                for role in ROLES:
+                    timing = await time_page(client, stmts, page, role, cookies[role], repeats)
+                    timings.append(timing)
+                    print(f"  {page.label} {role}: {timing.status} {timing.median_ms:.1f} ms",
+                          flush=True)
+    finally:
+        await db.dispose()
+    return camp, pages, timings
+
+
+def verdict(t: Timing) -> str:
+    """Whether the page met the target; a refusal or a redirect is not a page's time."""
+    if t.status != 200:
+        return f"— ({t.status})"
+    return "yes" if t.p95_ms < TARGET_MS else "**no**"
+
+
+def print_table(backend: str, camp: Campaign, pages: Pages, timings: list[Timing]) -> None:
+    """One row per page and role."""
+    print(f"\n{backend}: {camp.visits:,} visits, the evening of {camp.last_day}\n")
+    print(table(["page", "role", "median ms", "p95 ms", "statements", "< 300 ms"],
+                [[t.page.label, t.role, t.median_ms, t.p95_ms, t.statements, verdict(t)]
+                 for t in timings]))
+    for path, why in pages.skipped:
+        print(f"skipped: {path} ({why})")
+    print("\n< 300 ms: the p95 of the repeats; a status other than 200 is shown instead "
+          "(403: outside the role's scope; 303: a redirect).")
+
+
+# --- the databases -----------------------------------------------------------------------
+
+def sqlite_place(reuse: bool) -> None:
+    """The SQLite campaign's file: there to reuse, or emptied (with its -wal and -shm)."""
+    if reuse:
+        if not SQLITE_PATH.exists():
+            raise SystemExit(f"{SQLITE_PATH} does not exist: run without --reuse first")
+        return
+    for leftover in SQLITE_PATH.parent.glob(SQLITE_PATH.name + "*"):
+        leftover.unlink()
+
+
+async def stable_backend(name: str, *, scale: float, reuse: bool) -> Backend:
+    """The campaign at its stable place: generated afresh unless `reuse`."""
+    from generate import generate
+
+    if name == "sqlite":
+        backend = Backend("sqlite", f"sqlite+aiosqlite:///{SQLITE_PATH}")
+        await asyncio.to_thread(sqlite_place, reuse)
+        if reuse:
+            return backend
+    else:
+        backend = Backend("postgresql", PG_URL, PG_SCHEMA)
+        if reuse:
+            return backend
+        admin = Database(PG_URL)
+        try:
+            async with admin.engine.begin() as conn:
+                await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
+                await conn.exec_driver_sql(f'CREATE SCHEMA "{PG_SCHEMA}"')
+        finally:
+            await admin.dispose()
+    print(f"[{name}] generating scale {scale:g}...", flush=True)
+    started = time.monotonic()
+    await generate(backend.url, scale=scale, start=START, days=DAYS, seed=SEED,
+                   schema=backend.schema)
+    if name == "postgresql":
+        await analyse(backend)
+    print(f"[{name}] generated in {time.monotonic() - started:.0f} s", flush=True)
+    return backend
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true",
+                        help=f"measure the campaigns kept at {SQLITE_PATH} and schema "
+                             f"{PG_SCHEMA} again")
+    parser.add_argument("--db", help="measure this generated campaign instead")
+    parser.add_argument("--schema", help="its PostgreSQL schema")
+    args = parser.parse_args()
+    print_machine()
+    if args.db:
+        url = normalise_database_url(args.db)
+        backends = [Backend("sqlite" if url.startswith("sqlite") else "postgresql", url,
+                            args.schema)]
+    else:
+        names = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+        backends = [await stable_backend(n, scale=args.scale, reuse=args.reuse)
+                    for n in names]
+    results = [(b.name, *await measure(b, args.repeats)) for b in backends]
+    print()
+    for name, camp, pages, timings in results:
+        print_table(name, camp, pages, timings)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
