@@ -4,7 +4,8 @@
 The pages are not listed here: they are found in the web application `grassroots serve` builds
 (`bot.web.create_app`): every route under /console that answers GET, the sign-in pages, the Mini
 App's page and the static files aside. A path parameter is filled with a real id from the
-generated campaign (bench/generate.py): a village, a township, a person, a record of each kind;
+generated campaign (bench/generate.py): a village, a township, a person, a record of each kind,
+a notice to the whole county (sent through storage.broadcasts if the campaign holds none);
 a route with a parameter this script cannot fill is listed as skipped, with its path. Each page
 is opened as each role that looks at the console: the office (the county), a township leader
 (the largest township), the team leader of a village in it, and a cadre of that village (whose
@@ -117,6 +118,7 @@ class Campaign:
     township_id: int
     village_id: int
     records: dict[str, int]  # kind word -> record id (the cadre's own where they have one)
+    broadcast_id: int | None = None
 
 
 async def describe(db: Database, url: str) -> Campaign:
@@ -156,6 +158,23 @@ async def describe(db: Database, url: str) -> Campaign:
                "team_leader": leader.id, "cadre": cadre.id}
     return Campaign(ctx, last_day, visits, viewers, township_id, village_id,
                     {k: v for k, v in records.items() if v is not None})
+
+
+async def broadcast(camp: Campaign) -> int:
+    """A notice from the office to the whole county, for the office's delivery report: the
+    campaign's latest, or one sent now through the chat's own storage (a message queued in
+    the outbox for each of ~2,000 people, none sent yet) if the campaign holds none."""
+    from storage import broadcasts
+    from storage.models import Broadcast
+
+    async with camp.ctx.db.write() as session:
+        found = (await session.execute(select(func.max(Broadcast.id)))).scalar_one()
+        if found is not None:
+            return int(found)
+        sent = await broadcasts.create_broadcast(
+            session, author_id=camp.viewers["office"], text="本周五前交周小结。", kind="all",
+            value=None, render=lambda person: "本周五前交周小结。", now=camp.ctx.clock.now())
+        return sent.id
 
 
 async def sign_in(camp: Campaign) -> dict[str, str]:
@@ -249,6 +268,8 @@ def path_values(route: Route, camp: Campaign) -> list[tuple[str, dict[str, Any]]
         elif "person" in lowered or "cadre" in lowered or (
                 lowered == "id" and "/people" in route.path):
             fixed[name] = camp.viewers["cadre"]
+        elif "broadcast" in lowered:
+            fixed[name] = camp.broadcast_id
         elif lowered == "kind":
             kinds = [w for w in record_words() if w in camp.records]
         elif lowered in ("id", "record_id") and "{kind" in route.path:
@@ -421,6 +442,7 @@ async def measure(backend: Backend, repeats: int, only: str | None = None,
     try:
         camp = await describe(db, backend.url)
         cookies = await sign_in(camp)
+        camp.broadcast_id = await broadcast(camp)
         app = create_app(camp.ctx, register_webhook=False)
         pages = pages_of(app, camp)
         pages.pages = [p for p in pages.pages if (not only or re.search(only, p.url))
