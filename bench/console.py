@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib
 import inspect
 import re
 import tempfile
@@ -60,6 +61,7 @@ from aggregates import DAYS, SEED, START, TZ, Statements
 from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
+from bot.console.auth import COOKIE
 from common.clock import FrozenClock
 from common.context import AppContext
 from common.settings import Settings, normalise_database_url
@@ -99,7 +101,7 @@ def record_words() -> list[str]:
     """The kinds the records pages take, in their order; every kind this script knows before
     they exist."""
     try:
-        from storage import records  # type: ignore[attr-defined]
+        records = importlib.import_module("storage.records")
     except ImportError:
         return list(RECORD_MODELS)
     return [k for k in getattr(records, "KINDS", RECORD_MODELS) if k in RECORD_MODELS]
@@ -409,7 +411,7 @@ async def time_page(client: httpx.AsyncClient, stmts: Statements, page: Page, ro
     """Open the page once untimed, then `repeats` times: the statements of the last. A page
     slower than SLOW_S at the first opening, and a download (not HTML: the office's
     workbook), are opened once: that time and its statements."""
-    headers = {"Cookie": f"grassroots_console={cookie}"}
+    headers = {"Cookie": f"{COOKIE}={cookie}"}
     before = stmts.count
     started = time.perf_counter()
     response = await client.get(page.url, headers=headers)
@@ -432,10 +434,8 @@ async def time_page(client: httpx.AsyncClient, stmts: Statements, page: Page, ro
 async def measure(backend: Backend, repeats: int, only: str | None = None,
                   skip: str | None = None) -> tuple[Campaign, Pages, list[Timing]]:
     """Every page as every role on one generated campaign."""
-    from bot.console.auth import COOKIE
     from bot.web import create_app
 
-    assert COOKIE == "grassroots_console", "the cookie's name changed: update time_page"
     # A kept campaign is brought to the code's schema first (pages may come with migrations).
     await asyncio.to_thread(upgrade, backend.url, **backend.engine_kwargs())
     db = backend.database()
