@@ -61,11 +61,11 @@ def as_json(who: Viewer, points: list[locations.Point]) -> Markup:
 
 
 def by_village(points: list[locations.Point]) -> list[tuple[str, list[locations.Point]]]:
-    """The points grouped by village (township and village names), each the latest first."""
+    """The points grouped by village (named "township/village"), each the latest first."""
     groups: dict[tuple[str, str], list[locations.Point]] = {}
     for point in points:
         groups.setdefault((point.township, point.village), []).append(point)
-    return [(f"{township}{village}", sorted(found, key=lambda p: p.at, reverse=True))
+    return [(f"{township}/{village}", sorted(found, key=lambda p: p.at, reverse=True))
             for (township, village), found in sorted(groups.items())]
 
 

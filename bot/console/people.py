@@ -161,6 +161,7 @@ async def _team_page(ctx: AppContext, who: Viewer, village_id: int, week: str | 
                 excused={pid: sorted(days) for pid, days in excused.items()}, far=far,
                 summary_msgids=TEAM_SUMMARY,
                 required=ctx.settings.calendar.required_days(monday), week_href=week_href,
+                ended=sunday < who.today,
                 base=f"{PREFIX}/people/team/{village.id}", **weeks_offered(who.today, monday))
 
 
