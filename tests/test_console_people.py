@@ -142,9 +142,9 @@ async def test_a_cadres_week_shows_what_the_database_holds_and_what_me_says(harn
         aid = (await session.scalars(select(Aid.id))).one()
         summary = (await session.scalars(select(Summary.id))).one()
     links = set(re.findall(r'href="(/console/records/[^"]+)"', response.text))
-    assert links == {*(f"/console/records/visit/{v}" for v in visits),
-                     f"/console/records/dispute/{dispute}", f"/console/records/problem/{problem}",
-                     f"/console/records/aid/{aid}", f"/console/records/summary/{summary}"}
+    assert links == {*(f"/console/records/visits/{v}" for v in visits),
+                     f"/console/records/disputes/{dispute}", f"/console/records/problems/{problem}",
+                     f"/console/records/aid/{aid}", f"/console/records/summaries/{summary}"}
     assert "走访 2 次" in text and "农村征地" in text and "已上报" in text and "已登记" in text
 
 
@@ -315,7 +315,7 @@ async def test_the_map_shows_the_days_located_records_in_each_viewers_scope(harn
     by_what = {p["what"]: p for p in points}
     weak = "走访：访弱势群体（问困难）"
     assert set(by_what) == {"签到：在村", "签到：不在村（在县里开会）", weak}
-    assert by_what[weak]["href"] == f"/console/records/visit/{ids['visit']}"
+    assert by_what[weak]["href"] == f"/console/records/visits/{ids['visit']}"
     lina = await person(harness, "李娜")
     assert by_what["签到：在村"]["href"] == f"/console/people/{lina.id}?week=2026-11-23"
     assert by_what["签到：在村"]["lat"] == XINCUN[0]

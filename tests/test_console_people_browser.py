@@ -76,7 +76,7 @@ async def test_a_week_and_the_map_without_tiles_render_in_chromium(
     text = await popup.inner_text()
     assert "李娜" in text and "走访：访弱势群体（问困难）" in text
     assert await popup.get_by_role("link", name="查看详情").get_attribute("href") == (
-        f"/console/records/visit/{(await visit_id(live_app))}")
+        f"/console/records/visits/{(await visit_id(live_app))}")
     assert real(page_errors) == []
 
 

@@ -44,7 +44,7 @@ def what(who: Viewer, point: locations.Point) -> str:
 def href(point: locations.Point) -> str:
     """Where a point's popup leads: the visit's page, or the cadre's week of the check-in."""
     if point.kind == "visit":
-        return record_href("visit", point.record_id)
+        return record_href("visits", point.record_id)
     return week_href(point.person_id, monday_of(point.day))
 
 

@@ -30,14 +30,11 @@ from storage import checkins, leave, people, stats, summaries, weeks
 from storage.models import Checkin, Person
 from storage.scope import Scope
 
-# The record pages' kinds, in /console/records/KIND/ID.
-RECORD = {"visit": "visit", "dispute": "dispute", "problem": "problem", "aid": "aid",
-          "summary": "summary"}
-
 
 def record_href(kind: str, record_id: int) -> str:
-    """The address of a record's page."""
-    return f"{PREFIX}/records/{RECORD[kind]}/{record_id}"
+    """The address of a record's page (`kind`: visits, disputes, problems, summaries, aid, as
+    the records pages name them)."""
+    return f"{PREFIX}/records/{kind}/{record_id}"
 
 
 def monday_of(day: dt.date) -> dt.date:
