@@ -354,3 +354,14 @@ async def test_the_map_uses_the_tile_server_set(harness, console, settings):
     response = await (await console.sign_in("周杰")).get("/console/map")
     assert 'data-tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in response.text
     assert "未设置地图底图" not in text_of(response.text)
+
+
+async def test_a_name_in_the_maps_data_cannot_close_its_script(harness, console):
+    await register(harness, "周杰")
+    await located_records(harness)
+    name = '陈静</script><script>alert(1)</script>&'
+    async with harness.db.write() as session:
+        await session.execute(update(Person).where(Person.name == "陈静").values(name=name))
+    response = await (await console.sign_in("周杰")).get("/console/map")
+    assert "<script>alert(1)" not in response.text
+    assert name in {p["who"] for p in points_of(response.text)}
