@@ -479,7 +479,7 @@ def verdict(t: Timing) -> str:
     if t.file:
         return "a file, timed once"
     if t.once:
-        return f"**no** (timed once: over {SLOW_S:g} s)"
+        return f"**no** (timed once after a first opening over {SLOW_S:g} s)"
     if t.median_ms >= TARGET_MS:
         return "**no**"
     return "yes" if t.p95_ms < TARGET_MS else "yes (p95 over)"
