@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Checkin, Person, Township, Village, Visit
@@ -34,14 +34,16 @@ class Point:
 
 @dataclass
 class Points:
-    """The points of a period and place, the latest first, and how many there are in all."""
+    """The points of a period and place, the latest first; `complete` is False when a kind had
+    more than the limit (the older ones are left out, and not counted: a count would read
+    every row of a long period)."""
 
     points: list[Point]
-    total: int
+    complete: bool
 
     @property
-    def complete(self) -> bool:
-        return len(self.points) == self.total
+    def total(self) -> int:
+        return len(self.points)
 
 
 def _located(model: Any, *, start: dt.date, end: dt.date, scope: Scope | None,
@@ -63,24 +65,25 @@ async def located(session: AsyncSession, *, start: dt.date, end: dt.date,
                   scope: Scope | None, person_id: int | None = None,
                   limit: int = 1000) -> Points:
     """Check-ins and visits from `start` to `end` with a shared location, in `scope` (None:
-    only `person_id`'s own), the latest `limit` of each kind, with the count of all."""
+    only `person_id`'s own), the latest `limit` of each kind, and whether that was all."""
     points: list[Point] = []
-    total = 0
+    complete = True
     kinds: tuple[tuple[str, Any, tuple[Any, ...]], ...] = (
         ("checkin", Checkin, (Checkin.in_village, Checkin.reason)),
         ("visit", Visit, (Visit.kind,)))
     for kind, model, described in kinds:
         where = _located(model, start=start, end=end, scope=scope, person_id=person_id)
-        total += int((await session.execute(
-            select(func.count()).select_from(model).where(*where))).scalar_one())
         rows = await session.execute(_named(select(
             model.id, model.person_id, Person.name, model.village_id, Village.name,
             Township.name, model.day, model.created_at, model.latitude, model.longitude,
             *described), model)
-            .where(*where).order_by(model.day.desc(), model.id.desc()).limit(limit))
-        for row in rows.all():
+            .where(*where).order_by(model.day.desc(), model.id.desc()).limit(limit + 1))
+        found = rows.all()
+        if len(found) > limit:
+            complete, found = False, found[:limit]
+        for row in found:
             what = row[10] if kind == "visit" else "in_village" if row[10] else row[11]
             points.append(Point(kind, row[0], row[1], row[2], row[3], row[4] or "",
                                 row[5] or "", row[6], row[7], float(row[8]), float(row[9]),
                                 what or "other"))
-    return Points(points, total)
+    return Points(points, complete)

@@ -365,3 +365,23 @@ async def test_a_name_in_the_maps_data_cannot_close_its_script(harness, console)
     response = await (await console.sign_in("周杰")).get("/console/map")
     assert "<script>alert(1)" not in response.text
     assert name in {p["who"] for p in points_of(response.text)}
+
+
+async def test_the_map_beyond_its_limit_shows_the_latest_and_says_the_rest_are_left_out(
+        harness, console):
+    from storage.locations import located
+    from storage.scope import Scope
+
+    await register(harness, "周杰")
+    await located_records(harness)
+    async with harness.db.read() as session:
+        found = await located(session, start=day(27), end=day(28), scope=Scope("county"),
+                              limit=2)
+        everything = await located(session, start=day(27), end=day(28), scope=Scope("county"))
+    assert everything.complete and everything.total == 5
+    # two check-ins and the one visit: the latest two check-ins are Saturday's
+    assert not found.complete and found.total == 3
+    assert {p.day for p in found.points if p.kind == "checkin"} == {day(28)}
+    browser = await console.sign_in("周杰")
+    page = await browser.get("/console/map?start=2026-11-27&end=2026-11-28")
+    assert "共有" in text_of(page.text) and "只显示最近" not in text_of(page.text)
