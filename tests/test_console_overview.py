@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from reports.figures import scope_figures
-from storage.models import Township, Village
+from storage.models import Person, Summary, Township, Village
 from storage.scope import Scope, own_scope, place_scope
 from tests.console_kit import console, console_settings, text_of
 from tests.test_schedules import bind_everyone
@@ -96,6 +96,11 @@ def hrefs(html: str) -> dict[str, str]:
 async def test_the_figures_are_the_chats_stats_for_each_leader(harness, console, language):
     chats = await bind_everyone(harness, language)
     await seed(harness)
+    async with harness.db.write() as session:  # 李娜's summary reviewed, 赵强's waiting
+        summary = (await session.execute(
+            select(Summary).join(Person, Person.id == Summary.person_id)
+            .where(Person.name == "李娜"))).scalar_one()
+        summary.status = "accepted"
     ids = await places(harness)
     township = await place_scope_of(harness, ids["黄金埠镇"])
     for name, command, query, scope in (
@@ -128,6 +133,10 @@ async def test_the_figures_are_the_chats_stats_for_each_leader(harness, console,
             f"{figures.problems_raised}/{figures.problems_solved}")
         assert card(response.text, "summaries") == (
             f"{figures.summaries_submitted}/{figures.summaries_expected}")
+        async with harness.db.read() as session:
+            kept = [r.status for r in (await session.execute(select(Summary))).scalars()
+                    if own.contains(Scope("village", "", r.township_id, r.village_id))]
+        assert card(response.text, "reviews") == f"{kept.count('accepted')}/{len(kept)}"
         # The table: each place of the query with its figures.
         rows = table(response.text)
         assert [row[:4] for row in rows] == [

@@ -7,7 +7,8 @@ GET /console/?period=week|last_week|month|campaign|custom&start=…&end=…&plac
 - The place is the viewer's scope, or a township or village inside it (`place`), checked with
   `who.may_see` (403 outside it). A cadre has no place to look at: their own week.
 - Every figure is /stats's (reports.figures.scope_figures), the lines under the cards the chat's
-  own sentences; the targets are /targets' (reports.targets.scope_targets, as they stand). The
+  own sentences; the targets are /targets' (reports.targets.scope_targets, as they stand); the
+  reviews of the period's weekly summaries are storage.summaries.review_counts. The
   table lists the query's places (townships of the county, villages of a township) with their
   figures; a row drills down, a village's row opens its team page.
 """
@@ -45,6 +46,8 @@ from handlers.stats import (
 )
 from reports.figures import scope_figures, share
 from reports.targets import ScopeTargets, scope_targets
+from storage import summaries
+from storage.reviews import STATUSES as STAGES
 from storage.scope import Scope, place_scope
 from storage.stats import PlaceFigures, Stats
 from storage.targets import TARGETS
@@ -220,6 +223,8 @@ def router(ctx: AppContext) -> APIRouter:
             figures = await scope_figures(session, settings, scope=scope, start=asked.start,
                                           end=asked.end, now=ctx.clock.now())
             targets = await scope_targets(session, settings, scope=scope, today=who.today)
+            reviewed = await summaries.review_counts(session, scope=scope, start=asked.start,
+                                                     end=asked.end)
         tr = who.tr
         query = asked.query()
         compliant = sum(p.compliant for p in figures.places)
@@ -232,6 +237,7 @@ def router(ctx: AppContext) -> APIRouter:
             kinds=counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind),
             households=counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category),
             statuses=counts(tr, DISPUTE_STATUS, STATUSES, figures.disputes_by_status),
+            reviewed=reviewed, reviews=counts(tr, "review.status.{}", STAGES, reviewed),
             targets=targets, missed=target_counts(tr, targets), lines=sections(tr, figures),
             rows=place_rows(figures, scope, query),
             chart=chart(tr, figures, [p for p in figures.places if p.cadres]),
