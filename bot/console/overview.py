@@ -31,9 +31,7 @@ from common.context import AppContext
 from common.i18n import Translator
 from handlers.parsing import ParseError, period_refusal
 from handlers.stats import (
-    DISPUTE_STATUS,
     HOUSEHOLD,
-    STATUSES,
     VISIT_KIND,
     BadPeriod,
     aid_line,
@@ -97,6 +95,8 @@ def read_period(who: Viewer, campaign_start: dt.date, period: str, start: str,
         raise exc.__cause__ from None
     if found is None or rest:
         raise ParseError(text)
+    if period != CUSTOM:  # the day boxes show the button's days, to change from there
+        start, end = found[0].isoformat(), found[1].isoformat()
     return Period(period, found[0], found[1], start.strip(), end.strip())
 
 
@@ -236,7 +236,6 @@ def router(ctx: AppContext) -> APIRouter:
             opened=sum(figures.disputes_by_status.values()),
             kinds=counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind),
             households=counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category),
-            statuses=counts(tr, DISPUTE_STATUS, STATUSES, figures.disputes_by_status),
             reviewed=reviewed, reviews=counts(tr, "review.status.{}", STAGES, reviewed),
             targets=targets, missed=target_counts(tr, targets), lines=sections(tr, figures),
             rows=place_rows(figures, scope, query),
