@@ -45,7 +45,7 @@ from handlers.stats import (
 from reports.figures import scope_figures, share
 from reports.targets import ScopeTargets, scope_targets
 from storage import summaries
-from storage.reviews import STATUSES as STAGES
+from storage.reviews import STATUSES as REVIEW_STATUSES
 from storage.scope import Scope, place_scope
 from storage.stats import PlaceFigures, Stats
 from storage.targets import TARGETS
@@ -236,7 +236,8 @@ def router(ctx: AppContext) -> APIRouter:
             opened=sum(figures.disputes_by_status.values()),
             kinds=counts(tr, VISIT_KIND, KINDS, figures.visits_by_kind),
             households=counts(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category),
-            reviewed=reviewed, reviews=counts(tr, "review.status.{}", STAGES, reviewed),
+            reviewed=reviewed, reviews=counts(tr, "review.status.{}", REVIEW_STATUSES,
+                                                 reviewed),
             targets=targets, missed=target_counts(tr, targets), lines=sections(tr, figures),
             rows=place_rows(figures, scope, query),
             chart=chart(tr, figures, [p for p in figures.places if p.cadres]),
