@@ -19,6 +19,15 @@ from bot.console.render import PREFIX, STATIC, bare
 from common.context import AppContext
 
 
+def standalone(ctx: AppContext) -> FastAPI:
+    """The console alone, without the webhook and the API (the demo serves it this way)."""
+    app = FastAPI(title="Grassroots console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    app.state.application = None
+    install(app, ctx)
+    return app
+
+
 def install(app: FastAPI, ctx: AppContext) -> None:
     """Add the console to the web application."""
     app.include_router(signin.router(ctx), prefix=PREFIX)
