@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from storage import console as links
 from storage.models import Person
+from tests.console_kit import console_settings
 from tests.test_schedules import bind_everyone
 from tests.test_stats import seed
 
@@ -22,8 +23,7 @@ pytest_plugins = ("tests.browser",)
 
 @pytest.fixture
 def settings(settings):
-    # The browser reaches the app over plain http on 127.0.0.1: no https address to name.
-    return settings.model_copy(update={"console_url": ""})
+    return console_settings(settings)
 
 
 async def sign_in(app_page, live_app: LiveApp, name: str) -> None:
