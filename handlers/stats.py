@@ -120,7 +120,7 @@ def _money(value: Decimal) -> Money:
     return Money(value)
 
 
-def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:
+def week_lines(tr: Translator, figures: stats.Stats) -> list[str]:
     lines = [tr("stats.compliance_title", minimum=figures.min_days)]
     for week in figures.weeks:
         msgid = (N_("stats.part_week_line") if week.days < 7
@@ -131,7 +131,7 @@ def _weeks(tr: Translator, figures: stats.Stats) -> list[str]:
     return lines
 
 
-def _disputes(tr: Translator, figures: stats.Stats) -> list[str]:
+def dispute_lines(tr: Translator, figures: stats.Stats) -> list[str]:
     opened = sum(figures.disputes_by_status.values())
     lines = [tr("stats.disputes", opened=opened, open=figures.disputes_open,
                 overdue=figures.disputes_overdue)]
@@ -143,7 +143,7 @@ def _disputes(tr: Translator, figures: stats.Stats) -> list[str]:
     return lines
 
 
-def _problem_ledger(tr: Translator, figures: stats.Stats) -> str:
+def problem_ledger(tr: Translator, figures: stats.Stats) -> str:
     """The ledger now: every status, then the overdue."""
     counts = figures.problems_by_status
     return tr("stats.problem_ledger", raised=counts.get("raised", 0),
@@ -152,7 +152,7 @@ def _problem_ledger(tr: Translator, figures: stats.Stats) -> str:
               overdue=figures.problems_overdue)
 
 
-def _summaries(tr: Translator, figures: stats.Stats) -> str:
+def summaries_line(tr: Translator, figures: stats.Stats) -> str:
     if figures.summaries_expected:
         line = tr("stats.summaries", submitted=figures.summaries_submitted,
                   expected=figures.summaries_expected)
@@ -164,13 +164,22 @@ def _summaries(tr: Translator, figures: stats.Stats) -> str:
     return line
 
 
+def aid_line(tr: Translator, figures: stats.Stats) -> str:
+    """The help given in the period: condolences, donations, labour export, projects."""
+    aid: dict[str, Any] = figures.aid
+    return tr("report.aid", condolences=aid["condolence_count"],
+              condolence_amount=_money(aid["condolence_amount"]),
+              donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),
+              labour=aid["labour_people"], projects=aid["project_count"],
+              project_funds=_money(aid["project_funds"]))
+
+
 def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
                  winter_items: Sequence[str] = tuple(UNITS)) -> str:
     """The /stats message: every figure of a scope over a period (winter items in the
     configured order)."""
     kinds = counted(tr, VISIT_KIND, KINDS, figures.visits_by_kind)
     households = counted(tr, HOUSEHOLD, HOUSEHOLD_CATEGORIES, figures.visits_by_category)
-    aid: dict[str, Any] = figures.aid
     lines = [tr("stats.title", place=place, period=Span(figures.start, figures.end)),
              tr("stats.cadres", cadres=figures.cadres),
              tr("stats.visits", total=figures.visits) + (f" — {kinds}" if kinds else "")]
@@ -181,25 +190,21 @@ def render_stats(tr: Translator, figures: stats.Stats, *, place: str,
     if figures.excused_days:
         lines.append(tr("stats.excused", days=figures.excused_days,
                         people=figures.excused_people))
-    lines += _weeks(tr, figures)
-    lines += _disputes(tr, figures)
+    lines += week_lines(tr, figures)
+    lines += dispute_lines(tr, figures)
     lines.append(tr("stats.problems", raised=figures.problems_raised,
                     solved=figures.problems_solved))
     if figures.problems_by_status:
-        lines.append(_problem_ledger(tr, figures))
+        lines.append(problem_ledger(tr, figures))
     done = figures.publicity
     lines.append(tr("stats.publicity", sessions=done.sessions, people=done.attendance,
                     slogans=done.slogans, boards=done.boards))
     lines.append(tr("stats.cases", submitted=figures.cases.submitted,
                     featured=figures.cases.featured))
-    lines.append(tr("report.aid", condolences=aid["condolence_count"],
-                    condolence_amount=_money(aid["condolence_amount"]),
-                    donations=aid["donation_count"], donation_value=_money(aid["donation_value"]),
-                    labour=aid["labour_people"], projects=aid["project_count"],
-                    project_funds=_money(aid["project_funds"])))
+    lines.append(aid_line(tr, figures))
     lines.append(rectification_line(tr, figures.rectification))
     lines += winter_lines(tr, figures.winter, winter_items)
-    lines.append(_summaries(tr, figures))
+    lines.append(summaries_line(tr, figures))
     return "\n".join(lines)
 
 

@@ -198,6 +198,17 @@ def _village_scope(village: Village) -> Scope:
     return Scope("village", village.name, village.township_id, village.id)
 
 
+async def place_scope(session: AsyncSession, *, kind: str, place_id: int) -> Scope | None:
+    """The township or village with this id as a scope (None: no such place)."""
+    if kind == "township":
+        township = await session.get(Township, place_id)
+        return Scope("township", township.name, township.id) if township else None
+    if kind == "village":
+        village = await session.get(Village, place_id)
+        return _village_scope(village) if village else None
+    return None
+
+
 async def named_place(session: AsyncSession, *, name: str, within: Scope | None = None) -> Scope:
     """The township or village with this name (a township wins; '镇/乡/村' may be left off);
     '镇/村' (or '镇／村') names one village of a township.

@@ -14,6 +14,7 @@ from storage.audit import record_audit
 from storage.checkins import days_in_village
 from storage.figures import local_bounds
 from storage.models import Aid, Dispute, DisputeStep, Person, Summary
+from storage.scope import Scope, in_place
 
 # The counts of a summary, in the order they are shown: computed from the records when it is
 # submitted (and again when it is corrected), never typed.
@@ -200,3 +201,15 @@ async def people_with_summary(session: AsyncSession, *, week_start: dt.date) -> 
     result = await session.execute(
         select(Summary.person_id).where(Summary.week_start == week_start))
     return set(result.scalars())
+
+
+async def review_counts(session: AsyncSession, *, scope: Scope, start: dt.date,
+                        end: dt.date) -> dict[str, int]:
+    """The weekly summaries of the weeks a period touches, in the scope (each summary's own
+    village or township), by where their review stands (reviews.STATUSES)."""
+    monday = start - dt.timedelta(days=start.weekday())
+    place: dict[str, Any] = scope.filters
+    query = in_place(select(Summary.status, func.count()).where(
+        Summary.week_start >= monday, Summary.week_start <= end), Summary,
+        **place).group_by(Summary.status)
+    return {status: int(count) for status, count in (await session.execute(query)).all()}

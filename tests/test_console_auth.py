@@ -124,7 +124,8 @@ async def test_unregistered_and_deactivated_people_get_a_refusal_in_their_langua
 
     await harness.register("13800138002", user_id=7002)  # 李娜
     browser = await console.sign_in("李娜")
-    assert (await browser.get("/console/")).status_code == 200
+    home = await browser.get("/console/")  # a cadre's first page is their own week
+    assert home.status_code == 303 and home.headers["location"] == "/console/people/me"
     async with harness.db.write() as session:
         person = await session.get(Person, (await console.person("李娜")).id)
         assert person is not None

@@ -34,8 +34,9 @@ from storage.scope import Scope
 
 PER_PAGE = 50
 KINDS = tuple(records.KINDS)
-# The periods offered, as the chat names them (handlers.parsing.PERIOD_WORDS).
-PERIODS = ("today", "week", "last week", "month", "last month", "campaign")
+# The periods offered, as the chat names them (handlers.parsing.PERIOD_WORDS), and named as
+# the overview's period selector names them; others are typed, as in the chat's /stats.
+PERIODS = {"week": "week", "last week": "last_week", "month": "month", "campaign": "campaign"}
 DEFAULT_PERIOD = "week"
 # The codes each kind is filtered by (the export's words name them: CODES).
 CODE_CHOICES: dict[str, tuple[str, ...]] = {

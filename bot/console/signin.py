@@ -1,4 +1,4 @@
-"""Signing in and out of the console, and its first page.
+"""Signing in and out of the console (its first page is the overview: bot.console.overview).
 
 - GET /console/app: the Mini App's page inside Telegram; its script posts the initData.
 - POST /console/webapp: initData checked (auth.check_init_data), the Telegram user mapped to the
@@ -21,7 +21,6 @@ from bot.console.auth import (
     BadInitData,
     Poster,
     Refused,
-    Who,
     check_init_data,
     context,
     person_locale,
@@ -29,7 +28,7 @@ from bot.console.auth import (
     secure,
     usable,
 )
-from bot.console.render import PREFIX, bare, page
+from bot.console.render import PREFIX, bare
 from common.context import AppContext
 from common.i18n import normalise_locale
 from storage import console, people
@@ -45,7 +44,7 @@ def _signed_in(ctx: AppContext, request: Request, response: Response, opened: co
 
 
 def router(ctx: AppContext) -> APIRouter:
-    """The sign-in routes and the console's first page."""
+    """The sign-in routes."""
     routes = APIRouter(include_in_schema=False)
 
     @routes.get("/app")
@@ -106,9 +105,5 @@ def router(ctx: AppContext) -> APIRouter:
         response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="lax",
                                secure=secure(ctx, request))
         return response
-
-    @routes.get("/")
-    async def home(who: Who) -> HTMLResponse:
-        return page(who, "home.html")
 
     return routes
