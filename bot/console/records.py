@@ -161,7 +161,7 @@ def router(ctx: AppContext) -> APIRouter:
         return days or week or (today, today), refusal
 
     @routes.get("/records", response_class=HTMLResponse)
-    async def list_page(who: Who, request: Request, kind: str = "visits",
+    async def list_page(who: Who, kind: str = "visits",
                         period: TextQuery = DEFAULT_PERIOD, typed: TextQuery = "",
                         place: TextQuery = "",
                         code: TextQuery = "", status: TextQuery = "", cadre: TextQuery = "",
