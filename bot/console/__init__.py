@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.console import signin
+from bot.console import office, signin
 from bot.console.auth import Refused, SignInNeeded, request_locale
 from bot.console.render import PREFIX, STATIC, bare
 from common.context import AppContext
@@ -22,6 +22,7 @@ from common.context import AppContext
 def install(app: FastAPI, ctx: AppContext) -> None:
     """Add the console to the web application."""
     app.include_router(signin.router(ctx), prefix=PREFIX)
+    app.include_router(office.router(ctx), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(SignInNeeded)
