@@ -26,6 +26,9 @@ DAILY, VIEW, MANAGE, MORE = "daily", "view", "manage", "more"
 GROUP_TITLES = {DAILY: N_("help.group.daily"), VIEW: N_("help.group.view"),
                 MANAGE: N_("help.group.manage")}
 GROUP_ORDER = (DAILY, VIEW, MANAGE, MORE)
+# A command named in its group's title line instead of a line of its own (/help stays on one
+# phone screen): group -> (command, the title naming it). The menu lists it as any other.
+IN_TITLE = {VIEW: ("console", N_("help.group.view_console"))}
 GROUPS = {
     **dict.fromkeys(("checkin", "visit", "publicity", "problem", "dispute", "aid", "case",
                      "summary", "final", "rectify"), DAILY),
@@ -48,12 +51,11 @@ SHARED_LINE: dict[str, tuple[str, str]] = {
     "checkin": ("leave", N_("help.checkin_and_leave")),
     "aid": ("pair", N_("help.aid_and_pair")),
     "pair": ("condolence", N_("help.pair_and_condolence")),  # for those outside the teams
-    "stats": ("console", N_("help.stats_and_console")),  # the readers' web page beside /stats
 }
 # The same for some roles only: (command, role) -> (the one folded in, the line naming both).
 SHARED_FOR_ROLE: dict[tuple[str, str], tuple[str, str]] = {
-    ("rectify", role): ("systems", N_("help.rectify_and_systems"))
-    for role in ("cadre", "team_leader")
+    **{("rectify", role): ("systems", N_("help.rectify_and_systems"))
+       for role in ("cadre", "team_leader")},
 }
 # A command some roles use for something else: each reads the description written for it (the
 # office's /disputes are the county's open disputes, not "mine"); the others read the one the
@@ -219,11 +221,13 @@ def help_text(role: str, locale: str) -> str:
     names = {c.name for _, c, _ in commands}
     shared = {n: found for n in names if (found := _shared(n, role)) is not None}
     folded = {one for one, _line_msgid in shared.values() if one in names}
+    titled = {group: title for group, (name, title) in IN_TITLE.items() if name in names}
+    folded |= {IN_TITLE[group][0] for group in titled}
     for group in (DAILY, VIEW, MANAGE):
         listed = [f"/{c.name} — {tr(_line(c.name, d, names, role))}" for g, c, d in commands
                   if g == group and c.name not in folded]
         if listed:
-            lines += [tr(GROUP_TITLES[group]), *listed]
+            lines += [tr(titled.get(group, GROUP_TITLES[group])), *listed]
     lines.append(tr("help.more"))
     return "\n".join(lines)
 

@@ -68,6 +68,7 @@ EXPECTED: dict[str, set[str]] = {
     # and team leaders record theirs with /aid)
     "condolence": {TOWNSHIP, LEADING, OFFICE, SUPERVISOR},
     "training": {TOWNSHIP, LEADING, OFFICE},  # a training, recorded by whoever held it
+    "console": EVERYONE,  # the web console: each sees their own scope (cadres their own week)
 }
 PHONES = {CADRE: "13800138002", LEADER: "13800138001", TOWNSHIP: "13800138007",
           LEADING: "13800138008", OFFICE: "13800138009", SUPERVISOR: "13800138010"}

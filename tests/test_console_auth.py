@@ -74,7 +74,7 @@ async def test_console_sends_a_mini_app_button_and_a_one_time_link_that_signs_in
     # The same link again, in another browser: refused, and that browser is not signed in.
     client.cookies.clear()
     again = await client.post("/console/signin", data={"token": token})
-    assert again.status_code == 403 and "已用过或已过期" in text_of(again.text)
+    assert again.status_code == 403 and "已用过或已失效" in text_of(again.text)
     assert (await client.get("/console/")).status_code == 401
 
 
@@ -141,7 +141,7 @@ async def test_signing_out_needs_the_pages_csrf_token_and_ends_the_session(harne
     browser = await console.sign_in("吴敏")
     csrf = await console.csrf(browser)
     forged = await browser.post("/console/signout", data={"csrf": "not-it"})
-    assert forged.status_code == 403 and "页面已过期" in text_of(forged.text)
+    assert forged.status_code == 403 and "页面已失效" in text_of(forged.text)
     assert (await browser.get("/console/")).status_code == 200
     out = await browser.post("/console/signout", data={"csrf": csrf})
     assert out.status_code == 200 and "已退出" in text_of(out.text)
