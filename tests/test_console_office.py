@@ -27,7 +27,9 @@ from tests.test_schedules import bind_everyone
 __all__ = ["console"]  # the fixture, used by name
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
-OTHERS = ("张伟", "李娜", "孙丽", "周杰")  # a team leader, a cadre, a township leader, the group
+# Every role but the office's: a team leader, a cadre, a township leader, the leading group, and
+# 王芳 made a supervisor.
+OTHERS = ("张伟", "李娜", "孙丽", "周杰", "王芳")
 EXPORT = "/console/office/export.xlsx?start=2026-11-23&end=2026-11-28"
 
 
@@ -70,6 +72,13 @@ def _sheets(content: bytes) -> dict[str, list[tuple]]:
 
 async def test_only_the_office_may_open_the_tools_or_post_to_them(harness, console):
     await _everyone(harness)
+    async with console.ctx.db.write() as session:
+        person = await session.get(Person, (await console.person("王芳")).id)
+        assert person is not None
+        set_authority(person, now=harness.clock.now(), role="supervisor", village_id=None,
+                      township_id=None)
+    roles = {(await console.person(name)).role for name in OTHERS}
+    assert roles == {"team_leader", "cadre", "township_leader", "leading_group", "supervisor"}
     office = await console.sign_in("吴敏")
     csrf = await console.csrf(office, "/console/office")
     gets = ("/console/office", "/console/office/roster", EXPORT, "/console/office/broadcasts/1")
