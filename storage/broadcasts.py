@@ -171,3 +171,16 @@ async def recent(session: AsyncSession, *, limit: int = 5) -> list[Broadcast]:
     result = await session.execute(
         select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit))
     return list(result.scalars())
+
+
+async def sent_after(session: AsyncSession, *, after_id: int, author_id: int, text: str,
+                     kind: str, value: str | None) -> Broadcast | None:
+    """The author's broadcast of this notice to this audience newer than `after_id`, if any:
+    a confirm page sent twice finds the first one."""
+    result = await session.execute(
+        select(Broadcast).where(Broadcast.id > after_id, Broadcast.author_id == author_id,
+                                Broadcast.text == text, Broadcast.audience_kind == kind,
+                                Broadcast.audience_value.is_(None) if value is None
+                                else Broadcast.audience_value == value)
+        .order_by(Broadcast.id).limit(1))
+    return result.scalar_one_or_none()

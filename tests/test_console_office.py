@@ -163,6 +163,9 @@ async def test_a_village_export_holds_only_that_village_and_a_bad_period_is_refu
     far = await office.get("/console/office/export.xlsx?start=2020-01-01&end=2026-11-23")
     assert far.status_code == 400
     assert "2025年11月22日（周六）至2027年11月29日（周一）" in text_of(far.text)
+    whole = await office.get("/console/office/export.xlsx")  # as /export: the campaign so far
+    county = quote("驻村工作台账-全县-11月23日至11月28日.xlsx")
+    assert county in whole.headers["content-disposition"]
     unknown = await office.get(f"{EXPORT}&place=v999999")
     assert unknown.status_code == 404
 
@@ -184,9 +187,15 @@ async def test_a_broadcast_is_counted_sent_through_the_outbox_and_its_report_wat
     async with console.ctx.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
-    fields = dict(re.findall(r'name="(text|kind|value)" value="([^"]*)"', preview.text))
+    fields = dict(re.findall(r'name="(text|kind|value|after)" value="([^"]*)"', preview.text))
+    assert fields["after"] == "0"
     sent = await office.post("/console/office/broadcast", data={"csrf": csrf, **fields})
     assert sent.status_code == 303 and sent.headers["location"] == "/console/office/broadcasts/1"
+    # The same confirm page sent again (a double tap) sends nothing more.
+    again = await office.post("/console/office/broadcast", data={"csrf": csrf, **fields})
+    assert again.status_code == 303 and again.headers["location"] == sent.headers["location"]
+    async with console.ctx.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 1
     waiting = text_of((await office.get("/console/office/broadcasts/1")).text)
     assert "待发 6" in waiting and "已送达 0" in waiting
 

@@ -112,8 +112,11 @@ def router(ctx: AppContext) -> APIRouter:
         return await home(who)
 
     @routes.get("/export.xlsx")
-    async def download(who: Who, start: dt.date, end: dt.date, place: Place = "") -> Response:
+    async def download(who: Who, start: dt.date | None = None, end: dt.date | None = None,
+                       place: Place = "") -> Response:
+        """The workbook of start..end (as /export: the campaign so far when not given)."""
         _office(who)
+        start, end = start or ctx.settings.campaign_start, end or who.today
         earliest, latest = period_bounds(today=who.today,
                                          campaign_start=ctx.settings.campaign_start)
         if start > end or start < earliest or end > latest:
@@ -197,26 +200,31 @@ def _broadcast_routes(routes: APIRouter, ctx: AppContext, home: Any) -> None:
             except Invalid as exc:
                 return await home(who, status=400, form=form,
                                   broadcast_error=who.tr(exc.msgid, **exc.values))
+            newest = await broadcasts.recent(session, limit=1)
         return page(who, "office_confirm.html", text=notice, kind=kind, value=value or "",
-                    count=len(found), audience=Markup(audience_words(who.tr, kind, value)))
+                    count=len(found), audience=Markup(audience_words(who.tr, kind, value)),
+                    after=newest[0].id if newest else 0)
 
     @routes.post("/broadcast")
-    async def send(who: Poster, text: Text, kind: Short, value: Short = "") -> Response:
+    async def send(who: Poster, text: Text, kind: Short, value: Short = "",
+                   after: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0) -> Response:
         _office(who)
         async with ctx.db.write() as session:
-            author = await _still_office(session, who)
+            author = await _still_office(session, who)  # its lock orders a double send
             try:
                 notice = _notice(text)
                 if kind not in broadcasts.KINDS:
                     raise Invalid("console.office.broadcast.pick_audience")
-                found = await broadcasts.audience(session, kind=kind, value=value or None)
+                sent = await broadcasts.sent_after(session, after_id=after, author_id=author.id,
+                                                   text=notice, kind=kind, value=value or None)
+                if sent is None and await broadcasts.audience(session, kind=kind,
+                                                              value=value or None):
+                    sent = await send_notice(session, ctx.settings, author_id=author.id,
+                                             text=notice, kind=kind, value=value or None,
+                                             now=ctx.clock.now())
             except (Invalid, broadcasts.UnknownAudience, broadcasts.AmbiguousVillage):
-                found = []
-            if found:
-                sent = await send_notice(session, ctx.settings, author_id=author.id,
-                                         text=notice, kind=kind, value=value or None,
-                                         now=ctx.clock.now())
-        if not found:
+                sent = None
+        if sent is None:
             return await home(who, status=400, broadcast_error=who.tr("broadcast.nobody"))
         return RedirectResponse(f"/console/office/broadcasts/{sent.id}", status_code=303)
 
