@@ -217,6 +217,9 @@ async def test_a_broadcast_is_counted_sent_through_the_outbox_and_its_report_wat
     reports = [s.plain_text for s in harness.emu.sent_to(chats["吴敏"]) if s.text
                and "送达报告" in s.plain_text]
     assert reports and "已送达：5" in reports[0] and "已屏蔽机器人：1" in reports[0]
+    missing = await office.get("/console/office/broadcasts/2")
+    assert missing.status_code == 404 and "没有这条通知" in text_of(missing.text)
+    assert (await office.get(f"/console/office/broadcasts/{2**40}")).status_code == 422
     home = text_of((await office.get("/console/office")).text)
     assert "第 1 号通知" in home and "黄金埠镇 6 5 1 0 0" in home
 

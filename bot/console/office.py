@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, UploadFile
+from fastapi import APIRouter, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -229,7 +229,8 @@ def _broadcast_routes(routes: APIRouter, ctx: AppContext, home: Any) -> None:
         return RedirectResponse(f"/console/office/broadcasts/{sent.id}", status_code=303)
 
     @routes.get("/broadcasts/{broadcast_id}")
-    async def report(who: Who, broadcast_id: int) -> HTMLResponse:
+    async def report(who: Who,
+                     broadcast_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> HTMLResponse:
         _office(who)
         async with ctx.db.read() as session:
             found = await broadcasts.by_id(session, broadcast_id=broadcast_id)
