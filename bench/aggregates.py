@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _common import ROOT, Backend, fresh_backend, median, print_machine, table
+from _common import ROOT, Backend, analyse, fresh_backend, median, print_machine, table
 from sqlalchemy import event, func, select
 
 from common.clock import FrozenClock
@@ -326,14 +326,7 @@ async def campaign_db(backend_name: str, size: Size) -> AsyncIterator[tuple[Back
                        schema=backend.schema)
         seconds = time.monotonic() - started
         if backend.name == "postgresql":
-            # Statistics and a visibility map (index-only scans), as autovacuum would give a
-            # table that has been growing for 90 days. SQLite gets no ANALYZE: the bot never
-            # runs one.
-            db = backend.database()
-            async with db.engine.connect() as conn:
-                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await auto.exec_driver_sql("VACUUM ANALYZE")
-            await db.dispose()
+            await analyse(backend)
         yield backend, seconds
 
 

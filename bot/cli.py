@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="the tour's language: the people's, their answers' and the narration's")
     demo.add_argument("--out", type=Path, default=Path("grassroots-demo"),
                       help="the folder for its database, roster, export and charts")
+    demo.add_argument("--serve", action=argparse.BooleanOptionalAction, default=None,
+                      help="serve the console over the demo's database until Ctrl-C "
+                      "(default: when run at a terminal)")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the migrations")
     roster = sub.add_parser("roster", help="the roster").add_subparsers(
@@ -91,7 +94,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.demo.tour import main as demo_main
 
-        return demo_main(args.lang, args.out)
+        serve = sys.stdin.isatty() if args.serve is None else args.serve
+        return demo_main(args.lang, args.out, serve=serve)
     if args.command == "run":
         return _run(settings)
     if args.command in ("backup", "restore"):
@@ -212,9 +216,12 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    if not settings.telegram_bot_token or not settings.webhook_secret:
-        print("TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET must be set to serve the webhook",
-              file=sys.stderr)
+    if not settings.telegram_bot_token:
+        print("TELEGRAM_BOT_TOKEN must be set to serve", file=sys.stderr)
+        return 2
+    if settings.webhook_url and not settings.webhook_secret:
+        # Without WEBHOOK_URL, serve is the console and the API beside `grassroots run`.
+        print("WEBHOOK_SECRET must be set to serve the webhook (WEBHOOK_URL)", file=sys.stderr)
         return 2
     _warn_without_cjk_font()
     uvicorn.run("bot.web:app_from_env", factory=True, host=args.host or settings.web_host,

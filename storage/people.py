@@ -249,9 +249,10 @@ async def villages_of(session: AsyncSession, *, township_id: int) -> list[Villag
 
 
 async def all_villages(session: AsyncSession) -> list[Village]:
-    """Every village (with its township), by township and name."""
-    query = select(Village).join(Township, Village.township_id == Township.id)
-    return list((await session.execute(query.order_by(Township.name, Village.name))).scalars())
+    """Every village with its township, by township and name."""
+    query = (select(Village).join(Township, Township.id == Village.township_id)
+             .order_by(Township.name, Village.name))
+    return list((await session.execute(query)).scalars())
 
 
 async def village_by_id(session: AsyncSession, *, village_id: int) -> Village | None:

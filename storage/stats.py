@@ -65,6 +65,7 @@ from storage.stats_lists import (
     dispute_history,
     dispute_in,
     laggards,
+    members_in,
     open_disputes_in,
     pair_groups,
     pairing_gaps,
@@ -76,7 +77,7 @@ from storage.winter import WinterSum, winter_totals
 __all__ = [  # the lists moved to storage.stats_lists; their callers import them from here
     "CadrePairs", "Laggard", "Laggards", "OpenDispute", "PairGroup", "PlaceFigures", "Stats",
     "TeamMember", "WeekCompliance", "cadres_in", "dispute_history", "dispute_in", "laggards",
-    "open_disputes_in", "pair_groups", "pairing_gaps", "period_weeks", "scope_stats",
+    "members_in", "open_disputes_in", "pair_groups", "pairing_gaps", "period_weeks", "scope_stats",
     "team_week", "visits_per_day",
 ]
 

@@ -289,6 +289,14 @@ async def team_week(
     return sorted(members, key=lambda m: (m.role != "team_leader", m.name))
 
 
+async def members_in(session: AsyncSession, *, scope: Scope) -> list[Person]:
+    """The active cadres and team leaders placed inside a scope: by village, the team leader
+    first, then by name."""
+    found = (await session.scalars(select(Person).where(*cadres_in(scope)))).all()
+    # Sorted here: the backends collate text differently.
+    return sorted(found, key=lambda p: (p.village_id or 0, p.role != "team_leader", p.name, p.id))
+
+
 @dataclass
 class OpenDispute:
     """An open dispute as a leader's list shows it."""

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CJK = "\u3400-\u9fff\uf900-\ufaff"
 # zh-lint's rules, applied to what the demo prints rather than to the catalogs.
 LATIN = re.compile(r"[A-Za-z]{3,}")
-ALLOWED_LATIN = {"Telegram", "XLSX", "Excel", "WPS", "xlsx", "png"}
+ALLOWED_LATIN = {"Telegram", "XLSX", "Excel", "WPS", "xlsx", "png", "Ctrl"}  # Ctrl: a key's label
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 HALFWIDTH = re.compile(rf"[{CJK}][,:;?!()]|[,;?!(][{CJK}]")
 # Set aside as zh-lint does: commands with their arguments as typed (an invite code), the
@@ -36,7 +36,8 @@ def demo(tmp_path_factory):
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", "demo", "--lang", lang, "--out", "out"],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False,
+            stdin=subprocess.DEVNULL)  # not at a terminal: the console is not served
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         runs[lang] = (done.stdout, cwd / "out")
     return runs
@@ -147,3 +148,41 @@ def test_the_chinese_export_speaks_chinese_in_its_name_sheets_and_headers(demo):
         assert re.search(f"[{CJK}]", sheet.title), sheet.title
         header = next(sheet.iter_rows(values_only=True), ())
         assert all(not LATIN.search(str(cell)) for cell in header if cell), (sheet.title, header)
+
+
+async def test_the_demo_ends_with_a_console_link_for_the_office_that_logs_in(demo):
+    import datetime as dt
+
+    import httpx
+    from sqlalchemy import select
+
+    from bot.console import standalone
+    from common.clock import FrozenClock
+    from common.context import AppContext
+    from common.settings import Settings
+    from storage.db import Database
+    from storage.models import ConsoleLink, Person
+
+    transcript, folder = demo["zh"]
+    assert "驻村工作台" in transcript.split("\n\n")[-1]
+    link = re.search(r"(http://127\.0\.0\.1:8080)(/console/signin\?token=\S+)", transcript)
+    assert link, transcript[-1500:]
+    url = f"sqlite+aiosqlite:///{folder / 'grassroots-demo.db'}"
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            made = (await session.scalars(select(ConsoleLink))).one().created_at
+            office = (await session.scalars(select(Person).where(
+                Person.role == "office", Person.telegram_user_id.is_not(None)))).first()
+            assert office is not None and office.name in transcript.split("\n\n")[-1]
+        ctx = AppContext(settings=Settings(_env_file=None, database_url=url), db=db,
+                         clock=FrozenClock(made + dt.timedelta(minutes=1)))
+        transport = httpx.ASGITransport(app=standalone(ctx))
+        async with httpx.AsyncClient(transport=transport, base_url=link.group(1)) as browser:
+            token = link.group(2).split("token=")[1]
+            assert (await browser.post("/console/signin", data={"token": token})).status_code \
+                == 303
+            home = await browser.get("/console/")
+            assert home.status_code == 200 and office.name in home.text
+    finally:
+        await db.dispose()

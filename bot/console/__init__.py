@@ -13,15 +13,26 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.console import office, signin
+from bot.console import maps, office, people, signin
 from bot.console.auth import Refused, SignInNeeded, request_locale
 from bot.console.render import PREFIX, STATIC, bare
 from common.context import AppContext
 
 
+def standalone(ctx: AppContext) -> FastAPI:
+    """The console alone, without the webhook and the API (the demo serves it this way)."""
+    app = FastAPI(title="Grassroots console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    app.state.application = None
+    install(app, ctx)
+    return app
+
+
 def install(app: FastAPI, ctx: AppContext) -> None:
     """Add the console to the web application."""
     app.include_router(signin.router(ctx), prefix=PREFIX)
+    app.include_router(people.router(ctx), prefix=PREFIX)
+    app.include_router(maps.router(ctx), prefix=PREFIX)
     app.include_router(office.router(ctx), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
 

@@ -96,7 +96,7 @@ async def _import_roster(tour: Tour, roster_csv: str) -> None:
         print(html.unescape(roster_warnings(tour.locale, result.warnings)))
 
 
-async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
+async def tour(locale: str = "zh", out: Path = OUT_DIR) -> dt.datetime:
     """Register a cadre, a team leader, a township leader and the office, show what each may
     do, then follow the cadre through a week: check-ins, a visit, a dispute, a publicity session
     and the weekly summary; the dispute's escalation, taken by the township leader; then the
@@ -148,6 +148,7 @@ async def tour(locale: str = "zh", out: Path = OUT_DIR) -> None:
         print("\n" + story.say("violations") + "\n" + "\n".join(emu.violations))
         raise SystemExit(1)
     print("\n" + story.say("valid"))
+    return clock.now()
 
 
 async def _registration(tour: Tour) -> None:
@@ -281,15 +282,22 @@ async def _what_was_saved(tour: Tour, database: Path) -> None:
     print("\n" + tour.say("saved", database=str(database), **values))
 
 
-def main(locale: str = "zh", out: Path = OUT_DIR) -> int:
-    """Run the tour on a fresh database file in the output folder."""
+def main(locale: str = "zh", out: Path = OUT_DIR, *, serve: bool = False) -> int:
+    """Run the tour on a fresh database file in the output folder, then open the console over
+    it (`serve`: until Ctrl-C)."""
     out.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         (out / f"{DB_NAME}{suffix}").unlink(missing_ok=True)
     logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output; keep warnings
-    asyncio.run(tour(locale, out))
+    end = asyncio.run(tour(locale, out))
     print(html.unescape(translate(locale, "demo.files", folder=str(out))))
     for path in sorted(out.iterdir()):
         if path.is_file() and not path.name.startswith(DB_NAME):
             print(f"   {path}")
+    from bot.demo.console import open_console
+
+    try:
+        asyncio.run(open_console(locale, out / DB_NAME, end, serve=serve))
+    except KeyboardInterrupt:
+        pass
     return 0
