@@ -95,12 +95,12 @@ def router(ctx: AppContext) -> APIRouter:
     async def home(who: Viewer, *, status: int = 200, **values: Any) -> HTMLResponse:
         async with ctx.db.read() as session:
             places = await _places(session)
-            townships = [(t.id, t.name) for t in await people.townships(session)]
             recent = await broadcasts.recent(session, limit=RECENT)
             counts = await broadcasts.deliveries(session, broadcast_ids=[b.id for b in recent])
         form = {"text": "", "audience": "all", "township": "", "village": "", "role": "",
                 "unit": "", **values.pop("form", {})}
-        return page(who, "office.html", status=status, places=places, townships=townships,
+        return page(who, "office.html", status=status, places=places,
+                    townships=[p for p in places if p[0].startswith("t")],
                     villages=[p for p in places if p[0].startswith("v")],
                     roles=people.ROLES, kinds=broadcasts.KINDS, recent=recent, counts=counts,
                     audience=lambda b: audience_text(who.tr, b), form=form,
