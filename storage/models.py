@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -176,7 +177,11 @@ class Checkin(Base):
     __tablename__ = "checkins"
     __table_args__ = (UniqueConstraint("person_id", "day"), Index(None, "village_id", "day"),
                       # A week's days in the village per cadre, from the index alone.
-                      Index("ix_checkins_day_person", "day", "person_id", "in_village"))
+                      Index("ix_checkins_day_person", "day", "person_id", "in_village"),
+                      # The console's map: the latest check-ins with a shared location.
+                      Index("ix_checkins_located_day", "day",
+                            sqlite_where=text("latitude IS NOT NULL"),
+                            postgresql_where=text("latitude IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
@@ -197,7 +202,11 @@ class Visit(Base):
     __tablename__ = "visits"
     __table_args__ = (Index(None, "village_id", "day"), Index(None, "person_id", "day"),
                       # A period's visits by kind and category, from the index alone.
-                      Index("ix_visits_day_kind", "day", "kind", "household_category"))
+                      Index("ix_visits_day_kind", "day", "kind", "household_category"),
+                      # The console's map: the latest visits with a shared location.
+                      Index("ix_visits_located_day", "day",
+                            sqlite_where=text("latitude IS NOT NULL"),
+                            postgresql_where=text("latitude IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
