@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -23,7 +22,7 @@ from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from common.context import AppContext
-from handlers.export import Job, build_export
+from handlers.export import Job, export_file
 from handlers.parsing import ParseError, PeriodOutOfRange, ReversedPeriod, parse_period
 from handlers.report import Draft, write_draft
 from reports.figures import scope_figures
@@ -166,11 +165,9 @@ def routes(router: APIRouter, ctx: AppContext) -> None:
         scope, start, end = await scoped(period, place)
         job = Job(chat_id=0, person_id=0, role="office", locale=lang, scope=scope,
                   start=start, end=end)
-        request = await build_export(ctx, job)
-        spec = request.payload.get("_upload")
-        if not spec:
+        path = await export_file(ctx, job)
+        if path is None:
             raise HTTPException(status_code=413, detail="the workbook is too large: narrow it")
-        path = Path(spec["path"])
         return FileResponse(path, filename=job.filename, media_type=XLSX,
                             background=BackgroundTask(path.unlink, missing_ok=True))
 

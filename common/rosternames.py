@@ -109,3 +109,24 @@ def roster_warnings(locale: str, warnings: list[ShapeWarning], *, limit: int | N
     if len(warnings) > len(shown):
         lines.append(translate(locale, "roster.warnings_more", count=len(warnings) - len(shown)))
     return "\n".join(lines)
+
+
+MAX_ERRORS_SHOWN = 20
+MAX_WARNINGS_SHOWN = 20  # where the roster is not shaped as the notice asks, after the counts
+
+
+def import_report(locale: str, result: ImportResult) -> str:
+    """What an import says to the office, in `locale` (HTML, lines): the counts and then the
+    warnings when it stands; when refused, that nothing was changed and each problem (the
+    first MAX_ERRORS_SHOWN, then how many more). The chat and the console say the same."""
+    if not result.errors:
+        # The import stands; where the roster is not shaped as the notice asks is said after.
+        said = [roster_report(locale, result),
+                roster_warnings(locale, result.warnings, limit=MAX_WARNINGS_SHOWN)]
+        return "\n\n".join(part for part in said if part)
+    lines = [translate(locale, "roster.rejected", count=len(result.errors))]
+    lines += [roster_error(locale, e) for e in result.errors[:MAX_ERRORS_SHOWN]]
+    if len(result.errors) > MAX_ERRORS_SHOWN:
+        lines.append(translate(locale, "roster_chat.more_errors",
+                               count=len(result.errors) - MAX_ERRORS_SHOWN))
+    return "\n".join(lines)

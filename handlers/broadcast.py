@@ -8,10 +8,14 @@ status` shows how the recent ones went.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from common.i18n import LOCALES, N_, Markup, locale_of, translate
+from common.settings import Settings
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
 from handlers.forms import Choice, Data, Form, Invalid, Question, check_text
@@ -59,8 +63,13 @@ async def _unit_choices(turn: Turn, data: Data) -> Sequence[Choice]:
 
 
 def _fits_one_message(turn: Turn, data: Data, value: Any) -> None:
-    """The notice with its header, escaped, in every language, is one Telegram message."""
-    longest = max(html_units(translate(locale, "broadcast.message", text=value))
+    check_notice(str(value))
+
+
+def check_notice(text: str) -> None:
+    """Raise Invalid unless the notice with its header, escaped, in every language, is one
+    Telegram message (the chat's form and the console check it alike)."""
+    longest = max(html_units(translate(locale, "broadcast.message", text=text))
                   for locale in LOCALES)
     if longest > TELEGRAM_TEXT_LIMIT:
         raise Invalid("broadcast.error.too_long", excess=longest - TELEGRAM_TEXT_LIMIT)
@@ -155,17 +164,23 @@ async def save(turn: Turn, data: Data) -> None:
     if not found:
         turn.say(turn.tr("broadcast.nobody"))
         return
-    settings = turn.app.settings
+    broadcast = await send_notice(turn.session, turn.app.settings, author_id=_person(turn).id,
+                                  text=data["text"], kind=kind, value=value, now=turn.now)
+    turn.say(turn.tr("broadcast.queued", id=broadcast.id, count=broadcast.recipients,
+                     audience=audience_text(turn, kind, value)))
+
+
+async def send_notice(session: AsyncSession, settings: Settings, *, author_id: int, text: str,
+                      kind: str, value: str | None, now: dt.datetime) -> Broadcast:
+    """Store the notice and queue it to every recipient of the audience, each in their own
+    language: the one way a broadcast is sent, from the chat or the console."""
 
     def render(person: Person) -> str:
         locale = locale_of(person.locale, person.telegram_language, settings.default_locale)
-        return translate(locale, "broadcast.message", text=data["text"])
+        return translate(locale, "broadcast.message", text=text)
 
-    broadcast = await store.create_broadcast(
-        turn.session, author_id=_person(turn).id, text=data["text"], kind=kind, value=value,
-        render=render, now=turn.now)
-    turn.say(turn.tr("broadcast.queued", id=broadcast.id, count=broadcast.recipients,
-                     audience=audience_text(turn, kind, value)))
+    return await store.create_broadcast(session, author_id=author_id, text=text, kind=kind,
+                                        value=value, render=render, now=now)
 
 
 async def _status_line(turn: Turn, broadcast: Broadcast) -> str:

@@ -282,6 +282,14 @@ async def build_export(app: AppContext, job: Job) -> Outgoing:
     return _document(job, part.path, part.counts)
 
 
+async def export_file(app: AppContext, job: Job) -> Path | None:
+    """The workbook build_export writes, as a file for a web download (the API's and the
+    console's; the caller removes it once sent), or None when it is over MAX_UPLOAD_BYTES."""
+    request = await build_export(app, job)
+    spec = request.payload.get("_upload")
+    return Path(spec["path"]) if spec else None
+
+
 async def build_messages(app: AppContext, job: Job) -> list[Outgoing]:
     """What the chat gets: one workbook, or when that would be over MAX_UPLOAD_BYTES a message
     saying how the export was cut and each part's workbook."""

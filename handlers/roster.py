@@ -16,7 +16,7 @@ from telegram import Document
 from telegram.error import TelegramError
 
 from common.i18n import N_, locale_of, translate
-from common.rosternames import roster_error, roster_names, roster_report, roster_warnings
+from common.rosternames import import_report, roster_names
 from handlers.base import Turn, inline_keyboard
 from handlers.dialogs import start_form
 from handlers.formregistry import add_form
@@ -28,8 +28,6 @@ from storage.outbox import Outgoing
 
 # Refused before download: a roster of thousands of people is well under a megabyte.
 MAX_UPLOAD_BYTES = min(5 * 1024 * 1024, roster.MAX_ROSTER_BYTES)
-MAX_ERRORS_SHOWN = 20
-MAX_WARNINGS_SHOWN = 20  # where the roster is not shaped as the notice asks, after the counts
 ROSTER_SUFFIXES = (".csv", ".xlsx")  # a bare file of another kind is not taken for a roster
 LIST_WORDS = frozenset({"list", "列表", "名单"})
 OFF_WORDS = frozenset({"off", "deactivate", "停用"})
@@ -40,7 +38,8 @@ def _office(turn: Turn) -> Person:
     return turn.person
 
 
-def _mb(size: int) -> str:
+def megabytes(size: int) -> str:
+    """A size in megabytes, as the roster's messages give it (one decimal)."""
     return f"{size / (1024 * 1024):.1f}"
 
 
@@ -80,7 +79,7 @@ async def on_button(turn: Turn, rest: str) -> None:
         return
     action, _, arg = rest.partition(":")
     if action == "imp":
-        turn.say(turn.tr("roster_chat.import_howto", limit=_mb(MAX_UPLOAD_BYTES)))
+        turn.say(turn.tr("roster_chat.import_howto", limit=megabytes(MAX_UPLOAD_BYTES)))
     elif action == "list":
         await _pick_township(turn)
     elif action == "t" and arg.isdigit():
@@ -111,7 +110,8 @@ async def import_document(turn: Turn, document: Document) -> None:
     """Check the size, download, import in this turn's transaction, report."""
     size = document.file_size
     if size is not None and size > MAX_UPLOAD_BYTES:
-        turn.say(turn.tr("roster_chat.too_large", size=_mb(size), limit=_mb(MAX_UPLOAD_BYTES)))
+        turn.say(turn.tr("roster_chat.too_large", size=megabytes(size),
+                         limit=megabytes(MAX_UPLOAD_BYTES)))
         return
     try:
         file = await document.get_file()
@@ -120,8 +120,8 @@ async def import_document(turn: Turn, document: Document) -> None:
         turn.say(turn.tr("roster_chat.download_failed"))
         return
     if len(data) > MAX_UPLOAD_BYTES:  # Telegram did not say the size: judged after all
-        turn.say(turn.tr("roster_chat.too_large", size=_mb(len(data)),
-                         limit=_mb(MAX_UPLOAD_BYTES)))
+        turn.say(turn.tr("roster_chat.too_large", size=megabytes(len(data)),
+                         limit=megabytes(MAX_UPLOAD_BYTES)))
         return
     result = await _import(turn, data, document.file_name or "roster.csv")
     _report(turn, result)
@@ -148,18 +148,7 @@ async def _import(turn: Turn, data: bytes, filename: str) -> roster.ImportResult
 
 
 def _report(turn: Turn, result: roster.ImportResult) -> None:
-    if not result.errors:
-        # The import stands; where the roster is not shaped as the notice asks is said after.
-        said = [roster_report(turn.locale, result),
-                roster_warnings(turn.locale, result.warnings, limit=MAX_WARNINGS_SHOWN)]
-        turn.say("\n\n".join(part for part in said if part))
-        return
-    lines = [turn.tr("roster.rejected", count=len(result.errors))]
-    lines += [roster_error(turn.locale, e) for e in result.errors[:MAX_ERRORS_SHOWN]]
-    if len(result.errors) > MAX_ERRORS_SHOWN:
-        lines.append(turn.tr("roster_chat.more_errors",
-                             count=len(result.errors) - MAX_ERRORS_SHOWN))
-    turn.say("\n".join(lines))
+    turn.say(import_report(turn.locale, result))
 
 
 # --- a village's people --------------------------------------------------------------------

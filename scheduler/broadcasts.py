@@ -15,10 +15,13 @@ MAX_NAMED = 20
 
 def audience_text(tr: Translator, broadcast: Broadcast) -> str:
     """Who a broadcast went to, as the report says it."""
-    kind, value = broadcast.audience_kind, broadcast.audience_value or ""
-    if kind == "role":
-        value = tr(f"role.{value}")
-    return tr(f"broadcast.audience.{kind}", value=value)
+    return audience_words(tr, broadcast.audience_kind, broadcast.audience_value)
+
+
+def audience_words(tr: Translator, kind: str, value: str | None) -> str:
+    """Who an audience (a kind and the name storage takes) is, in words (HTML)."""
+    shown = tr(f"role.{value}") if kind == "role" else (value or "")
+    return tr(f"broadcast.audience.{kind}", value=shown)
 
 
 def report_text(tr: Translator, broadcast: Broadcast, counts: dict[str, int],

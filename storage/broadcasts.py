@@ -115,14 +115,27 @@ async def create_broadcast(
 
 async def delivery_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
     """How many of the broadcast's messages are pending, sent, blocked, failed and withdrawn."""
+    return (await deliveries(session, broadcast_ids=[broadcast_id]))[broadcast_id]
+
+
+async def deliveries(session: AsyncSession, *,
+                     broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
+    """delivery_counts of several broadcasts at once, by broadcast id."""
     result = await session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.broadcast_id == broadcast_id)
-        .group_by(OutboxMessage.status))
-    counts = dict.fromkeys(STATUSES, 0)
-    for status, count in result.all():
-        counts[status] = counts.get(status, 0) + int(count)
-    return counts
+        select(OutboxMessage.broadcast_id, OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id.in_(broadcast_ids))
+        .group_by(OutboxMessage.broadcast_id, OutboxMessage.status))
+    counts: dict[int | None, dict[str, int]] = {
+        broadcast_id: dict.fromkeys(STATUSES, 0) for broadcast_id in broadcast_ids}
+    for broadcast_id, status, count in result.all():
+        found = counts[broadcast_id]  # never None: the query asks for these ids
+        found[status] = found.get(status, 0) + int(count)
+    return {key: value for key, value in counts.items() if key is not None}
+
+
+async def by_id(session: AsyncSession, *, broadcast_id: int) -> Broadcast | None:
+    """A broadcast, if it exists."""
+    return await session.get(Broadcast, broadcast_id)
 
 
 async def undelivered(session: AsyncSession, *, broadcast_id: int, status: str) -> list[Person]:
@@ -158,3 +171,16 @@ async def recent(session: AsyncSession, *, limit: int = 5) -> list[Broadcast]:
     result = await session.execute(
         select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit))
     return list(result.scalars())
+
+
+async def sent_after(session: AsyncSession, *, after_id: int, author_id: int, text: str,
+                     kind: str, value: str | None) -> Broadcast | None:
+    """The author's broadcast of this notice to this audience newer than `after_id`, if any:
+    a confirm page sent twice finds the first one."""
+    result = await session.execute(
+        select(Broadcast).where(Broadcast.id > after_id, Broadcast.author_id == author_id,
+                                Broadcast.text == text, Broadcast.audience_kind == kind,
+                                Broadcast.audience_value.is_(None) if value is None
+                                else Broadcast.audience_value == value)
+        .order_by(Broadcast.id).limit(1))
+    return result.scalar_one_or_none()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -176,7 +177,11 @@ class Checkin(Base):
     __tablename__ = "checkins"
     __table_args__ = (UniqueConstraint("person_id", "day"), Index(None, "village_id", "day"),
                       # A week's days in the village per cadre, from the index alone.
-                      Index("ix_checkins_day_person", "day", "person_id", "in_village"))
+                      Index("ix_checkins_day_person", "day", "person_id", "in_village"),
+                      # The console's map: the latest check-ins with a shared location.
+                      Index("ix_checkins_located_day", "day",
+                            sqlite_where=text("latitude IS NOT NULL"),
+                            postgresql_where=text("latitude IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
@@ -197,7 +202,11 @@ class Visit(Base):
     __tablename__ = "visits"
     __table_args__ = (Index(None, "village_id", "day"), Index(None, "person_id", "day"),
                       # A period's visits by kind and category, from the index alone.
-                      Index("ix_visits_day_kind", "day", "kind", "household_category"))
+                      Index("ix_visits_day_kind", "day", "kind", "household_category"),
+                      # The console's map: the latest visits with a shared location.
+                      Index("ix_visits_located_day", "day",
+                            sqlite_where=text("latitude IS NOT NULL"),
+                            postgresql_where=text("latitude IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
@@ -704,7 +713,7 @@ class ProblemTally(Base):
 Index("ix_problems_township_created", Problem.township_id, Problem.created_at)
 Index("ix_problems_township_status", Problem.township_id, Problem.status, Problem.updated_at)
 Index("ix_disputes_township_status", Dispute.township_id, Dispute.status, Dispute.last_step_at)
-# The console's Records (migration 0023): a cadre's problems and a township's visits newest
+# The console's Records (migration 0024): a cadre's problems and a township's visits newest
 # first, and one record's entries in the audit trail.
 Index("ix_problems_person_created", Problem.person_id, Problem.created_at)
 Index("ix_visits_township_day", Visit.township_id, Visit.day)

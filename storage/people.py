@@ -207,6 +207,36 @@ async def in_village(session: AsyncSession, *, village_id: int) -> list[Person]:
     return sorted(people, key=lambda p: (p.role != "team_leader", not p.active, p.name, p.id))
 
 
+# The roster's states a list may be narrowed to: registered (bound to Telegram), not yet
+# registered, and deactivated.
+ROSTER_STATES = ("registered", "unregistered", "inactive")
+
+
+async def roster_page(
+    session: AsyncSession, *, name: str = "", township_id: int | None = None,
+    role: str | None = None, state: str | None = None, offset: int = 0, limit: int = 50,
+) -> list[Person]:  # fmt: skip
+    """A page of the roster in the order it was entered, narrowed to a part of a name (or
+    digits of a phone number), a township, a role and a state (ROSTER_STATES)."""
+    query = select(Person).order_by(Person.id)
+    wanted = name.strip()
+    if wanted.isdigit():
+        query = query.where(Person.phone.like(_containing(wanted), escape="\\"))
+    elif wanted:
+        query = query.where(Person.name.ilike(_containing(wanted), escape="\\"))
+    if township_id is not None:
+        query = query.where(Person.township_id == township_id)
+    if role is not None:
+        query = query.where(Person.role == role)
+    if state == "inactive":
+        query = query.where(Person.active.is_(False))
+    elif state in ("registered", "unregistered"):
+        bound = Person.telegram_user_id.is_not(None)
+        query = query.where(Person.active.is_(True), bound if state == "registered" else ~bound)
+    result = await session.execute(query.offset(offset).limit(limit))
+    return list(result.unique().scalars())
+
+
 async def townships(session: AsyncSession) -> list[Township]:
     """Every township, by name."""
     return list((await session.execute(select(Township).order_by(Township.name))).scalars())

@@ -902,12 +902,22 @@ async def import_roster_file(
     names: RosterNames = CODES,
 ) -> ImportResult:
     """Read, validate and import a roster file in one transaction: all of it or none of it."""
+    async with db.write() as session:
+        return await import_roster_data(session, data, filename, now=now, actor_id=actor_id,
+                                        names=names)
+
+
+async def import_roster_data(
+    session: AsyncSession, data: bytes, filename: str, *, now: dt.datetime,
+    actor_id: int | None = None, names: RosterNames = CODES,
+) -> ImportResult:  # fmt: skip
+    """import_roster_file inside the caller's transaction (which may check who imports first):
+    all of it or none of it."""
     rows, read_errors = read_roster(data, filename, names)
     if any(error.code in _FILE_CODES for error in read_errors):
         return ImportResult(created=0, updated=0, unchanged=0, errors=read_errors)
-    async with db.write() as session:
-        return await _import(session, rows, now=now, actor_id=actor_id, read_errors=read_errors,
-                             names=names)
+    return await _import(session, rows, now=now, actor_id=actor_id, read_errors=read_errors,
+                         names=names)
 
 
 async def list_invites(session: AsyncSession) -> list[Invite]:

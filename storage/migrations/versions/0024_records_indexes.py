@@ -1,8 +1,8 @@
 """The console's Records: a cadre's problems, a township's visits, one record's audit trail
 
-Revision ID: 0023
-Revises: 0022
-Create Date: 2026-12-06 22:00:00.000000
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-06 22:20:00.000000
 
 Issue 20 (the console's Records pages): problems (person_id, created_at) — a cadre's own
 problems newest first, and those of a cadre a leader names, read from the index (the table had
@@ -10,12 +10,13 @@ no index by person: a cadre's campaign read every problem of the county); visits
 day) — a township's visits newest first (a search in a township's campaign walked the county's
 visits by day to find the township's newest 10,000: 2.8 s on SQLite at 500,000 visits);
 audit_log (entity, entity_id) — the audit trail of one record on its page, not the whole log.
+It follows 0023 (the map's located records).
 """
 from alembic import op
 
 
-revision = '0023'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
