@@ -207,8 +207,8 @@ def _names(query: Select, village: Any, township: Any, unit: Any = None) -> Sele
     return query
 
 
-def visit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Visits on local days of the period, by day."""
+def visit_query(where: Filter | None = None) -> Select:
+    """The columns VISITS of visits, in the period and scope of `where` when given."""
     query: Select = select(
         Visit.id, Visit.day, Visit.created_at, Person.name, Unit.name, Township.name,
         Village.name, Visit.kind, Household.name, Visit.household_category, Visit.heard,
@@ -217,13 +217,20 @@ def visit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     ).join(Person, Person.id == Visit.person_id).outerjoin(
         Household, Household.id == Visit.household_id)
     query = _names(query, Visit.village_id, Visit.township_id, Visit.unit_id)
-    query = query.where(Visit.day >= where.window.start, Visit.day <= where.window.end)
-    query = _placed(query, Visit.village_id, Visit.township_id, where)
-    return _stream(session, where, query.order_by(Visit.day, Visit.id))
+    if where is not None:
+        query = query.where(Visit.day >= where.window.start, Visit.day <= where.window.end)
+        query = _placed(query, Visit.village_id, Visit.township_id, where)
+    return query
 
 
-def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Problems of the ledger raised in the period."""
+def visit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Visits on local days of the period, by day."""
+    return _stream(session, where, visit_query(where).order_by(Visit.day, Visit.id))
+
+
+def problem_query(where: Filter | None = None) -> Select:
+    """The columns PROBLEMS of problems, raised in the period and scope of `where`
+    when given."""
     query: Select = select(
         Problem.id, Problem.created_at, Problem.updated_at, Person.name, Township.name,
         Village.name, Problem.visit_id, Problem.category, Problem.description, Problem.status,
@@ -234,14 +241,21 @@ def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     ).join(Person, Person.id == Problem.person_id).outerjoin(
         Household, Household.id == Problem.household_id)
     query = _names(query, Problem.village_id, Problem.township_id)
-    query = query.where(Problem.created_at >= where.window.low,
-                        Problem.created_at < where.window.high)
-    query = _placed(query, Problem.village_id, Problem.township_id, where)
-    return _stream(session, where, query.order_by(Problem.created_at, Problem.id))
+    if where is not None:
+        query = query.where(Problem.created_at >= where.window.low,
+                            Problem.created_at < where.window.high)
+        query = _placed(query, Problem.village_id, Problem.township_id, where)
+    return query
 
 
-def problem_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Steps taken in the period on problems of the scope, in order."""
+def problem_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Problems of the ledger raised in the period."""
+    return _stream(session, where, problem_query(where).order_by(Problem.created_at, Problem.id))
+
+
+def problem_step_query(where: Filter | None = None) -> Select:
+    """The columns PROBLEM_STEPS of problems' steps, taken in the period on problems of
+    the scope of `where` when given."""
     query: Select = select(
         ProblemStep.problem_id, ProblemStep.day, ProblemStep.created_at, Person.name,
         Township.name, Village.name, Problem.category, ProblemStep.action, ProblemStep.status,
@@ -250,15 +264,22 @@ def problem_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
     ).join(Problem, Problem.id == ProblemStep.problem_id).outerjoin(
         Person, Person.id == ProblemStep.by_person_id)
     query = _names(query, Problem.village_id, Problem.township_id)
-    query = query.where(ProblemStep.created_at >= where.window.low,
-                        ProblemStep.created_at < where.window.high)
-    query = _placed(query, Problem.village_id, Problem.township_id, where)
+    if where is not None:
+        query = query.where(ProblemStep.created_at >= where.window.low,
+                            ProblemStep.created_at < where.window.high)
+        query = _placed(query, Problem.village_id, Problem.township_id, where)
+    return query
+
+
+def problem_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Steps taken in the period on problems of the scope, in order."""
     order = (ProblemStep.problem_id, ProblemStep.created_at, ProblemStep.id)
-    return _stream(session, where, query.order_by(*order))
+    return _stream(session, where, problem_step_query(where).order_by(*order))
 
 
-def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Disputes opened in the period, with who took each hand-over (受理) and when."""
+def dispute_query(where: Filter | None = None) -> Select:
+    """The columns DISPUTES of disputes, opened in the period and scope of `where`
+    when given."""
     taker = aliased(Person)
     query: Select = select(
         Dispute.id, Dispute.opened_on, Dispute.created_at, Person.name, Unit.name,
@@ -268,24 +289,37 @@ def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
         taker.name, Dispute.taken_at,
     ).join(Person, Person.id == Dispute.person_id).outerjoin(taker, taker.id == Dispute.taken_by)
     query = _names(query, Dispute.village_id, Dispute.township_id, Dispute.unit_id)
-    query = query.where(Dispute.opened_on >= where.window.start,
-                        Dispute.opened_on <= where.window.end)
-    query = _placed(query, Dispute.village_id, Dispute.township_id, where)
-    return _stream(session, where, query.order_by(Dispute.opened_on, Dispute.id))
+    if where is not None:
+        query = query.where(Dispute.opened_on >= where.window.start,
+                            Dispute.opened_on <= where.window.end)
+        query = _placed(query, Dispute.village_id, Dispute.township_id, where)
+    return query
 
 
-def dispute_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Steps taken in the period on disputes of the scope, in order."""
+def dispute_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Disputes opened in the period, with who took each hand-over (受理) and when."""
+    return _stream(session, where, dispute_query(where).order_by(Dispute.opened_on, Dispute.id))
+
+
+def dispute_step_query(where: Filter | None = None) -> Select:
+    """The columns DISPUTE_STEPS of disputes' steps, taken in the period on disputes of
+    the scope of `where` when given."""
     query: Select = select(
         DisputeStep.dispute_id, DisputeStep.at, Person.name, Township.name, Village.name,
         Dispute.category, DisputeStep.action, DisputeStep.status, DisputeStep.note,
     ).join(Dispute, Dispute.id == DisputeStep.dispute_id).outerjoin(
         Person, Person.id == DisputeStep.by_person_id)
     query = _names(query, Dispute.village_id, Dispute.township_id)
-    query = query.where(DisputeStep.at >= where.window.low, DisputeStep.at < where.window.high)
-    query = _placed(query, Dispute.village_id, Dispute.township_id, where)
+    if where is not None:
+        query = query.where(DisputeStep.at >= where.window.low, DisputeStep.at < where.window.high)
+        query = _placed(query, Dispute.village_id, Dispute.township_id, where)
+    return query
+
+
+def dispute_step_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Steps taken in the period on disputes of the scope, in order."""
     order = (DisputeStep.dispute_id, DisputeStep.at, DisputeStep.id)
-    return _stream(session, where, query.order_by(*order))
+    return _stream(session, where, dispute_step_query(where).order_by(*order))
 
 
 def checkin_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -301,8 +335,8 @@ def checkin_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     return _stream(session, where, query.order_by(Checkin.day, Checkin.id))
 
 
-def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Help given on local days of the period."""
+def aid_query(where: Filter | None = None) -> Select:
+    """The columns AID of help given, in the period and scope of `where` when given."""
     query: Select = select(
         Aid.id, Aid.day, Aid.created_at, Person.name, Unit.name, Township.name, Village.name,
         Aid.kind, Household.name, Aid.holiday, Aid.amount, Aid.items, Aid.people_count,
@@ -310,9 +344,15 @@ def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     ).join(Person, Person.id == Aid.person_id).outerjoin(
         Household, Household.id == Aid.household_id)
     query = _names(query, Aid.village_id, Aid.township_id, Aid.unit_id)
-    query = query.where(Aid.day >= where.window.start, Aid.day <= where.window.end)
-    query = _placed(query, Aid.village_id, Aid.township_id, where)
-    return _stream(session, where, query.order_by(Aid.day, Aid.id))
+    if where is not None:
+        query = query.where(Aid.day >= where.window.start, Aid.day <= where.window.end)
+        query = _placed(query, Aid.village_id, Aid.township_id, where)
+    return query
+
+
+def aid_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Help given on local days of the period."""
+    return _stream(session, where, aid_query(where).order_by(Aid.day, Aid.id))
 
 
 def publicity_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -351,8 +391,9 @@ async def case_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Ro
             await close()
 
 
-def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """Weekly summaries of the weeks that overlap the period."""
+def summary_query(where: Filter | None = None) -> Select:
+    """The columns SUMMARIES of weekly summaries, of the weeks that overlap the period
+    and of the scope of `where` when given."""
     accepter, returner = aliased(Person), aliased(Person)
     query: Select = select(
         Summary.id, Summary.week_start, Person.name, Unit.name, Township.name, Village.name,
@@ -363,11 +404,17 @@ def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
         accepter, accepter.id == Summary.accepted_by).outerjoin(
         returner, returner.id == Summary.returned_by)
     query = _names(query, Summary.village_id, Summary.township_id, Summary.unit_id)
-    first_week = where.window.start - dt.timedelta(days=6)
-    query = query.where(Summary.week_start >= first_week,
-                        Summary.week_start <= where.window.end)
-    query = _placed(query, Summary.village_id, Summary.township_id, where)
-    return _stream(session, where, query.order_by(Summary.week_start, Summary.id))
+    if where is not None:
+        first_week = where.window.start - dt.timedelta(days=6)
+        query = query.where(Summary.week_start >= first_week,
+                            Summary.week_start <= where.window.end)
+        query = _placed(query, Summary.village_id, Summary.township_id, where)
+    return query
+
+
+def summary_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """Weekly summaries of the weeks that overlap the period."""
+    return _stream(session, where, summary_query(where).order_by(Summary.week_start, Summary.id))
 
 
 def pairing_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
@@ -396,14 +443,20 @@ def people_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
     return _stream(session, where, query.order_by(Person.id))
 
 
-def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
-    """The audit trail of the period (it names no place: the whole county's)."""
+def audit_query(where: Filter | None = None) -> Select:
+    """The columns AUDIT of the audit trail, of the period of `where` when given."""
     query: Select = select(
         AuditEntry.id, AuditEntry.at, Person.name, AuditEntry.entity, AuditEntry.entity_id,
         AuditEntry.action, AuditEntry.field, AuditEntry.old_value, AuditEntry.new_value,
     ).outerjoin(Person, Person.id == AuditEntry.actor_id)
-    query = query.where(AuditEntry.at >= where.window.low, AuditEntry.at < where.window.high)
-    return _stream(session, where, query.order_by(AuditEntry.at, AuditEntry.id))
+    if where is not None:
+        query = query.where(AuditEntry.at >= where.window.low, AuditEntry.at < where.window.high)
+    return query
+
+
+def audit_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:
+    """The audit trail of the period (it names no place: the whole county's)."""
+    return _stream(session, where, audit_query(where).order_by(AuditEntry.at, AuditEntry.id))
 
 
 def appraisal_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[Row]:

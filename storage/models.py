@@ -713,6 +713,11 @@ class ProblemTally(Base):
 Index("ix_problems_township_created", Problem.township_id, Problem.created_at)
 Index("ix_problems_township_status", Problem.township_id, Problem.status, Problem.updated_at)
 Index("ix_disputes_township_status", Dispute.township_id, Dispute.status, Dispute.last_step_at)
+# The console's Records (migration 0024): a cadre's problems and a township's visits newest
+# first, and one record's entries in the audit trail.
+Index("ix_problems_person_created", Problem.person_id, Problem.created_at)
+Index("ix_visits_township_day", Visit.township_id, Visit.day)
+Index("ix_audit_log_entity", AuditEntry.entity, AuditEntry.entity_id)
 
 
 class InviteAttempt(Base):

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.console import maps, office, overview, people, signin
+from bot.console import maps, office, overview, people, records, signin
 from bot.console.auth import Refused, SignInNeeded, request_locale
 from bot.console.render import PREFIX, STATIC, bare
 from common.context import AppContext
@@ -35,6 +35,7 @@ def install(app: FastAPI, ctx: AppContext) -> None:
     app.include_router(people.router(ctx), prefix=PREFIX)
     app.include_router(maps.router(ctx), prefix=PREFIX)
     app.include_router(office.router(ctx), prefix=PREFIX)
+    app.include_router(records.router(ctx), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(SignInNeeded)
