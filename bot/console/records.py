@@ -251,9 +251,11 @@ def router(ctx: AppContext) -> APIRouter:
             file_id = await records.visit_photo(session, record_id)
         if file_id is None:
             raise Refused("console.records.no_photo", locale=who.locale, status=404)
-        bot = request.app.state.application.bot
+        application = getattr(request.app.state, "application", None)
+        if application is None:  # the console served alone (the demo): no bot to fetch it
+            raise Refused("console.records.no_photo", locale=who.locale, status=404)
         try:
-            found = await bot.get_file(file_id)
+            found = await application.bot.get_file(file_id)
             content = bytes(await found.download_as_bytearray())
         except TelegramError as exc:
             raise Refused("console.records.no_photo", locale=who.locale, status=404) from exc
