@@ -29,7 +29,8 @@ class Waiting:
 
 @dataclass(frozen=True)
 class _Candidate:
-    """Work waiting in a reviewer's place; `may_review` says whether it is theirs."""
+    """Work waiting in a reviewer's place; `is_for` (storage.reviews' rule) says whether it is
+    theirs."""
 
     waiting: Waiting
     kind: str  # the kind storage.reviews names
@@ -94,8 +95,8 @@ async def _stage(session: AsyncSession, reviewers: Sequence[Person], found: _Fou
                  .where(where, StageSummary.status == "submitted"))
         rows = (await session.execute(query)).all()
         for row, author in sorted(rows, key=lambda r: (r[0].submitted_at, r[0].id)):
-            place = {"team_leader": row.village_id, "township_leader": row.township_id}
-            _file(found, role, place.get(role), _Candidate(
+            place = getattr(row, _PLACE[role]) if role in _PLACE else None
+            _file(found, role, place, _Candidate(
                 Waiting(STAGE, row, author), row.kind, row.village_id, row.township_id))
 
 
