@@ -28,8 +28,11 @@ async def evening_digests(run: Run) -> list[Outgoing]:
         default_overdue_days=settings.overdue_days("default"))
     # One set of target figures for every leader: each line keeps to the leader's scope.
     targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
+    leaders = await people.reachable(run.session, roles=LEADER_ROLES)
+    # Work waiting for each leader's review is chased here, with the button that lists it.
+    waiting_for = await reviewqueue.waiting_for_each(run.session, reviewers=leaders)
     out: list[Outgoing] = []
-    for leader in await people.reachable(run.session, roles=LEADER_ROLES):
+    for leader in leaders:
         tr = run.tr(leader)
         text = render_for(tr, leader, villages, day=run.day,
                           silent_after_days=settings.silent_after_days)
@@ -38,8 +41,7 @@ async def evening_digests(run: Run) -> list[Outgoing]:
         line = targets_line(tr, leader, targets)
         if line:
             text += "\n" + line
-        # Work waiting for this leader's review is chased here, with the button that lists it.
-        waiting = await reviewqueue.waiting_for(run.session, reviewer=leader)
+        waiting = waiting_for[leader.id]
         markup = None
         if waiting:
             text += "\n" + review_line(tr, [item.author.name for item in waiting])

@@ -10,10 +10,11 @@ personal one, the office a township summary.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import people, reviews
@@ -182,22 +183,29 @@ async def reviewers(session: AsyncSession, *, author: Person, kind: str) -> list
             if may_accept(p, row, author)]
 
 
+def reviewable(role: str, places: Sequence[int]) -> ColumnElement[bool] | None:
+    """The stage summaries reviewers of this role accept in these places (team leaders'
+    villages, township leaders' townships; the office's the county's), joined to the author as
+    `Person`; None for a role that accepts none."""
+    if role == "office":
+        return StageSummary.kind == "township"
+    if role == "township_leader":
+        return and_(StageSummary.township_id.in_(places), (StageSummary.kind == "team") | (
+            (StageSummary.kind == "personal") & (Person.role == "team_leader")))
+    if role == "team_leader":
+        return and_(StageSummary.village_id.in_(places), StageSummary.kind == "personal",
+                    Person.role == "cadre")
+    return None
+
+
 async def to_review(session: AsyncSession, *, reviewer: Person) -> list[StageSummary]:
     """The summaries this reviewer accepts, those still waiting first, then by submission."""
-    query = select(StageSummary).join(Person, Person.id == StageSummary.person_id)
-    if reviewer.role == "office":
-        query = query.where(StageSummary.kind == "township")
-    elif reviewer.role == "township_leader":
-        query = query.where(StageSummary.township_id == reviewer.township_id,
-                            (StageSummary.kind == "team") | (
-                                (StageSummary.kind == "personal")
-                                & (Person.role == "team_leader")))
-    elif reviewer.role == "team_leader":
-        query = query.where(StageSummary.village_id == reviewer.village_id,
-                            StageSummary.kind == "personal", Person.id != reviewer.id,
-                            Person.role == "cadre")
-    else:
+    place = reviewer.village_id if reviewer.role == "team_leader" else reviewer.township_id
+    where = reviewable(reviewer.role, [place] if place is not None else [])
+    if where is None:
         return []
+    query = (select(StageSummary).join(Person, Person.id == StageSummary.person_id)
+             .where(where, Person.id != reviewer.id))
     found = list((await session.execute(query)).scalars())
     return sorted(found, key=lambda r: (r.status != "submitted", r.submitted_at, r.id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from common.i18n import translator
 from reports.digests import (
@@ -14,18 +14,25 @@ from reports.digests import (
     render_team_digest,
     render_township_digest,
 )
+from scheduler.reports import evening_digests
+from scheduler.runs import Run
 from storage.cases import CaseView
 from storage.figures import MemberDay, TownshipWeek, VillageDay
 from storage.models import (
+    Appraisal,
     Checkin,
     Dispute,
     ModelCase,
     Person,
     Problem,
     Publicity,
+    StageSummary,
     Summary,
+    Township,
+    Village,
     Visit,
 )
+from storage.outbox import Outgoing
 from storage.publicity import PublicityTotals
 from tests.scheduling import local, tick
 from tests.test_schedules import bind_everyone, messages
@@ -277,3 +284,85 @@ def test_county_report_shows_winter_work_per_township_and_rectification():
     assert "• 黄金埠镇：65%——滞后：植树造林 30%" in zh.splitlines()
     assert ("软弱涣散村整顿：整顿村 3 个（班子软弱 2、管理薄弱 1）；措施 4 项，制度 6 项；"
             "八项制度齐全 1 个") in zh.splitlines()
+
+
+# --- the number of statements a run sends does not grow with the teams ---------------------
+
+SKIPPED = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+
+async def _add_teams(harness, townships: list[Township], first: int, count: int) -> None:
+    """`count` more village teams, in turn in each township: a bound team leader and a cadre,
+    with work of every kind waiting for review (the cadre's weekly and stage summaries for the
+    team leader; the team leader's weekly summary, team summary and appraisal of the cadre for
+    the township leader)."""
+    now = harness.clock.now()
+    stamps = {"created_at": now, "updated_at": now}
+    async with harness.db.write() as session:
+        for n in range(first, first + count):
+            township = townships[n % len(townships)]
+            village = Village(township_id=township.id, name=f"村{n}")
+            session.add(village)
+            await session.flush()
+            place = {"township_id": township.id, "village_id": village.id}
+            leader, cadre = (
+                Person(name=f"{role}{n}", phone=f"139{n:04d}{i}", rank="staff", role=role,
+                       invite_code=f"T{n}{i}", telegram_user_id=900_000 + 10 * n + i,
+                       locale="en", **place, **stamps)
+                for i, role in enumerate(("team_leader", "cadre")))
+            session.add_all([leader, cadre])
+            await session.flush()
+            week = {"week_start": dt.date(2026, 11, 23), "submitted_at": now, **place}
+            session.add_all([
+                Summary(person_id=cadre.id, **week), Summary(person_id=leader.id, **week),
+                StageSummary(person_id=cadre.id, kind="personal", submitted_at=now, **place),
+                StageSummary(person_id=leader.id, kind="team", submitted_at=now, **place),
+                Appraisal(person_id=cadre.id, by_id=leader.id, grade="excellent", **stamps)])
+
+
+async def _digest_statements(harness) -> tuple[int, list[Outgoing]]:
+    """The statements one run of the evening digests sends, and its messages."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(SKIPPED):
+            seen.append(statement)
+
+    engines = {id(e): e.sync_engine for e in (harness.db.engine, harness.db.read_engine)}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        now = harness.clock.now()
+        async with harness.db.write() as session:
+            out = await evening_digests(Run(harness.ctx, session, now, now))
+    finally:
+        for engine in engines.values():
+            event.remove(engine, "before_cursor_execute", count)
+    return len(seen), out
+
+
+async def test_the_evening_digests_take_as_many_statements_for_six_teams_as_for_two(harness):
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        townships = [Township(name=f"乡{n}") for n in range(2)]
+        session.add_all(townships)
+        await session.flush()
+        session.add_all(
+            Person(name=f"乡长{n}", phone=f"1380000000{n}", rank="staff", role="township_leader",
+                   invite_code=f"S{n}", telegram_user_id=800_000 + n, locale="en",
+                   township_id=t.id, created_at=now, updated_at=now)
+            for n, t in enumerate(townships))
+    await _add_teams(harness, townships, 0, 2)
+    two, out = await _digest_statements(harness)
+    # Every leader's digest chases the work waiting for them: the path that once read per leader.
+    chases = [m.payload["text"].splitlines()[-1] for m in out]
+    assert sorted(chases) == [
+        "📋 2 waiting for your review: cadre0", "📋 2 waiting for your review: cadre1",
+        "📋 3 waiting for your review: team_leader0",
+        "📋 3 waiting for your review: team_leader1"]
+    await _add_teams(harness, townships, 2, 4)
+    six, out = await _digest_statements(harness)
+    assert len(out) == 8
+    assert "📋 9 waiting for your review: team_leader0, team_leader2, team_leader4" in [
+        m.payload["text"].splitlines()[-1] for m in out]
+    assert six == two
