@@ -36,6 +36,8 @@ MIN_WIDTH, MAX_WIDTH = 8, 60
 # Rows are turned into XML in a worker thread, this many at a time, so the event loop keeps
 # answering updates during a long export.
 BATCH_ROWS = 500
+# The codes inside a figure kept as a JSON object (a summary's visits by kind), by name.
+INNER_CODES = {"visits_by_kind": "summary.visit_kind."}
 
 
 @dataclass
@@ -121,7 +123,9 @@ class Cells:
             if item is True:
                 parts.append(name)
             elif isinstance(item, dict):
-                inner = self.separator.join(f"{k} {v}" for k, v in item.items())
+                codes = INNER_CODES.get(str(key))
+                inner = self.separator.join(f"{self.label(codes, k) if codes else k} {v}"
+                                            for k, v in item.items())
                 parts.append(self.pair.format(name=name, value=inner) if inner else name)
             elif isinstance(item, list):  # days (a summary's excused days) as people read them
                 if item:

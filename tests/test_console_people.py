@@ -131,7 +131,7 @@ async def test_a_cadres_week_shows_what_the_database_holds_and_what_me_says(harn
     assert "11月26日（周四） 不在村（生病）" in calendar
     assert "11月27日（周五） 未签到 批准请假，计入驻村要求" in calendar
     assert "11月25日（周三） 在村 暗访：在村" in calendar
-    assert "11月29日（周日） 尚未到" in calendar
+    assert "11月29日（周日） 日期未到" in calendar
     assert "村部值班表张贴不全" in text and "周小结待审核" in text
     # The week's records, each linked to its page; last week's visit is not among them.
     async with harness.db.read() as session:

@@ -233,7 +233,7 @@ async def test_a_search_reads_the_newest_rows_and_says_so(harness, console, monk
     # lamp of the 24th is older.
     response = await office.get("/console/records?kind=visits&q=路灯")
     assert set(ids_in(response.text, "visits")) == {ids["donggang"]}
-    assert "只查了符合其他条件的最近3条记录" in text_of(response.text)
+    assert "只查了符合其他条件的最近 3 条记录" in text_of(response.text)
     async with harness.db.read() as session:
         xincun = (await session.scalars(select(Village).where(Village.name == "新村"))).one()
     response = await office.get(f"/console/records?kind=visits&q=路灯&place=v{xincun.id}")

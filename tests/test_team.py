@@ -42,7 +42,7 @@ def test_team_in_english_and_chinese():
         "驻村天数（每周至少 5 天）· 走访 · 周小结\n"
         "张伟（队长）：3 天 · 走访 4 次 · 周小结待审核\n"
         "李娜：5 天 · 走访 0 次 · 未交周小结\n"
-        "王芳：0 天 · 走访 1 次 · 周小结已审核"
+        "王芳：0 天 · 走访 1 次 · 周小结已审核通过"
     )
     # A member's days on approved leave are named under their line.
     on_leave = render_team(translator("zh"), members, **args,

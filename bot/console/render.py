@@ -32,9 +32,10 @@ PREFIX = "/console"
 LEADERS = ("team_leader", "township_leader", "leading_group", "office", "supervisor")
 NAV = (
     ("/console/", "console.nav.overview", LEADERS),
+    ("/console/people/me", "console.nav.my_week", ("cadre",)),
     ("/console/map", "console.nav.map", LEADERS),
     ("/console/records", "console.nav.records", (*LEADERS, "cadre")),
-    ("/console/people", "console.nav.people", (*LEADERS, "cadre")),
+    ("/console/people", "console.nav.people", LEADERS),
     ("/console/office", "console.nav.office", ("office",)),
 )
 
