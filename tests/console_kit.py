@@ -85,7 +85,7 @@ class Console:
 
     async def csrf(self, browser: httpx.AsyncClient, path: str = "/console/") -> str:
         """The CSRF token a signed-in page carries in its forms."""
-        page = await browser.get(path)
+        page = await browser.get(path, follow_redirects=True)  # a cadre's first page is her week
         found = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert found, page.text
         return found.group(1)

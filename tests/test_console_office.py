@@ -96,7 +96,8 @@ async def test_only_the_office_may_open_the_tools_or_post_to_them(harness, conso
         upload = await browser.post("/console/office/roster", data={"csrf": own},
                                     files={"file": ("roster.csv", ROSTER_HEADER.encode())})
         assert [preview.status_code, send.status_code, upload.status_code] == [403] * 3, name
-        assert "县活动办工具" not in text_of((await browser.get("/console/")).text)
+        assert "县活动办工具" not in text_of(
+            (await browser.get("/console/", follow_redirects=True)).text)
     home = await office.get("/console/office")
     assert home.status_code == 200 and "导出台账" in text_of(home.text)
     assert "/console/office" in (await office.get("/console/")).text  # the menu offers it
