@@ -226,8 +226,9 @@ async def test_the_period_selector_reads_periods_as_the_chat_does(harness, conso
         assert response.status_code == 200
         assert f"the county · {period}" in text_of(response.text), query
     for query, refusal in (
-            ("?period=custom&start=2026-11-26&end=2026-11-24", "ends before it starts"),
-            ("?period=custom&start=2026-11-26&end=", "not a period I know"),
+            ("?period=custom&start=2026-11-26&end=2026-11-24",
+             "The end (Tue 24 Nov) is before the start (Thu 26 Nov)"),
+            ("?period=custom&start=2026-11-26&end=", "Choose both the first and the last day"),
             ("?period=custom&start=2026-12-01&end=2026-12-03", "has not come yet"),
             ("?period=custom&start=2020-01-01&end=2020-01-03", "from")):
         response = await browser.get(f"/console/{query}")

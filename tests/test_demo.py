@@ -184,5 +184,8 @@ async def test_the_demo_ends_with_a_console_link_for_the_office_that_logs_in(dem
                 == 303
             home = await browser.get("/console/")
             assert home.status_code == 200 and office.name in home.text
+            # the console opens on the week the tour told, not an empty Monday morning
+            visits = re.search(r'id="fig-visits">(\d+)<', home.text)
+            assert visits and int(visits.group(1)) > 0, home.text[:3000]
     finally:
         await db.dispose()

@@ -29,7 +29,7 @@ from bot.console.auth import Refused, Viewer, Who
 from bot.console.render import PREFIX, page
 from common.context import AppContext
 from common.i18n import Translator
-from handlers.parsing import ParseError, period_refusal
+from handlers.parsing import FuturePeriod, ParseError, ReversedPeriod, period_refusal
 from handlers.stats import (
     HOUSEHOLD,
     VISIT_KIND,
@@ -98,6 +98,22 @@ def read_period(who: Viewer, campaign_start: dt.date, period: str, start: str,
     if period != CUSTOM:  # the day boxes show the button's days, to change from there
         start, end = found[0].isoformat(), found[1].isoformat()
     return Period(period, found[0], found[1], start.strip(), end.strip())
+
+
+def custom_refusal(error: ParseError, who: Viewer, start: str, end: str) -> str:
+    """Why a period was refused: for days picked in the date boxes, said with the days as
+    people read them (not as the boxes send them); otherwise what /stats says."""
+    if not start.strip() or not end.strip():
+        return who.tr("console.overview.period.both")
+    try:
+        first, last = dt.date.fromisoformat(start.strip()), dt.date.fromisoformat(end.strip())
+    except ValueError:
+        return period_refusal(error, who.tr, today=who.today)
+    if isinstance(error, ReversedPeriod):
+        return who.tr("console.overview.period.reversed", start=first, end=last)
+    if isinstance(error, FuturePeriod):
+        return who.tr("console.overview.period.future", end=last, today=who.today)
+    return period_refusal(error, who.tr, today=who.today)
 
 
 async def asked_place(ctx: AppContext, who: Viewer, place: str) -> Scope:
@@ -217,7 +233,7 @@ def router(ctx: AppContext) -> APIRouter:
         except ParseError as exc:
             typed = Period(CUSTOM, who.today, who.today, start[:20], end[:20])
             return page(who, "overview.html", status=400, period=typed, periods=PERIODS,
-                        error=period_refusal(exc, who.tr, today=who.today),
+                        error=custom_refusal(exc, who, start, end),
                         crumbs=await crumbs(ctx, who, scope, typed.query()), place=place)
         async with ctx.db.read() as session:
             figures = await scope_figures(session, settings, scope=scope, start=asked.start,

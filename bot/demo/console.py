@@ -20,13 +20,22 @@ from storage.db import Database
 from storage.models import Person
 
 
+def week_evening(moment: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The Sunday evening that ends the tour's week: the tour ends on a Monday morning, when
+    'this week' has nothing in it yet, and the console should open on the week just told."""
+    local = moment.astimezone(tz)
+    sunday = local.date() - dt.timedelta(days=(local.weekday() + 1) % 7)
+    return min(moment, dt.datetime.combine(sunday, dt.time(20, 0), tz))
+
+
 async def open_console(locale: str, database: Path, moment: dt.datetime, *,
                        serve: bool) -> str:
-    """Print the console's address and a sign-in link for the office (the demo's clock stays
-    at the tour's last moment, so 'this week' is the tour's week); serve it if asked. Returns
-    the link."""
+    """Print the console's address and a sign-in link for the office (the console's clock stays
+    at the Sunday evening of the tour's week, so 'this week' is the week the tour told); serve
+    it if asked. Returns the link."""
     settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{database}",
                         default_locale=locale)
+    moment = week_evening(moment, settings.tz)
     base = f"http://{settings.web_host}:{settings.web_port}"
     settings = settings.model_copy(update={"console_url": base})
     db = Database(settings.database_url)
