@@ -75,7 +75,7 @@ class Words:
         if value is None or value == "":
             return ""
         if isinstance(value, bool):
-            return tr("export.yes" if value else "export.no")
+            return tr("export.yes") if value else tr("export.no")
         if isinstance(value, dt.datetime):
             return format_moment(self.who.locale, value, tz=self.who.tz, today=self.who.today)
         if isinstance(value, dt.date):
