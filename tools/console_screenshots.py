@@ -42,8 +42,8 @@ async def shoot(lang: str, out: Path) -> Path:
         async with db.read() as session:
             office = (await session.scalars(select(Person).where(
                 Person.role == "office", Person.telegram_user_id.is_not(None)))).first()
-            last = max((p.last_seen_at for p in (await session.scalars(select(Person))).all()
-                        if p.last_seen_at is not None))
+            last = max(p.last_seen_at for p in (await session.scalars(select(Person))).all()
+                        if p.last_seen_at is not None)
         assert office is not None
         moment = week_evening(last, settings.tz)
         async with db.write() as session:
