@@ -34,8 +34,10 @@ async def shoot(lang: str, out: Path) -> Path:
     from storage.models import Person
 
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--lang", lang, "--out",
-                        "demo", "--no-serve"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
+        await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bot.cli", "demo", "--lang", lang, "--out",
+                             "demo", "--no-serve"], cwd=scratch, check=True,
+            stdout=subprocess.DEVNULL)
         url = f"sqlite+aiosqlite:///{Path(scratch) / 'demo' / 'grassroots-demo.db'}"
         settings = Settings(_env_file=None, database_url=url, default_locale=lang)
         db = Database(url)
@@ -53,6 +55,8 @@ async def shoot(lang: str, out: Path) -> Path:
                                                log_level="warning"))
         task = asyncio.create_task(server.serve())
         while not server.started:
+            if task.done():  # it could not start (the port is taken): its error
+                task.result()
             await asyncio.sleep(0.05)
         try:
             async with async_playwright() as playwright:
