@@ -110,6 +110,9 @@ async def test_the_mini_app_signs_in_with_telegrams_init_data_and_refuses_a_forg
     good = forged_init_data(token, user_id=7001, signed_at=harness.clock.now())
     signed = await client.post("/console/webapp", data={"init_data": good})
     assert signed.status_code == 204 and COOKIE in signed.headers["set-cookie"]
+    # Telegram Web shows the Mini App in an iframe: its cookie must go there too (https only)
+    assert "SameSite=none" in signed.headers["set-cookie"]
+    assert "Secure" in signed.headers["set-cookie"]
     home = await client.get("/console/")
     assert home.status_code == 200 and "张伟（新村）" in text_of(home.text)
 

@@ -37,9 +37,14 @@ Token = Annotated[str, Form(max_length=100)]
 
 
 def _signed_in(ctx: AppContext, request: Request, response: Response, opened: console.Opened,
-               ) -> Response:
+               *, embedded: bool = False) -> Response:
+    """Set the session cookie. `embedded`: the Mini App, which Telegram Web shows in an iframe
+    of another site, where a SameSite=Lax cookie is not sent; there it is SameSite=None (only
+    over https, which Mini Apps need anyway; every post still carries the CSRF token)."""
+    is_secure = secure(ctx, request)
     response.set_cookie(COOKIE, opened.token, max_age=ctx.settings.console_session_hours * 3600,
-                        path=PREFIX, httponly=True, samesite="lax", secure=secure(ctx, request))
+                        path=PREFIX, httponly=True,
+                        samesite="none" if embedded and is_secure else "lax", secure=is_secure)
     return response
 
 
@@ -72,7 +77,7 @@ def router(ctx: AppContext) -> APIRouter:
             opened = await console.open_session(
                 session, person_id=person.id, via="webapp", now=now,
                 hours=ctx.settings.console_session_hours)
-        return _signed_in(ctx, request, Response(status_code=204), opened)
+        return _signed_in(ctx, request, Response(status_code=204), opened, embedded=True)
 
     @routes.get("/signin")
     async def link_page(request: Request, token: str = "") -> HTMLResponse:
