@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.aid import HOLIDAYS, _money
@@ -118,13 +118,19 @@ class VillageTargets:
 _in_scope = in_villages
 
 
+async def _core(session: AsyncSession, query: Select) -> Any:
+    """Rows of a plain query through the session's connection: the same tuples without the
+    ORM's row loading, a third of the targets' time over a county's households."""
+    return await (await session.connection()).execute(query)
+
+
 async def villages_in(session: AsyncSession, *, village_ids: list[int] | None = None,
                       township_id: int | None = None) -> list[VillageTargets]:
     """Every village of the scope, by township and name, with nothing counted yet."""
     query = select(Village.id, Village.township_id, Township.name, Village.name).join(
         Township, Township.id == Village.township_id)
     query = _in_scope(query, village_ids=village_ids, township_id=township_id)
-    rows = await session.execute(query.order_by(Township.name, Village.name, Village.id))
+    rows = await _core(session, query.order_by(Township.name, Village.name, Village.id))
     return [VillageTargets(village_id=vid, township_id=tid, township=township, village=name)
             for vid, tid, township, name in rows.all()]
 
@@ -135,7 +141,7 @@ async def labour_by_village(session: AsyncSession, *, village_ids: list[int] | N
     query = select(Aid.village_id, func.sum(Aid.people_count)).join(
         Village, Village.id == Aid.village_id).where(Aid.kind == "labour")
     query = _in_scope(query, village_ids=village_ids, township_id=township_id)
-    rows = await session.execute(query.group_by(Aid.village_id))
+    rows = await _core(session, query.group_by(Aid.village_id))
     # The join to villages leaves no row without a village.
     return {int(vid or 0): int(total or 0) for vid, total in rows.all()}
 
@@ -147,7 +153,7 @@ async def projects_of(session: AsyncSession, *, village_ids: list[int] | None = 
                    Aid.day).join(Village, Village.id == Aid.village_id).where(
         Aid.kind == "project")
     query = _in_scope(query, village_ids=village_ids, township_id=township_id)
-    rows = await session.execute(query.order_by(Aid.day, Aid.id))
+    rows = await _core(session, query.order_by(Aid.day, Aid.id))
     found: dict[int, list[Project]] = {}
     for vid, name, kind, amount, day in rows.all():
         found.setdefault(int(vid or 0), []).append(Project(name or "", kind, _money(amount), day))
@@ -171,7 +177,7 @@ async def donations_by_unit(session: AsyncSession, *, village_ids: list[int] | N
     ).outerjoin(given, and_(given.c.village_id == homes.c.village_id,
                             given.c.unit_id == homes.c.unit_id))
     query = _in_scope(query, village_ids=village_ids, township_id=township_id)
-    rows = await session.execute(query.order_by(homes.c.village_id, Unit.name))
+    rows = await _core(session, query.order_by(homes.c.village_id, Unit.name))
     found: dict[int, list[UnitDonation]] = {}
     for vid, unit, count, value in rows.all():
         found.setdefault(vid, []).append(UnitDonation(unit, int(count), _money(value)))
@@ -189,7 +195,7 @@ async def condolences_of(session: AsyncSession, *, village_ids: list[int] | None
         Aid, and_(Aid.household_id == Household.id, Aid.kind == "condolence",
                   Aid.holiday.in_(HOLIDAYS))).where(paired)
     query = _in_scope(query, village_ids=village_ids, township_id=township_id)
-    rows = await session.execute(
+    rows = await _core(session,
         query.group_by(Household.village_id, Household.id, Household.name, Aid.holiday)
         .order_by(Household.village_id, Household.name, Household.id))
     found: dict[int, dict[int, HouseholdCondolence]] = {}
