@@ -18,12 +18,13 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from bot.console.auth import Refused, Viewer, Who
-from bot.console.people import asked_day, monday_of, record_href, week_href
+from bot.console.people import asked_day, record_href, week_href
 from bot.console.render import page
 from common.context import AppContext
 from common.i18n import format_moment
-from storage import locations, people
-from storage.scope import Scope
+from storage import locations
+from storage.rollups import monday_of
+from storage.scope import Scope, place_scope
 
 # The most points of each kind one page carries (the latest); the page says when there are
 # more, and a village or a shorter period shows them all.
@@ -74,9 +75,7 @@ async def _place(ctx: AppContext, who: Viewer, village_id: int | None) -> Scope 
     if village_id is None:
         return who.scope
     async with ctx.db.read() as session:
-        village = await people.village_by_id(session, village_id=village_id)
-    place = None if village is None else Scope(
-        "village", village.name, village.township_id, village.id)
+        place = await place_scope(session, kind="village", place_id=village_id)
     if place is None or not who.may_see(place):
         raise Refused("console.refused.scope", locale=who.locale)
     return place

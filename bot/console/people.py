@@ -28,6 +28,7 @@ from handlers.team import TEAM_SUMMARY
 from reports.attendance import excused_line
 from storage import checkins, leave, people, stats, summaries, weeks
 from storage.models import Checkin, Person
+from storage.rollups import monday_of
 from storage.scope import Scope
 
 
@@ -35,10 +36,6 @@ def record_href(kind: str, record_id: int) -> str:
     """The address of a record's page (`kind`: visits, disputes, problems, summaries, aid, as
     the records pages name them)."""
     return f"{PREFIX}/records/{kind}/{record_id}"
-
-
-def monday_of(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
 
 
 def asked_day(text: str | None, *, today: dt.date) -> dt.date:
