@@ -1,13 +1,18 @@
 """A dialog step asks the database only what it must: the chat's draft once, whether there is
-one or not, and its replies stored in one INSERT however many there are."""
+one or not, and its replies stored in one INSERT however many there are, in their order and
+once per dedup key."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from storage import outbox
+from storage.models import OutboxMessage
+from storage.outbox import Outgoing
 from tests.test_visits import button
 
 
@@ -48,3 +53,18 @@ async def test_a_form_opened_where_none_was_is_looked_for_once_and_not_deleted(h
     assert seen.count("SELECT dialogs.chat_id, dialogs.person_id,") == 1
     assert not any(s.startswith("DELETE FROM dialogs") for s in seen)
     assert sum(s.startswith("INSERT INTO dialogs") for s in seen) == 1
+
+
+async def test_rows_stored_together_keep_their_order_and_a_repeated_key_is_stored_once(database):
+    now = dt.datetime(2026, 12, 4, 8, 0, tzinfo=dt.UTC)
+    messages = [Outgoing(chat_id=7, method="sendMessage", payload={"text": str(n)},
+                         dedup_key="once" if n in (1, 3) else None) for n in range(5)]
+    async with database.write() as session:
+        rows = await outbox.enqueue(session, messages=messages, now=now, claim=True)
+    assert [row.payload["text"] for row in rows] == ["0", "1", "2", "4"]
+    async with database.read() as session:
+        stored = (await session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).order_by(OutboxMessage.id))).all()
+    assert [(row.id, row.payload["text"]) for row in rows] == [
+        (id, payload["text"]) for id, payload in stored]
+    assert all(row.claimed_until == now + outbox.INLINE_CLAIM for row in rows)
