@@ -232,7 +232,8 @@ class Problem(Base):
     # Problems raised, and solved, in a period.
     __table_args__ = (Index("ix_problems_created_at", "created_at"),
                       Index("ix_problems_status_updated_at", "status", "updated_at"),
-                      Index("ix_problems_next_due_on", "next_due_on"))
+                      Index("ix_problems_next_due_on", "next_due_on"),
+                      Index("ix_problems_visit_id", "visit_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
