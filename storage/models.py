@@ -356,7 +356,7 @@ class Summary(Base):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    week_start: Mapped[dt.date] = mapped_column(Date, index=True)
+    week_start: Mapped[dt.date] = mapped_column(Date)
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
     achievements: Mapped[str] = mapped_column(Text, default="")
     problems: Mapped[str] = mapped_column(Text, default="")
@@ -509,6 +509,11 @@ Index("ix_aid_day_kind", Aid.day, Aid.kind, Aid.amount, Aid.people_count)
 Index("ix_aid_village_kind", Aid.village_id, Aid.kind, Aid.unit_id, Aid.amount,
       Aid.people_count)
 Index("ix_aid_household_kind", Aid.household_id, Aid.kind, Aid.holiday)
+# The reviews of a period's weekly summaries by status (the console's overview; migration
+# 0027), read from the index alone; it serves every read of a week's summaries as the index
+# on week_start alone did.
+Index("ix_summaries_week_status", Summary.week_start, Summary.status, Summary.township_id,
+      Summary.village_id)
 
 
 # --- Problem ledger (issue 8; migration 0006) ---
