@@ -35,9 +35,12 @@ def lane_of(kind: str) -> int:
 
 class SharedBudget(Protocol):
     """A budget several processes share (common.sharedbudget): asked after the local limits
-    allow a send; answers 0 when the send may go (and counts it), else seconds to wait."""
+    allow a send; answers (0, 0) when the send may go (and counts it), else the seconds the
+    bot, or only this chat, must wait."""
 
-    async def take(self, chat_id: int, lane: int) -> float: ...
+    async def take(self, chat_id: int, lane: int) -> tuple[float, float]: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(eq=False)
@@ -75,6 +78,7 @@ class RateLimiter:
         self._global_at = time.monotonic()
         self._chat_tokens: dict[int, float] = defaultdict(lambda: float(burst))
         self._chat_at: dict[int, float] = {}
+        self._held: dict[int, float] = {}  # chats the shared budget holds back, until when
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -102,12 +106,18 @@ class RateLimiter:
         need_window = self._sent[0] + 1.0 - now if len(self._sent) >= self.per_window else 0
         return max(need, need_window)
 
-    def _chat_wait(self, chat_id: int) -> float:
+    def _chat_wait(self, chat_id: int, now: float) -> float:
         tokens = self._chat_tokens[chat_id]
-        return (1 - tokens) / self.per_chat if tokens < 1 else 0
+        wait = (1 - tokens) / self.per_chat if tokens < 1 else 0
+        held = self._held.get(chat_id)
+        if held is not None:
+            if held > now:
+                return max(wait, held - now)
+            del self._held[chat_id]
+        return wait
 
     def _wait_needed(self, chat_id: int, now: float) -> float:
-        return max(self._global_wait(now), self._chat_wait(chat_id))
+        return max(self._global_wait(now), self._chat_wait(chat_id, now))
 
     def delay_for(self, chat_id: int) -> float:
         """Seconds until a send to this chat would be allowed (0 if now)."""
@@ -130,6 +140,11 @@ class RateLimiter:
         for waiter in self._waiters:
             counts[LANE_NAMES[waiter.lane]] += 1
         return counts
+
+    async def close(self) -> None:
+        """Let go of the shared budget's connection, at a stop."""
+        if self.shared is not None:
+            await self.shared.close()
 
     async def acquire(self, chat_id: int, lane: int = REPLY) -> None:
         """Wait for a send slot for this chat in this lane, then take it."""
@@ -169,7 +184,7 @@ class RateLimiter:
         soonest = math.inf
         for waiter in self._waiters:
             self._refill(waiter.chat_id, now)
-            chat_wait = self._chat_wait(waiter.chat_id)
+            chat_wait = self._chat_wait(waiter.chat_id, now)
             if chat_wait > 0:
                 soonest = min(soonest, chat_wait)
             elif best is None or (waiter.lane, waiter.seq) < (best.lane, best.seq):
@@ -177,9 +192,11 @@ class RateLimiter:
         if best is None:
             return soonest
         if self.shared is not None:
-            shared_wait = await self.shared.take(best.chat_id, best.lane)
-            if shared_wait > 0:
-                return shared_wait
+            bot_wait, chat_wait = await self.shared.take(best.chat_id, best.lane)
+            if chat_wait > 0:  # another process sent to this chat: the others may go
+                self._held[best.chat_id] = time.monotonic() + chat_wait
+            if bot_wait > 0 or chat_wait > 0:
+                return max(bot_wait, 0)
             if best.granted.done():  # cancelled while the database was asked: slot unused
                 return 0
         now = time.monotonic()
