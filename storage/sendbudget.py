@@ -27,9 +27,10 @@ class Limits:
     per_chat: float  # a chat's sends a second, after
     burst: float  # a burst of this many
     headroom: int  # sends of a second a waiting reply keeps from scheduled ones and broadcasts
-    # Telegram counts sends as they arrive, and the processes' requests take differing times
-    # from the grant to Telegram: so the bot's window is this much longer than a second, and
-    # a chat's next send waits this much longer than its bucket asks.
+    # Telegram counts sends as they arrive, and several processes' requests take differing
+    # times from the grant to Telegram: so while more than one process sends, the bot's
+    # window is this much longer than a second, and a chat's next send waits this much longer
+    # than its bucket asks. One process alone keeps the exact rates, as its own limiter does.
     slack: float = 0.05
 
 
@@ -51,14 +52,14 @@ CREATE OR REPLACE FUNCTION pg_temp.grassroots_take_send(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_now float8;
-    v_window float8 := 1.0 + p_slack;
+    v_window float8;
     v_limit int := p_per_window;
     v_sent float8[];
     v_holders jsonb;
     v_budget record;
     v_pacing record;
     v_tokens float8 := p_burst;
-    v_needed float8 := 1.0 + p_slack * p_per_chat;
+    v_needed float8;
 BEGIN
     SELECT * INTO v_budget FROM send_budget WHERE bot_id = p_bot FOR UPDATE;
     IF NOT FOUND THEN
@@ -67,13 +68,18 @@ BEGIN
         SELECT * INTO v_budget FROM send_budget WHERE bot_id = p_bot FOR UPDATE;
     END IF;
     v_now := extract(epoch FROM clock_timestamp());
-    SELECT coalesce(array_agg(x ORDER BY x), '{}') INTO v_sent
-        FROM (SELECT e::float8 AS x FROM jsonb_array_elements_text(v_budget.sent) e) q
-        WHERE x > v_now - v_window;
     SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO v_holders
         FROM jsonb_each(v_budget.holders) WHERE value::float8 > v_now - p_holder_seconds;
     v_holders := v_holders || jsonb_build_object(p_holder, v_now);
     processes := (SELECT count(*) FROM jsonb_object_keys(v_holders));
+    IF processes = 1 THEN
+        p_slack := 0;
+    END IF;
+    v_window := 1.0 + p_slack;
+    v_needed := 1.0 + p_slack * p_per_chat;
+    SELECT coalesce(array_agg(x ORDER BY x), '{}') INTO v_sent
+        FROM (SELECT e::float8 AS x FROM jsonb_array_elements_text(v_budget.sent) e) q
+        WHERE x > v_now - v_window;
     IF NOT p_reply AND v_budget.reply_until > v_now THEN
         v_limit := greatest(1, p_per_window - p_headroom);
     END IF;
