@@ -11,7 +11,7 @@ from scheduler.sender import drain
 from storage import outbox
 from storage.outbox import Outgoing
 from tests.harness import texts
-from tests.test_broadcast import NOTICE, OFFICE_CHAT, _bind_big
+from tests.test_broadcast import NOTICE, OFFICE_CHAT, _bind_big, to_every_cadre
 from tests.test_schedules import bind_everyone
 from tests.test_visits import button
 
@@ -20,10 +20,7 @@ async def _broadcast_to_every_cadre(harness, size: int) -> dict[int, int]:
     await bind_everyone(harness)
     office = harness.emu.user(OFFICE_CHAT, first_name="吴敏", language_code="en")
     chats = await _bind_big(harness, size)
-    await harness.send(office, "/broadcast")
-    replies = await harness.send(office, NOTICE)
-    replies = await harness.press(office, button(replies, ":role"))
-    replies = await harness.press(office, button(replies, ":cadre"))
+    replies = await to_every_cadre(harness, office)
     await harness.press(office, button(replies, ":ok"))
     return chats
 
