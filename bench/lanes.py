@@ -84,7 +84,7 @@ async def run(backend_name: str, recipients: int, workers: int) -> dict[str, Any
         latencies: list[float] = []
         begin = time.monotonic()
         try:
-            await asyncio.gather(*(b.start() for b in bots))
+            await asyncio.gather(*(b.start(within=240) for b in bots))
             if workers == 1:
                 latencies = await _probe(emu, probes, arrivals, recipients)
             await _until_sent(arrivals, recipients, len(leaders))

@@ -31,7 +31,7 @@ class Limits:
     # times from the grant to Telegram: so while more than one process sends, the bot's
     # window is this much longer than a second, and a chat's next send waits this much longer
     # than its bucket asks. One process alone keeps the exact rates, as its own limiter does.
-    slack: float = 0.05
+    slack: float = 0.1
 
 
 @dataclass(frozen=True)
