@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -428,6 +429,31 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class SendBudget(Base):
+    """One bot's sends in the last second, shared by every process sending for it
+    (PostgreSQL; storage.sendbudget). Times are the database's clock, in epoch seconds."""
+
+    __tablename__ = "send_budget"
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sent: Mapped[list[float]] = mapped_column(JSONType, default=list)
+    # Until when a reply is known to wait: scheduled sends and broadcasts leave it room.
+    reply_until: Mapped[float] = mapped_column(Float, default=0.0)
+    # The processes that sent lately, each with when it last asked: a database outage
+    # leaves each its share of the rate (common.sharedbudget).
+    holders: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SendPacing(Base):
+    """A chat's bucket of sends (about one a second after a burst), shared by every process
+    sending for the bot; rows of chats idle for a while are removed."""
+
+    __tablename__ = "send_pacing"
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class Broadcast(Base):
