@@ -23,7 +23,6 @@ from typing import Any
 import _common  # the repository root on sys.path, and the defaults
 
 from common.context import AppContext
-from common.ratelimit import RateLimiter
 from common.settings import Settings
 from storage.db import Database
 
@@ -121,9 +120,8 @@ async def run_grassroots(args: argparse.Namespace) -> None:
     db = Database(settings.database_url, **kwargs)
     counts = _count_statements(db) if args.count_sql else None
     clock = RunningClock(dt.datetime.fromisoformat(args.clock))
-    ctx = AppContext(settings=settings, db=db, clock=clock,
-                     limiter=RateLimiter(settings.outbox_global_per_second,
-                                         settings.outbox_per_chat_per_second))
+    # The limiter `grassroots run` and `serve` make: on PostgreSQL, the bot's shared budget.
+    ctx = AppContext(settings=settings, db=db, clock=clock)
     if args.webhook_port:
         await _serve_webhook(ctx, args.webhook_port)
         return

@@ -7,7 +7,7 @@ real sender (scheduler.sender.drain, called every second as its job is) sends th
 settings' rate limiter (28 a second, 1 a second per chat), on the real clock.
 
     .venv/bin/python bench/fanout.py [--backend sqlite|postgresql] [--messages 2000]
-        [--repeats 3]
+        [--repeats 3] [--shared]
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from tests.emulator import BotApiEmulator
 TEXT = "本周小结截止时间：2026-12-04 17:00。发送 /summary，机器人会根据您的记录起草。"
 
 
-async def run_fanout(backend_name: str, messages: int, fail: float) -> dict[str, Any]:
+async def run_fanout(backend_name: str, messages: int, fail: float,
+                     shared: bool = False) -> dict[str, Any]:
     """One fan-out on a fresh database; what arrived, when."""
     async with fresh_backend(backend_name) as backend:
         db = backend.database()
@@ -61,9 +62,12 @@ async def run_fanout(backend_name: str, messages: int, fail: float) -> dict[str,
         await emu.start()
         settings = Settings(_env_file=None, telegram_bot_token=TOKEN,
                             bot_api_base_url=emu.base_url, database_url=backend.url)
+        # --shared: the limiter `grassroots run` makes on PostgreSQL, with the bot's budget in
+        # the database; otherwise the process's own limiter alone.
         ctx = AppContext(settings=settings, db=db, clock=clock,
-                         limiter=RateLimiter(settings.outbox_global_per_second,
-                                             settings.outbox_per_chat_per_second))
+                         limiter=None if shared else RateLimiter(
+                             settings.outbox_global_per_second,
+                             settings.outbox_per_chat_per_second))
         async with db.write() as session:
             await outbox.enqueue(session, now=clock.now(), messages=[
                 Outgoing(chat_id=m.user_id, method="sendMessage", kind="reminder",
@@ -85,6 +89,8 @@ async def run_fanout(backend_name: str, messages: int, fail: float) -> dict[str,
         finally:
             await bot.shutdown()
             await emu.stop()
+            assert ctx.limiter is not None
+            await ctx.limiter.close()
         async with db.read() as session:
             left = await outbox.depth(session)
         await db.dispose()
@@ -121,6 +127,8 @@ async def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--shared", action="store_true",
+                        help="PostgreSQL: the bot's budget in the database, as run and serve")
     args = parser.parse_args()
     print_machine()
     print(f"backend {args.backend}: {args.messages} reminders, emulator limits 30/s and "
@@ -129,7 +137,7 @@ async def main() -> None:
     rates: dict[str, list[float]] = {}
     for name, fail in (("429 above 30/s", 0.0), ("429 above 30/s, 5% 502", 0.05)):
         for repeat in range(1, args.repeats + 1):
-            fig = await run_fanout(args.backend, args.messages, fail)
+            fig = await run_fanout(args.backend, args.messages, fail, args.shared)
             rates.setdefault(name, []).append(fig["steady"])
             rows.append([name, repeat, fig["delivered"], f"{fig['to_98']:.1f}",
                          f"{fig['to_all']:.1f}", f"{fig['steady']:.2f}", f"{fig['rate']:.2f}",

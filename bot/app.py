@@ -131,6 +131,8 @@ async def _on_stop(application: Application) -> None:  # type: ignore[type-arg]
     ctx = AppContext.of(application)
     await ctx.settle(TASKS_AT_STOP_SECONDS)
     await ctx.sent.flush()
+    if ctx.limiter is not None:
+        await ctx.limiter.close()
 
 
 async def _log_error(update: object, context: Any) -> None:

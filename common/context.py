@@ -12,6 +12,7 @@ from common.clock import Clock
 from common.ratelimit import RateLimiter
 from common.sentmarks import SentMarks
 from common.settings import Settings
+from common.sharedbudget import DatabaseBudget, bot_id_of
 from storage.db import Database
 
 KEY = "grassroots"
@@ -35,7 +36,16 @@ class AppContext:
             self.limiter = RateLimiter(
                 per_second=self.settings.outbox_global_per_second,
                 per_chat_per_second=self.settings.outbox_per_chat_per_second,
+                shared=None if self.db.is_sqlite else self.shared_budget(),
             )
+
+    def shared_budget(self) -> DatabaseBudget:
+        """The bot's sending budget in the database, shared with every process that sends
+        for the same bot (PostgreSQL; a SQLite deployment is one process)."""
+        return DatabaseBudget(
+            self.db, bot_id=bot_id_of(self.settings.telegram_bot_token),
+            per_second=self.settings.outbox_global_per_second,
+            per_chat_per_second=self.settings.outbox_per_chat_per_second)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run work in the background, kept referenced until it ends and settled at a stop."""

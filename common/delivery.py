@@ -23,6 +23,7 @@ from telegram.warnings import PTBUserWarning
 
 from common.blocked import is_block, report_block
 from common.i18n import locale_of, translate
+from common.ratelimit import lane_of
 from storage import outbox, people
 
 log = logging.getLogger(__name__)
@@ -141,12 +142,13 @@ async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
 
 
 async def deliver_rows(
-    ctx: Any, bot: Bot, rows: list[Any], *, mark_later: bool = False
+    ctx: Any, bot: Bot, rows: list[Any], *, mark_later: bool = False, lane: int | None = None
 ) -> list[Outcome]:
     """Send stored outbox rows in order and record each outcome; a chat waits after a retry.
 
     `mark_later`: the sent ones are marked with other turns' a moment later (common.sentmarks);
-    only retries and failures take a transaction now."""
+    only retries and failures take a transaction now. `lane`: the rate limiter's lane of every
+    row (common.ratelimit.REPLY for what answers a person); by default each row's kind's."""
     outcomes: list[Outcome] = []
     waiting: set[int] = set()
     for row in rows:
@@ -154,7 +156,7 @@ async def deliver_rows(
             outcomes.append(Outcome("retry", retry_after=0, error="earlier message waits"))
             continue
         assert ctx.limiter is not None
-        await ctx.limiter.acquire(row.chat_id)
+        await ctx.limiter.acquire(row.chat_id, lane_of(row.kind) if lane is None else lane)
         outcome = await send(bot, row.method, row.payload)
         if outcome.status == "retry":
             waiting.add(row.chat_id)

@@ -27,6 +27,6 @@ async def digest(turn: Turn, args: str) -> None:
         return
     scope = await own_scope(turn.session, person=turn.person)
     found = await scope_targets(turn.session, settings, scope=scope or Scope("county"),
-                                today=turn.today)
+                                today=turn.today, details=False)
     line = targets_line(turn.tr, turn.person, found)
     turn.say(text + ("\n" + line if line else ""))

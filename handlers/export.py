@@ -31,6 +31,7 @@ from telegram import Bot
 from common.context import AppContext
 from common.delivery import deliver_rows, upload_path
 from common.i18n import N_, Span, Translator, catalog, format_span, translator
+from common.ratelimit import REPLY
 from common.settings import Settings
 from handlers.base import Turn
 from handlers.parsing import ParseError, period_refusal, split_period
@@ -267,7 +268,7 @@ async def send_built(app: AppContext, bot: Bot, build: Callable[[], Awaitable[li
         async with app.db.write() as session:
             rows = await outbox.enqueue(session, messages=messages, now=app.clock.now(),
                                         claim=True)
-        await deliver_rows(app, bot, rows)
+        await deliver_rows(app, bot, rows, lane=REPLY)  # the file someone asked for
     except Exception:  # the outbox sender retries whatever was stored
         log.exception("could not queue or send the %s for chat %s", what, failed.chat_id)
 

@@ -10,8 +10,10 @@ confirm screen; `/roster off 李娜` starts it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Document
 from telegram.error import TelegramError
 
@@ -223,11 +225,11 @@ def _pid(data: Data) -> int | None:
     return int(code[1:]) if code.startswith("p") and code[1:].isdigit() else None
 
 
-def _label(turn: Turn, person: Person) -> str:
+def person_label(tr: Callable[..., str], person: Person) -> str:
+    """A person as the office picks them: name · role · place · masked phone."""
     place = _place(person.village) if person.village is not None else (
         person.township.name if person.township is not None else "—")
-    return f"{person.name} · {turn.tr(f'role.{person.role}')} · {place} · " \
-           f"{mask_phone(person.phone)}"
+    return f"{person.name} · {tr(f'role.{person.role}')} · {place} · {mask_phone(person.phone)}"
 
 
 async def _matches(turn: Turn, data: Data) -> Sequence[Choice]:
@@ -235,7 +237,7 @@ async def _matches(turn: Turn, data: Data) -> Sequence[Choice]:
     query = str(data.get("who") or "")
     phone = roster.normalise_phone(query) if any(ch.isdigit() for ch in query) else None
     found = await people.search(turn.session, query=query, phone=phone)
-    return [Choice(f"p{p.id}", _label(turn, p), literal=True) for p in found]
+    return [Choice(f"p{p.id}", person_label(turn.tr, p), literal=True) for p in found]
 
 
 async def _describe_off(turn: Turn, data: Data) -> list[str]:
@@ -248,30 +250,42 @@ async def _describe_off(turn: Turn, data: Data) -> list[str]:
 
 async def _save_off(turn: Turn, data: Data) -> None:
     office = _office(turn)
-    person_id = _pid(data)
+    msgid, person, notices = await deactivate_by_office(
+        turn.session, person_id=_pid(data), office=office, now=turn.now,
+        default_locale=turn.app.settings.default_locale)
+    turn.replies.extend(notices)
+    turn.say(turn.tr(msgid, name=person.name if person is not None else ""))
+
+
+async def deactivate_by_office(
+    session: AsyncSession, *, person_id: int | None, office: Person, now: dt.datetime,
+    default_locale: str,
+) -> tuple[str, Person | None, list[Outgoing]]:
+    """The office deactivates a person (the chat's form and the console's roster): the person
+    locked and read again in the saving transaction, not the office themself, not one already
+    inactive. Returns the outcome's message id, the person, and what their chat is to be told
+    (their access ended, their command menu removed) for the caller to send."""
     person = None if person_id is None else await people.by_id(
-        turn.session, person_id=person_id, lock=True)
+        session, person_id=person_id, lock=True)
     if person is None or not person.active:
-        turn.say(turn.tr("roster_chat.already_inactive"))
-        return
+        return "roster_chat.already_inactive", person, []
     if person.id == office.id:
-        turn.say(turn.tr("roster_chat.not_yourself"))
-        return
-    released = await people.deactivate(turn.session, person=person, by=office.id, now=turn.now)
-    if released is not None:
-        _tell_released(turn, person, released)
-    turn.say(turn.tr("roster_chat.deactivated", name=person.name))
+        return "roster_chat.not_yourself", person, []
+    released = await people.deactivate(session, person=person, by=office.id, now=now)
+    notices = [] if released is None else _released_notices(person, released, default_locale)
+    return "roster_chat.deactivated", person, notices
 
 
-def _tell_released(turn: Turn, person: Person, chat_id: int) -> None:
+def _released_notices(person: Person, chat_id: int, default_locale: str) -> list[Outgoing]:
     """The person hears that their access ended, and their chat loses its command menu."""
-    locale = locale_of(person.locale, person.telegram_language, turn.app.settings.default_locale)
+    locale = locale_of(person.locale, person.telegram_language, default_locale)
     scope = {"type": "chat", "chat_id": chat_id}
-    turn.replies.append(Outgoing(
-        chat_id=chat_id, method="sendMessage", kind="notice", person_id=person.id,
-        payload={"text": translate(locale, "start.deactivated"), "parse_mode": "HTML"}))
-    turn.replies.append(Outgoing(chat_id=chat_id, method="deleteMyCommands", kind="menu",
-                                 person_id=person.id, payload={"scope": scope}))
+    return [
+        Outgoing(chat_id=chat_id, method="sendMessage", kind="notice", person_id=person.id,
+                 payload={"text": translate(locale, "start.deactivated"), "parse_mode": "HTML"}),
+        Outgoing(chat_id=chat_id, method="deleteMyCommands", kind="menu", person_id=person.id,
+                 payload={"scope": scope}),
+    ]
 
 
 async def _prepare_off(turn: Turn, args: str) -> Data | None:

@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 from common.context import AppContext
 from common.delivery import deliver_rows
 from common.i18n import locale_of, normalise_locale, translate
+from common.ratelimit import REPLY
 from handlers import checkin, dialogs, roster, start
 from handlers.authority import button_refusal
 from handlers.base import Turn
@@ -63,7 +64,7 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return  # processed before: its button press was answered then
     await _answer_callback(context, update, turn.callback_text)
     if turn.stored:
-        await deliver_rows(app, context.bot, turn.stored, mark_later=True)
+        await deliver_rows(app, context.bot, turn.stored, mark_later=True, lane=REPLY)
 
 
 async def _run_turn(

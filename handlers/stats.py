@@ -25,6 +25,7 @@ from telegram import Bot
 from common.context import AppContext
 from common.delivery import deliver_rows, upload
 from common.i18n import N_, Money, Span, Translator, translator
+from common.ratelimit import REPLY
 from handlers.base import Turn
 from handlers.parsing import (
     FuturePeriod,
@@ -309,7 +310,7 @@ async def _send_photos(app: AppContext, bot: Bot, job: ChartJob,
         rows = await outbox.enqueue(session, messages=photos, now=app.clock.now(),
                                     claim=not waiting)
     if not waiting:
-        await deliver_rows(app, bot, rows)
+        await deliver_rows(app, bot, rows, lane=REPLY)  # the charts someone asked for
 
 
 @command("stats", roles=READERS, description=N_("help.stats"), order=70)

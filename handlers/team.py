@@ -16,6 +16,7 @@ from reports.attendance import excused_line
 from reports.figures import week_laggards
 from reports.targets import render_targets, scope_targets
 from storage import checkins, leave, stats
+from storage.rollups import monday_of
 from storage.scope import Scope
 
 BY_PLACE = {"township": N_("pairs.by_township"), "village": N_("pairs.by_village")}
@@ -25,10 +26,6 @@ TEAM_SUMMARY = {
     "returned": N_("team.summary.returned"),
     "accepted": N_("team.summary.accepted"),
 }
-
-
-def _monday(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
 
 
 def _span(week_start: dt.date, today: dt.date | None = None) -> dict[str, Span]:
@@ -143,7 +140,7 @@ def _week(turn: Turn, args: str) -> tuple[dt.date, str | None] | None:
     if parsed is None:
         return None
     period, name = parsed
-    return _monday(period[0] if period else turn.today), name
+    return monday_of(period[0] if period else turn.today), name
 
 
 @command("laggards", roles=READERS, description=N_("help.laggards"), order=74)

@@ -52,7 +52,7 @@ class ScopeTargets:
     @property
     def below(self) -> list[VillageTargets]:
         """The villages that miss at least one target."""
-        return [v for v in self.villages if v.missed(self.rules)]
+        return [v for v in self.villages if v.missed]
 
     def as_dict(self) -> dict[str, Any]:
         """The figures as JSON for the API: every village, what it did and what it misses."""
@@ -72,17 +72,20 @@ class ScopeTargets:
                 "condolences": {name: {"paired": len(v.households), "visited": v.covered(name),
                                        "without": v.without(name)}
                                 for name, _ in rules.holidays},
-                "missed": v.missed(rules),
+                "missed": v.missed,
             } for v in self.villages],
         }
 
 
 async def scope_targets(session: AsyncSession, settings: Settings, *, scope: Scope,
-                        today: dt.date) -> ScopeTargets:
-    """Every village of the scope against the county's targets, as they stand today."""
-    villages = await village_targets(session, village_ids=scope.village_ids,
-                                     township_id=scope.township_id)
-    return ScopeTargets(rules_for(settings, today), villages)
+                        today: dt.date, details: bool = True) -> ScopeTargets:
+    """Every village of the scope against the county's targets, as they stand today; without
+    `details`, only which targets each misses (a count, a digest's line: not /targets' lists
+    nor the API's figures)."""
+    rules = rules_for(settings, today)
+    villages = await village_targets(session, rules, village_ids=scope.village_ids,
+                                     township_id=scope.township_id, details=details)
+    return ScopeTargets(rules, villages)
 
 
 def _type(tr: Translator, code: str | None) -> str:
@@ -91,7 +94,7 @@ def _type(tr: Translator, code: str | None) -> str:
 
 def _village_lines(tr: Translator, village: VillageTargets, rules: TargetRules) -> list[str]:
     sep = tr("common.list_sep")
-    missed = village.missed(rules)
+    missed = village.missed
     lines = [tr("targets.village", township=village.township, village=village.village)]
     if "labour" in missed:
         lines.append(tr("targets.labour_below", people=village.labour,
@@ -143,27 +146,27 @@ def targets_line(tr: Translator, person: Any, targets: ScopeTargets) -> str | No
     person with no village or township to judge)."""
     if person.role == "team_leader":
         mine = [v for v in targets.villages if v.village_id == person.village_id]
-        return digest_line(tr, mine, targets.rules, own_village=True) if mine else None
+        return digest_line(tr, mine, own_village=True) if mine else None
     if person.role == "township_leader":
         mine = [v for v in targets.villages if v.township_id == person.township_id]
-        return digest_line(tr, mine, targets.rules, own_village=False) if mine else None
+        return digest_line(tr, mine, own_village=False) if mine else None
     if person.role in COUNTY_ROLES:
-        return digest_line(tr, targets.villages, targets.rules, own_village=False)
+        return digest_line(tr, targets.villages, own_village=False)
     return None
 
 
-def digest_line(tr: Translator, villages: Sequence[VillageTargets], rules: TargetRules, *,
+def digest_line(tr: Translator, villages: Sequence[VillageTargets], *,
                 own_village: bool) -> str:
     """The digest's short line: a team leader's missed targets, or how many villages of a
     township are below target; with the command that lists them."""
     if own_village:
-        missed = [target for v in villages for target in v.missed(rules)]
+        missed = [target for v in villages for target in v.missed]
         if not missed:
             return tr("digest.targets_met")
         names = tr("common.list_sep").join(tr(f"targets.target.{t}") for t in TARGETS
                                            if t in missed)
         return tr("digest.targets_missed", targets=names, command=VILLAGE_COMMAND)
-    count = sum(1 for v in villages if v.missed(rules))
+    count = sum(1 for v in villages if v.missed)
     if not count:
         return tr("digest.targets_met")
     return tr("digest.targets_below", count=count, total=len(villages), command=COMMAND)
@@ -174,7 +177,7 @@ def targets_paragraph(tr: Translator, targets: ScopeTargets) -> str:
     rules = targets.rules
     if not targets.below:
         return tr("county_report.targets_met", total=len(targets.villages))
-    short = {target: sum(1 for v in targets.villages if target in v.missed(rules))
+    short = {target: sum(1 for v in targets.villages if target in v.missed)
              for target in TARGETS}
     return tr("county_report.targets", total=len(targets.villages), below=len(targets.below),
               minimum=rules.labour_min, funds=Money(rules.project_min), **short)

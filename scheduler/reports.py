@@ -27,7 +27,8 @@ async def evening_digests(run: Run) -> list[Outgoing]:
         overdue_days=settings.dispute_overdue_days,
         default_overdue_days=settings.overdue_days("default"))
     # One set of target figures for every leader: each line keeps to the leader's scope.
-    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
+    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day,
+                                details=False)
     leaders = await people.reachable(run.session, roles=LEADER_ROLES)
     # Work waiting for each leader's review is chased here, with the button that lists it.
     waiting_for = await reviewqueue.waiting_for_each(run.session, reviewers=leaders)
@@ -66,7 +67,8 @@ async def county_report(run: Run) -> list[Outgoing]:
     featured = await cases.featured_between(run.session, start=monday, end=sunday)
     inspected = await inspections.counts(run.session, start=monday, end=sunday)
     work = await village_work(run)
-    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day)
+    targets = await scope_targets(run.session, settings, scope=Scope("county"), today=run.day,
+                                details=False)
     out: list[Outgoing] = []
     charts: dict[str, bytes] = {}  # one rendering per language
     for person in await people.reachable(run.session, roles=COUNTY_ROLES):

@@ -79,7 +79,7 @@ def _sum_if(kind: str, column: Any) -> ColumnElement[Any]:
 
 
 def _count_if(kind: str) -> ColumnElement[Any]:
-    return func.count(case((Aid.kind == kind, Aid.id), else_=None))
+    return func.count(case((Aid.kind == kind, 1), else_=None))
 
 
 async def aid_totals(
@@ -91,9 +91,10 @@ async def aid_totals(
     township_id: int | None = None,
     person_id: int | None = None,
 ) -> dict[str, Any]:
-    """Totals of help from `start` to `end` inclusive, in one aggregate query."""
+    """Totals of help from `start` to `end` inclusive, in one aggregate query (the county's
+    read from the (day, kind, amount, people_count) index alone)."""
     query = select(
-        func.count(Aid.id), _count_if("condolence"), _sum_if("condolence", Aid.amount),
+        func.count(), _count_if("condolence"), _sum_if("condolence", Aid.amount),
         _count_if("donation"), _sum_if("donation", Aid.amount),
         _sum_if("labour", Aid.people_count), _count_if("project"),
         _sum_if("project", Aid.amount),

@@ -24,7 +24,7 @@ from storage.people import ROLES, villages_named
 KINDS = ("all", "township", "village", "role", "unit")
 FINAL = ("sent", "blocked", "failed", "withdrawn")  # withdrawn: the recipient was deactivated
 STATUSES = ("pending", *FINAL)
-KIND = "broadcast"  # the outbox rows' kind
+KIND = outbox.BROADCAST_KIND  # the outbox rows' kind
 
 
 class UnknownAudience(Exception):

@@ -531,9 +531,9 @@ async def target_rows(session: AsyncSession, *, where: Filter) -> AsyncIterator[
     rules = where.rules
     if rules is None:
         return
-    for village in await village_targets(session, village_ids=where.village_ids,
+    for village in await village_targets(session, rules, village_ids=where.village_ids,
                                          township_id=where.township_id):
-        missed = village.missed(rules)
+        missed = village.missed
         place = (village.township, village.village)
         yield (*place, "labour", village.labour, rules.labour_min, "labour" not in missed, [])
         best = max((p.funds for p in village.projects), default=None)

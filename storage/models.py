@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -232,7 +233,8 @@ class Problem(Base):
     # Problems raised, and solved, in a period.
     __table_args__ = (Index("ix_problems_created_at", "created_at"),
                       Index("ix_problems_status_updated_at", "status", "updated_at"),
-                      Index("ix_problems_next_due_on", "next_due_on"))
+                      Index("ix_problems_next_due_on", "next_due_on"),
+                      Index("ix_problems_visit_id", "visit_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
@@ -355,7 +357,7 @@ class Summary(Base):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    week_start: Mapped[dt.date] = mapped_column(Date, index=True)
+    week_start: Mapped[dt.date] = mapped_column(Date)
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
     achievements: Mapped[str] = mapped_column(Text, default="")
     problems: Mapped[str] = mapped_column(Text, default="")
@@ -429,6 +431,31 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
+class SendBudget(Base):
+    """One bot's sends in the last second, shared by every process sending for it
+    (PostgreSQL; storage.sendbudget). Times are the database's clock, in epoch seconds."""
+
+    __tablename__ = "send_budget"
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sent: Mapped[list[float]] = mapped_column(JSONType, default=list)
+    # Until when a reply is known to wait: scheduled sends and broadcasts leave it room.
+    reply_until: Mapped[float] = mapped_column(Float, default=0.0)
+    # The processes that sent lately, each with when it last asked: a database outage
+    # leaves each its share of the rate (common.sharedbudget).
+    holders: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SendPacing(Base):
+    """A chat's bucket of sends (about one a second after a burst), shared by every process
+    sending for the bot; rows of chats idle for a while are removed."""
+
+    __tablename__ = "send_pacing"
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
 class Broadcast(Base):
     """A notice the office sent to an audience; its messages are outbox rows with its id."""
 
@@ -496,11 +523,23 @@ class ScheduleState(Base):
 
 # --- /stats speed (issue 6; migration 0010) ---
 # Covering indexes for what a week's /stats reads: the ledger's problems by status (every
-# problem, whatever the period), disputes opened in the period, the county's help in it.
+# problem, whatever the period), disputes opened in the period, the county's help in it
+# (with what its totals add up: migration 0026).
 Index("ix_problems_status_next_due_on", Problem.status, Problem.next_due_on)
 Index("ix_disputes_opened_on", Dispute.opened_on, Dispute.category, Dispute.status)
 Index("ix_disputes_handover_level_handed_at", Dispute.handover_level, Dispute.handed_at)
-Index("ix_aid_day", Aid.day)
+Index("ix_aid_day_kind", Aid.day, Aid.kind, Aid.amount, Aid.people_count)
+# Help targets (migration 0026): which villages miss which, one grouped query reading each
+# village's help by kind (labour, projects' funds, each home unit's donations) and each paired
+# household's condolences from these two indexes alone.
+Index("ix_aid_village_kind", Aid.village_id, Aid.kind, Aid.unit_id, Aid.amount,
+      Aid.people_count)
+Index("ix_aid_household_kind", Aid.household_id, Aid.kind, Aid.holiday)
+# The reviews of a period's weekly summaries by status (the console's overview; migration
+# 0027), read from the index alone; it serves every read of a week's summaries as the index
+# on week_start alone did.
+Index("ix_summaries_week_status", Summary.week_start, Summary.status, Summary.township_id,
+      Summary.village_id)
 
 
 # --- Problem ledger (issue 8; migration 0006) ---

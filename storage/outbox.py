@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_name
@@ -24,6 +24,8 @@ from storage.textsplit import (
 # How long the process that wrote a reply owns it before the sender may take it over.
 INLINE_CLAIM = dt.timedelta(seconds=30)
 SENDER_CLAIM = dt.timedelta(seconds=60)
+# The kind of a broadcast's rows: the sender takes them after everything else that is due.
+BROADCAST_KIND = "broadcast"
 
 
 @dataclass
@@ -162,7 +164,10 @@ async def _exists(session: AsyncSession, dedup_key: str) -> bool:
 async def claim_due(
     session: AsyncSession, *, now: dt.datetime, limit: int, owner_claim: dt.timedelta = SENDER_CLAIM
 ) -> list[OutboxMessage]:
-    """Take the oldest due messages, one chat's in order; a claim keeps other senders off."""
+    """Take the oldest due messages, one chat's in order; a claim keeps other senders off.
+
+    Broadcasts come after every other due message (a reminder queued behind a broadcast of
+    thousands goes first); a broadcast's own rows keep their order."""
     blocked_chats = (
         select(OutboxMessage.chat_id)
         .where(
@@ -179,7 +184,7 @@ async def claim_due(
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
             OutboxMessage.chat_id.not_in(blocked_chats),
         )
-        .order_by(OutboxMessage.id)
+        .order_by(case((OutboxMessage.kind == BROADCAST_KIND, 1), else_=0), OutboxMessage.id)
         .limit(limit)
     )
     if dialect_name(session) == "postgresql":

@@ -95,7 +95,7 @@ def sifted(kind: str, where: export.Filter, sieve: Sieve,
     id), only the rows newer than it."""
     spec = KINDS[kind]
     model = spec.model
-    query = spec.query(where).add_columns(model.person_id, model.village_id, model.township_id)
+    query = _with_place(kind, where)
     if sieve.person_id is not None:
         query = query.where(model.person_id == sieve.person_id)
     if sieve.cadre:  # the people of that name first: then each kind's index by person
@@ -143,14 +143,26 @@ def _named(kind: str, rows: Any) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def _with_place(kind: str, where: export.Filter | None = None) -> Select:
+    """The kind's export rows (of `where`'s period and scope) with the ids of PLACE_COLUMNS
+    after the export's columns."""
+    model = KINDS[kind].model
+    return KINDS[kind].query(where).add_columns(model.person_id, model.village_id,
+                                                model.township_id)
+
+
 async def record(session: AsyncSession, kind: str, record_id: int) -> dict[str, Any] | None:
     """One record with the export's columns and PLACE_COLUMNS, or None."""
-    spec = KINDS[kind]
-    model = spec.model
-    query = spec.query(None).add_columns(model.person_id, model.village_id,
-                                         model.township_id).where(model.id == record_id)
+    query = _with_place(kind).where(KINDS[kind].model.id == record_id)
     found = _named(kind, (await session.execute(query)).all())
     return found[0] if found else None
+
+
+async def raised_from(session: AsyncSession, *, visit_id: int) -> list[dict[str, Any]]:
+    """The problems raised from a visit, the oldest first, as `record` gives a problem."""
+    query = _with_place("problems").where(Problem.visit_id == visit_id)
+    query = query.order_by(Problem.created_at, Problem.id)
+    return _named("problems", (await session.execute(query)).all())
 
 
 async def steps(session: AsyncSession, kind: str, record_id: int) -> list[dict[str, Any]]:

@@ -1,12 +1,15 @@
 """Help targets: what each village was helped with against what the notice asks of it.
 
-One query per figure, used by /targets, the leaders' digest, the export's sheet and the API:
-people placed in work per village (`labour_by_village`), each project's funds
-(`projects_of`), donations per home unit and village (`donations_by_unit`) and the paired
-households' holiday condolences (`condolences_of`). `village_targets` puts them together per
-village and judges them by the county's `TargetRules` (the settings, passed in: storage reads
-none). The figures count the whole campaign, whatever period a document covers: a target is
-met once, not per week.
+Which villages miss which target is one grouped query (`village_misses`: per village the
+people placed in work and, judged by the county's `TargetRules` — the settings, passed in:
+storage reads none — whether a project reaches the funds, whether a home unit of its cadres
+gave nothing, whether a paired household went without a due holiday's condolence). /targets,
+the leaders' digest, the county report, the console's overview, the export's sheet and the API
+all take it; what a village did in detail — each project's funds (`projects_of`), donations
+per home unit (`donations_by_unit`), the paired households' condolences (`condolences_of`) —
+is read beside it only where it is listed (`village_targets(..., details=True)`). The figures
+count the whole campaign, whatever period a document covers: a target is met once, not per
+week.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.aid import HOLIDAYS, _money
@@ -74,13 +77,15 @@ class HouseholdCondolence:
 
 @dataclass
 class VillageTargets:
-    """One village's help against the targets."""
+    """One village's help against the targets: the targets (of TARGETS) it misses, and, when
+    read with details, what it did."""
 
     village_id: int
     township_id: int
     township: str
     village: str
     labour: int = 0
+    missed: list[str] = field(default_factory=list)
     projects: list[Project] = field(default_factory=list)
     units: list[UnitDonation] = field(default_factory=list)
     households: list[HouseholdCondolence] = field(default_factory=list)
@@ -101,19 +106,6 @@ class VillageTargets:
         """How many paired households were visited with a condolence for `holiday`."""
         return sum(1 for h in self.households if holiday in h.holidays)
 
-    def missed(self, rules: TargetRules) -> list[str]:
-        """The targets (of TARGETS) this village does not meet."""
-        missed = []
-        if self.labour < rules.labour_min:
-            missed.append("labour")
-        if not any(p.funds >= rules.project_min for p in self.projects):
-            missed.append("project")
-        if self.not_donated():
-            missed.append("donation")
-        if any(self.without(holiday) for holiday in rules.due):
-            missed.append("condolence")
-        return missed
-
 
 _in_scope = in_villages
 
@@ -124,26 +116,47 @@ async def _core(session: AsyncSession, query: Select) -> Any:
     return await (await session.connection()).execute(query)
 
 
-async def villages_in(session: AsyncSession, *, village_ids: list[int] | None = None,
-                      township_id: int | None = None) -> list[VillageTargets]:
-    """Every village of the scope, by township and name, with nothing counted yet."""
-    query = select(Village.id, Village.township_id, Township.name, Village.name).join(
+def _misses(rules: TargetRules) -> tuple[Any, ...]:
+    """Per village (correlated with Village): the people placed in work, and whether it misses
+    the project, donation and condolence targets — each an EXISTS read from aid's indexes."""
+    labour = select(func.coalesce(func.sum(Aid.people_count), 0)).where(
+        Aid.village_id == Village.id, Aid.kind == "labour").scalar_subquery()
+    project = ~select(Aid.id).where(Aid.village_id == Village.id, Aid.kind == "project",
+                                    Aid.amount >= rules.project_min).exists()
+    given = select(Aid.id).where(Aid.village_id == Person.village_id, Aid.unit_id == Person.unit_id,
+                                 Aid.kind == "donation").exists()
+    donation = select(Person.id).join(Unit, Unit.id == Person.unit_id).where(
+        Person.village_id == Village.id, Person.active.is_(True),
+        Person.role.in_(RESIDENT_ROLES), ~given).exists()
+    condolence: Any = false()
+    if rules.due:
+        visited = [select(Aid.id).where(Aid.household_id == Household.id,
+                                        Aid.kind == "condolence", Aid.holiday == name).exists()
+                   for name in rules.due]
+        condolence = select(Household.id).join(
+            Pairing, Pairing.household_id == Household.id).where(
+            Household.village_id == Village.id, or_(*[~v for v in visited])).exists()
+    return labour, project, donation, condolence
+
+
+async def village_misses(session: AsyncSession, rules: TargetRules, *,
+                         village_ids: list[int] | None = None,
+                         township_id: int | None = None) -> list[VillageTargets]:
+    """Every village of the scope, by township and name, with its people placed in work and
+    the targets it misses: one query for all."""
+    labour, project, donation, condolence = _misses(rules)
+    query = select(Village.id, Village.township_id, Township.name, Village.name, labour,
+                   project, donation, condolence).join(
         Township, Township.id == Village.township_id)
     query = _in_scope(query, village_ids=village_ids, township_id=township_id)
     rows = await _core(session, query.order_by(Township.name, Village.name, Village.id))
-    return [VillageTargets(village_id=vid, township_id=tid, township=township, village=name)
-            for vid, tid, township, name in rows.all()]
-
-
-async def labour_by_village(session: AsyncSession, *, village_ids: list[int] | None = None,
-                            township_id: int | None = None) -> dict[int, int]:
-    """People placed in work per village (villages with none are absent)."""
-    query = select(Aid.village_id, func.sum(Aid.people_count)).join(
-        Village, Village.id == Aid.village_id).where(Aid.kind == "labour")
-    query = _in_scope(query, village_ids=village_ids, township_id=township_id)
-    rows = await _core(session, query.group_by(Aid.village_id))
-    # The join to villages leaves no row without a village.
-    return {int(vid or 0): int(total or 0) for vid, total in rows.all()}
+    found = []
+    for vid, tid, township, name, people, *misses in rows.all():
+        missed = [target for target, miss in zip(TARGETS, (int(people or 0) < rules.labour_min,
+                                                          *misses), strict=True) if miss]
+        found.append(VillageTargets(village_id=vid, township_id=tid, township=township,
+                                    village=name, labour=int(people or 0), missed=missed))
+    return found
 
 
 async def projects_of(session: AsyncSession, *, village_ids: list[int] | None = None,
@@ -206,24 +219,23 @@ async def condolences_of(session: AsyncSession, *, village_ids: list[int] | None
     return {vid: list(households.values()) for vid, households in found.items()}
 
 
-async def village_targets(session: AsyncSession, *, village_ids: list[int] | None = None,
-                          township_id: int | None = None) -> list[VillageTargets]:
-    """Every village of the scope with its help against the targets (judge with `missed`)."""
+async def village_targets(session: AsyncSession, rules: TargetRules, *,
+                          village_ids: list[int] | None = None, township_id: int | None = None,
+                          details: bool = True) -> list[VillageTargets]:
+    """Every village of the scope with the targets it misses (`village_misses`) and, with
+    `details`, its projects, home units' donations and paired households' condolences."""
+    villages = await village_misses(session, rules, village_ids=village_ids,
+                                    township_id=township_id)
+    if not details:
+        return villages
     scope: dict[str, Any] = {"village_ids": village_ids, "township_id": township_id}
-    villages = await villages_in(session, **scope)
-    labour = await labour_by_village(session, **scope)
     projects = await projects_of(session, **scope)
     units = await donations_by_unit(session, **scope)
     households = await condolences_of(session, **scope)
     for village in villages:
         vid = village.village_id
-        village.labour = labour.get(vid, 0)
         village.projects = projects.get(vid, [])
         village.units = units.get(vid, [])
         village.households = households.get(vid, [])
     return villages
 
-
-def below(villages: list[VillageTargets], rules: TargetRules) -> list[VillageTargets]:
-    """The villages that miss at least one target."""
-    return [v for v in villages if v.missed(rules)]

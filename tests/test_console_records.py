@@ -300,6 +300,12 @@ async def test_a_problems_page_holds_its_steps(harness, console):
     page = await browser.get(f"/console/records/problems/{raised}")
     assert f'href="/console/records/visits/{made["ids"]["lamp"]}"' in page.text
     assert "提出这个问题的走访" in text_of(page.text) and "路灯" in text_of(page.text)
+    # And the visit's page lists the problems raised from it, each a link to its page.
+    visit = await browser.get(f"/console/records/visits/{made['ids']['lamp']}")
+    assert "这次走访提出的问题" in text_of(visit.text)
+    assert f'href="/console/records/problems/{raised}"' in visit.text
+    ditch = await browser.get(f"/console/records/visits/{made['ids']['ditch']}")
+    assert "这次走访提出的问题" not in text_of(ditch.text)
 
 
 async def test_a_summarys_page_holds_its_review_and_audit_trail(harness, console):

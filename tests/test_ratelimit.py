@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from common.ratelimit import RateLimiter
+from common.ratelimit import BROADCAST, REPLY, SCHEDULED, RateLimiter, lane_of
 
 
 def most_in_one_second(times: list[float]) -> int:
@@ -42,3 +42,38 @@ async def test_a_refunded_send_frees_its_place_in_the_window():
         await limiter.acquire(chat)
     limiter.refund(2)  # never reached Telegram
     assert limiter.delay_for(3) == 0
+
+
+async def test_a_reply_goes_before_the_broadcasts_already_waiting_for_the_same_budget():
+    limiter = RateLimiter(per_second=20, global_burst=1)
+    order: list[str] = []
+
+    async def send(name: str, chat: int, lane: int) -> None:
+        await limiter.acquire(chat, lane)
+        order.append(name)
+
+    broadcasts = [asyncio.create_task(send(f"b{n}", 100 + n, BROADCAST)) for n in range(8)]
+    reminders = [asyncio.create_task(send(f"r{n}", 200 + n, SCHEDULED)) for n in range(2)]
+    await asyncio.sleep(0.12)  # two or three broadcasts' slots have come and gone meanwhile
+    reply = asyncio.create_task(send("reply", 7, REPLY))
+    await asyncio.gather(*broadcasts, *reminders, reply)
+    assert order[0] == "r0"  # the reminders were waiting first, before any broadcast
+    assert order.index("reply") <= order.index("r1") + 2
+    assert order.index("reply") < len(order) - 4  # well before the last broadcasts
+    assert [n for n in order if n.startswith("b")] == [f"b{n}" for n in range(8)]
+
+
+async def test_a_chat_waiting_for_its_own_pace_holds_up_no_other_chat():
+    limiter = RateLimiter(per_second=1000, per_chat_per_second=2, burst=1)
+    await limiter.acquire(1)
+    held = asyncio.create_task(limiter.acquire(1))  # chat 1 must wait half a second
+    await asyncio.sleep(0.01)
+    await limiter.acquire(2, BROADCAST)  # another chat, even a broadcast, goes first
+    assert not held.done()
+    await held
+
+
+def test_the_sender_takes_a_rows_lane_from_its_kind():
+    assert lane_of("reply") == REPLY and lane_of("export") == REPLY
+    assert lane_of("reminder") == SCHEDULED and lane_of("digest") == SCHEDULED
+    assert lane_of("broadcast") == BROADCAST

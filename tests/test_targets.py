@@ -15,7 +15,7 @@ from bot.web import create_app
 from common.context import AppContext
 from common.i18n import translate
 from common.ratelimit import RateLimiter
-from storage.models import Person
+from storage.models import Person, Village
 from tests.emulator import Sent
 from tests.harness import texts
 from tests.scheduling import local, tick
@@ -247,3 +247,62 @@ async def test_each_target_below_then_above_everywhere_it_is_shown(harness):
     assert body["villages"] == 3 and body["villages_below"] == 2
     assert village(body, "新村")["missed"] == [] and village(body, "新村")["labour"] == 2
     assert village(body, "东岗村")["missed"] == ["labour", "project", "donation"]
+
+
+def listed_misses(body: dict[str, Any]) -> dict[str, list[str]]:
+    """Each village's missed targets as its listed figures show them: people placed, projects
+    with their funds, each home unit's donations, the paired households without a condolence
+    of a holiday that is due."""
+    rules = body["rules"]
+    found = {}
+    for item in body["items"]:
+        shown = {"labour": item["labour"] < rules["labour_min"],
+                 "project": not any(p["met"] for p in item["projects"]),
+                 "donation": any(u["count"] == 0 for u in item["donations"]),
+                 "condolence": any(item["condolences"][h]["without"] for h in rules["due"])}
+        found[item["village"]] = [target for target, missed in shown.items() if missed]
+    return found
+
+
+async def test_the_targets_each_village_misses_are_what_its_figures_list(harness):
+    # Both holidays are due: a paired household needs both condolences.
+    harness.at(local(2027, 2, 8, 10, 0))
+    users = await bind(harness)
+    li, wang, zhang = users["李娜"], users["王芳"], users["张伟"]
+    # 东岗村's cadres all come from 李娜's unit: her donation to 新村 is not one to 东岗村.
+    async with harness.db.write() as session:
+        people = (await session.execute(select(Person, Village.name).join(
+            Village, Village.id == Person.village_id))).all()
+        unit = next(p.unit_id for p, _ in people if p.name == "李娜")
+        for person, name in people:
+            if name == "东岗村":
+                person.unit_id = unit
+
+    async def misses() -> dict[str, list[str]]:
+        body = await api_targets(harness)
+        assert body["rules"]["due"] == ["new_year", "spring_festival"]
+        missed = {item["village"]: item["missed"] for item in body["items"]}
+        assert missed == listed_misses(body)
+        return missed
+
+    before = await misses()
+    assert before["新村"] == ["labour", "project", "donation"]  # no paired household yet
+
+    # Exactly at each threshold; the household visited for one holiday of the two.
+    await aid(harness, li, "Pair", "张三家")
+    await aid(harness, li, "Labour", "2", "Ningbo")
+    await aid(harness, li, "Project", "Greenhouses", "+Farming", "30000")
+    await aid(harness, wang, "慰问", "张三家", "+春节", "300", zh=True)
+    mid = await misses()
+    assert mid["新村"] == ["donation", "condolence"]
+    assert {k: v for k, v in mid.items() if k != "新村"} == {
+        k: v for k, v in before.items() if k != "新村"}  # the other villages are as they were
+
+    await aid(harness, li, "Donation", "Books", "800")
+    await aid(harness, zhang, "单位捐赠", "电脑两台", "5000", zh=True)
+    await aid(harness, wang, "单位捐赠", "桌椅", "1200", zh=True)
+    await aid(harness, li, "condolence", "+张三家", "+New Year", "200")
+    after = await misses()
+    assert after["新村"] == []
+    assert {k: v for k, v in after.items() if k != "新村"} == {
+        k: v for k, v in before.items() if k != "新村"}

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
@@ -29,9 +29,16 @@ from handlers.broadcast import NOTICE_MAX_CHARS, check_notice, send_notice
 from handlers.export import Job, export_file
 from handlers.forms import Invalid, check_length
 from handlers.parsing import period_bounds
-from handlers.roster import MAX_UPLOAD_BYTES, ROSTER_SUFFIXES, mask_phone, megabytes
+from handlers.roster import (
+    MAX_UPLOAD_BYTES,
+    ROSTER_SUFFIXES,
+    deactivate_by_office,
+    mask_phone,
+    megabytes,
+    person_label,
+)
 from scheduler.broadcasts import audience_text, audience_words
-from storage import broadcasts, people, roster
+from storage import broadcasts, outbox, people, roster
 from storage.models import Person
 from storage.scope import Scope, label
 
@@ -41,6 +48,7 @@ RECENT = 10
 # A place in a form: "" the county, t<id> a township, v<id> a village.
 PLACE = r"^(|[tv][0-9]{1,9})$"
 Place = Annotated[str, Query(max_length=11, pattern=PLACE)]
+PersonId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _office(who: Viewer) -> None:
@@ -250,7 +258,8 @@ def _broadcast_routes(routes: APIRouter, ctx: AppContext, home: Any) -> None:
 def _roster_routes(routes: APIRouter, ctx: AppContext) -> None:
     async def listing(who: Viewer, *, name: str = "", township: int | None = None,
                       role: str = "", state: str = "", number: int = 1, status: int = 200,
-                      report: str | None = None) -> HTMLResponse:
+                      report: str | None = None,
+                      report_title: str = "console.office.roster.report") -> HTMLResponse:
         async with ctx.db.read() as session:
             found = await people.roster_page(
                 session, name=name, township_id=township, role=role or None,
@@ -261,6 +270,7 @@ def _roster_routes(routes: APIRouter, ctx: AppContext) -> None:
                     more=len(found) > ROSTER_PAGE, number=number, filters=filters,
                     townships=townships, roles=people.ROLES, states=people.ROSTER_STATES,
                     mask=mask_phone, report=None if report is None else Markup(report),
+                    report_title=report_title,
                     limit_mb=megabytes(MAX_UPLOAD_BYTES))
 
     @routes.get("/roster")
@@ -294,3 +304,36 @@ def _roster_routes(routes: APIRouter, ctx: AppContext) -> None:
             said = import_report(who.locale, result)
             return await listing(who, status=400 if result.errors else 200, report=said)
         return await listing(who, status=400, report=said)
+
+    @routes.get("/roster/{person_id}/off")
+    async def off_confirm(who: Who, person_id: PersonId) -> HTMLResponse:
+        """The confirm screen before a person's access ends: who, and what it does."""
+        _office(who)
+        async with ctx.db.read() as session:
+            person = await people.by_id(session, person_id=person_id)
+            if person is None or not person.active or person.id == who.person_id:
+                return await listing(who, status=400, report=escape(who.tr(
+                    "roster_chat.not_yourself" if person is not None and person.active
+                    else "roster_chat.already_inactive")),
+                    report_title="console.office.roster.off_result")
+            described = person_label(who.tr, person)
+        return page(who, "office_off.html", person_id=person_id, described=described,
+                    warning=who.tr("roster_chat.off_warning", name=person.name))
+
+    @routes.post("/roster/{person_id}/off")
+    async def off(who: Poster, person_id: PersonId) -> HTMLResponse:
+        """Deactivate, as the chat's /roster off does: re-checked and locked in this
+        transaction; the person's chat is told through the outbox."""
+        _office(who)
+        now = ctx.clock.now()
+        async with ctx.db.write() as session:
+            author = await _still_office(session, who)
+            msgid, person, notices = await deactivate_by_office(
+                session, person_id=person_id, office=author, now=now,
+                default_locale=ctx.settings.default_locale)
+            if notices:
+                await outbox.enqueue(session, messages=notices, now=now)
+            said = who.tr(msgid, name=person.name if person is not None else "")
+        done = msgid == "roster_chat.deactivated"
+        return await listing(who, status=200 if done else 400, report=escape(said),
+                             report_title="console.office.roster.off_result")

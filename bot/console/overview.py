@@ -199,8 +199,7 @@ def counts(tr: Translator, template: str, order: tuple[str, ...],
 
 def target_counts(tr: Translator, targets: ScopeTargets) -> list[tuple[str, int]]:
     """Each target and how many villages of the scope miss it."""
-    missed = [v.missed(targets.rules) for v in targets.villages]
-    return [(tr(f"targets.target.{target}"), sum(target in m for m in missed))
+    return [(tr(f"targets.target.{target}"), sum(target in v.missed for v in targets.villages))
             for target in TARGETS]
 
 
@@ -238,7 +237,8 @@ def router(ctx: AppContext) -> APIRouter:
         async with ctx.db.read() as session:
             figures = await scope_figures(session, settings, scope=scope, start=asked.start,
                                           end=asked.end, now=ctx.clock.now())
-            targets = await scope_targets(session, settings, scope=scope, today=who.today)
+            targets = await scope_targets(session, settings, scope=scope, today=who.today,
+                                            details=False)
             reviewed = await summaries.review_counts(session, scope=scope, start=asked.start,
                                                      end=asked.end)
         tr = who.tr

@@ -58,6 +58,8 @@ LISTED: dict[str, tuple[str, ...]] = {
 }
 SNIPPET = 60  # characters of a record's text in the list
 STEP_KINDS = {"disputes": "dispute_steps", "problems": "problem_steps"}
+# A problem raised from a visit, as the visit's page lists it.
+RAISED = ("created_at", "category", "status", "description")
 TextQuery = Annotated[str, Query(max_length=100)]
 
 
@@ -108,14 +110,18 @@ def _scope_of(row: dict[str, Any]) -> Scope:
     return Scope("township", township_id=row["township_id"])
 
 
+def may_open(who: Viewer, row: dict[str, Any]) -> bool:
+    """Whether the viewer may open the record: a cadre her own, a leader those of the scope."""
+    if who.scope is None:
+        return bool(row["person_id"] == who.person_id)
+    return who.may_see(_scope_of(row))
+
+
 def check_record(who: Viewer, row: dict[str, Any] | None) -> dict[str, Any]:
     """The record, when the viewer may open it; else the 403 (or 404 for none)."""
     if row is None:
         raise Refused("console.records.missing", locale=who.locale, status=404)
-    if who.scope is None:
-        if row["person_id"] != who.person_id:
-            raise Refused("console.refused.scope", locale=who.locale)
-    elif not who.may_see(_scope_of(row)):
+    if not may_open(who, row):
         raise Refused("console.refused.scope", locale=who.locale)
     return row
 
@@ -225,6 +231,8 @@ def router(ctx: AppContext) -> APIRouter:
             row = check_record(who, await records.record(session, kind, record_id))
             steps = await records.steps(session, kind, record_id)
             trail = await records.audit(session, kind, record_id)
+            raised = [problem for problem in await records.raised_from(
+                session, visit_id=record_id) if may_open(who, problem)] if kind == "visits" else []
             names = await names_by_id(session) if trail else {}
         words = Words(who)
         audit_words = AuditWords(who.locale, names)
@@ -242,7 +250,10 @@ def router(ctx: AppContext) -> APIRouter:
             visit=f"/console/records/visits/{row['visit_id']}"
             if kind == "problems" and row.get("visit_id") else None,
             photo=f"/console/records/visits/{record_id}/photo"
-            if kind == "visits" and row.get("photo") else None)
+            if kind == "visits" and row.get("photo") else None,
+            raised_headers=[words.header("problems", key) for key in RAISED],
+            raised=[(problem["id"], words.fields("problems", problem, RAISED))
+                    for problem in raised])
 
     @routes.get("/records/visits/{record_id}/photo")
     async def photo(who: Who, request: Request, record_id: int) -> Response:

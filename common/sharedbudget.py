@@ -1,0 +1,118 @@
+"""Telegram's rates shared by every process sending for one bot (PostgreSQL): asked after a
+process's own limits allow a send (common.ratelimit), one short transaction a send.
+
+SQLite deployments are one process: the process's own limiter is the whole budget there.
+A database that fails or hangs (over `timeout`) must neither stop sending nor send above the
+rate: for `RETRY_SECONDS` the process then sends at its share of the rate, the rate divided
+by the processes that shared it lately, and asks the database again after that."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import socket
+import time
+from collections import deque
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from common.ratelimit import REPLY
+from storage import sendbudget
+from storage.db import Database
+from storage.sendbudget import Limits
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+SWEEP_EVERY = 500  # sends between removals of idle chats' buckets
+IDLE_CHAT_SECONDS = 60.0
+
+
+def bot_id_of(token: str) -> int:
+    """The bot's id, the digits before the token's colon; the budget's key (never the token)."""
+    head = token.partition(":")[0]
+    return int(head) if head.isdigit() else 0
+
+
+class DatabaseBudget:
+    """The budget of one bot in the database, with this process's fallback share."""
+
+    def __init__(self, db: Database, *, bot_id: int, per_second: float,
+                 per_chat_per_second: float, burst: int = 3, headroom: int = 2,
+                 timeout: float = 1.0) -> None:
+        self.db = db
+        self.bot_id = bot_id
+        self.limits = Limits(per_window=max(1, math.floor(per_second + 0.5)),
+                             per_chat=per_chat_per_second, burst=float(burst), headroom=headroom)
+        self.timeout = timeout
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.processes = 1  # as last seen in the database
+        self.falling_back_until = 0.0
+        self._fallback_sent: deque[float] = deque()
+        self._takes = 0
+        self._conn: AsyncConnection | None = None
+
+    async def close(self) -> None:
+        """Give the connection back (at a stop, or after a failure)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception as exc:  # already broken: nothing to give back
+                log.info("closing the budget's connection: %s", type(exc).__name__)
+
+    async def take(self, chat_id: int, lane: int) -> tuple[float, float]:
+        """(0, 0) when the send may go; else seconds the bot, or only this chat, must wait."""
+        if time.monotonic() >= self.falling_back_until:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self._take(chat_id, lane)
+            except Exception as exc:  # an outage or a hang: send at this process's share
+                log.warning("the shared sending budget is unavailable (%s); sending at 1/%d "
+                            "of the rate for %.0f s", type(exc).__name__, self.processes,
+                            RETRY_SECONDS)
+                self.falling_back_until = time.monotonic() + RETRY_SECONDS
+        return self._fallback()
+
+    async def _connection(self) -> AsyncConnection:
+        """This process's own connection to the budget, opened (and the take installed) on
+        first use and after a failure."""
+        if self._conn is None:
+            conn = await self.db.engine.connect()
+            try:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await sendbudget.install(conn)
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def _take(self, chat_id: int, lane: int) -> tuple[float, float]:
+        try:
+            answer = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
+                                           chat_id=chat_id, holder=self.holder,
+                                           reply=lane == REPLY, limits=self.limits)
+        except BaseException:
+            await self.close()  # a broken or cancelled connection is opened afresh
+            raise
+        self.processes = max(1, answer.processes)
+        if answer.bot_wait <= 0 and answer.chat_wait <= 0:
+            self._takes += 1
+            if self._takes % SWEEP_EVERY == 0:
+                async with self.db.write() as session:
+                    await sendbudget.sweep(session, bot_id=self.bot_id, idle=IDLE_CHAT_SECONDS)
+        return answer.bot_wait, answer.chat_wait
+
+    def _fallback(self) -> tuple[float, float]:
+        """This process's share of the one-second window, on its own clock."""
+        share = max(1, self.limits.per_window // self.processes)
+        now = time.monotonic()
+        while self._fallback_sent and self._fallback_sent[0] <= now - 1.0:
+            self._fallback_sent.popleft()
+        if len(self._fallback_sent) >= share:
+            return self._fallback_sent[0] + 1.0 - now, 0.0
+        self._fallback_sent.append(now)
+        return 0.0, 0.0
