@@ -234,7 +234,10 @@ def main() -> None:
     args = _parse()
     runner = run_echo if args.kind == "echo" else run_grassroots
     if not args.profile:
-        asyncio.run(runner(args))
+        from bot.cli import loop_runner
+
+        with loop_runner() as loop:  # the event loop `grassroots run` uses
+            loop.run(runner(args))
     elif args.profile.endswith(".pstats"):  # cProfile: exact calls, greenlets and all
         import cProfile
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +81,8 @@ def visit(day: str) -> list[Step]:
         text("路不好走，下雨天出不了门"),
         text("修一条水泥路"),
         press(":no", 2),
-        press(":s:7", 2),  # no photo: the location question and its skip button
-        press(":s:8", 1),  # no location: which day
+        press(":s:7", 2),  # no photo: the location question with its keyboard
+        text("跳过", 2),  # the location keyboard's Skip: the keyboard removed, which day
         press(f":{day}", 2),
         press(":ok", 2),  # the confirm keyboard removed, "recorded"
     ]
@@ -160,6 +160,13 @@ class Conversations:
         chat = Chat(user, list(script))
         self.chats[user_id] = chat
         return chat
+
+    def bystanders(self, user_ids: Iterable[int]) -> None:
+        """Chats for the others on the roster, with nothing to play: the leaders a summary is
+        sent to for review must exist, or Telegram (the emulator) refuses those messages."""
+        for user_id in user_ids:
+            if user_id not in self.chats:
+                self.emu.user(user_id, first_name=f"U{user_id}", language_code="zh-hans")
 
     async def play(self, chat: Chat, steps: Sequence[Step], *, start: float = 0.0,
                    think: Callable[[], float] | None = None) -> None:

@@ -64,6 +64,7 @@ async def run_spike(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         cadres = [m for m in members if m.role in CADRE_ROLES][:args.cadres]
         for m in cadres:
             conv.add(m.user_id, summary(m.person_id in short))
+        conv.bystanders(m.user_id for m in members)
         low, high = (float(x) for x in args.think.split("-"))
         steps = max(len(c.script) for c in conv.chats.values())
         latest_start = max(0.0, args.window - steps * high - 2)

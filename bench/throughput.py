@@ -159,6 +159,7 @@ async def grassroots(backend_name: str, chats: int, rtt: float, profile: str | N
         for m in cadres:
             conv.add(m.user_id, [*checkin(), *visit("2026-12-04"),
                                  *summary(m.person_id in short)])
+        conv.bystanders(m.user_id for m in members)
         await emu.start()
         args = ["grassroots", "--api", emu.base_url, *backend.args(), "--clock",
                 NOW.isoformat(), "--global-rate", "100000", "--per-chat-rate", "100000"]

@@ -6,8 +6,9 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from storage.models import Dialog
 
@@ -15,11 +16,30 @@ from storage.models import Dialog
 # the draft belongs to that authority, whatever the clocks of the processes that opened the
 # dialog and changed the person.
 AUTHORITY = "authority"
+# What this transaction has read or written of each chat's dialog (None: it has none). A turn
+# asks several times (the closing check, then the step): the session's identity map forgets a
+# dialog nobody holds and would not remember that there was none, so each ask was a SELECT.
+_KNOWN = "dialogs.known"
+
+
+def _known(session: AsyncSession | Session) -> dict[int, Dialog | None]:
+    return session.info.setdefault(_KNOWN, {})  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    """A commit or rollback (of a savepoint too) ends what the transaction knew; the inner
+    transaction of each flush does not."""
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_KNOWN, None)
 
 
 async def get(session: AsyncSession, *, chat_id: int) -> Dialog | None:
-    """The chat's open dialog, if any (read once a turn: later asks come from the session)."""
-    return await session.get(Dialog, chat_id)
+    """The chat's open dialog, if any (read once a transaction)."""
+    known = _known(session)
+    if chat_id not in known:
+        known[chat_id] = await session.get(Dialog, chat_id)
+    return known[chat_id]
 
 
 async def open_dialog(
@@ -35,7 +55,9 @@ async def open_dialog(
 ) -> Dialog:
     """Start a dialog, replacing any other of this chat; a fresh token retires old buttons.
     `authority` is the person's authority_changed_at as this transaction read it."""
-    await discard(session, chat_id=chat_id)
+    known = _known(session)
+    if chat_id not in known or known[chat_id] is not None:  # unless it is known to have none
+        await discard(session, chat_id=chat_id)
     dialog = Dialog(
         chat_id=chat_id,
         person_id=person_id,
@@ -49,6 +71,7 @@ async def open_dialog(
     )
     session.add(dialog)
     await session.flush()
+    _known(session)[chat_id] = dialog
     return dialog
 
 
@@ -75,6 +98,13 @@ def opened_under(dialog: Dialog) -> dt.datetime | None:
 async def discard(session: AsyncSession, *, chat_id: int) -> None:
     """Drop the chat's dialog, if any."""
     await session.execute(delete(Dialog).where(Dialog.chat_id == chat_id))
+    _known(session)[chat_id] = None
+
+
+async def discard_for_person(session: AsyncSession, *, person_id: int) -> None:
+    """Drop every dialog a person opened, in whichever chat."""
+    await session.execute(delete(Dialog).where(Dialog.person_id == person_id))
+    _known(session).clear()  # which chats they were in is not known here
 
 
 async def count_open(session: AsyncSession) -> int:

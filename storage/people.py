@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from storage import dialogs, outbox
 from storage.audit import record_audit
 from storage.db import dialect_name
-from storage.models import Dialog, InviteAttempt, Person, Township, Unit, Village
+from storage.models import InviteAttempt, Person, Township, Unit, Village
 
 ROLES = ("cadre", "team_leader", "township_leader", "leading_group", "office", "supervisor")
 RANKS = ("county", "department", "ordinary")
@@ -305,7 +305,7 @@ async def deactivate(
                            action="deactivate", field="telegram_user_id", old=released, new=None,
                            at=now)
         await dialogs.discard(session, chat_id=released)
-    await session.execute(delete(Dialog).where(Dialog.person_id == person.id))
+    await dialogs.discard_for_person(session, person_id=person.id)
     await outbox.withdraw_for_person(session, person_id=person.id)
     set_authority(person, active=False, now=now)
     # A code given out before must not bind anyone once access has ended, nor when it returns.
