@@ -7,9 +7,13 @@ A test module takes these fixtures with `pytest_plugins = ("tests.browser",)`:
   (SQLite and PostgreSQL), serving at `url` until the test ends. The database starts empty:
   data goes in as other tests put it there (`import_roster_file`, the bot through `harness`,
   which shares the database, or `live_app.ctx.db`).
-- `browser`: Chromium, headless. It is the Debian package's `/usr/bin/chromium`, not
-  Playwright's own download (which is not reachable from here): without it the test is
-  skipped with the reason, or fails when the environment variable CI is set.
+- `browser`: Chromium, headless, one for the whole test process (starting Playwright and
+  Chromium takes seconds); every page opens in a browser context of its own, so no cookie or
+  storage passes from one test to the next. It is the Debian package's `/usr/bin/chromium`,
+  not Playwright's own download (which is not reachable from here): without it the test is
+  skipped with the reason, or fails when the environment variable CI is set. The tests run in
+  one event loop per process (pyproject's `asyncio_default_*_loop_scope`), the loop
+  Playwright's connection lives in.
 - `app_page`: a fresh page (Chinese locale, Shanghai time) whose relative addresses go to
   `live_app.url`: `await app_page.goto("/healthz")`.
 - `page`: the same without an app or a database behind it (once on neither), for what the
@@ -89,9 +93,11 @@ async def live_app(database, settings, clock) -> AsyncIterator[LiveApp]:
     app = create_app(ctx, register_webhook=False)
     async with serve(app) as url:
         yield LiveApp(url=url, ctx=ctx, app=app)
+    async with database.engine.begin() as conn:  # the tables as the fixture found them, which
+        await conn.exec_driver_sql("DROP TABLE alembic_version")  # lets the next test keep them
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium() -> Path:
     """The Debian package's Chromium: skipped without it, or failed when CI is set."""
     if not CHROMIUM.exists():
@@ -102,9 +108,10 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Headless Chromium, driven by Playwright's async API."""
+    """Headless Chromium, driven by Playwright's async API; shared by the process's tests, each
+    in contexts of its own (`open_page`)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(chromium), headless=True)
         try:

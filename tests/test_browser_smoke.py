@@ -104,3 +104,18 @@ async def test_the_vendored_leaflet_shows_a_map_with_its_own_images(page, page_e
     source = await icon.get_attribute("src") or ""
     assert source.endswith("/vendor/leaflet/images/marker-icon.png"), source
     assert page_errors == []
+
+
+async def test_each_page_starts_without_the_cookies_of_another(browser, page_errors):
+    """The browser is shared by the process's tests: a page's cookies stay in its own context."""
+    from tests.browser import open_page
+
+    async with open_page(browser, page_errors, "http://127.0.0.1") as first:
+        await first.context.add_cookies([{"name": "session", "value": "his",
+                                          "url": "http://127.0.0.1"}])
+        assert [c["name"] for c in await first.context.cookies()] == ["session"]
+        async with open_page(browser, page_errors, "http://127.0.0.1") as second:
+            assert await second.context.cookies() == []
+    async with open_page(browser, page_errors, "http://127.0.0.1") as later:
+        assert await later.context.cookies() == []
+    assert page_errors == []

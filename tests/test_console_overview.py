@@ -92,9 +92,8 @@ def hrefs(html: str) -> dict[str, str]:
         r'<tr class="link" data-href="([^"]+)">\s*<td[^>]*>(.*?)</td>', html, flags=re.S)}
 
 
-@pytest.mark.parametrize("language", ["zh", "en"])
-async def test_the_figures_are_the_chats_stats_for_each_leader(harness, console, language):
-    chats = await bind_everyone(harness, language)
+async def test_the_figures_are_the_chats_stats_for_each_leader(harness, console):
+    chats = await bind_everyone(harness, "zh")
     await seed(harness)
     async with harness.db.write() as session:  # 李娜's summary reviewed, 赵强's waiting
         summary = (await session.execute(
@@ -103,6 +102,16 @@ async def test_the_figures_are_the_chats_stats_for_each_leader(harness, console,
         summary.status = "accepted"
     ids = await places(harness)
     township = await place_scope_of(harness, ids["黄金埠镇"])
+    for language in ("zh", "en"):  # one campaign read in each language in turn
+        if language != "zh":
+            chats = await bind_everyone(harness, language)  # the same roster, another language
+        await _figures_in(harness, console, chats, language, ids, township)
+
+
+async def _figures_in(harness, console, chats, language: str, ids: dict[str, str],
+                      township: Scope) -> None:
+    """Each leader's /stats in the chat and the overview's page, in `language`: the same lines
+    word for word, and cards and table equal to the figures read from the database."""
     for name, command, query, scope in (
             ("吴敏", "/stats", "", None),
             ("孙丽", "/stats", "", None),
@@ -115,7 +124,7 @@ async def test_the_figures_are_the_chats_stats_for_each_leader(harness, console,
         assert response.status_code == 200, response.text
         page = read(response.text)
         for line in shown(lines, language):
-            assert line in page, (name, line)
+            assert line in page, (language, name, line)
         # The cards: the same figures as the query the chat asked.
         person = await console.person(name)
         async with harness.db.read() as session:

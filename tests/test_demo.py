@@ -2,12 +2,16 @@
 and its files land in the demo's folder. The Chinese transcript is read by the rules a Chinese
 reader applies (the same as /work/shared/tools/zh-lint applies to the catalogs): no English
 word, no ISO date, no half-width punctuation beside Chinese. Both tours run once for the module,
-in a subprocess as a user runs them (about 6 s each)."""
+in a subprocess as a user runs them (about 6 s each), and once for the whole run when several
+processes share the tests."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,18 +32,48 @@ SET_ASIDE = re.compile(r"/[a-z_]+(?: [A-Z0-9]{6,})?|https?://\S+|^\$ .*$|\S+\.(?
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """Run both tours; for each language its transcript and its folder."""
-    runs = {}
+def demo(tmp_path_factory, worker_id):
+    """Both tours, for each language its transcript and its folder: run once for the module,
+    and once for the whole run under `-n 2`, where each process may get some of the module's
+    tests: the first process to get here runs them, the other waits for them and reads them."""
+    if worker_id == "master":  # one process
+        return _tours(tmp_path_factory.mktemp("demo"))
+    shared = tmp_path_factory.getbasetemp().parent / "demo"  # the run's, beside each worker's
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "transcripts.json").exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a try that failed: again, to fail alike
+            shared.mkdir()
+            return _tours(shared)
+    transcripts = json.loads((shared / "transcripts.json").read_text(encoding="utf-8"))
+    return {lang: (transcript, shared / lang / "out") for lang, transcript in transcripts.items()}
+
+
+def _tours(folder: Path) -> dict[str, tuple[str, Path]]:
+    """Run both tours in `folder`, side by side; their transcripts are also kept there, in
+    transcripts.json."""
+    started = {}
     for lang in ("zh", "en"):
-        cwd = tmp_path_factory.mktemp(f"demo-{lang}")
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        done = subprocess.run(
+        (folder / lang).mkdir()
+        started[lang] = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "demo", "--lang", lang, "--out", "out"],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False,
+            cwd=folder / lang, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL)  # not at a terminal: the console is not served
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        runs[lang] = (done.stdout, cwd / "out")
+    runs = {}
+    try:
+        for lang, tour in started.items():
+            stdout, stderr = tour.communicate(timeout=180)
+            assert tour.returncode == 0, stdout[-3000:] + stderr[-3000:]
+            runs[lang] = (stdout, folder / lang / "out")
+    finally:  # a tour that failed or hung: the other is not left running
+        for tour in started.values():
+            if tour.poll() is None:
+                tour.kill()
+                tour.wait()
+    (folder / "transcripts.json").write_text(
+        json.dumps({lang: transcript for lang, (transcript, _) in runs.items()}),
+        encoding="utf-8")
     return runs
 
 
