@@ -24,6 +24,7 @@ from bot.api import XLSX
 from bot.console.auth import Poster, Refused, Viewer, Who
 from bot.console.render import page
 from common.context import AppContext
+from common.i18n import N_
 from common.rosternames import import_report, roster_names
 from handlers.broadcast import NOTICE_MAX_CHARS, check_notice, send_notice
 from handlers.export import Job, export_file
@@ -312,10 +313,11 @@ def _roster_routes(routes: APIRouter, ctx: AppContext) -> None:
         async with ctx.db.read() as session:
             person = await people.by_id(session, person_id=person_id)
             if person is None or not person.active or person.id == who.person_id:
-                return await listing(who, status=400, report=escape(who.tr(
-                    "roster_chat.not_yourself" if person is not None and person.active
-                    else "roster_chat.already_inactive")),
-                    report_title="console.office.roster.off_result")
+                refusal = N_("roster_chat.already_inactive")
+                if person is not None and person.active:
+                    refusal = N_("roster_chat.not_yourself")
+                return await listing(who, status=400, report=escape(who.tr(refusal)),
+                                     report_title="console.office.roster.off_result")
             described = person_label(who.tr, person)
         return page(who, "office_off.html", person_id=person_id, described=described,
                     warning=who.tr("roster_chat.off_warning", name=person.name))
