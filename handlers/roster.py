@@ -267,13 +267,22 @@ async def deactivate_by_office(
     (their access ended, their command menu removed) for the caller to send."""
     person = None if person_id is None else await people.by_id(
         session, person_id=person_id, lock=True)
-    if person is None or not person.active:
-        return "roster_chat.already_inactive", person, []
-    if person.id == office.id:
-        return "roster_chat.not_yourself", person, []
+    refusal = off_refusal(person, office_id=office.id)
+    if refusal is not None:
+        return refusal, person, []
+    assert person is not None  # off_refusal refuses a missing person
     released = await people.deactivate(session, person=person, by=office.id, now=now)
     notices = [] if released is None else _released_notices(person, released, default_locale)
     return "roster_chat.deactivated", person, notices
+
+
+def off_refusal(person: Person | None, *, office_id: int) -> str | None:
+    """Why the office may not deactivate this person (a message id), or None when it may."""
+    if person is None or not person.active:
+        return N_("roster_chat.already_inactive")
+    if person.id == office_id:
+        return N_("roster_chat.not_yourself")
+    return None
 
 
 def _released_notices(person: Person, chat_id: int, default_locale: str) -> list[Outgoing]:

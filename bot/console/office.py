@@ -24,7 +24,6 @@ from bot.api import XLSX
 from bot.console.auth import Poster, Refused, Viewer, Who
 from bot.console.render import page
 from common.context import AppContext
-from common.i18n import N_
 from common.rosternames import import_report, roster_names
 from handlers.broadcast import NOTICE_MAX_CHARS, check_notice, send_notice
 from handlers.export import Job, export_file
@@ -36,6 +35,7 @@ from handlers.roster import (
     deactivate_by_office,
     mask_phone,
     megabytes,
+    off_refusal,
     person_label,
 )
 from scheduler.broadcasts import audience_text, audience_words
@@ -312,12 +312,11 @@ def _roster_routes(routes: APIRouter, ctx: AppContext) -> None:
         _office(who)
         async with ctx.db.read() as session:
             person = await people.by_id(session, person_id=person_id)
-            if person is None or not person.active or person.id == who.person_id:
-                refusal = N_("roster_chat.already_inactive")
-                if person is not None and person.active:
-                    refusal = N_("roster_chat.not_yourself")
+            refusal = off_refusal(person, office_id=who.person_id)
+            if refusal is not None:
                 return await listing(who, status=400, report=escape(who.tr(refusal)),
                                      report_title="console.office.roster.off_result")
+            assert person is not None  # off_refusal refuses a missing person
             described = person_label(who.tr, person)
         return page(who, "office_off.html", person_id=person_id, described=described,
                     warning=who.tr("roster_chat.off_warning", name=person.name))
