@@ -33,6 +33,11 @@ def lane_of(kind: str) -> int:
     return SCHEDULED if kind in SCHEDULED_KINDS else REPLY
 
 
+def per_window(per_second: float) -> int:
+    """The sends allowed in any one-second window: the rate rounded (29 at 28.5 a second)."""
+    return max(1, math.floor(per_second + 0.5))
+
+
 class SharedBudget(Protocol):
     """A budget several processes share (common.sharedbudget): asked after the local limits
     allow a send; answers (0, 0) when the send may go (and counts it), else the seconds the
@@ -71,7 +76,7 @@ class RateLimiter:
         self.per_chat = per_chat_per_second
         self.burst = burst
         self.global_burst = global_burst
-        self.per_window = max(1, math.floor(per_second + 0.5))
+        self.per_window = per_window(per_second)
         self.shared = shared
         self._sent: deque[float] = deque()  # the bot's sends in the last second
         self._global_tokens = float(global_burst)

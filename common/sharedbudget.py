@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import socket
 import time
@@ -18,7 +17,7 @@ from collections import deque
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.ratelimit import REPLY
+from common.ratelimit import REPLY, per_window
 from storage import sendbudget
 from storage.db import Database
 from storage.sendbudget import Limits
@@ -44,7 +43,7 @@ class DatabaseBudget:
                  timeout: float = 1.0) -> None:
         self.db = db
         self.bot_id = bot_id
-        self.limits = Limits(per_window=max(1, math.floor(per_second + 0.5)),
+        self.limits = Limits(per_window=per_window(per_second),
                              per_chat=per_chat_per_second, burst=float(burst), headroom=headroom)
         self.timeout = timeout
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
