@@ -26,6 +26,13 @@ INLINE_CLAIM = dt.timedelta(seconds=30)
 SENDER_CLAIM = dt.timedelta(seconds=60)
 # The kind of a broadcast's rows: the sender takes them after everything else that is due.
 BROADCAST_KIND = "broadcast"
+# The Bot API parameter of a request that pays (in Stars) for Telegram's broadcast lane.
+PAID_FLAG = "allow_paid_broadcast"
+
+
+def goes_paid(payload: dict[str, Any]) -> bool:
+    """Whether a stored request pays for Telegram's broadcast lane."""
+    return payload.get(PAID_FLAG) is True
 
 
 @dataclass
@@ -263,7 +270,6 @@ async def mark_final(
     if person is not None:
         await session.refresh(person, ["blocked_at"])
     return person
-
 
 
 # Requests still owed to a person whose access ended: the notice of it and their menu's removal.
