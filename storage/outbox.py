@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_name
@@ -270,6 +270,23 @@ async def mark_final(
     if person is not None:
         await session.refresh(person, ["blocked_at"])
     return person
+
+
+async def unpay(session: AsyncSession, *, broadcast_id: int) -> int:
+    """Take the paid lane off a broadcast's messages still waiting (Telegram refused it: the
+    bot's Stars ran out), so that they go at the free rate. Returns how many were changed."""
+    rows = (await session.execute(
+        select(OutboxMessage.id, OutboxMessage.payload)
+        .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "pending")
+    )).all()
+    changed = [{"row_id": id, "unpaid": {k: v for k, v in payload.items() if k != PAID_FLAG}}
+               for id, payload in rows if goes_paid(payload)]
+    if changed:
+        table = cast(Table, OutboxMessage.__table__)
+        await session.execute(
+            update(table).where(table.c.id == bindparam("row_id"))
+            .values(payload=bindparam("unpaid")), changed)
+    return len(changed)
 
 
 # Requests still owed to a person whose access ended: the notice of it and their menu's removal.
