@@ -29,6 +29,14 @@ def goes_paid_lane(settings: Settings, recipients: int) -> bool:
     return settings.paid_broadcast and recipients >= settings.paid_broadcast_min_recipients
 
 
+def paid_lane(settings: Settings, recipients: int) -> dict[str, int] | None:
+    """What the office is told before it confirms a broadcast to this many that takes the paid
+    lane (broadcast.paid_lane: its Stars, and the minutes the free rate would take); else None."""
+    if not goes_paid_lane(settings, recipients):
+        return None
+    return {"stars": stars_for(recipients), "minutes": free_minutes(settings, recipients)}
+
+
 def stars_for(messages: int) -> int:
     """The most these paid sends cost, in whole Stars (0.1 a message, rounded up)."""
     return math.ceil(messages * STARS_PER_TEN_MESSAGES / 10)

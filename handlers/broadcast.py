@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.i18n import LOCALES, N_, Markup, locale_of, translate
-from common.paid import free_minutes, goes_paid_lane, stars_for
+from common.paid import goes_paid_lane, paid_lane
 from common.settings import Settings
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
@@ -162,11 +162,8 @@ async def describe(turn: Turn, data: Data) -> list[str]:
 
 def _paid_lane(turn: Turn, recipients: int) -> list[str]:
     """What the paid lane costs and saves, when a broadcast to this many takes it."""
-    settings = turn.app.settings
-    if not goes_paid_lane(settings, recipients):
-        return []
-    return [turn.tr("broadcast.paid_lane", stars=stars_for(recipients),
-                    minutes=free_minutes(settings, recipients))]
+    values = paid_lane(turn.app.settings, recipients)
+    return [] if values is None else [turn.tr("broadcast.paid_lane", **values)]
 
 
 async def save(turn: Turn, data: Data) -> None:
