@@ -11,8 +11,12 @@ one process, cadres not among the broadcast's recipients send /checkin twice a s
 it is sent: the latency is from the moment the emulator has the update to the moment the
 bot's answer reaches it.
 
+With `--paid off,on` each process count runs twice, one after the other: the broadcast's rows
+as the office queues them with PAID_BROADCAST off, then on (each request carrying
+`allow_paid_broadcast`, the emulator counting those in a 1000-a-second window of their own).
+
     .venv/bin/python bench/lanes.py [--backend sqlite|postgresql] [--recipients 5000]
-        [--workers 1,2,4]
+        [--workers 1,2,4] [--paid off|on|off,on] [--probe-every 0.5]
 """
 
 from __future__ import annotations
@@ -47,19 +51,21 @@ DIGEST = "今日汇总：签到、走访与矛盾纠纷情况见下。"
 PROBES = 60  # cadres outside the broadcast who write to the bot while it is sent
 
 
-async def _queue(db: Any, recipients: list[Any], leaders: list[Any]) -> None:
+async def _queue(db: Any, recipients: list[Any], leaders: list[Any], paid: bool) -> None:
     now = NOW.astimezone(dt.UTC)
+    lane = {outbox.PAID_FLAG: True} if paid else {}
     async with db.write() as session:
         await outbox.enqueue(session, now=now, messages=[
             Outgoing(chat_id=m.user_id, method="sendMessage", kind="broadcast",
-                     person_id=m.person_id, payload={"text": NOTICE})
+                     person_id=m.person_id, payload={"text": NOTICE, **lane})
             for m in recipients])
         await outbox.enqueue(session, now=now, messages=[
             Outgoing(chat_id=m.user_id, method="sendMessage", kind="digest",
                      person_id=m.person_id, payload={"text": DIGEST}) for m in leaders])
 
 
-async def run(backend_name: str, recipients: int, workers: int) -> dict[str, Any]:
+async def run(backend_name: str, recipients: int, workers: int, paid: bool = False,
+              probe_every: float = 0.5) -> dict[str, Any]:
     """One run on a fresh database: the figures."""
     async with fresh_backend(backend_name) as backend:
         db = backend.database()
@@ -67,7 +73,7 @@ async def run(backend_name: str, recipients: int, workers: int) -> dict[str, Any
         cadres = [m for m in members if m.role in CADRE_ROLES]
         sent_to, probes = cadres[:recipients], cadres[recipients:recipients + PROBES]
         leaders = [m for m in members if m.role not in CADRE_ROLES]
-        await _queue(db, sent_to, leaders)
+        await _queue(db, sent_to, leaders, paid)
         await db.dispose()
         arrivals: list[tuple[int, float, str]] = []
         emu = BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
@@ -86,7 +92,7 @@ async def run(backend_name: str, recipients: int, workers: int) -> dict[str, Any
         try:
             await asyncio.gather(*(b.start(within=240) for b in bots))
             if workers == 1:
-                latencies = await _probe(emu, probes, arrivals, recipients)
+                latencies = await _probe(emu, probes, arrivals, recipients, probe_every)
             await _until_sent(arrivals, recipients, len(leaders))
         finally:
             for b in bots:
@@ -96,8 +102,8 @@ async def run(backend_name: str, recipients: int, workers: int) -> dict[str, Any
 
 
 async def _probe(emu: BotApiEmulator, probes: list[Any], arrivals: list[tuple[int, float, str]],
-                 recipients: int) -> list[float]:
-    """Cadres write /checkin, one every half second, while the broadcast is being sent."""
+                 recipients: int, every: float) -> list[float]:
+    """Cadres write /checkin, one every `every` seconds, while the broadcast is being sent."""
     latencies: list[float] = []
     pending: dict[int, float] = {}
     index = 0
@@ -108,7 +114,7 @@ async def _probe(emu: BotApiEmulator, probes: list[Any], arrivals: list[tuple[in
         if member.user_id not in pending:
             emu.user(member.user_id).send("/checkin")
             pending[member.user_id] = time.monotonic()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(every)
         for chat, at, _ in arrivals[seen:]:
             if chat in pending:
                 latencies.append(at - pending.pop(chat))
@@ -149,6 +155,7 @@ def _figures(arrivals: list[tuple[int, float, str]], begin: float, notices: int,
         "digests_done": digest_times[-1] - begin if digest_times else float("nan"),
         "notices_done": notice_times[-1] - begin if notice_times else float("nan"),
         "busiest": busiest, "chat_busiest": chat_busiest, "429": emu.count_429,
+        "paid": emu.count_paid,
         "probes": len(latencies),
         "p50": percentile(latencies, 50) * 1000 if latencies else float("nan"),
         "p99": percentile(latencies, 99) * 1000 if latencies else float("nan"),
@@ -161,24 +168,32 @@ async def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--recipients", type=int, default=5000)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--paid", default="off", help="off, on, or off,on (one after the other)")
+    parser.add_argument("--probe-every", type=float, default=0.5)
     args = parser.parse_args()
     print_machine()
     rows = []
     for workers in (int(w) for w in args.workers.split(",")):
         if workers > 1 and args.backend == "sqlite":
             continue  # several processes need PostgreSQL
-        fig = await run(args.backend, args.recipients, workers)
-        print(fig, flush=True)
-        rows.append([workers, fig["notices"], fig["digests"], f"{fig['digests_done']:.1f}",
-                     f"{fig['notices_done']:.1f}", f"{fig['rate']:.2f}",
-                     f"{fig['all_rate']:.2f}", fig["busiest"], fig["chat_busiest"],
-                     fig["429"], fig["probes"], f"{fig['p50']:.0f}", f"{fig['p99']:.0f}",
-                     f"{fig['max']:.0f}"])
+        for mode in args.paid.split(","):
+            fig = await run(args.backend, args.recipients, workers, mode == "on",
+                            args.probe_every)
+            print(fig, flush=True)
+            rows.append(_row(workers, mode, fig))
     print()
-    print(table(["processes", "notices", "digests", "s to last digest", "s to last notice",
-                 "broadcast msg/s", "all msg/s", "most in 1 s", "most to a chat in 1 s",
-                 "429s", "replies timed", "reply p50 ms", "reply p99 ms", "reply max ms"],
-                rows))
+    print(table(["processes", "paid", "notices", "paid sends", "digests", "s to last digest",
+                 "s to last notice", "broadcast msg/s", "all msg/s", "most in 1 s",
+                 "most to a chat in 1 s", "429s", "replies timed", "reply p50 ms",
+                 "reply p99 ms", "reply max ms"], rows))
+
+
+def _row(workers: int, mode: str, fig: dict[str, Any]) -> list[Any]:
+    return [workers, mode, fig["notices"], fig["paid"], fig["digests"],
+            f"{fig['digests_done']:.1f}",
+            f"{fig['notices_done']:.1f}", f"{fig['rate']:.2f}", f"{fig['all_rate']:.2f}",
+            fig["busiest"], fig["chat_busiest"], fig["429"], fig["probes"],
+            f"{fig['p50']:.0f}", f"{fig['p99']:.0f}", f"{fig['max']:.0f}"]
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import logging
@@ -23,7 +24,8 @@ from telegram.warnings import PTBUserWarning
 
 from common.blocked import is_block, report_block
 from common.i18n import locale_of, translate
-from common.ratelimit import lane_of
+from common.paid import fall_back, is_out_of_stars
+from common.ratelimit import PAID, lane_of
 from storage import outbox, people
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 UPLOAD_KEY = "_upload"
+# Paid sends in flight at once: one after another, each waits a round trip to Telegram (tens of
+# milliseconds), which would keep the paid lane near the free 30 a second. Fewer than the bot's
+# HTTP connections (bot.app.HTTP_CONNECTIONS), so that replies still find one.
+PAID_IN_FLIGHT = 8
 
 
 def upload(field: str, filename: str, data: bytes) -> dict[str, Any]:
@@ -105,6 +111,8 @@ class Outcome:
     unsent: bool = False
     # A path upload whose file is gone (the export sweeper removed it): failed for good.
     expired: bool = False
+    # A paid send refused for lack of Stars: sent again at once, at the free rate.
+    out_of_stars: bool = False
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -133,6 +141,9 @@ async def send(bot: Bot, method: str, payload: dict[str, Any]) -> Outcome:
     except BadRequest as exc:
         if "message is not modified" in str(exc).lower():  # a repeated edit changed nothing
             return Outcome("sent", error=str(exc))
+        if outbox.goes_paid(payload) and is_out_of_stars(str(exc)):
+            log.warning("the bot's Stars ran out: %s goes at the free rate", method)
+            return Outcome("retry", error=str(exc), out_of_stars=True)
         log.warning("Telegram refused %s: %s", method, exc)
         return Outcome("failed", error=str(exc))
     except (NetworkError, TelegramError) as exc:
@@ -148,30 +159,49 @@ async def deliver_rows(
 
     `mark_later`: the sent ones are marked with other turns' a moment later (common.sentmarks);
     only retries and failures take a transaction now. `lane`: the rate limiter's lane of every
-    row (common.ratelimit.REPLY for what answers a person); by default each row's kind's."""
-    outcomes: list[Outcome] = []
+    row (common.ratelimit.REPLY for what answers a person); by default each row's own. Rows on
+    the paid lane go after the others, several chats at once, each chat's in order."""
+    lanes = [lane_of(row.kind, row.payload) if lane is None else lane for row in rows]
+    outcomes: dict[int, Outcome] = {}
     waiting: set[int] = set()
-    for row in rows:
-        if row.chat_id in waiting:
-            outcomes.append(Outcome("retry", retry_after=0, error="earlier message waits"))
-            continue
-        assert ctx.limiter is not None
-        await ctx.limiter.acquire(row.chat_id, lane_of(row.kind) if lane is None else lane)
-        outcome = await send(bot, row.method, row.payload)
-        if outcome.status == "retry":
-            waiting.add(row.chat_id)
-            if outcome.unsent:
-                ctx.limiter.refund(row.chat_id)
-        outcomes.append(outcome)
+    paid: dict[int, list[int]] = {}
+    for index, row in enumerate(rows):
+        if lanes[index] == PAID:
+            paid.setdefault(row.chat_id, []).append(index)
+        else:
+            outcomes[index] = await _deliver_one(ctx, bot, row, lanes[index], waiting)
+    in_flight = asyncio.Semaphore(PAID_IN_FLIGHT)
+
+    async def one_chat(indexes: list[int]) -> None:
+        for index in indexes:
+            async with in_flight:
+                outcomes[index] = await _deliver_one(ctx, bot, rows[index], PAID, waiting)
+
+    await asyncio.gather(*(one_chat(indexes) for indexes in paid.values()))
+    ordered = [outcomes[index] for index in range(len(rows))]
     now = ctx.clock.now()
-    sent = [r.id for r, o in zip(rows, outcomes, strict=True) if o.status == "sent"]
+    sent = [r.id for r, o in zip(rows, ordered, strict=True) if o.status == "sent"]
     if mark_later:
         ctx.sent.add(sent, now)
         sent = []
-    if sent or any(o.status != "sent" for o in outcomes):
-        await _record(ctx, rows, outcomes, sent, now)
-    _remove_uploads(rows, outcomes)
-    return outcomes
+    if sent or any(o.status != "sent" for o in ordered):
+        await _record(ctx, rows, ordered, sent, now)
+    _remove_uploads(rows, ordered)
+    return ordered
+
+
+async def _deliver_one(ctx: Any, bot: Bot, row: Any, lane: int, waiting: set[int]) -> Outcome:
+    """Send one row when the rate limiter allows, unless an earlier one of its chat waits."""
+    if row.chat_id in waiting:
+        return Outcome("retry", retry_after=0, error="earlier message waits")
+    assert ctx.limiter is not None
+    await ctx.limiter.acquire(row.chat_id, lane)
+    outcome = await send(bot, row.method, row.payload)
+    if outcome.status == "retry":
+        waiting.add(row.chat_id)
+        if outcome.unsent:
+            ctx.limiter.refund(row.chat_id, lane)
+    return outcome
 
 
 async def _record(
@@ -197,6 +227,10 @@ async def _record(
                 if outcome.expired:
                     await _tell_expired(session, row, now=now,
                                         default_locale=ctx.settings.default_locale)
+        unpaid = {row.broadcast_id for row, outcome in zip(rows, outcomes, strict=True)
+                  if outcome.out_of_stars and row.broadcast_id is not None}
+        for broadcast_id in sorted(unpaid):
+            await fall_back(session, broadcast_id=broadcast_id, settings=ctx.settings, now=now)
 
 
 async def _tell_expired(

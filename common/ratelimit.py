@@ -1,5 +1,7 @@
 """Telegram's rates, held in one place: about 30 messages a second, about 1 a second per chat,
-shared out by lane: replies to people first, scheduled messages next, broadcasts last."""
+shared out by lane: replies to people first, scheduled messages next, broadcasts last; and
+the paid lane (a broadcast sent with `allow_paid_broadcast`, up to 1000 a second paid in
+Stars) with a budget of its own, which takes nothing from the 30 a second."""
 
 from __future__ import annotations
 
@@ -10,24 +12,29 @@ import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from storage.outbox import BROADCAST_KIND
+from storage.outbox import BROADCAST_KIND, goes_paid
 
 log = logging.getLogger(__name__)
 
 # Lanes, best first. A turn's replies (and what a person asked for: an export, a chart) go in
 # REPLY whatever their outbox kind, because the call site knows it answers someone; the
 # outbox sender takes the lane from the row's kind (`lane_of`).
-REPLY, SCHEDULED, BROADCAST = 0, 1, 2
-LANE_NAMES = ("reply", "scheduled", "broadcast")
+REPLY, SCHEDULED, BROADCAST, PAID = 0, 1, 2, 3
+LANE_NAMES = ("reply", "scheduled", "broadcast", "paid")
+# Telegram's paid broadcasts allow 1000 messages a second; kept under it as 28.5 is under 30.
+PAID_PER_SECOND = 950.0
 # Outbox kinds that a schedule writes. Any other kind
 # ("reply", "notice", "menu", "export", "spotcheck") answers something a person did.
 SCHEDULED_KINDS = frozenset({"reminder", "warning", "digest", "escalation", "report"})
 
 
-def lane_of(kind: str) -> int:
-    """The lane of an outbox row the sender picks up, by its kind."""
+def lane_of(kind: str, payload: dict[str, Any] | None = None) -> int:
+    """The lane of an outbox row the sender picks up, by its kind (and its payload: a request
+    that pays for its broadcast goes in the paid lane)."""
+    if payload is not None and goes_paid(payload):
+        return PAID
     if kind == BROADCAST_KIND:
         return BROADCAST
     return SCHEDULED if kind in SCHEDULED_KINDS else REPLY
@@ -41,11 +48,51 @@ def per_window(per_second: float) -> int:
 class SharedBudget(Protocol):
     """A budget several processes share (common.sharedbudget): asked after the local limits
     allow a send; answers (0, 0) when the send may go (and counts it), else the seconds the
-    bot, or only this chat, must wait."""
+    bot, or only this chat, must wait. `processes`: how many processes share it lately (the
+    paid lane's rate is divided among them)."""
+
+    processes: int
 
     async def take(self, chat_id: int, lane: int) -> tuple[float, float]: ...
 
     async def close(self) -> None: ...
+
+
+class _BotBucket:
+    """The bot's sends of one budget: a token bucket holding `burst`, and a log of the last
+    second's sends that caps every one-second window at the rate rounded."""
+
+    def __init__(self, per_second: float, burst: float) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+        self.sent: deque[float] = deque()
+
+    @property
+    def per_window(self) -> int:
+        return per_window(self.per_second)
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+
+    def wait(self, now: float) -> float:
+        need = (1 - self.tokens) / self.per_second if self.tokens < 1 else 0
+        while self.sent and self.sent[0] <= now - 1.0:
+            self.sent.popleft()
+        limit = self.per_window
+        need_window = self.sent[-limit] + 1.0 - now if len(self.sent) >= limit else 0
+        return max(need, need_window)
+
+    def take(self, now: float) -> None:
+        self.tokens -= 1
+        self.sent.append(now)
+
+    def give_back(self) -> None:
+        self.tokens = min(self.burst, self.tokens + 1)
+        if self.sent:
+            self.sent.pop()
 
 
 @dataclass(eq=False)
@@ -66,21 +113,27 @@ class RateLimiter:
     second's sends also caps every one-second window at per_second rounded to the nearest
     whole send (29 at the default 28.5/s).
 
+    The paid lane has a bucket of its own (`paid_per_second`, divided among the processes
+    sharing the budget): its sends take nothing from the bot's 30 a second, but each chat's
+    pacing holds for every lane.
+
     Waiters are served by lane, then in arrival order: whenever the bot may send, the best
     waiter whose chat may be sent to goes. A waiter held back by its own chat's pacing does
     not hold up other chats, and one chat's waiters of a lane go in their order."""
 
     def __init__(self, per_second: float = 28.5, per_chat_per_second: float = 1.0, burst: int = 3,
-                 global_burst: float = 3.0, shared: SharedBudget | None = None):
+                 global_burst: float = 3.0, shared: SharedBudget | None = None,
+                 paid_per_second: float = PAID_PER_SECOND):
         self.per_second = per_second
         self.per_chat = per_chat_per_second
         self.burst = burst
         self.global_burst = global_burst
         self.per_window = per_window(per_second)
+        self.paid_per_second = paid_per_second
         self.shared = shared
-        self._sent: deque[float] = deque()  # the bot's sends in the last second
-        self._global_tokens = float(global_burst)
-        self._global_at = time.monotonic()
+        self._free = _BotBucket(per_second, global_burst)
+        # A paid burst of a tenth of a second: Telegram's 1000 are counted in any second too.
+        self._paid = _BotBucket(paid_per_second, max(global_burst, paid_per_second / 10))
         self._chat_tokens: dict[int, float] = defaultdict(lambda: float(burst))
         self._chat_at: dict[int, float] = {}
         self._held: dict[int, float] = {}  # chats the shared budget holds back, until when
@@ -89,12 +142,15 @@ class RateLimiter:
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
 
+    def _bucket(self, lane: int) -> _BotBucket:
+        return self._paid if lane == PAID else self._free
+
     def _refill_global(self, now: float) -> None:
-        self._global_tokens = min(
-            float(self.global_burst),
-            self._global_tokens + (now - self._global_at) * self.per_second,
-        )
-        self._global_at = now
+        self._free.refill(now)
+        # The paid rate is shared out among the processes sending for the bot lately.
+        processes = max(1, self.shared.processes) if self.shared is not None else 1
+        self._paid.per_second = self.paid_per_second / processes
+        self._paid.refill(now)
 
     def _refill(self, chat_id: int, now: float) -> None:
         self._refill_global(now)
@@ -103,13 +159,6 @@ class RateLimiter:
             float(self.burst), self._chat_tokens[chat_id] + (now - last) * self.per_chat
         )
         self._chat_at[chat_id] = now
-
-    def _global_wait(self, now: float) -> float:
-        need = (1 - self._global_tokens) / self.per_second if self._global_tokens < 1 else 0
-        while self._sent and self._sent[0] <= now - 1.0:
-            self._sent.popleft()
-        need_window = self._sent[0] + 1.0 - now if len(self._sent) >= self.per_window else 0
-        return max(need, need_window)
 
     def _chat_wait(self, chat_id: int, now: float) -> float:
         tokens = self._chat_tokens[chat_id]
@@ -121,22 +170,17 @@ class RateLimiter:
             del self._held[chat_id]
         return wait
 
-    def _wait_needed(self, chat_id: int, now: float) -> float:
-        return max(self._global_wait(now), self._chat_wait(chat_id, now))
-
-    def delay_for(self, chat_id: int) -> float:
-        """Seconds until a send to this chat would be allowed (0 if now)."""
+    def delay_for(self, chat_id: int, lane: int = REPLY) -> float:
+        """Seconds until a send to this chat in this lane would be allowed (0 if now)."""
         now = time.monotonic()
         self._refill(chat_id, now)
-        return self._wait_needed(chat_id, now)
+        return max(self._bucket(lane).wait(now), self._chat_wait(chat_id, now))
 
-    def refund(self, chat_id: int) -> None:
+    def refund(self, chat_id: int, lane: int = REPLY) -> None:
         """Give back the slot of a send that never reached Telegram (a 5xx or network error):
         it counted against no limit, and the sends after it need not wait for it."""
-        self._global_tokens = min(float(self.global_burst), self._global_tokens + 1)
+        self._bucket(lane).give_back()
         self._chat_tokens[chat_id] = min(float(self.burst), self._chat_tokens[chat_id] + 1)
-        if self._sent:
-            self._sent.pop()
         self._wake.set()
 
     def waiting(self) -> dict[str, int]:
@@ -178,22 +222,29 @@ class RateLimiter:
                 except TimeoutError:
                     pass
 
-    async def _grant_one(self) -> float:
-        """Grant the best waiter that may go now; else the seconds until one might."""
-        now = time.monotonic()
+    def _best(self, now: float) -> tuple[_Waiter | None, float]:
+        """The best waiter whose bot budget and chat allow a send now; else None and the
+        seconds until one might."""
         self._refill_global(now)
-        wait = self._global_wait(now)
-        if wait > 0:
-            return wait
+        bot_waits = {lane: self._bucket(lane).wait(now) for lane in (REPLY, PAID)}
         best: _Waiter | None = None
         soonest = math.inf
         for waiter in self._waiters:
+            bot_wait = bot_waits[PAID if waiter.lane == PAID else REPLY]
+            if bot_wait > 0:
+                soonest = min(soonest, bot_wait)
+                continue
             self._refill(waiter.chat_id, now)
             chat_wait = self._chat_wait(waiter.chat_id, now)
             if chat_wait > 0:
                 soonest = min(soonest, chat_wait)
             elif best is None or (waiter.lane, waiter.seq) < (best.lane, best.seq):
                 best = waiter
+        return best, soonest
+
+    async def _grant_one(self) -> float:
+        """Grant the best waiter that may go now; else the seconds until one might."""
+        best, soonest = self._best(time.monotonic())
         if best is None:
             return soonest
         if self.shared is not None:
@@ -206,8 +257,7 @@ class RateLimiter:
                 return 0
         now = time.monotonic()
         self._refill(best.chat_id, now)
-        self._global_tokens -= 1
+        self._bucket(best.lane).take(now)
         self._chat_tokens[best.chat_id] -= 1
-        self._sent.append(now)
         best.granted.set_result(None)
         return 0

@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     outbox_per_chat_per_second: float = Field(default=1.0, gt=0)
     # How long a process that wrote a reply owns it before the sender may send it instead.
     outbox_claim_seconds: float = Field(default=30.0, gt=0)
+    # Telegram's paid broadcasts (up to 1000 a second, 0.1 Star a message from the bot's
+    # balance): a broadcast to at least this many goes on that lane when enabled.
+    paid_broadcast: bool = False
+    paid_broadcast_min_recipients: int = Field(default=1000, ge=1)
 
     @field_validator("database_url")
     @classmethod

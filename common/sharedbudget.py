@@ -17,7 +17,7 @@ from collections import deque
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.ratelimit import REPLY, per_window
+from common.ratelimit import PAID, REPLY, per_window
 from storage import sendbudget
 from storage.db import Database
 from storage.sendbudget import Limits
@@ -73,6 +73,8 @@ class DatabaseBudget:
                             "of the rate for %.0f s", type(exc).__name__, self.processes,
                             RETRY_SECONDS)
                 self.falling_back_until = time.monotonic() + RETRY_SECONDS
+        if lane == PAID:  # its rate is the limiter's paid bucket, shared out by processes
+            return 0.0, 0.0
         return self._fallback()
 
     async def _connection(self) -> AsyncConnection:
@@ -93,7 +95,8 @@ class DatabaseBudget:
         try:
             answer = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
                                            chat_id=chat_id, holder=self.holder,
-                                           reply=lane == REPLY, limits=self.limits)
+                                           reply=lane == REPLY, paid=lane == PAID,
+                                           limits=self.limits)
         except BaseException:
             await self.close()  # a broken or cancelled connection is opened afresh
             raise

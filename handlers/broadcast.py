@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.i18n import LOCALES, N_, Markup, locale_of, translate
+from common.paid import goes_paid_lane, paid_lane
 from common.settings import Settings
 from handlers.base import Turn
 from handlers.dialogs import register_form, start_form
@@ -154,8 +155,15 @@ async def describe(turn: Turn, data: Data) -> list[str]:
     if not found:
         lines.append(turn.tr("broadcast.reach_nobody"))
     else:
+        lines += _paid_lane(turn, len(found))
         lines.append(turn.tr("broadcast.not_sent_yet"))
     return lines
+
+
+def _paid_lane(turn: Turn, recipients: int) -> list[str]:
+    """What the paid lane costs and saves, when a broadcast to this many takes it."""
+    values = paid_lane(turn.app.settings, recipients)
+    return [] if values is None else [turn.tr("broadcast.paid_lane", **values)]
 
 
 async def save(turn: Turn, data: Data) -> None:
@@ -166,21 +174,24 @@ async def save(turn: Turn, data: Data) -> None:
         return
     broadcast = await send_notice(turn.session, turn.app.settings, author_id=_person(turn).id,
                                   text=data["text"], kind=kind, value=value, now=turn.now)
-    turn.say(turn.tr("broadcast.queued", id=broadcast.id, count=broadcast.recipients,
-                     audience=audience_text(turn, kind, value)))
+    lines = [turn.tr("broadcast.queued", id=broadcast.id, count=broadcast.recipients,
+                     audience=audience_text(turn, kind, value))]
+    turn.say("\n".join(lines + _paid_lane(turn, broadcast.recipients)))
 
 
 async def send_notice(session: AsyncSession, settings: Settings, *, author_id: int, text: str,
                       kind: str, value: str | None, now: dt.datetime) -> Broadcast:
     """Store the notice and queue it to every recipient of the audience, each in their own
-    language: the one way a broadcast is sent, from the chat or the console."""
+    language (on Telegram's paid lane if the deployment pays for one so large): the one way a
+    broadcast is sent, from the chat or the console."""
 
     def render(person: Person) -> str:
         locale = locale_of(person.locale, person.telegram_language, settings.default_locale)
         return translate(locale, "broadcast.message", text=text)
 
     return await store.create_broadcast(session, author_id=author_id, text=text, kind=kind,
-                                        value=value, render=render, now=now)
+                                        value=value, render=render, now=now,
+                                        paid=lambda count: goes_paid_lane(settings, count))
 
 
 async def _status_line(turn: Turn, broadcast: Broadcast) -> str:

@@ -88,16 +88,19 @@ async def create_broadcast(
     value: str | None,
     render: Callable[[Person], str],
     now: dt.datetime,
+    paid: Callable[[int], bool] = lambda recipients: False,
 ) -> Broadcast:
-    """Store the notice, queue one message per recipient (HTML from `render`), audit it."""
+    """Store the notice, queue one message per recipient (HTML from `render`), audit it;
+    on Telegram's paid broadcast lane when `paid` says so of the number of recipients."""
     recipients = await audience(session, kind=kind, value=value)
     broadcast = Broadcast(author_id=author_id, text=text, audience_kind=kind,
                           audience_value=value, recipients=len(recipients), created_at=now)
     session.add(broadcast)
     await session.flush()
+    lane = {outbox.PAID_FLAG: True} if paid(len(recipients)) else {}
     messages = [
         Outgoing(chat_id=person.telegram_user_id, method="sendMessage",
-                 payload={"text": render(person), "parse_mode": "HTML"}, kind=KIND,
+                 payload={"text": render(person), "parse_mode": "HTML", **lane}, kind=KIND,
                  person_id=person.id, dedup_key=f"broadcast:{broadcast.id}:{person.id}",
                  broadcast_id=broadcast.id)
         for person in recipients if person.telegram_user_id is not None

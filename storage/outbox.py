@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_name
@@ -26,6 +26,13 @@ INLINE_CLAIM = dt.timedelta(seconds=30)
 SENDER_CLAIM = dt.timedelta(seconds=60)
 # The kind of a broadcast's rows: the sender takes them after everything else that is due.
 BROADCAST_KIND = "broadcast"
+# The Bot API parameter of a request that pays (in Stars) for Telegram's broadcast lane.
+PAID_FLAG = "allow_paid_broadcast"
+
+
+def goes_paid(payload: dict[str, Any]) -> bool:
+    """Whether a stored request pays for Telegram's broadcast lane."""
+    return payload.get(PAID_FLAG) is True
 
 
 @dataclass
@@ -264,6 +271,22 @@ async def mark_final(
         await session.refresh(person, ["blocked_at"])
     return person
 
+
+async def unpay(session: AsyncSession, *, broadcast_id: int) -> int:
+    """Take the paid lane off a broadcast's messages still waiting (Telegram refused it: the
+    bot's Stars ran out), so that they go at the free rate. Returns how many were changed."""
+    rows = (await session.execute(
+        select(OutboxMessage.id, OutboxMessage.payload)
+        .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "pending")
+    )).all()
+    changed = [{"row_id": id, "unpaid": {k: v for k, v in payload.items() if k != PAID_FLAG}}
+               for id, payload in rows if goes_paid(payload)]
+    if changed:
+        table = cast(Table, OutboxMessage.__table__)
+        await session.execute(
+            update(table).where(table.c.id == bindparam("row_id"))
+            .values(payload=bindparam("unpaid")), changed)
+    return len(changed)
 
 
 # Requests still owed to a person whose access ended: the notice of it and their menu's removal.

@@ -5,7 +5,11 @@ shares Telegram's rates: the sends of the last second (send_budget), and each ch
 A send is taken in one round trip: a function in the connection's own temporary schema
 (installed when the connection is opened, so it needs nothing of the migrations) locks the
 bot's row, which makes every process's takes one after the other, then reads the chat's bucket
-afresh and counts the send, or says how long to wait."""
+afresh and counts the send, or says how long to wait.
+
+A paid send (Telegram's paid broadcast lane, `allow_paid_broadcast`) is not counted in the
+bot's second: it keeps only the chat's pacing, and says how many processes share the bot, so
+that each keeps its share of the paid rate on its own (common.ratelimit)."""
 
 from __future__ import annotations
 
@@ -46,7 +50,8 @@ class Answer:
 
 TAKE_FUNCTION = """
 CREATE OR REPLACE FUNCTION pg_temp.grassroots_take_send(
-    p_bot bigint, p_chat bigint, p_holder text, p_reply boolean, p_per_window int,
+    p_bot bigint, p_chat bigint, p_holder text, p_reply boolean, p_paid boolean,
+    p_per_window int,
     p_per_chat float8, p_burst float8, p_headroom int, p_slack float8, p_holder_seconds float8,
     OUT bot_wait float8, OUT chat_wait float8, OUT processes int)
 LANGUAGE plpgsql AS $$
@@ -83,7 +88,8 @@ BEGIN
     IF NOT p_reply AND v_budget.reply_until > v_now THEN
         v_limit := greatest(1, p_per_window - p_headroom);
     END IF;
-    bot_wait := CASE WHEN cardinality(v_sent) >= v_limit
+    bot_wait := CASE WHEN p_paid THEN 0
+                     WHEN cardinality(v_sent) >= v_limit
                      THEN v_sent[cardinality(v_sent) - v_limit + 1] + v_window - v_now
                      ELSE 0 END;
     SELECT * INTO v_pacing FROM send_pacing WHERE bot_id = p_bot AND chat_id = p_chat;
@@ -98,7 +104,8 @@ BEGIN
             WHERE bot_id = p_bot;
         RETURN;
     END IF;
-    UPDATE send_budget SET sent = to_jsonb(v_sent || v_now), holders = v_holders
+    UPDATE send_budget SET holders = v_holders,
+        sent = CASE WHEN p_paid THEN to_jsonb(v_sent) ELSE to_jsonb(v_sent || v_now) END
         WHERE bot_id = p_bot;
     INSERT INTO send_pacing (bot_id, chat_id, tokens, at)
         VALUES (p_bot, p_chat, v_tokens - 1, v_now)
@@ -108,7 +115,7 @@ END $$
 
 TAKE = text(
     "SELECT bot_wait, chat_wait, processes FROM pg_temp.grassroots_take_send("
-    ":bot, :chat, :holder, :reply, :per_window, :per_chat, :burst, :headroom, :slack, "
+    ":bot, :chat, :holder, :reply, :paid, :per_window, :per_chat, :burst, :headroom, :slack, "
     ":holder_seconds)")
 
 
@@ -119,13 +126,14 @@ async def install(connection: AsyncConnection) -> None:
 
 async def take(
     connection: AsyncConnection, *, bot_id: int, chat_id: int, holder: str, reply: bool,
-    limits: Limits,
+    limits: Limits, paid: bool = False,
 ) -> Answer:
     """Take a send for this chat from the bot's shared budget, if both allow it now; a reply
-    refused marks that one waits, and for a second other sends leave it `headroom`.
+    refused marks that one waits, and for a second other sends leave it `headroom`; a `paid`
+    send keeps the chat's pacing only, outside the bot's second.
     `connection` commits each statement (AUTOCOMMIT) and has `install`ed the function."""
     row = (await connection.execute(TAKE, {
-        "bot": bot_id, "chat": chat_id, "holder": holder, "reply": reply,
+        "bot": bot_id, "chat": chat_id, "holder": holder, "reply": reply, "paid": paid,
         "per_window": limits.per_window, "per_chat": limits.per_chat, "burst": limits.burst,
         "headroom": limits.headroom, "slack": limits.slack,
         "holder_seconds": HOLDER_SECONDS})).one()

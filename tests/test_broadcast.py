@@ -275,6 +275,9 @@ async def test_a_broadcast_to_hundreds_through_telegrams_rate_limits_loses_no_on
     harness.emu.no_rate_limit()
     for number, chat_id in chats.items():
         assert _got(harness, chat_id, NOTICE) == (0 if chat_id == blocked else 1), number
+    # PAID_BROADCAST is off by default: not one request asked for the paid lane.
+    assert not any("allow_paid_broadcast" in r.params for r in harness.emu.requests)
+    assert harness.emu.count_paid == 0
     async with harness.db.read() as session:
         statuses = dict((await session.execute(
             select(OutboxMessage.status, func.count()).where(
@@ -308,3 +311,78 @@ async def test_what_waits_for_a_cadre_deactivated_meanwhile_is_withdrawn_not_sen
     replies = await harness.send(office, "/broadcast status")
     assert "7 delivered, 🚫 0 blocked, ⚠️ 0 failed, ⏳ 0 waiting, 🗑 1 withdrawn " \
         "(deactivated)" in replies[-1].plain_text
+
+
+PAID_LINE = ("💫 So many go on Telegram's paid lane: up to 1000 a second instead of about "
+             "{minutes} min at the free rate, for up to {stars} Star(s) from the bot's balance. "
+             "Replies to people keep their own rate.")
+
+
+def paid_broadcasts(harness, from_recipients: int) -> None:
+    """The deployment pays for Telegram's broadcast lane from this many recipients up."""
+    harness.settings.paid_broadcast = True
+    harness.settings.paid_broadcast_min_recipients = from_recipients
+
+
+def most_in_one_second(times: list[float]) -> int:
+    return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+
+
+async def test_a_large_broadcast_goes_on_the_paid_lane_faster_than_the_free_rate(harness):
+    size = 300 if harness.db.is_sqlite else 90
+    await bind_everyone(harness)
+    office = harness.emu.user(OFFICE_CHAT, first_name="吴敏", language_code="en")
+    chats = await _bind_big(harness, size)
+    paid_broadcasts(harness, size)  # the roster's 3 cadres make it size + 3: above
+    replies = await to_every_cadre(harness, office)
+    line = PAID_LINE.format(minutes=1, stars=31 if size == 300 else 10)
+    assert line in replies[-1].plain_text  # the confirm screen
+    await tick(harness)  # the schedules' first sight
+    replies = await harness.press(office, button(replies, ":ok"))
+    assert texts(replies)[-1].endswith(line)
+    harness.emu.rate_limit(global_per_sec=30, per_chat_per_sec=1)
+    paced = AppContext(settings=harness.settings, db=harness.db, clock=harness.clock,
+                       limiter=RateLimiter(per_second=28.5, per_chat_per_second=1))
+    while await drain(paced, harness.application.bot):
+        pass
+    notices = [r for r in harness.emu.requests if r.method == "sendMessage"
+               and r.params["chat_id"] != OFFICE_CHAT and NOTICE[:20] in r.params["text"]]
+    assert len(notices) == size + 3 and harness.emu.count_429 == 0
+    assert all(r.params.get("allow_paid_broadcast") is True and r.status == 200
+               for r in notices)
+    assert harness.emu.count_paid == size + 3
+    # More than the free lane's 30 in a second, and the emulator's 30 a second refused none.
+    assert most_in_one_second([r.at for r in notices]) > 30
+    assert all(_got(harness, chat_id, NOTICE) == 1 for chat_id in chats.values())
+
+
+async def test_a_broadcast_below_the_paid_threshold_goes_at_the_free_rate(harness):
+    chats, office = await _office(harness)
+    paid_broadcasts(harness, 9)
+    await harness.send(office, "/broadcast")
+    replies = await harness.send(office, NOTICE)
+    replies = await harness.press(office, button(replies, ":all"))
+    assert "Recipients: 8" in replies[-1].plain_text and "paid lane" not in replies[-1].plain_text
+    replies = await harness.press(office, button(replies, ":ok"))
+    assert "paid lane" not in texts(replies)[-1]
+    await drain(harness.ctx, harness.application.bot)
+    assert _got(harness, chats["王芳"], NOTICE) == 1
+    assert not any("allow_paid_broadcast" in r.params for r in harness.emu.requests)
+
+
+async def test_when_the_stars_run_out_the_rest_goes_free_and_the_author_is_told_once(harness):
+    paid_broadcasts(harness, 8)
+    harness.emu.stars(0.3)  # three paid messages
+    chats, _ = await _queued_to_all(harness)
+    for _ in range(3):  # deliver (3 paid, the rest refused); again, free; the report
+        await tick(harness, harness.clock.now() + dt.timedelta(seconds=31))
+    for name, chat_id in chats.items():  # the office's own chat shows the notice confirmed
+        assert _got(harness, chat_id, NOTICE) == (3 if chat_id == OFFICE_CHAT else 1), name
+    assert harness.emu.count_paid == 3
+    told = [t for t in texts(harness.emu.sent_to(OFFICE_CHAT)) if "refused the paid" in t]
+    assert told == ["⚠️ Telegram refused the paid lane for broadcast #1: the bot's Stars ran "
+                    "out. The 5 message(s) left go at the free rate, about 1 min."]
+    refused = [r for r in harness.emu.requests if r.status == 400]
+    assert len(refused) == 5 and all(r.params["allow_paid_broadcast"] for r in refused)
+    reports = [t for t in texts(harness.emu.sent_to(OFFICE_CHAT)) if "Delivery report" in t]
+    assert reports and "✅ delivered: 8" in reports[0]

@@ -225,6 +225,24 @@ async def test_a_broadcast_is_counted_sent_through_the_outbox_and_its_report_wat
     assert "第 1 号通知" in home and "黄金埠镇 6 5 1 0 0" in home
 
 
+async def test_the_confirm_page_states_the_paid_lane_and_its_stars_for_a_large_broadcast(
+        harness, console):
+    await _everyone(harness)
+    console.ctx.settings.paid_broadcast = True
+    console.ctx.settings.paid_broadcast_min_recipients = 3
+    office = await console.sign_in("吴敏")
+    csrf = await console.csrf(office, "/console/office")
+    large = await office.post("/console/office/broadcast/preview",
+                              data={"csrf": csrf, "text": "通知", "audience": "role",
+                                    "role": "cadre"})
+    assert ("💫 人数较多，将走电报的付费通道：每秒最多 1000 条，免费速度下约需 1 分钟；"
+            "费用最多 1 颗星星，从机器人的余额中扣除。") in text_of(large.text)
+    small = await office.post("/console/office/broadcast/preview",
+                              data={"csrf": csrf, "text": "通知", "audience": "unit",
+                                    "unit": "财政"})
+    assert "将发送给 1 人" in text_of(small.text) and "付费通道" not in text_of(small.text)
+
+
 async def test_a_broadcast_to_a_role_or_unit_and_a_notice_too_long_or_empty(harness, console):
     await _everyone(harness)
     office = await console.sign_in("吴敏")

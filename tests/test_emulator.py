@@ -495,6 +495,35 @@ async def test_global_and_group_rate_limits(emu: BotApiEmulator, bot: Bot) -> No
     assert emu.count_429 == 2
 
 
+async def test_paid_broadcasts_have_a_budget_of_their_own_and_cost_stars(
+        emu: BotApiEmulator, bot: Bot) -> None:
+    emu.rate_limit(global_per_sec=5, paid_per_sec=20)
+    emu.stars(2.5)  # 25 paid sends
+    for chat in range(3001, 3031):
+        emu.user(chat)
+    for chat in range(3001, 3021):  # 20 in a second: four times the free rate, no 429
+        await bot.send_message(chat, "paid", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):  # the paid lane's own second is full
+        await bot.send_message(3021, "21st paid", allow_paid_broadcast=True)
+    for chat in range(3021, 3026):  # the free second was left untouched: 5 go
+        await bot.send_message(chat, "free")
+    with pytest.raises(RetryAfter):  # and a sixth without the flag is refused as before
+        await bot.send_message(3026, "sixth free")
+    assert (emu.count_paid, emu.star_tenths, emu.count_429) == (20, 5, 2)
+    await asyncio.sleep(1.0)
+    for _ in range(3):  # a chat's burst, then its pace holds on the paid lane too
+        await bot.send_message(3001, "again", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(3001, "once too often", allow_paid_broadcast=True)
+    for chat in (3027, 3028):
+        await bot.send_message(chat, "paid", allow_paid_broadcast=True)
+    with pytest.raises(BadRequest, match=r"(?i)balance_too_low"):  # 25 paid: no Stars left
+        await bot.send_message(3029, "paid", allow_paid_broadcast=True)
+    await bot.send_message(3029, "free")
+    assert (emu.count_paid, emu.star_tenths, emu.count_429) == (25, 0, 3)
+    assert emu.violations == []
+
+
 async def run_sends(emu: BotApiEmulator, count: int) -> list[bool]:
     """Send `count` messages; which ones got through?"""
     outcomes = []

@@ -6,12 +6,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from common.ratelimit import RateLimiter
+from common.ratelimit import REPLY, RateLimiter
 from scheduler.sender import drain
 from storage import outbox
 from storage.outbox import Outgoing
 from tests.harness import texts
-from tests.test_broadcast import NOTICE, OFFICE_CHAT, _bind_big, to_every_cadre
+from tests.test_broadcast import (
+    NOTICE,
+    OFFICE_CHAT,
+    _bind_big,
+    most_in_one_second,
+    paid_broadcasts,
+    to_every_cadre,
+)
 from tests.test_schedules import bind_everyone
 from tests.test_visits import button
 
@@ -39,22 +46,43 @@ def _notices(harness) -> int:
                if s.chat_id != OFFICE_CHAT and s.text and NOTICE in s.plain_text)
 
 
+async def _a_cadre_checks_in(harness, size: int) -> None:
+    """李娜, among the broadcast's recipients too, checks in: answered with it far from done."""
+    cadre = harness.emu.user(7002, first_name="李娜", language_code="en")
+    assert "Sat 28 Nov" in texts(await harness.send(cadre, "/checkin"))[0]
+    replies = await harness.press(cadre, "ci:v")
+    during = _notices(harness)
+    assert "Checked in for Sat 28 Nov: in the village" in texts(replies)[-1]
+    assert during < size + 3 - 30, during
+
 async def test_a_cadres_dialog_step_is_answered_while_a_broadcast_is_still_being_sent(harness):
     size = 150 if harness.db.is_sqlite else 90  # 5 s and 3 s at 28 messages a second
     await _broadcast_to_every_cadre(harness, size)
     harness.emu.rate_limit(global_per_sec=30, per_chat_per_sec=1)
     harness.ctx.limiter = RateLimiter(per_second=28.5, per_chat_per_second=1)
-    cadre = harness.emu.user(7002, first_name="李娜", language_code="en")  # in the broadcast too
     sender = asyncio.create_task(_drain_all(harness))
     await harness.emu.wait_for(lambda: _notices(harness) >= 30, within=30)
-    assert "Sat 28 Nov" in texts(await harness.send(cadre, "/checkin"))[0]
-    replies = await harness.press(cadre, "ci:v")
-    during = _notices(harness)
-    assert "Checked in for Sat 28 Nov: in the village" in texts(replies)[-1]
-    assert during < size + 3 - 30, during  # answered with the broadcast far from done
+    await _a_cadre_checks_in(harness, size)
     await sender
     assert _notices(harness) == size + 3
     assert harness.emu.count_429 == 0
+
+
+async def test_a_paid_broadcast_leaves_the_thirty_a_second_to_a_cadres_dialog(harness):
+    size = 300 if harness.db.is_sqlite else 150
+    paid_broadcasts(harness, size)
+    await _broadcast_to_every_cadre(harness, size)
+    harness.emu.rate_limit(global_per_sec=30, per_chat_per_sec=1)
+    harness.emu.network(0.05)  # each request takes 50 ms, as across a network
+    harness.ctx.limiter = limiter = RateLimiter(per_second=28.5, per_chat_per_second=1)
+    sender = asyncio.create_task(_drain_all(harness))
+    await harness.emu.wait_for(lambda: _notices(harness) >= 60, within=30)
+    assert limiter.delay_for(999, REPLY) == 0  # 60 paid sends took nothing from the 30
+    await _a_cadre_checks_in(harness, size)
+    await sender
+    assert _notices(harness) == size + 3 and harness.emu.count_429 == 0
+    paid = [r.at for r in harness.emu.requests if r.params.get("allow_paid_broadcast")]
+    assert len(paid) == size + 3 and most_in_one_second(paid) > 30
 
 
 async def test_a_reminder_queued_after_a_broadcast_is_claimed_before_the_broadcasts_rows(

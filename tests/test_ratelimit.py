@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from common.ratelimit import BROADCAST, REPLY, SCHEDULED, RateLimiter, lane_of
+from common.ratelimit import BROADCAST, PAID, REPLY, SCHEDULED, RateLimiter, lane_of
 
 
 def most_in_one_second(times: list[float]) -> int:
@@ -77,3 +77,33 @@ def test_the_sender_takes_a_rows_lane_from_its_kind():
     assert lane_of("reply") == REPLY and lane_of("export") == REPLY
     assert lane_of("reminder") == SCHEDULED and lane_of("digest") == SCHEDULED
     assert lane_of("broadcast") == BROADCAST
+    assert lane_of("broadcast", {"text": "x", "allow_paid_broadcast": True}) == PAID
+    assert lane_of("broadcast", {"text": "x"}) == BROADCAST
+
+
+async def test_paid_sends_take_nothing_from_the_bots_own_rate():
+    limiter = RateLimiter(per_second=10, global_burst=1, paid_per_second=200)
+    paid: list[float] = []
+    free: list[float] = []
+
+    async def send(chat: int, lane: int, times: list[float]) -> None:
+        await limiter.acquire(chat, lane)
+        times.append(time.monotonic())
+
+    start = time.monotonic()
+    await asyncio.gather(*(send(1000 + n, PAID, paid) for n in range(150)),
+                         *(send(2000 + n, REPLY, free) for n in range(10)))
+    # At the bot's 10 a second these 160 would take 16 s; its lanes take about 0.7 s and 0.9 s.
+    assert max(paid) - start < 3
+    assert most_in_one_second(paid) <= 200 and most_in_one_second(free) <= 10
+    assert len(free) == 10 and max(free) - start < 3
+
+
+async def test_a_chat_is_paced_on_the_paid_lane_as_on_any_other():
+    limiter = RateLimiter(per_second=1000, per_chat_per_second=20, burst=3)
+    sent: list[float] = []
+    for _ in range(23):
+        await limiter.acquire(7, PAID)
+        sent.append(time.monotonic())
+    assert most_in_one_second(sent) <= 3 + 20
+    assert sent[-1] - sent[0] > 0.9

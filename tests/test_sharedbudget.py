@@ -14,7 +14,7 @@ from sqlalchemy import select
 from telegram import Bot
 
 from common.delivery import send
-from common.ratelimit import BROADCAST, REPLY, RateLimiter
+from common.ratelimit import BROADCAST, PAID, REPLY, RateLimiter
 from common.sharedbudget import RETRY_SECONDS, DatabaseBudget, bot_id_of
 from storage.db import Database
 from storage.models import SendBudget
@@ -38,7 +38,8 @@ async def _process(database: Database, emulator, sends: list[tuple[int, int]],
     try:
         for chat, lane in sends:
             await limiter.acquire(chat, lane)
-            outcome = await send(bot, "sendMessage", {"chat_id": chat, "text": TEXT})
+            paid = {"allow_paid_broadcast": True} if lane == PAID else {}
+            outcome = await send(bot, "sendMessage", {"chat_id": chat, "text": TEXT, **paid})
             assert outcome.status == "sent", outcome
             times.append(time.monotonic())
             per_chat.setdefault(chat, []).append(time.monotonic())
@@ -72,6 +73,29 @@ async def test_processes_sharing_one_budget_keep_telegrams_rates_together(
     async with database.read() as session:
         budget = await session.scalar(select(SendBudget))
     assert budget is not None and len(budget.holders) == processes
+
+
+async def test_paid_sends_of_two_processes_keep_each_chats_pace_and_leave_the_bots_second(
+        database, emulator):
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one process: its own limiter is the whole budget")
+    chats = [910_000 + n for n in range(40)]
+    for chat in chats:
+        emulator.user(chat, first_name=f"C{chat}")
+    emulator.rate_limit(global_per_sec=30, per_chat_per_sec=1)
+    # Each process sends 3 paid messages to each of the 40 chats: 6 to a chat in all.
+    plans = [[(chats[n % 40], PAID) for n in range(120)] for _ in range(2)]
+    times: list[float] = []
+    per_chat: dict[int, list[float]] = {}
+    await asyncio.gather(*(_process(database, emulator, plan, times, per_chat)
+                           for plan in plans))
+    assert emulator.count_paid == 240 and emulator.count_429 == 0
+    assert _most_in_one_second(times) > 30  # faster than the free lane allows
+    for sent in per_chat.values():  # a burst of 3, then about one a second, both processes
+        assert _most_in_one_second(sent) <= 3 + 1
+    async with database.read() as session:
+        budget = await session.scalar(select(SendBudget))
+    assert budget is not None and budget.sent == [] and len(budget.holders) == 2
 
 
 async def test_a_database_outage_leaves_each_process_its_share_then_the_budget_again(

@@ -24,6 +24,7 @@ from bot.api import XLSX
 from bot.console.auth import Poster, Refused, Viewer, Who
 from bot.console.render import page
 from common.context import AppContext
+from common.paid import paid_lane
 from common.rosternames import import_report, roster_names
 from handlers.broadcast import NOTICE_MAX_CHARS, check_notice, send_notice
 from handlers.export import Job, export_file
@@ -212,7 +213,8 @@ def _broadcast_routes(routes: APIRouter, ctx: AppContext, home: Any) -> None:
             newest = await broadcasts.recent(session, limit=1)
         return page(who, "office_confirm.html", text=notice, kind=kind, value=value or "",
                     count=len(found), audience=Markup(audience_words(who.tr, kind, value)),
-                    after=newest[0].id if newest else 0)
+                    after=newest[0].id if newest else 0,
+                    paid=paid_lane(ctx.settings, len(found)))
 
     @routes.post("/broadcast")
     async def send(who: Poster, text: Text, kind: Short, value: Short = "",

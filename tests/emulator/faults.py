@@ -57,7 +57,9 @@ class RateLimiter:
     - globally at most `global_per_sec` sends in any sliding one-second window;
     - per private chat a token bucket: `per_chat_per_sec` tokens a second, holding up to
       `burst` (3) so a reply of two or three messages in a row passes, as it does on Telegram;
-    - per group (negative chat id or "@name") at most `group_per_min` in a sliding minute.
+    - per group (negative chat id or "@name") at most `group_per_min` in a sliding minute;
+    - a paid send (`allow_paid_broadcast`) counts in a window of its own, at most
+      `paid_per_sec` in any second, and not in the global one; the chat's limits still apply.
     A refused send consumes no budget. retry_after is the configured value, or the real wait
     when that is longer, rounded up to whole seconds.
     """
@@ -67,13 +69,17 @@ class RateLimiter:
     group_per_min: int = 20
     retry_after: int = 1
     burst: float = 3.0
+    paid_per_sec: int = 1000
     _global: deque[float] = field(default_factory=deque)
+    _paid: deque[float] = field(default_factory=deque)
     _buckets: dict[int | str, tuple[float, float]] = field(default_factory=dict)
     _groups: dict[int | str, deque[float]] = field(default_factory=dict)
 
-    def check(self, chat_id: int | str | None, now: float) -> int | None:
+    def check(self, chat_id: int | str | None, now: float, *, paid: bool = False) -> int | None:
         """None if the send may go now (and it is counted), else the seconds to wait."""
-        waits = [self._global_wait(now)]
+        window, limit = (self._paid, self.paid_per_sec) if paid else (
+            self._global, self.global_per_sec)
+        waits = [self._window_wait(window, limit, now)]
         is_group = isinstance(chat_id, str) or (chat_id is not None and chat_id < 0)
         if chat_id is not None and is_group:
             waits.append(self._group_wait(chat_id, now))
@@ -82,7 +88,7 @@ class RateLimiter:
         wait = max(waits)
         if wait > 0:
             return max(self.retry_after, math.ceil(wait))
-        self._global.append(now)
+        window.append(now)
         if chat_id is not None and is_group:
             self._groups[chat_id].append(now)
         elif chat_id is not None:
@@ -90,12 +96,13 @@ class RateLimiter:
             self._buckets[chat_id] = (tokens - 1, now)
         return None
 
-    def _global_wait(self, now: float) -> float:
-        while self._global and self._global[0] <= now - 1.0:
-            self._global.popleft()
-        if len(self._global) < self.global_per_sec:
+    @staticmethod
+    def _window_wait(window: deque[float], limit: int, now: float) -> float:
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) < limit:
             return 0.0
-        return self._global[0] + 1.0 - now
+        return window[0] + 1.0 - now
 
     def _bucket_wait(self, chat_id: int | str, now: float) -> float:
         tokens, last = self._buckets.get(chat_id, (self.burst, now))

@@ -90,6 +90,9 @@ class BotApiEmulator:
         self.callback_answers: list[dict[str, Any]] = []
         self.documents: list[tuple[int | str, str, bytes, dict[str, Any]]] = []
         self.count_429 = 0
+        self.count_paid = 0  # sends delivered on the paid broadcast lane
+        # The bot's Telegram Stars in tenths (a paid send costs 0.1 Star); None: never runs out.
+        self.star_tenths: int | None = None
         # Seconds each request waits before it is handled: the network between bot and Telegram.
         self.round_trip = 0.0
         self.stopping = False
@@ -172,10 +175,16 @@ class BotApiEmulator:
     # --- faults --------------------------------------------------------------------------
 
     def rate_limit(self, global_per_sec: int = 30, per_chat_per_sec: float = 1,
-                   group_per_min: int = 20, retry_after: int = 1, burst: float = 3) -> None:
+                   group_per_min: int = 20, retry_after: int = 1, burst: float = 3,
+                   paid_per_sec: int = 1000) -> None:
         """Answer 429 to sends over Telegram's limits (see RateLimiter for the model)."""
         self.limiter = RateLimiter(global_per_sec, per_chat_per_sec, group_per_min,
-                                   retry_after, burst)
+                                   retry_after, burst, paid_per_sec)
+
+    def stars(self, balance: float | None) -> None:
+        """Give the bot this many Stars for paid broadcasts (None: as many as it sends); a
+        paid send beyond them is refused as Telegram refuses it, 400 BALANCE_TOO_LOW."""
+        self.star_tenths = None if balance is None else round(balance * 10)
 
     def no_rate_limit(self) -> None:
         """Turn rate limiting off again."""
@@ -319,12 +328,19 @@ class BotApiEmulator:
         if response is None and chat_id in self.faults.blocked and (
                 is_send_method(method) or method == "sendChatAction"):
             response = api_error(403, "Forbidden: bot was blocked by the user")
+        paid = params.get("allow_paid_broadcast") is True and is_send_method(method)
+        if response is None and paid and self.star_tenths is not None and self.star_tenths < 1:
+            response = api_error(400, "Bad Request: BALANCE_TOO_LOW")
         if response is None and self.limiter is not None and is_send_method(method):
-            wait = self.limiter.check(chat_id, time.monotonic())
+            wait = self.limiter.check(chat_id, time.monotonic(), paid=paid)
             if wait is not None:
                 response = api_error(429, f"Too Many Requests: retry after {wait}", wait)
         if response is not None and response.status == 429:
             self.count_429 += 1
+        if response is None and paid:
+            self.count_paid += 1
+            if self.star_tenths is not None:
+                self.star_tenths -= 1
         return response
 
     async def _run(self, method: MethodSpec, params: dict[str, Any]) -> web.Response:
