@@ -313,9 +313,9 @@ async def test_what_waits_for_a_cadre_deactivated_meanwhile_is_withdrawn_not_sen
         "(deactivated)" in replies[-1].plain_text
 
 
-PAID_LINE = ("💫 So many go on Telegram's paid lane: up to 1000 a second instead of about "
-             "{minutes} min at the free rate, for up to {stars} Star(s) from the bot's balance. "
-             "Replies to people keep their own rate.")
+PAID_LINE = ("💫 So many recipients go on Telegram's paid lane: faster than the free rate "
+             "(about {minutes} min), and it leaves the free rate to the replies to cadres. It "
+             "costs up to {stars} Telegram Star(s) from the bot's balance.")
 
 
 def paid_broadcasts(harness, from_recipients: int) -> None:

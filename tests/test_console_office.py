@@ -235,12 +235,13 @@ async def test_the_confirm_page_states_the_paid_lane_and_its_stars_for_a_large_b
     large = await office.post("/console/office/broadcast/preview",
                               data={"csrf": csrf, "text": "通知", "audience": "role",
                                     "role": "cadre"})
-    assert ("💫 人数较多，将走电报的付费通道：每秒最多 1000 条，免费速度下约需 1 分钟；"
-            "费用最多 1 颗星星，从机器人的余额中扣除。") in text_of(large.text)
+    assert ("💫 收件人较多，将使用 Telegram 的付费发送，比免费速度（约需 1 分钟）快，"
+            "也不占用回复干部的额度。最多花费 1 颗 Telegram 星星，从机器人的余额中扣除。"
+            ) in text_of(large.text)
     small = await office.post("/console/office/broadcast/preview",
                               data={"csrf": csrf, "text": "通知", "audience": "unit",
                                     "unit": "财政"})
-    assert "将发送给 1 人" in text_of(small.text) and "付费通道" not in text_of(small.text)
+    assert "将发送给 1 人" in text_of(small.text) and "付费发送" not in text_of(small.text)
 
 
 async def test_a_broadcast_to_a_role_or_unit_and_a_notice_too_long_or_empty(harness, console):
