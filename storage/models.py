@@ -747,48 +747,41 @@ class ProblemTally(Base):
 
 
 class VisitWeek(Base):
-    """Visits of one Monday week and township by kind and household category: VisitTally's
-    days summed by week (storage.rollups), so a period's whole weeks read a seventh of the
-    rows. Same keys and placeholders as VisitTally."""
+    """The county's visits of one Monday week by kind and household category ("": none), kept
+    with each visit (storage.rollups): a county's period reads its whole weeks here, ~40 rows
+    a week instead of VisitTally's ~1,500. (A township reads VisitTally: its own rows.)"""
 
     __tablename__ = "visit_weeks"
     __table_args__ = ({"sqlite_with_rowid": False},)
     week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    township_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    has_village: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     household_category: Mapped[str] = mapped_column(String(24), primary_key=True)
     visits: Mapped[int] = mapped_column(Integer)
 
 
 class DisputeWeek(Base):
-    """Disputes opened in one Monday week (their opened_on) per township, whether they have a
-    village, category and status as it stands now (storage.rollups): /stats's disputes opened
-    in a period's whole weeks. township_id 0: the dispute has none."""
+    """The county's disputes opened in one Monday week (their opened_on) by category and status
+    as it stands now (storage.rollups): a county's period reads its whole weeks here."""
 
     __tablename__ = "dispute_weeks"
     __table_args__ = ({"sqlite_with_rowid": False},)
     week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    township_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    has_village: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     category: Mapped[str] = mapped_column(String(24), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     disputes: Mapped[int] = mapped_column(Integer)
 
 
 class ProblemDay(Base):
-    """Problems per UTC day, township and whether they have a village (storage.rollups), twice:
-    raised that day (`what` "raised": created_at's day, `status` "") and last stepped that day
-    in their current status (`what` "step": updated_at's day). A period's problems raised and
-    solved are its whole UTC days from here and the hours at either end from the problems'
-    indexes, so that no time zone is needed to keep them. township_id 0: none."""
+    """The county's problems per UTC day (storage.rollups), twice: raised that day (`what`
+    "raised": created_at's day, `status` "") and last stepped that day in their current status
+    (`what` "step": updated_at's day). A county's problems raised and solved in a period are
+    its whole UTC days from here and the hours at either end from the problems' indexes, so
+    that no time zone is needed to keep them."""
 
     __tablename__ = "problem_days"
     __table_args__ = ({"sqlite_with_rowid": False},)
     what: Mapped[str] = mapped_column(String(8), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    township_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    has_village: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     problems: Mapped[int] = mapped_column(Integer)
 

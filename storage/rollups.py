@@ -14,12 +14,15 @@ cadre and week and one per village and status:
   as 7-bit masks, so a part week at either end of a period is counted exactly (the bits of
   its days), and each cadre-week's compliance is one comparison; and whether the week's
   summary is in (so /stats counts summaries from the same rows).
-- `VisitWeek`: VisitTally by Monday week; `DisputeWeek`: disputes by the Monday week they were
-  opened, township, category and status. A period reads its whole weeks from these (a whole
-  campaign a seventh of the rows) and its part weeks from VisitTally or the disputes' index.
-- `ProblemDay`: problems per UTC day raised, and last stepped in their status. A period's
-  local days begin at an hour of a UTC day that depends on the time zone, which the hook does
-  not know: whole UTC days are read from here, the hours at either end from the problems.
+- `VisitWeek`: the county's visits by Monday week, kind and household category;
+  `DisputeWeek`: its disputes by the Monday week they were opened, category and status. A
+  county's period reads its whole weeks from these (~40 and ~25 rows a week) and its part
+  weeks from VisitTally or the disputes' index.
+- `ProblemDay`: the county's problems per UTC day raised, and last stepped in their status.
+  A period's local days begin at an hour of a UTC day that depends on the time zone, which the
+  hook does not know: whole UTC days are read from here, the hours at either end from the
+  problems. (A township's problems and disputes are read from its own index entries: fewer
+  than the county's rollup rows.)
 
 They are kept by an `after_flush` hook on every ORM session, in the transaction that writes
 the raw rows: whoever adds, changes or deletes a Visit, Problem, Dispute, Checkin or Summary
@@ -129,16 +132,13 @@ def _visit_key(day: dt.date, village_id: int | None, township_id: int | None, ki
             "household_category": category or NO_CATEGORY}
 
 
-def _visit_week_key(day: dt.date, village_id: int | None, township_id: int | None, kind: str,
-                    category: str | None) -> dict[str, Any]:
-    key = _visit_key(day, village_id, township_id, kind, category)
-    return {"week_start": monday_of(key.pop("day")), **key}
+def _visit_week_key(day: dt.date, kind: str, category: str | None) -> dict[str, Any]:
+    return {"week_start": monday_of(day), "kind": kind,
+            "household_category": category or NO_CATEGORY}
 
 
-def _dispute_key(opened_on: dt.date, village_id: int | None, township_id: int | None,
-                 category: str, status: str) -> dict[str, Any]:
-    return {"week_start": monday_of(opened_on), "township_id": township_id or NO_TOWNSHIP,
-            "has_village": village_id is not None, "category": category, "status": status}
+def _dispute_key(opened_on: dt.date, category: str, status: str) -> dict[str, Any]:
+    return {"week_start": monday_of(opened_on), "category": category, "status": status}
 
 
 def _problem_key(village_id: int | None, township_id: int | None, status: str) -> dict[str, Any]:
@@ -151,20 +151,12 @@ def utc_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date()
 
 
-def _problem_day_key(what: str, moment: dt.datetime, village_id: int | None,
-                     township_id: int | None, status: str) -> dict[str, Any]:
-    return {"what": what, "day": utc_day(moment), "township_id": township_id or NO_TOWNSHIP,
-            "has_village": village_id is not None, "status": status}
+def _raised_key(created_at: dt.datetime) -> dict[str, Any]:
+    return {"what": RAISED, "day": utc_day(created_at), "status": ""}
 
 
-def _raised_key(created_at: dt.datetime, village_id: int | None,
-                township_id: int | None) -> dict[str, Any]:
-    return _problem_day_key(RAISED, created_at, village_id, township_id, "")
-
-
-def _stepped_key(updated_at: dt.datetime, village_id: int | None, township_id: int | None,
-                 status: str) -> dict[str, Any]:
-    return _problem_day_key(STEPPED, updated_at, village_id, township_id, status)
+def _stepped_key(updated_at: dt.datetime, status: str) -> dict[str, Any]:
+    return {"what": STEPPED, "day": utc_day(updated_at), "status": status}
 
 
 # Records that make a CheckinWeek: the fields it is counted from (person, day, ...).
@@ -178,13 +170,11 @@ _VISIT = ("day", "village_id", "township_id", "kind", "household_category")
 _Counted = tuple[Any, str, tuple[str, ...], Callable[..., dict[str, Any]]]
 _COUNTED: dict[type, tuple[_Counted, ...]] = {
     Visit: ((VisitTally, "visits", _VISIT, _visit_key),
-            (VisitWeek, "visits", _VISIT, _visit_week_key)),
+            (VisitWeek, "visits", ("day", "kind", "household_category"), _visit_week_key)),
     Problem: ((ProblemTally, "problems", ("village_id", "township_id", "status"), _problem_key),
-              (ProblemDay, "problems", ("created_at", "village_id", "township_id"), _raised_key),
-              (ProblemDay, "problems", ("updated_at", "village_id", "township_id", "status"),
-               _stepped_key)),
-    Dispute: ((DisputeWeek, "disputes",
-               ("opened_on", "village_id", "township_id", "category", "status"), _dispute_key),),
+              (ProblemDay, "problems", ("created_at",), _raised_key),
+              (ProblemDay, "problems", ("updated_at", "status"), _stepped_key)),
+    Dispute: ((DisputeWeek, "disputes", ("opened_on", "category", "status"), _dispute_key),),
 }
 
 
@@ -313,16 +303,6 @@ def _visit_tallies() -> Insert:
     return insert(VisitTally).from_select(columns, rows)
 
 
-def _visit_weeks(days: Iterable[Any]) -> list[dict[str, Any]]:
-    """VisitWeek's rows from VisitTally's."""
-    weeks: Counter[tuple[Any, ...]] = Counter()
-    for day, *key, visits in days:
-        weeks[(monday_of(day), *key)] += visits
-    return [{"week_start": monday, "township_id": township, "has_village": placed, "kind": kind,
-             "household_category": category, "visits": visits}
-            for (monday, township, placed, kind, category), visits in weeks.items()]
-
-
 def _tallied(rows: Iterable[Any], make: Callable[..., dict[str, Any]],
              column: str) -> list[dict[str, Any]]:
     """Tally rows from raw rows (their key's fields, then how many)."""
@@ -332,20 +312,10 @@ def _tallied(rows: Iterable[Any], make: Callable[..., dict[str, Any]],
     return [{**dict(key), column: count} for key, count in counts.items()]
 
 
-def _dispute_weeks(conn: Connection) -> list[dict[str, Any]]:
-    fields = (Dispute.opened_on, Dispute.village_id, Dispute.township_id, Dispute.category,
-              Dispute.status)
-    rows = conn.execute(select(*fields, func.count()).group_by(*fields))
-    return _tallied(rows, _dispute_key, "disputes")
-
-
-def _problem_days(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(Problem.created_at, Problem.updated_at, Problem.village_id,
-                               Problem.township_id, Problem.status)).all()
-    raised = ((created, village, town, 1) for created, _, village, town, _ in rows)
-    stepped = ((updated, village, town, status, 1) for _, updated, village, town, status in rows)
-    return (_tallied(raised, _raised_key, "problems")
-            + _tallied(stepped, _stepped_key, "problems"))
+def _grouped(conn: Connection, make: Callable[..., dict[str, Any]], column: str,
+             *fields: Any) -> list[dict[str, Any]]:
+    """A tally's rows counted from the records grouped by the fields its key is made of."""
+    return _tallied(conn.execute(select(*fields, func.count()).group_by(*fields)), make, column)
 
 
 def _problem_tallies() -> Insert:
@@ -385,12 +355,13 @@ def rebuild_sync(conn: Connection) -> None:
     for model in (VisitTally, VisitWeek, ProblemTally, ProblemDay, DisputeWeek, CheckinWeek):
         conn.execute(delete(model))
     conn.execute(_visit_tallies())
-    _insert(conn, VisitWeek, _visit_weeks(conn.execute(select(
-        VisitTally.day, VisitTally.township_id, VisitTally.has_village, VisitTally.kind,
-        VisitTally.household_category, VisitTally.visits))))
+    _insert(conn, VisitWeek, _grouped(conn, _visit_week_key, "visits", Visit.day, Visit.kind,
+                                      Visit.household_category))
     conn.execute(_problem_tallies())
-    _insert(conn, ProblemDay, _problem_days(conn))
-    _insert(conn, DisputeWeek, _dispute_weeks(conn))
+    _insert(conn, ProblemDay, _grouped(conn, _raised_key, "problems", Problem.created_at)
+            + _grouped(conn, _stepped_key, "problems", Problem.updated_at, Problem.status))
+    _insert(conn, DisputeWeek, _grouped(conn, _dispute_key, "disputes", Dispute.opened_on,
+                                        Dispute.category, Dispute.status))
     rows: Any = conn.execute(union_all(_CHECKINS, _SUMMARIES)).all()
     _insert(conn, CheckinWeek, checkin_weeks((pid, day, inside) for pid, day, inside in rows))
 

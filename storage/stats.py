@@ -6,11 +6,11 @@ first, so the county costs the same handful of queries as one village. Visits, c
 weekly summaries and the problem ledger by status are read from the rollups of
 storage.rollups (visits per day and township, one row per cadre and week, problems per village
 and status), kept with every write: a county's week reads ~1,500 + 2,000 rows instead of
-~53,000, a whole campaign ~20,000 + 28,000 instead of ~670,000. The visits, the disputes opened
-and the problems raised and solved of a county's or a township's period read its whole weeks
-(whole UTC days for the problems) from the weekly rollups and only the days at either end
-from the daily tallies or the rows. A village's visits, disputes and problems are read from
-its raw rows (a few dozen a week).
+~53,000. The county's visits, disputes opened and problems raised and solved read a period's
+whole weeks (whole UTC days for the problems) from the county's weekly rollups and only the
+days at either end from the daily tallies or the rows. A village's visits, disputes and
+problems are read from its raw rows (a few dozen a week), a township's disputes and problems
+from its own index entries.
 
 Scope: figures about records (visits, disputes, problems, help) follow the village and township
 written on each record, as every other query does; figures about people (check-ins, days in
@@ -244,7 +244,14 @@ async def _visits(session: AsyncSession, stats: Stats, scope: Scope) -> None:
                  .where(Visit.day >= stats.start, Visit.day <= stats.end,
                         *record_scope(Visit, scope))
                  .group_by(Visit.kind, Visit.household_category))
-    else:  # the rollups: the whole weeks' tallies, and the days' of the part weeks
+    elif scope.township_id is not None:  # the day tallies: its rows with a village
+        query = (select(VisitTally.kind, VisitTally.household_category,
+                        func.sum(VisitTally.visits))
+                 .where(VisitTally.day >= stats.start, VisitTally.day <= stats.end,
+                        VisitTally.township_id == scope.township_id,
+                        VisitTally.has_village.is_(True))
+                 .group_by(VisitTally.kind, VisitTally.household_category))
+    else:  # the county: its whole weeks' rollup, and the day tallies of the part weeks
         whole, parts = split_weeks(stats.start, stats.end)
         spans: list[tuple[Any, Any, tuple[dt.date, dt.date]]] = [
             (VisitTally, VisitTally.day, part) for part in parts]
@@ -252,8 +259,7 @@ async def _visits(session: AsyncSession, stats: Stats, scope: Scope) -> None:
             spans.append((VisitWeek, VisitWeek.week_start, whole))
         counted = union_all(*(
             select(tally.kind, tally.household_category, tally.visits)
-            .where(day >= first, day <= last, *_tally_place(tally, scope))
-            for tally, day, (first, last) in spans)).subquery()
+            .where(day >= first, day <= last) for tally, day, (first, last) in spans)).subquery()
         query = (select(counted.c.kind, counted.c.household_category,
                         func.sum(counted.c.visits))
                  .group_by(counted.c.kind, counted.c.household_category))
@@ -264,14 +270,6 @@ async def _visits(session: AsyncSession, stats: Stats, scope: Scope) -> None:
         if category not in (None, NO_CATEGORY):
             stats.visits_by_category[category] = (
                 stats.visits_by_category.get(category, 0) + int(count))
-
-
-def _tally_place(tally: Any, scope: Scope) -> list[ColumnElement[bool]]:
-    """A rollup's rows inside a county's or township's scope: a township's keep only records
-    with a village, as record_scope does."""
-    if scope.township_id is None:
-        return []
-    return [tally.township_id == scope.township_id, tally.has_village.is_(True)]
 
 
 def _week_rows(scope: Scope, weeks: list[WeekCompliance], start: dt.date, end: dt.date) -> Any:
@@ -374,11 +372,11 @@ async def _excused(session: AsyncSession, stats: Stats, scope: Scope,
 async def _disputes(
     session: AsyncSession, stats: Stats, scope: Scope, overdue: ColumnElement[bool]
 ) -> None:
-    # Two queries: the period's new disputes (a village's from its rows, a county's or a
-    # township's whole weeks from the rollup and the part weeks' days from the rows' covering
+    # Two queries: the period's new disputes (a village's or a township's from its rows, the
+    # county's whole weeks from the rollup and the part weeks' days from the rows' covering
     # index, migration 0010), and the ones open now (read whatever the period).
-    whole, parts = (None, [(stats.start, stats.end)]) if scope.village_id is not None else (
-        split_weeks(stats.start, stats.end))
+    whole, parts = split_weeks(stats.start, stats.end) if scope.kind == "county" else (
+        None, [(stats.start, stats.end)])
     counts = [select(Dispute.category, Dispute.status, func.count())
               .where(Dispute.opened_on >= first, Dispute.opened_on <= last,
                      *record_scope(Dispute, scope))
@@ -386,8 +384,7 @@ async def _disputes(
     if whole is not None:
         counts.append(select(DisputeWeek.category, DisputeWeek.status, DisputeWeek.disputes)
                       .where(DisputeWeek.week_start >= whole[0],
-                             DisputeWeek.week_start <= whole[1],
-                             *_tally_place(DisputeWeek, scope)))
+                             DisputeWeek.week_start <= whole[1]))
     rows = (await session.execute(union_all(*counts))).all()
     for category, status, new in rows:
         if not new:  # a rollup's key that every dispute has left
@@ -401,14 +398,14 @@ async def _disputes(
     stats.disputes_open, stats.disputes_overdue = int(open_), int(late)
 
 
-def _utc_days(low: dt.datetime, high: dt.datetime, village: bool) -> tuple[
+def _utc_days(low: dt.datetime, high: dt.datetime, county: bool) -> tuple[
         tuple[dt.date, dt.date] | None, list[tuple[dt.datetime, dt.datetime]]]:
-    """The whole UTC days from `low` to `high` (first and last, None: none or a village's,
-    which reads its few rows) and the hours before and after them."""
+    """The whole UTC days from `low` to `high` (first and last; None: none, or not the county,
+    whose places read their own index entries) and the hours before and after them."""
     first = dt.datetime.combine(low.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
     first += dt.timedelta(days=1) if first < low else dt.timedelta()
     after = dt.datetime.combine(high.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
-    if village or first >= after:
+    if not county or first >= after:
         return None, [(low, high)]
     return (first.date(), after.date() - dt.timedelta(days=1)), [
         (a, b) for a, b in ((low, first), (after, high)) if a < b]
@@ -416,7 +413,7 @@ def _utc_days(low: dt.datetime, high: dt.datetime, village: bool) -> tuple[
 
 async def _problems(session: AsyncSession, stats: Stats, scope: Scope, tz: dt.tzinfo) -> None:
     low, high = local_bounds(stats.start, tz, days=(stats.end - stats.start).days + 1)
-    whole, hours = _utc_days(low, high, scope.village_id is not None)
+    whole, hours = _utc_days(low, high, scope.kind == "county")
     place = record_scope(Problem, scope)
     # Each count read from its own index (an OR would read every problem): the hours at
     # either end from the problems' rows, the whole UTC days between from the rollup.
@@ -427,8 +424,7 @@ async def _problems(session: AsyncSession, stats: Stats, scope: Scope, tz: dt.tz
               .where(Problem.status.in_(SOLVED), Problem.updated_at >= a,
                      Problem.updated_at < b, *place) for a, b in hours]
     if whole is not None:
-        days = [ProblemDay.day >= whole[0], ProblemDay.day <= whole[1],
-                *_tally_place(ProblemDay, scope)]
+        days = [ProblemDay.day >= whole[0], ProblemDay.day <= whole[1]]
         total = func.coalesce(func.sum(ProblemDay.problems), 0)
         raised.append(select(total).where(ProblemDay.what == RAISED, *days))
         solved.append(select(total).where(ProblemDay.what == STEPPED,

@@ -75,8 +75,8 @@ DISPUTES = [  # who, day offset, category, steps
     ("赵强", 9, "accident", ["mediate", "resolve"]), ("孙丽", 13, "land", []),
 ]
 # Local moments the problems are moved to: around local and UTC midnights (UTC+8).
-MOMENTS = [(0, dt.time(0, 30)), (0, dt.time(7, 59)), (0, dt.time(8, 1)), (6, dt.time(23, 50)),
-           (3, dt.time(12)), (7, dt.time(0, 5)), (-1, dt.time(23, 59)), (9, dt.time(15))]
+MOMENTS = [(-1, dt.time(23, 59)), (0, dt.time(0, 30)), (0, dt.time(7, 59)), (6, dt.time(23, 50)),
+           (0, dt.time(8, 1)), (7, dt.time(0, 5)), (3, dt.time(12)), (9, dt.time(15))]
 ROLLUPS = (VisitTally, VisitWeek, CheckinWeek, ProblemTally, ProblemDay, DisputeWeek)
 
 
