@@ -746,6 +746,46 @@ class ProblemTally(Base):
     problems: Mapped[int] = mapped_column(Integer)
 
 
+class VisitWeek(Base):
+    """The county's visits of one Monday week by kind and household category ("": none), kept
+    with each visit (storage.rollups): a county's period reads its whole weeks here, ~40 rows
+    a week instead of VisitTally's ~1,500. (A township reads VisitTally: its own rows.)"""
+
+    __tablename__ = "visit_weeks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    household_category: Mapped[str] = mapped_column(String(24), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer)
+
+
+class DisputeWeek(Base):
+    """The county's disputes opened in one Monday week (their opened_on) by category and status
+    as it stands now (storage.rollups): a county's period reads its whole weeks here."""
+
+    __tablename__ = "dispute_weeks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(24), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    disputes: Mapped[int] = mapped_column(Integer)
+
+
+class ProblemDay(Base):
+    """The county's problems per UTC day (storage.rollups), twice: raised that day (`what`
+    "raised": created_at's day, `status` "") and last stepped that day in their current status
+    (`what` "step": updated_at's day). A county's problems raised and solved in a period are
+    its whole UTC days from here and the hours at either end from the problems' indexes, so
+    that no time zone is needed to keep them."""
+
+    __tablename__ = "problem_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    what: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    problems: Mapped[int] = mapped_column(Integer)
+
+
 # A township's problems raised (created_at) and solved (status, updated_at) in a period, and
 # its open disputes, read from the township's own entries (migration 0011): /stats for a
 # township read every problem or open dispute of the county and filtered them.

@@ -1,5 +1,5 @@
-"""Rollups for /stats: visits per day and township, check-ins per cadre and week, the problem
-ledger per village and status.
+"""Rollups for /stats: visits per day and week and township, check-ins per cadre and week, the
+problem ledger per village and status, disputes opened per week, problems per UTC day.
 
 A county's figures over a week at 500,000 visits cost ~50 ms of index reads over the raw rows
 (a week's ~39,000 visits and ~14,000 check-ins, every problem of the ledger), and a whole
@@ -14,16 +14,25 @@ cadre and week and one per village and status:
   as 7-bit masks, so a part week at either end of a period is counted exactly (the bits of
   its days), and each cadre-week's compliance is one comparison; and whether the week's
   summary is in (so /stats counts summaries from the same rows).
+- `VisitWeek`: the county's visits by Monday week, kind and household category;
+  `DisputeWeek`: its disputes by the Monday week they were opened, category and status. A
+  county's period reads its whole weeks from these (~40 and ~25 rows a week) and its part
+  weeks from VisitTally or the disputes' index.
+- `ProblemDay`: the county's problems per UTC day raised, and last stepped in their status.
+  A period's local days begin at an hour of a UTC day that depends on the time zone, which the
+  hook does not know: whole UTC days are read from here, the hours at either end from the
+  problems. (A township's problems and disputes are read from its own index entries: fewer
+  than the county's rollup rows.)
 
 They are kept by an `after_flush` hook on every ORM session, in the transaction that writes
-the raw rows: whoever adds, changes or deletes a Visit, Problem, Checkin or Summary through
-the ORM (today storage.visits.add_visit, storage.problems' raise and steps,
-storage.checkins.check_in, storage.summaries, tests' fixtures, a later correction) updates
-them without knowing about them — a visit or a problem counts in or out of its tally (one
-upsert per key that changed), a check-in's day or a summary is set in (or cleared from) its
-cadre's week (one upsert: the bit, and the counts from the bit as it was). Core bulk writes
-bypass the hook: after them, `rebuild` (the benchmark generator; migration 0011 backfilled with
-a frozen copy of its statements).
+the raw rows: whoever adds, changes or deletes a Visit, Problem, Dispute, Checkin or Summary
+through the ORM (today storage.visits.add_visit, storage.problems' raise and steps,
+storage.disputes, storage.checkins.check_in, storage.summaries, tests' fixtures, a later
+correction) updates them without knowing about them — a visit, problem or dispute counts in
+or out of its tallies (one upsert per key that changed), a check-in's day or a summary is set
+in (or cleared from) its cadre's week (one upsert: the bit, and the counts from the bit as it
+was). Core bulk writes bypass the hook: after them, `rebuild` (the benchmark generator;
+migrations 0011 and 0029 filled them with a frozen copy of its statements).
 A roster move changes no rollup: they keep each record's own village and township, and
 people's figures join the cadre's current placement at read time.
 """
@@ -57,17 +66,22 @@ from sqlalchemy.orm import Session
 from storage.models import (
     Checkin,
     CheckinWeek,
+    Dispute,
+    DisputeWeek,
     Problem,
+    ProblemDay,
     ProblemTally,
     Summary,
     Visit,
     VisitTally,
+    VisitWeek,
 )
 
 WHOLE_WEEK = 0b1111111
 NO_TOWNSHIP = 0  # VisitTally.township_id of a visit without one
 NO_CATEGORY = ""  # VisitTally.household_category of a visit without one
 NO_PLACE = 0  # ProblemTally.village_id / township_id of a problem without one
+RAISED, STEPPED = "raised", "step"  # ProblemDay.what: by created_at, by updated_at and status
 _CHECKINS = select(Checkin.person_id, Checkin.day, Checkin.in_village)
 # A week's summary, as a row like a check-in's whose in_village is NULL.
 _SUMMARIES = select(Summary.person_id, Summary.week_start, null())
@@ -76,6 +90,19 @@ _SUMMARIES = select(Summary.person_id, Summary.week_start, null())
 def monday_of(day: dt.date) -> dt.date:
     """The Monday of a day's week."""
     return day - dt.timedelta(days=day.weekday())
+
+
+def split_weeks(start: dt.date, end: dt.date) -> tuple[
+        tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
+    """A period as its whole Monday weeks (the first and last Monday, None: none) and the
+    days before and after them (first and last day of each part, inclusive)."""
+    first = start + dt.timedelta(days=-start.weekday() % 7)
+    last = end - dt.timedelta(days=(end.weekday() + 1) % 7) - dt.timedelta(days=6)
+    if first > last:
+        return None, [(start, end)]
+    parts = [(start, first - dt.timedelta(days=1))] if start < first else []
+    after = last + dt.timedelta(days=7)
+    return (first, last), parts + ([(after, end)] if after <= end else [])
 
 
 def day_mask(start: dt.date, end: dt.date, monday: dt.date) -> int:
@@ -105,9 +132,31 @@ def _visit_key(day: dt.date, village_id: int | None, township_id: int | None, ki
             "household_category": category or NO_CATEGORY}
 
 
+def _visit_week_key(day: dt.date, kind: str, category: str | None) -> dict[str, Any]:
+    return {"week_start": monday_of(day), "kind": kind,
+            "household_category": category or NO_CATEGORY}
+
+
+def _dispute_key(opened_on: dt.date, category: str, status: str) -> dict[str, Any]:
+    return {"week_start": monday_of(opened_on), "category": category, "status": status}
+
+
 def _problem_key(village_id: int | None, township_id: int | None, status: str) -> dict[str, Any]:
     return {"village_id": village_id or NO_PLACE, "township_id": township_id or NO_PLACE,
             "status": status}
+
+
+def utc_day(moment: dt.datetime) -> dt.date:
+    """The UTC day of an aware moment (ProblemDay's day)."""
+    return moment.astimezone(dt.UTC).date()
+
+
+def _raised_key(created_at: dt.datetime) -> dict[str, Any]:
+    return {"what": RAISED, "day": utc_day(created_at), "status": ""}
+
+
+def _stepped_key(updated_at: dt.datetime, status: str) -> dict[str, Any]:
+    return {"what": STEPPED, "day": utc_day(updated_at), "status": status}
 
 
 # Records that make a CheckinWeek: the fields it is counted from (person, day, ...).
@@ -115,12 +164,17 @@ _WEEKLY: dict[type, tuple[str, ...]] = {
     Checkin: ("person_id", "day", "in_village"), Summary: ("person_id", "week_start"),
 }
 
-# A counted record: its tally, the tally's count column, the record's fields the key is made
-# of, and how.
-_COUNTED: dict[type, tuple[Any, str, tuple[str, ...], Callable[..., dict[str, Any]]]] = {
-    Visit: (VisitTally, "visits",
-            ("day", "village_id", "township_id", "kind", "household_category"), _visit_key),
-    Problem: (ProblemTally, "problems", ("village_id", "township_id", "status"), _problem_key),
+_VISIT = ("day", "village_id", "township_id", "kind", "household_category")
+# A counted record's tallies: each the tally, its count column, the record's fields the key is
+# made of, and how.
+_Counted = tuple[Any, str, tuple[str, ...], Callable[..., dict[str, Any]]]
+_COUNTED: dict[type, tuple[_Counted, ...]] = {
+    Visit: ((VisitTally, "visits", _VISIT, _visit_key),
+            (VisitWeek, "visits", ("day", "kind", "household_category"), _visit_week_key)),
+    Problem: ((ProblemTally, "problems", ("village_id", "township_id", "status"), _problem_key),
+              (ProblemDay, "problems", ("created_at",), _raised_key),
+              (ProblemDay, "problems", ("updated_at", "status"), _stepped_key)),
+    Dispute: ((DisputeWeek, "disputes", ("opened_on", "category", "status"), _dispute_key),),
 }
 
 
@@ -139,18 +193,19 @@ def _key_of(obj: Any, fields: tuple[str, ...], make: Callable[..., dict[str, Any
     return tuple(make(*values).items())
 
 
-def _deltas(session: Session) -> Counter[tuple[type, tuple[tuple[str, Any], ...]]]:
-    deltas: Counter[tuple[type, tuple[tuple[str, Any], ...]]] = Counter()
+_Deltas = Counter[tuple[Any, str, tuple[tuple[str, Any], ...]]]  # (tally, column, key): +/-
+
+
+def _deltas(session: Session) -> _Deltas:
+    deltas: _Deltas = Counter()
     changes = [(obj, 1, False) for obj in session.new]
     changes += [(obj, -1, True) for obj in session.deleted]
     changes += [change for obj in session.dirty
                 if type(obj) in _COUNTED and session.is_modified(obj)
                 for change in ((obj, -1, True), (obj, 1, False))]
     for obj, sign, before in changes:
-        counted = _COUNTED.get(type(obj))
-        if counted is not None:
-            _, _, fields, make = counted
-            deltas[type(obj), _key_of(obj, fields, make, before)] += sign
+        for tally, column, fields, make in _COUNTED.get(type(obj), ()):
+            deltas[tally, column, _key_of(obj, fields, make, before)] += sign
     return deltas
 
 
@@ -182,13 +237,12 @@ def _week_changes(session: Session) -> list[tuple[int, dt.date, str, bool | None
     return cleared + set_
 
 
-def _count(conn: Connection, deltas: Counter[tuple[type, tuple[tuple[str, Any], ...]]]) -> None:
+def _count(conn: Connection, deltas: _Deltas) -> None:
     # In one order (PostgreSQL locks each tally row it updates until the commit: two
     # transactions taking the same rows in different orders could deadlock).
-    for (model, key), delta in sorted(deltas.items(), key=lambda d: (d[0][0].__name__,
-                                                                     repr(d[0][1]))):
+    for (tally, column, key), delta in sorted(deltas.items(), key=lambda d: (
+            d[0][0].__name__, repr(d[0][2]))):
         if delta:
-            tally, column, _, _ = _COUNTED[model]
             stmt = _upsert(conn, tally).values({**dict(key), column: delta})
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=[name for name, _ in key],
@@ -249,6 +303,21 @@ def _visit_tallies() -> Insert:
     return insert(VisitTally).from_select(columns, rows)
 
 
+def _tallied(rows: Iterable[Any], make: Callable[..., dict[str, Any]],
+             column: str) -> list[dict[str, Any]]:
+    """Tally rows from raw rows (their key's fields, then how many)."""
+    counts: Counter[tuple[tuple[str, Any], ...]] = Counter()
+    for *fields, count in rows:
+        counts[tuple(make(*fields).items())] += count
+    return [{**dict(key), column: count} for key, count in counts.items()]
+
+
+def _grouped(conn: Connection, make: Callable[..., dict[str, Any]], column: str,
+             *fields: Any) -> list[dict[str, Any]]:
+    """A tally's rows counted from the records grouped by the fields its key is made of."""
+    return _tallied(conn.execute(select(*fields, func.count()).group_by(*fields)), make, column)
+
+
 def _problem_tallies() -> Insert:
     village = func.coalesce(Problem.village_id, NO_PLACE)
     township = func.coalesce(Problem.township_id, NO_PLACE)
@@ -283,14 +352,23 @@ _CHUNK = 5_000
 
 def rebuild_sync(conn: Connection) -> None:
     """Rebuild the rollups from the raw rows, in a sync connection's transaction."""
-    for model in (VisitTally, ProblemTally, CheckinWeek):
+    for model in (VisitTally, VisitWeek, ProblemTally, ProblemDay, DisputeWeek, CheckinWeek):
         conn.execute(delete(model))
     conn.execute(_visit_tallies())
+    _insert(conn, VisitWeek, _grouped(conn, _visit_week_key, "visits", Visit.day, Visit.kind,
+                                      Visit.household_category))
     conn.execute(_problem_tallies())
+    _insert(conn, ProblemDay, _grouped(conn, _raised_key, "problems", Problem.created_at)
+            + _grouped(conn, _stepped_key, "problems", Problem.updated_at, Problem.status))
+    _insert(conn, DisputeWeek, _grouped(conn, _dispute_key, "disputes", Dispute.opened_on,
+                                        Dispute.category, Dispute.status))
     rows: Any = conn.execute(union_all(_CHECKINS, _SUMMARIES)).all()
-    weeks = checkin_weeks((pid, day, inside) for pid, day, inside in rows)
-    for i in range(0, len(weeks), _CHUNK):
-        conn.execute(insert(CheckinWeek), weeks[i:i + _CHUNK])
+    _insert(conn, CheckinWeek, checkin_weeks((pid, day, inside) for pid, day, inside in rows))
+
+
+def _insert(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(insert(model), rows[i:i + _CHUNK])
 
 
 async def rebuild(conn: AsyncConnection) -> None:

@@ -6,8 +6,11 @@ first, so the county costs the same handful of queries as one village. Visits, c
 weekly summaries and the problem ledger by status are read from the rollups of
 storage.rollups (visits per day and township, one row per cadre and week, problems per village
 and status), kept with every write: a county's week reads ~1,500 + 2,000 rows instead of
-~53,000, a whole campaign ~20,000 + 28,000 instead of ~670,000. A village's visits are read
-from its raw rows (a few dozen a week).
+~53,000. The county's visits, disputes opened and problems raised and solved read a period's
+whole weeks (whole UTC days for the problems) from the county's weekly rollups and only the
+days at either end from the daily tallies or the rows. A village's visits, disputes and
+problems are read from its raw rows (a few dozen a week), a township's disputes and problems
+from its own index entries.
 
 Scope: figures about records (visits, disputes, problems, help) follow the village and township
 written on each record, as every other query does; figures about people (check-ins, days in
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import leave
@@ -42,17 +45,28 @@ from storage.figures import SOLVED, local_bounds, overdue_condition
 from storage.models import (
     CheckinWeek,
     Dispute,
+    DisputeWeek,
     Person,
     Problem,
+    ProblemDay,
     Township,
     Village,
     Visit,
     VisitTally,
+    VisitWeek,
 )
 from storage.problems import status_counts as problem_status_counts
 from storage.publicity import PublicityTotals, publicity_totals
 from storage.rectification import RectificationTotals, rectification_totals
-from storage.rollups import NO_CATEGORY, WHOLE_WEEK, bits_in, day_mask
+from storage.rollups import (
+    NO_CATEGORY,
+    RAISED,
+    STEPPED,
+    WHOLE_WEEK,
+    bits_in,
+    day_mask,
+    split_weeks,
+)
 from storage.scope import Scope
 from storage.stats_lists import (
     CadrePairs,
@@ -230,13 +244,25 @@ async def _visits(session: AsyncSession, stats: Stats, scope: Scope) -> None:
                  .where(Visit.day >= stats.start, Visit.day <= stats.end,
                         *record_scope(Visit, scope))
                  .group_by(Visit.kind, Visit.household_category))
-    else:  # the tallies (storage.rollups): a township's keep only visits with a village
-        place = ([VisitTally.township_id == scope.township_id, VisitTally.has_village.is_(True)]
-                 if scope.township_id is not None else [])
+    elif scope.township_id is not None:  # the day tallies: its rows with a village
         query = (select(VisitTally.kind, VisitTally.household_category,
                         func.sum(VisitTally.visits))
-                 .where(VisitTally.day >= stats.start, VisitTally.day <= stats.end, *place)
+                 .where(VisitTally.day >= stats.start, VisitTally.day <= stats.end,
+                        VisitTally.township_id == scope.township_id,
+                        VisitTally.has_village.is_(True))
                  .group_by(VisitTally.kind, VisitTally.household_category))
+    else:  # the county: its whole weeks' rollup, and the day tallies of the part weeks
+        whole, parts = split_weeks(stats.start, stats.end)
+        spans: list[tuple[Any, Any, tuple[dt.date, dt.date]]] = [
+            (VisitTally, VisitTally.day, part) for part in parts]
+        if whole is not None:
+            spans.append((VisitWeek, VisitWeek.week_start, whole))
+        counted = union_all(*(
+            select(tally.kind, tally.household_category, tally.visits)
+            .where(day >= first, day <= last) for tally, day, (first, last) in spans)).subquery()
+        query = (select(counted.c.kind, counted.c.household_category,
+                        func.sum(counted.c.visits))
+                 .group_by(counted.c.kind, counted.c.household_category))
     for kind, category, count in (await session.execute(query)).all():
         if not count:
             continue
@@ -346,15 +372,23 @@ async def _excused(session: AsyncSession, stats: Stats, scope: Scope,
 async def _disputes(
     session: AsyncSession, stats: Stats, scope: Scope, overdue: ColumnElement[bool]
 ) -> None:
-    # Two queries, each answered from its own covering index (migration 0010): the period's
-    # new disputes, and the ones open now (read whatever the period).
-    rows = (await session.execute(
-        select(Dispute.category, Dispute.status, func.count())
-        .where(Dispute.opened_on >= stats.start, Dispute.opened_on <= stats.end,
-               *record_scope(Dispute, scope))
-        .group_by(Dispute.category, Dispute.status)
-    )).all()
+    # Two queries: the period's new disputes (a village's or a township's from its rows, the
+    # county's whole weeks from the rollup and the part weeks' days from the rows' covering
+    # index, migration 0010), and the ones open now (read whatever the period).
+    whole, parts = split_weeks(stats.start, stats.end) if scope.kind == "county" else (
+        None, [(stats.start, stats.end)])
+    counts = [select(Dispute.category, Dispute.status, func.count())
+              .where(Dispute.opened_on >= first, Dispute.opened_on <= last,
+                     *record_scope(Dispute, scope))
+              .group_by(Dispute.category, Dispute.status) for first, last in parts]
+    if whole is not None:
+        counts.append(select(DisputeWeek.category, DisputeWeek.status, DisputeWeek.disputes)
+                      .where(DisputeWeek.week_start >= whole[0],
+                             DisputeWeek.week_start <= whole[1]))
+    rows = (await session.execute(union_all(*counts))).all()
     for category, status, new in rows:
+        if not new:  # a rollup's key that every dispute has left
+            continue
         stats.disputes_by_status[status] = stats.disputes_by_status.get(status, 0) + new
         stats.disputes_by_category[category] = stats.disputes_by_category.get(category, 0) + new
     open_, late = (await session.execute(
@@ -364,17 +398,40 @@ async def _disputes(
     stats.disputes_open, stats.disputes_overdue = int(open_), int(late)
 
 
+def _utc_days(low: dt.datetime, high: dt.datetime, county: bool) -> tuple[
+        tuple[dt.date, dt.date] | None, list[tuple[dt.datetime, dt.datetime]]]:
+    """The whole UTC days from `low` to `high` (first and last; None: none, or not the county,
+    whose places read their own index entries) and the hours before and after them."""
+    first = dt.datetime.combine(low.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
+    first += dt.timedelta(days=1) if first < low else dt.timedelta()
+    after = dt.datetime.combine(high.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
+    if not county or first >= after:
+        return None, [(low, high)]
+    return (first.date(), after.date() - dt.timedelta(days=1)), [
+        (a, b) for a, b in ((low, first), (after, high)) if a < b]
+
+
 async def _problems(session: AsyncSession, stats: Stats, scope: Scope, tz: dt.tzinfo) -> None:
     low, high = local_bounds(stats.start, tz, days=(stats.end - stats.start).days + 1)
-    raised = and_(Problem.created_at >= low, Problem.created_at < high)
-    solved = and_(Problem.status.in_(SOLVED), Problem.updated_at >= low, Problem.updated_at < high)
+    whole, hours = _utc_days(low, high, scope.kind == "county")
     place = record_scope(Problem, scope)
-    # Two counts, each read from its own index (an OR of the two would read every problem).
-    new, done = (await session.execute(select(
-        select(func.count()).select_from(Problem).where(raised, *place).scalar_subquery(),
-        select(func.count()).select_from(Problem).where(solved, *place).scalar_subquery(),
-    ))).one()
-    stats.problems_raised, stats.problems_solved = int(new), int(done)
+    # Each count read from its own index (an OR would read every problem): the hours at
+    # either end from the problems' rows, the whole UTC days between from the rollup.
+    raised = [select(func.count()).select_from(Problem)
+              .where(Problem.created_at >= a, Problem.created_at < b, *place)
+              for a, b in hours]
+    solved = [select(func.count()).select_from(Problem)
+              .where(Problem.status.in_(SOLVED), Problem.updated_at >= a,
+                     Problem.updated_at < b, *place) for a, b in hours]
+    if whole is not None:
+        days = [ProblemDay.day >= whole[0], ProblemDay.day <= whole[1]]
+        total = func.coalesce(func.sum(ProblemDay.problems), 0)
+        raised.append(select(total).where(ProblemDay.what == RAISED, *days))
+        solved.append(select(total).where(ProblemDay.what == STEPPED,
+                                          ProblemDay.status.in_(SOLVED), *days))
+    counts = (await session.execute(select(*(q.scalar_subquery() for q in raised + solved)))).one()
+    stats.problems_raised = sum(int(n) for n in counts[:len(raised)])
+    stats.problems_solved = sum(int(n) for n in counts[len(raised):])
 
 
 def _filters(scope: Scope) -> dict[str, Any]:

@@ -1,36 +1,47 @@
 """/stats's rollups (storage.rollups) against the raw rows they count.
 
-Visits, problems, check-ins and weekly summaries are written the way the bot writes them
-(storage.visits.add_visit with and without a problem, the problems' steps, storage.checkins.
-check_in, a check-in corrected from in to away and back, storage.summaries.submit_summary and
-a correction), then edited and deleted through the
-ORM as a later correction would, and a cadre is moved by a roster import. After every step,
-/stats's figures for the county, a township and a village over whole and part weeks, and the
-ledger's counts by status and overdue, equal counts made here from the raw rows, and the
-rollups kept write by write equal the rollups rebuilt from scratch (`rebuild`, whose statements
-migration 0011's backfill holds a frozen copy of)."""
+Visits, problems, disputes, check-ins and weekly summaries are written the way the bot writes
+them (storage.visits.add_visit with and without a problem, the problems' steps, storage.
+disputes' report and steps, storage.checkins.check_in, a check-in corrected from in to away
+and back, storage.summaries.submit_summary and a correction), then edited and deleted through
+the ORM as a later correction would (into other weeks, other UTC days and other places), and a
+cadre is moved by a roster import. After every step, /stats's figures for the county, a
+township and a village over whole and part weeks (visits, check-ins, compliance, summaries,
+disputes opened by status and category, problems raised and solved), and the ledger's counts
+by status and overdue, equal counts made here from the raw rows, and the rollups kept write by
+write equal the rollups rebuilt from scratch (`rebuild`) and those migration 0029 fills."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 
-from sqlalchemy import delete, or_, select
+from alembic import command
+from sqlalchemy import delete, or_, select, text
 
 from storage import rollups, stats
 from storage.calendar import CampaignCalendar
 from storage.checkins import check_in
+from storage.disputes import add_dispute, move_dispute
+from storage.figures import SOLVED, local_bounds
+from storage.migrate import alembic_config, upgrade
 from storage.models import (
     Checkin,
     CheckinWeek,
+    Dispute,
+    DisputeStep,
+    DisputeWeek,
     Person,
     Problem,
+    ProblemDay,
     ProblemStep,
     ProblemTally,
     Summary,
     Village,
     Visit,
     VisitTally,
+    VisitWeek,
 )
 from storage.problems import Terms, is_overdue, move_problem, status_counts
 from storage.scope import Scope
@@ -58,6 +69,19 @@ VISITS = [  # who, day offset, kind, household category, problem category
 ]
 TERMS = Terms(feedback_days=3, checkback_days=10)
 TODAY = MONDAY + dt.timedelta(days=12)
+DISPUTES = [  # who, day offset, category, steps
+    ("李娜", 0, "land", ["mediate"]), ("李娜", 6, "pollution", []),
+    ("王芳", 7, "land", ["resolve"]), ("陈静", 2, "other", ["escalate"]),
+    ("赵强", 9, "accident", ["mediate", "resolve"]), ("孙丽", 13, "land", []),
+]
+# Local moments the problems are moved to: around local and UTC midnights (UTC+8).
+MOMENTS = [(-1, dt.time(23, 59)), (0, dt.time(0, 30)), (0, dt.time(7, 59)), (6, dt.time(23, 50)),
+           (0, dt.time(8, 1)), (7, dt.time(0, 5)), (3, dt.time(12)), (9, dt.time(15))]
+ROLLUPS = (VisitTally, VisitWeek, CheckinWeek, ProblemTally, ProblemDay, DisputeWeek)
+
+
+def _local(offset: int, at: dt.time) -> dt.datetime:
+    return dt.datetime.combine(MONDAY + dt.timedelta(days=offset), at, SHANGHAI)
 
 
 async def _people(harness) -> dict[str, Person]:
@@ -98,6 +122,26 @@ async def _write(harness) -> None:
         for in_village in (False, True, False):
             await check_in(session, person=found["李娜"], day=MONDAY, in_village=in_village,
                            reason="meeting", now=now)
+    await _disputes(harness, found)
+
+
+async def _disputes(harness, found: dict[str, Person]) -> None:
+    """Disputes reported and stepped as the bot does; the problems' times spread over days."""
+    now = harness.clock.now()
+    async with harness.db.write() as session:
+        for name, offset, category, steps in DISPUTES:
+            dispute = await add_dispute(session, person=found[name], category=category,
+                                        parties="p", people_count=2, flags=[], description="d",
+                                        urgency="normal",
+                                        day=MONDAY + dt.timedelta(days=offset), now=now)
+            for action in steps:
+                await move_dispute(session, dispute=dispute, by_person_id=found[name].id,
+                                   action=action, note=None, now=now, level="township",
+                                   verdict="satisfied" if action == "resolve" else None)
+        ledger = (await session.execute(select(Problem).order_by(Problem.id))).scalars()
+        for problem, (offset, at) in zip(ledger, MOMENTS, strict=False):
+            problem.created_at = _local(offset, at)
+            problem.updated_at = _local(offset + 1, at)
 
 
 async def _ledger(harness, scope: Scope) -> tuple[dict, int]:
@@ -126,6 +170,8 @@ async def _expected(harness, scope: Scope, start: dt.date, end: dt.date) -> dict
         checkins = list((await session.execute(select(Checkin))).scalars())
         people = list((await session.execute(select(Person))).scalars())
         summaries = list((await session.execute(select(Summary))).scalars())
+        disputes = list((await session.execute(select(Dispute))).scalars())
+        problems = list((await session.execute(select(Problem))).scalars())
         villages = {v.id: v.township_id for v in (await session.execute(select(Village))).scalars()}
 
     def record_inside(r) -> bool:
@@ -152,7 +198,15 @@ async def _expected(harness, scope: Scope, start: dt.date, end: dt.date) -> dict
         inside = Counter(c.person_id for c in mine if c.in_village)
         compliant.append(sum(1 for pid in {c.person_id for c in mine}
                              if inside[pid] >= week.required))
+    opened = [d for d in disputes if start <= d.opened_on <= end and record_inside(d)]
+    low, high = local_bounds(start, SHANGHAI, days=(end - start).days + 1)
     return {"visits_by_kind": dict(Counter(v.kind for v in seen)),
+            "disputes": (dict(Counter(d.status for d in opened)),
+                         dict(Counter(d.category for d in opened))),
+            "problems": (sum(1 for p in problems if low <= p.created_at < high
+                             and record_inside(p)),
+                         sum(1 for p in problems if p.status in SOLVED
+                             and low <= p.updated_at < high and record_inside(p))),
             "visits_by_category": dict(Counter(v.household_category for v in seen
                                                if v.household_category)),
             "checkins": len(days), "days_in_village": sum(1 for c in days if c.in_village),
@@ -162,6 +216,8 @@ async def _expected(harness, scope: Scope, start: dt.date, end: dt.date) -> dict
 
 def _got(figures: stats.Stats) -> dict:
     return {"visits_by_kind": figures.visits_by_kind,
+            "disputes": (figures.disputes_by_status, figures.disputes_by_category),
+            "problems": (figures.problems_raised, figures.problems_solved),
             "visits_by_category": figures.visits_by_category, "checkins": figures.checkins,
             "days_in_village": figures.days_in_village,
             "compliant": [w.compliant for w in figures.weeks], "cadres": figures.cadres,
@@ -175,8 +231,13 @@ async def _scopes(harness) -> list[Scope]:
             Scope("village", "新村", li.township_id, li.village_id)]
 
 
-async def _rollup_rows(harness) -> tuple[set, set, set]:
+async def _rollup_rows(harness) -> tuple[set, ...]:
     async with harness.db.read() as session:
+        counted = []
+        for model, column in ((VisitWeek, "visits"), (DisputeWeek, "disputes"),
+                              (ProblemDay, "problems")):
+            counted.append({tuple(r) for r in (await session.execute(
+                select(*model.__table__.columns).where(getattr(model, column) != 0)))})
         tallies = {tuple(r) for r in (await session.execute(select(
             VisitTally.day, VisitTally.township_id, VisitTally.has_village, VisitTally.kind,
             VisitTally.household_category, VisitTally.visits).where(VisitTally.visits != 0)))}
@@ -188,7 +249,7 @@ async def _rollup_rows(harness) -> tuple[set, set, set]:
         ledger = {tuple(r) for r in (await session.execute(select(
             ProblemTally.village_id, ProblemTally.township_id, ProblemTally.status,
             ProblemTally.problems).where(ProblemTally.problems != 0)))}
-    return tallies, weeks, ledger
+    return tallies, weeks, ledger, *counted
 
 
 async def _assert_consistent(harness) -> None:
@@ -246,6 +307,15 @@ async def test_the_rollups_follow_every_write_and_equal_the_raw_rows(harness):
         handed[0].week_start = MONDAY + dt.timedelta(days=14)  # another week's
         handed[1].person_id = found["张伟"].id
         await session.delete(handed[2])
+        ledger[1].created_at = _local(4, dt.time(7, 30))  # another UTC day, the same local one
+        ledger[2].updated_at, ledger[2].status = _local(-3, dt.time(9)), "solved"  # a past week
+        reported = list((await session.execute(select(Dispute).order_by(Dispute.id))).scalars())
+        reported[0].opened_on = MONDAY - dt.timedelta(days=5)  # into a past week
+        reported[1].status, reported[1].category = "resolved", "other"
+        reported[2].village_id = None
+        reported[3].township_id = None
+        await session.execute(delete(DisputeStep).where(DisputeStep.dispute_id == reported[4].id))
+        await session.delete(reported[4])
     await _assert_consistent(harness)
 
     # A roster move: 王芳 now works in 东岗村; people's figures follow her, records stay.
@@ -261,10 +331,10 @@ async def test_a_rebuild_restores_rollups_that_bulk_writes_bypassed(harness):
     await harness.import_roster()
     await _write(harness)
     async with harness.db.write() as session:  # what a Core bulk write leaves: no rollups
-        for model in (VisitTally, CheckinWeek, ProblemTally):
+        for model in ROLLUPS:
             await session.execute(delete(model))
     emptied = await _figures(harness, Scope("county"), *PERIODS[0])
-    assert (emptied.visits, emptied.checkins) == (0, 0)
+    assert (emptied.visits, emptied.checkins, emptied.disputes_by_status) == (0, 0, {})
     async with harness.db.engine.begin() as conn:
         await rollups.rebuild(conn)
     await _assert_consistent(harness)
@@ -285,3 +355,16 @@ def test_a_week_holds_the_bits_of_its_days_and_its_summary():
          "inside": 0, "checkins": 1, "days": 0, "summary": False},
         {"week_start": MONDAY, "person_id": 8, "checked": 0, "inside": 0, "checkins": 0,
          "days": 0, "summary": True}]  # a summary whose week_start is no Monday: no week's
+
+
+async def test_migration_0029_fills_the_weekly_rollups_as_the_writes_kept_them(harness):
+    await harness.import_roster()
+    await _write(harness)
+    kept = await _rollup_rows(harness)
+    config = alembic_config(harness.db.url, **harness.db.engine_kwargs)
+    async with harness.db.engine.begin() as conn:  # the schema as it was at 0028
+        for model in (VisitWeek, DisputeWeek, ProblemDay):
+            await conn.execute(text(f"DROP TABLE {model.__tablename__}"))
+    await asyncio.to_thread(command.stamp, config, "0028")
+    await asyncio.to_thread(upgrade, harness.db.url, **harness.db.engine_kwargs)
+    assert await _rollup_rows(harness) == kept
