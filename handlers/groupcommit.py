@@ -51,13 +51,12 @@ class _Waiting(Generic[Item, Result]):
 class GroupCommitter(Generic[Item, Result]):
     """Runs `step(session, item)` for the items submitted together in one transaction."""
 
-    def __init__(self, db: Database, step: Callable[[AsyncSession, Item], Awaitable[Result]],
-                 *, at_once: int = 1) -> None:
+    def __init__(self, db: Database,
+                 step: Callable[[AsyncSession, Item], Awaitable[Result]]) -> None:
         self._db = db
         self._step = step
-        self._at_once = at_once  # groups in flight at the same time
         self._queue: list[_Waiting[Item, Result]] = []
-        self._leaders: set[asyncio.Task[None]] = set()
+        self._leader: asyncio.Task[None] | None = None
 
     async def run(self, key: int, item: Item) -> Result:
         """The item's result once its group committed. Items of one group run in the order of
@@ -65,12 +64,10 @@ class GroupCommitter(Generic[Item, Result]):
         RunAlone when a group of several failed, and a lone item's own error as it is."""
         waiting: _Waiting[Item, Result] = _Waiting(key, item)
         self._queue.append(waiting)
-        if len(self._leaders) < self._at_once:
+        if self._leader is None:
             # A task, not this coroutine: the other updates of the batch, already scheduled,
             # submit theirs before it starts, and none of them waits for another's reply.
-            leader = asyncio.get_running_loop().create_task(self._lead())
-            self._leaders.add(leader)
-            leader.add_done_callback(self._leaders.discard)
+            self._leader = asyncio.get_running_loop().create_task(self._lead())
         return await waiting.done
 
     async def _lead(self) -> None:
@@ -79,9 +76,9 @@ class GroupCommitter(Generic[Item, Result]):
                 group, self._queue = self._queue[:GROUP_MOST], self._queue[GROUP_MOST:]
                 await self._commit(group)
         finally:
-            # At once, not in the done callback a moment later: a turn submitted meanwhile
+            # At once, not in a done callback a moment later: a turn submitted meanwhile
             # would count this leader as running and wait for a group that never comes.
-            self._leaders.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._leader = None
 
     async def _commit(self, group: list[_Waiting[Item, Result]]) -> None:
         live = sorted((w for w in group if not w.done.done()), key=lambda w: w.key)

@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
 # The application's GroupCommitter, in its bot_data: one a process (an Application).
 GROUPS = "grassroots.groups"
-# Groups in flight at once on PostgreSQL, which runs them side by side; SQLite has one writer,
-# so a second group there would only wait for the first's lock (docs/benchmarks.md §1.3).
-POSTGRES_GROUPS = 1
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -94,9 +91,7 @@ async def _committed_turn(context: Any, request: Request) -> Turn | None:
     or alone in its own transaction when its group failed."""
     committer = context.bot_data.get(GROUPS)
     if committer is None:
-        db = request.app.db
-        committer = context.bot_data[GROUPS] = GroupCommitter(
-            db, _turn_in, at_once=1 if db.is_sqlite else POSTGRES_GROUPS)
+        committer = context.bot_data[GROUPS] = GroupCommitter(request.app.db, _turn_in)
     try:
         return await committer.run(request.chat_id, request)  # type: ignore[no-any-return]
     except RunAlone:
