@@ -276,13 +276,20 @@ def database():
     return None
 
 
-async def test_sigkill_at_random_moments_loses_and_doubles_nothing_on_sqlite(emulator, tmp_path):
+@asynccontextmanager
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[tuple[Database, str]]:
+    """A SQLite database file in the test's folder, and its URL for the bot's process."""
     url = f"sqlite+aiosqlite:///{tmp_path}/kill.db"
     db = Database(url)
     try:
-        await run_kills(db, url, emulator)
+        yield db, url
     finally:
         await db.dispose()
+
+
+async def test_sigkill_at_random_moments_loses_and_doubles_nothing_on_sqlite(emulator, tmp_path):
+    async with sqlite_database(tmp_path) as (db, url):
+        await run_kills(db, url, emulator)
 
 
 @asynccontextmanager
@@ -312,14 +319,11 @@ async def test_sigkill_at_random_moments_loses_and_doubles_nothing_on_postgresql
     async with postgres_database() as (db, url):
         await run_kills(db, url, emulator)
 
+
 async def test_sigkill_in_the_middle_of_a_batch_loses_and_doubles_nothing_on_sqlite(
         emulator, tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/kill.db"
-    db = Database(url)
-    try:
+    async with sqlite_database(tmp_path) as (db, url):
         await run_batch_kills(db, url, emulator)
-    finally:
-        await db.dispose()
 
 
 async def test_sigkill_in_the_middle_of_a_batch_loses_and_doubles_nothing_on_postgresql(
