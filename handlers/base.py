@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class Turn:
     stored: list[Any] = field(default_factory=list)
     # The pressed message's keyboard was already replaced or taken off in this turn.
     keyboard_done: bool = False
+    # What to start once the turn's transaction has committed (after_commit).
+    committed: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def tr(self) -> Translator:
@@ -72,6 +75,11 @@ class Turn:
         """The data of a pressed button, if this update is one."""
         query = self.update.callback_query
         return query.data if query is not None else None
+
+    def after_commit(self, work: Callable[[], object]) -> None:
+        """Start `work` (a background task: an export, a report) once this turn has committed:
+        never for a turn rolled back, and once for a turn run again after its group failed."""
+        self.committed.append(work)
 
     def say(self, text: str, *, markup: dict[str, Any] | None = None) -> None:
         """Send a message to this chat (HTML)."""

@@ -203,7 +203,8 @@ async def export_command(turn: Turn, args: str) -> None:
         return
     turn.say(turn.tr("export.preparing", scope=scope_label(turn.tr, job.scope),
                      period=Span(job.start, job.end)))
-    start_export(turn.app, turn.update.get_bot(), job)
+    app, bot = turn.app, turn.update.get_bot()
+    turn.after_commit(lambda: start_export(app, bot, job))
 
 
 async def _job(turn: Turn, args: str) -> Job | None:

@@ -77,8 +77,9 @@ async def report(turn: Turn, args: str) -> None:
     failed = Outgoing(chat_id=draft.chat_id, method="sendMessage", kind="report",
                       person_id=draft.person_id,
                       payload={"text": turn.tr("county_report.failed"), "parse_mode": "HTML"})
-    start_in_background(turn.app, RUNNING, turn.chat_id, send_built(
-        turn.app, bot, lambda: _document(turn.app, draft), failed=failed, what="report"))
+    app = turn.app
+    turn.after_commit(lambda: start_in_background(app, RUNNING, draft.chat_id, send_built(
+        app, bot, lambda: _document(app, draft), failed=failed, what="report")))
 
 
 async def write_draft(app: AppContext, *, locale: str, start: dt.date, end: dt.date) -> Path:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -17,6 +19,7 @@ from common.ratelimit import REPLY
 from handlers import checkin, dialogs, roster, start
 from handlers.authority import button_refusal
 from handlers.base import Turn
+from handlers.groupcommit import GroupCommitter, RunAlone
 from handlers.registry import CALLBACKS, COMMANDS
 from storage import outbox, people, updates
 from storage.textsplit import cut
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # last_seen_at serves "silent for days": refreshing it once a minute spares a row update a turn.
 LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
+# The application's GroupCommitter, in its bot_data: one a process (an Application).
+GROUPS = "grassroots.groups"
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -43,8 +48,9 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if chat is None or user is None or chat.type != "private":
         return  # the bot works in private chats only; groups and channels are ignored
     app = AppContext.of(context)
+    request = Request(app, update, chat.id, user.id, user.language_code)
     try:
-        turn = await _run_turn(app, update, chat.id, user.id, user.language_code)
+        turn = await _committed_turn(context, request)
     except IntegrityError:
         # A constraint refused a write: a defect or a race a handler did not foresee, not an
         # outage, so the user is not told to try again later.
@@ -62,32 +68,56 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if turn is None:
         return  # processed before: its button press was answered then
+    for work in turn.committed:
+        work()
     await _answer_callback(context, update, turn.callback_text)
     if turn.stored:
         await deliver_rows(app, context.bot, turn.stored, mark_later=True, lane=REPLY)
 
 
-async def _run_turn(
-    app: AppContext, update: Update, chat_id: int, user_id: int, language: str | None
-) -> Any:
+@dataclass(frozen=True)
+class Request:
+    """An update to run a turn for, and who sent it."""
+
+    app: AppContext
+    update: Update
+    chat_id: int
+    user_id: int
+    language: str | None
+
+
+async def _committed_turn(context: Any, request: Request) -> Turn | None:
+    """The turn, committed in a group with the turns of other chats that arrived meanwhile,
+    or alone in its own transaction when its group failed."""
+    committer = context.bot_data.get(GROUPS)
+    if committer is None:
+        committer = context.bot_data[GROUPS] = GroupCommitter(request.app.db, _turn_in)
+    try:
+        return await committer.run(request.chat_id, request)  # type: ignore[no-any-return]
+    except RunAlone:
+        async with request.app.db.write() as session:
+            return await _turn_in(session, request)
+
+
+async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:
+    """Run the update's turn in the session's transaction; None if it was processed before."""
+    app, update, language = request.app, request.update, request.language
     now = app.clock.now()
-    async with app.db.write() as session:
-        if not await updates.mark_processed(session, update_id=update.update_id, now=now):
-            return None
-        person = await people.by_telegram_id(session, telegram_user_id=user_id, lock=True)
-        locale = locale_of(person.locale if person else None, language,
-                           app.settings.default_locale)
-        turn = Turn(app, session, update, chat_id, user_id, person, locale, now)
-        if person is not None:
-            if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_PRECISION:
-                person.last_seen_at = now
-            person.telegram_language = language
-            people.unblock(person)  # they wrote, so they have unblocked the bot
-        await dispatch(turn)
-        # The claim is a lease: if this process dies before sending, the sender takes over.
-        lease = dt.timedelta(seconds=app.settings.outbox_claim_seconds)
-        turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True,
-                                           claim_for=lease)
+    if not await updates.mark_processed(session, update_id=update.update_id, now=now):
+        return None
+    person = await people.by_telegram_id(session, telegram_user_id=request.user_id, lock=True)
+    locale = locale_of(person.locale if person else None, language, app.settings.default_locale)
+    turn = Turn(app, session, update, request.chat_id, request.user_id, person, locale, now)
+    if person is not None:
+        if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_PRECISION:
+            person.last_seen_at = now
+        person.telegram_language = language
+        people.unblock(person)  # they wrote, so they have unblocked the bot
+    await dispatch(turn)
+    # The claim is a lease: if this process dies before sending, the sender takes over.
+    lease = dt.timedelta(seconds=app.settings.outbox_claim_seconds)
+    turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True,
+                                       claim_for=lease)
     return turn
 
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
 from common.context import AppContext
@@ -254,37 +252,18 @@ def _drawn(job: ChartJob, series: dict[str, dict[dt.date, int]] | None
                              places=job.places if job.wants_bars else ())
 
 
-def _transaction_end(session: AsyncSession) -> asyncio.Future[bool]:
-    """Resolves when the session's transaction ends: True if it committed."""
-    ended: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-    def committed(session: Any) -> None:
-        if not session.in_nested_transaction() and not ended.done():  # not a savepoint's
-            ended.set_result(True)
-
-    def closed(_: Any, transaction: Any) -> None:
-        if transaction.parent is None and not ended.done():
-            ended.set_result(False)  # rolled back: after_commit would have come first
-
-    event.listen(session.sync_session, "after_commit", committed)
-    event.listen(session.sync_session, "after_transaction_end", closed)
-    return ended
-
-
 def start_charts(turn: Turn, job: ChartJob) -> None:
     """Draw and send the charts once the turn has committed and let go of the database."""
     if not (job.wants_heatmap or job.wants_bars):
         return
-    ended = _transaction_end(turn.session)
-    turn.app.spawn(run_charts(turn.app, turn.update.get_bot(), job, ended, lambda: turn.stored))
+    app, bot = turn.app, turn.update.get_bot()
+    turn.after_commit(lambda: app.spawn(run_charts(app, bot, job, lambda: turn.stored)))
 
 
-async def run_charts(app: AppContext, bot: Bot, job: ChartJob, ended: Awaitable[bool],
+async def run_charts(app: AppContext, bot: Bot, job: ChartJob,
                      answer: Callable[[], list[Any]]) -> None:
     """After the turn: read, draw (in a thread) and send the charts behind the text answer."""
     try:
-        if not await ended:
-            return  # the turn rolled back: it answered nothing
         series = None
         if job.wants_heatmap:
             async with app.db.read() as session:

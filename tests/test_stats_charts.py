@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import threading
 
-import pytest
 from matplotlib import image
 from sqlalchemy import select
 
@@ -129,10 +128,6 @@ def job_for(chat_id: int, person_id: int) -> stats_handler.ChartJob:
         places=(("黄金埠镇", 50.0, 100.0), ("古埠镇", 0.0, 0.0)), today=TODAY)
 
 
-async def committed() -> bool:
-    return True
-
-
 async def test_charts_drawn_while_the_text_is_on_its_way_wait_behind_it(harness):
     chats = await bind_everyone(harness)
     await seed(harness)
@@ -143,7 +138,7 @@ async def test_charts_drawn_while_the_text_is_on_its_way_wait_behind_it(harness)
         text = await outbox.enqueue(session, messages=[Outgoing(
             chat_id=chat, method="sendMessage", payload={"text": "Figures"})],
             now=harness.clock.now(), claim=True)
-    await stats_handler.run_charts(harness.ctx, bot, job_for(chat, wu.id), committed(),
+    await stats_handler.run_charts(harness.ctx, bot, job_for(chat, wu.id),
                                    lambda: text)
     await drain(harness.ctx, bot)  # the sender keeps the chat's order: nothing goes yet
     assert harness.emu.sent_to(chat) == []
@@ -154,19 +149,3 @@ async def test_charts_drawn_while_the_text_is_on_its_way_wait_behind_it(harness)
     assert [name for name, _, _ in photos(harness, chat)] == ["visits.png", "compliance.png"]
 
 
-async def test_the_transaction_end_is_seen_once_for_the_whole_turn(harness):
-    await harness.import_roster()
-    async with harness.db.write() as session:
-        ended = stats_handler._transaction_end(session)
-        async with session.begin_nested():
-            await session.execute(select(Person.id))
-        savepoint = await session.begin_nested()
-        await savepoint.rollback()
-        assert not ended.done()  # a savepoint is not the turn's end
-    assert await ended is True
-    with pytest.raises(RuntimeError):
-        async with harness.db.write() as session:
-            ended = stats_handler._transaction_end(session)
-            await session.execute(select(Person.id))
-            raise RuntimeError("the turn failed")
-    assert await ended is False
