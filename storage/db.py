@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -107,6 +108,9 @@ class Database:
         )
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite: this process's writers take turns in arrival order (see write()).
+        self._turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._turn_owner: asyncio.Task[Any] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -115,9 +119,34 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on success and rolled back on error."""
-        async with self._writer() as session, session.begin():
-            yield session
+        """A session in one transaction, committed on success and rolled back on error.
+
+        On SQLite the process's writers queue here, first come first served, before taking the
+        database's write lock: left to SQLite's busy handler, a writer that found the lock taken
+        sleeps and retries, and loses every race to writers that follow each other closely
+        (a stream of turns committed in groups kept the outbox sender and the schedules waiting
+        past their time). Other processes still meet at SQLite's lock and its busy timeout."""
+        if not self.is_sqlite:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        task = asyncio.current_task()
+        if task is not None and task is self._turn_owner:  # a write inside a write: SQLite's
+            async with self._writer() as session, session.begin():  # lock decides, as before
+                yield session
+            return
+        turn = self._turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        # As long as SQLite's busy handler would wait, then TimeoutError (an OSError, as a
+        # locked database is to the callers).
+        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            await turn.acquire()
+        self._turn_owner = task
+        try:
+            async with self._writer() as session, session.begin():
+                yield session
+        finally:
+            self._turn_owner = None
+            turn.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
