@@ -9,12 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from handlers.dialogs import CONFIRM, RESUME
 from storage.models import AuditEntry, Checkin, Dialog, Dispute, DisputeStep, Person, Summary, Visit
 from tests.emulator import Sent
 from tests.harness import texts
+from tests.test_turn_statements import _statements
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
@@ -225,20 +226,16 @@ async def test_a_summary_counts_its_figures_when_it_opens_and_when_it_is_saved_o
     user = await harness.register("13800138002", user_id=6211, language_code="en")
     cadre = await person(harness, "李娜")
     await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={"weak": 1})
-    seen: list[str] = []
 
-    def note(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
-    event.listen(harness.db.engine.sync_engine, "before_cursor_execute", note)
-    try:
+    async def write_and_save() -> str:
         replies = await fill_texts(harness, user, ["/summary", "a", "b", "c"])
         replies = await tap(harness, user, replies, "✏️ Explanation")
         replies = await harness.send(user, "note")
-        assert "Explanation: note" in replies[-1].plain_text  # the card, twice
         await tap(harness, user, replies, "Save")
-    finally:
-        event.remove(harness.db.engine.sync_engine, "before_cursor_execute", note)
+        return replies[-1].plain_text
+
+    card, seen = await _statements(harness, write_and_save)
+    assert "Explanation: note" in card and "Visits: 1" in card  # the card, the second time
     [row] = await summaries(harness)
     assert row.figures["visits"] == 1
     assert sum("count(aid.id)" in statement for statement in seen) == 2
