@@ -285,7 +285,7 @@ async def on_button(turn: Turn, rest: str) -> None:
         await _on_question_button(turn, form, dialog, data, action, arg)
     elif action == "ok" and dialog.step == CONFIRM:
         lead = await form.refresh(turn, data) if form.refresh is not None else None
-        if lead is not None and form.next_question(data) is not None:
+        if lead is not None:  # a question to ask again, or the card again with new figures
             turn.drop_keyboard()
             await _advance(turn, form, dialog, data, list(dialog.history.get("stack", [])),
                            lead=lead)

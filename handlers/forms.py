@@ -110,8 +110,9 @@ class Form:
     # correction leaves the submitted summary as it was); None: form.cancelled.
     cancelled: Callable[[Turn, Data], str] | None = None
     # Run when Save is tapped, before saving: brings the draft's record-derived values up to
-    # date (a summary's days); a line returned means a question now needs an answer first,
-    # and the engine asks it with that line above it.
+    # date (a summary's figures); a line returned means a question now needs an answer
+    # first, or (none left to ask) the confirm screen must be read again, and the engine
+    # shows that with the line above it.
     refresh: Callable[[Turn, Data], Awaitable[str | None]] | None = None
     # The confirm screen's button and question, in the form's own verb (a notice is sent).
     save_label: str = N_("form.button.save")

@@ -112,24 +112,33 @@ async def prepare(turn: Turn, args: str) -> Data | None:
         return None
     # The explanation is offered on the confirm card, not asked on the way.
     data: Data = _answers_of(row) if row is not None else {"figures_note": None}
-    figures = await _computed(turn, monday)
     data["ctx_week"] = monday.isoformat()
-    data["ctx_days"] = figures["days_in_village"]
-    data["ctx_excused"] = len(figures["excused_days"])
+    _keep(data, await _computed(turn, monday))
     data["ctx_min_days"] = _required(turn, monday)
     return data
 
 
-async def refresh(turn: Turn, data: Data) -> str | None:
-    """Before saving: the days as the records give them now; a week that has become short
-    asks its reason first (the line returned says why)."""
-    monday = dt.date.fromisoformat(data["ctx_week"])
-    figures = await _computed(turn, monday)
+def _keep(data: Data, figures: dict[str, Any]) -> None:
+    """The figures counted, in the draft: the confirm card shows them without counting again
+    (Save counts once more and shows the card again if they changed meanwhile)."""
+    data["ctx_figures"] = figures
     data["ctx_days"] = figures["days_in_village"]
     data["ctx_excused"] = len(figures["excused_days"])
+
+
+async def refresh(turn: Turn, data: Data) -> str | None:
+    """Before saving: the figures as the records give them now; a week that has become short
+    asks its reason first, and figures changed since the card showed them are shown again
+    before anything is saved (the line returned says why)."""
+    monday = dt.date.fromisoformat(data["ctx_week"])
+    shown = data.get("ctx_figures")
+    figures = await _computed(turn, monday)
+    _keep(data, figures)
     data["ctx_min_days"] = _required(turn, monday)
     if _short_week(data) and "short_reason" not in data:
         return turn.tr("summary.now_short")
+    if shown is not None and shown != figures:
+        return turn.tr("summary.figures_changed")
     return None
 
 
@@ -150,10 +159,11 @@ def figures_line(tr: Translator, figures: dict[str, Any]) -> str:
 
 
 async def describe(turn: Turn, data: Data) -> list[str]:
-    """The week, whether this corrects a submitted summary, and its figures as the records
-    give them now (no button changes them)."""
+    """The week, whether this corrects a submitted summary, and its figures as counted when
+    the form opened or Save was last tapped (no button changes them)."""
     monday = dt.date.fromisoformat(data["ctx_week"])
-    figures = await _computed(turn, monday)
+    # A draft from before the figures were kept in it counts them here.
+    figures = data.get("ctx_figures") or await _computed(turn, monday)
     lines = [turn.tr("summary.week", period=Span(monday, store.week_end(monday)))]
     if "ctx_returned" in data:
         lines.append(turn.tr("summary.returned_reason", reason=data["ctx_returned"]))
@@ -180,7 +190,8 @@ async def save(turn: Turn, data: Data) -> None:
         row, new = await store.submit_summary(turn.session, person=author,
                                               week_start=monday, text=text, now=turn.now,
                                               tz=turn.app.settings.tz,
-                                              minimum=_required(turn, monday))
+                                              minimum=_required(turn, monday),
+                                              figures=data.get("ctx_figures"))
     except store.SummaryLocked:
         turn.say(turn.tr("summary.locked", start=monday))
         return

@@ -38,7 +38,10 @@ async def get(session: AsyncSession, *, chat_id: int) -> Dialog | None:
     """The chat's open dialog, if any (read once a transaction)."""
     known = _known(session)
     if chat_id not in known:
-        known[chat_id] = await session.get(Dialog, chat_id)
+        # No flush first: a draft this transaction wrote is known above, so the flush would
+        # only write the person's turn marks early, a unit of work of its own every turn.
+        with session.no_autoflush:
+            known[chat_id] = await session.get(Dialog, chat_id)
     return known[chat_id]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -66,15 +66,19 @@ def _authority_is_stamped(session: Session, flush_context: object, instances: ob
             raise AuthorityNotStamped(f"person {obj.id}: {sorted(changed)} without the stamp")
 
 
+# Every update reads its person: the statement is built once, not each time.
+_BY_TELEGRAM_ID = select(Person).where(Person.telegram_user_id == bindparam("telegram_user_id"))
+_BY_TELEGRAM_ID_LOCKED = _BY_TELEGRAM_ID.with_for_update(of=Person)
+
+
 async def by_telegram_id(
     session: AsyncSession, *, telegram_user_id: int, lock: bool = False
 ) -> Person | None:
     """The person bound to this Telegram account; `lock` serialises their updates across
     processes on PostgreSQL (a row lock held until the transaction ends)."""
-    query = select(Person).where(Person.telegram_user_id == telegram_user_id)
-    if lock and dialect_name(session) == "postgresql":
-        query = query.with_for_update(of=Person)
-    result = await session.execute(query)
+    locked = lock and dialect_name(session) == "postgresql"
+    query = _BY_TELEGRAM_ID_LOCKED if locked else _BY_TELEGRAM_ID
+    result = await session.execute(query, {"telegram_user_id": telegram_user_id})
     return result.scalar_one_or_none()
 
 

@@ -114,9 +114,11 @@ async def submit_summary(
     now: dt.datetime,
     tz: dt.tzinfo,
     minimum: int,
+    figures: dict[str, Any] | None = None,
 ) -> tuple[Summary, bool]:
     """Submit a week's summary, or correct the one submitted (each change audited). Its
-    figures are counted from the records now, whatever was shown before; the short-week
+    figures are counted from the records now, whatever was shown before (`figures`: counted
+    already in this transaction, so not counted twice); the short-week
     reason is kept only when the days (with those approved leave excused) are fewer than
     `minimum`, and required then.
 
@@ -126,7 +128,8 @@ async def submit_summary(
     existing = await summary_for(session, person_id=person.id, week_start=week_start)
     if existing is not None and existing.status == "accepted":
         raise SummaryLocked(existing.id)
-    figures = await week_figures(session, person_id=person.id, week_start=week_start, tz=tz)
+    if figures is None:
+        figures = await week_figures(session, person_id=person.id, week_start=week_start, tz=tz)
     short = counted_days(figures) < minimum
     if short and not (text.short_reason or "").strip():
         raise ReasonNeeded(week_start)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import delete
+from sqlalchemy import Table, bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,16 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import dialect_name
 from storage.models import ProcessedUpdate
 
+# Every update is claimed: the statement is built once per backend, on the table rather than
+# the mapped class (the ORM's bulk path and its flush check buy nothing for one plain row).
+_TABLE = cast(Table, ProcessedUpdate.__table__)
+_CLAIM = {
+    name: insert(_TABLE)
+    .values(update_id=bindparam("update_id", type_=_TABLE.c.update_id.type),
+            processed_at=bindparam("processed_at", type_=_TABLE.c.processed_at.type))
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
 
 async def mark_processed(session: AsyncSession, *, update_id: int, now: dt.datetime) -> bool:
     """Record an update in the current transaction; False if it was processed before."""
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    statement = (
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    result = await session.execute(statement)
+    statement = _CLAIM["postgresql" if dialect_name(session) == "postgresql" else "sqlite"]
+    result = await session.execute(statement, {"update_id": update_id, "processed_at": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

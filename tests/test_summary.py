@@ -15,6 +15,7 @@ from handlers.dialogs import CONFIRM, RESUME
 from storage.models import AuditEntry, Checkin, Dialog, Dispute, DisputeStep, Person, Summary, Visit
 from tests.emulator import Sent
 from tests.harness import texts
+from tests.test_turn_statements import _statements
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
@@ -197,6 +198,47 @@ async def test_a_week_that_becomes_short_before_saving_asks_its_reason_first(har
     [saved] = await summaries(harness)
     assert saved.figures["days_in_village"] == 4
     assert saved.short_reason == "County meeting on Saturday"
+
+
+async def test_figures_changed_after_the_card_are_shown_again_before_anything_is_saved(harness):
+    """The card shows the figures counted when the form opened; a visit recorded before Save
+    is tapped is counted then, and the card comes back with it instead of a silent save."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6210, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={"weak": 1})
+    replies = await fill_texts(harness, user, ["/summary", "a", "b", "c"])
+    assert "Visits: 1" in replies[-1].plain_text
+    async with harness.db.write() as session:
+        session.add(_visit(cadre, "old", dt.date(2026, 11, 25)))
+    replies = await tap(harness, user, replies, "Save")
+    card = replies[-1].plain_text
+    assert "Your records changed" in card and "Visits: 2" in card and "the old 1" in card
+    assert await summaries(harness) == []
+    await tap(harness, user, replies, "Save")
+    [row] = await summaries(harness)
+    assert row.figures["visits"] == 2 and row.figures["visits_by_kind"] == {"weak": 1, "old": 1}
+
+
+async def test_a_summary_counts_its_figures_when_it_opens_and_when_it_is_saved_only(harness):
+    """Six counts a time: at /summary and at Save, not again for the card or in the save."""
+    await harness.import_roster()
+    user = await harness.register("13800138002", user_id=6211, language_code="en")
+    cadre = await person(harness, "李娜")
+    await add_records(harness, cadre, days_in=[23, 24, 25, 26, 28], visits={"weak": 1})
+
+    async def write_and_save() -> str:
+        replies = await fill_texts(harness, user, ["/summary", "a", "b", "c"])
+        replies = await tap(harness, user, replies, "✏️ Explanation")
+        replies = await harness.send(user, "note")
+        await tap(harness, user, replies, "Save")
+        return replies[-1].plain_text
+
+    card, seen = await _statements(harness, write_and_save)
+    assert "Explanation: note" in card and "Visits: 1" in card  # the card, the second time
+    [row] = await summaries(harness)
+    assert row.figures["visits"] == 1
+    assert sum("count(aid.id)" in statement for statement in seen) == 2
 
 
 async def test_a_draft_left_open_with_a_typed_figure_saves_the_records_figures(harness):
