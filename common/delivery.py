@@ -196,7 +196,10 @@ async def _deliver_one(ctx: Any, bot: Bot, row: Any, lane: int, waiting: set[int
         return Outcome("retry", retry_after=0, error="earlier message waits")
     assert ctx.limiter is not None
     await ctx.limiter.acquire(row.chat_id, lane)
-    outcome = await send(bot, row.method, row.payload)
+    try:
+        outcome = await send(bot, row.method, row.payload)
+    finally:
+        ctx.limiter.settle(row.chat_id)
     if outcome.status == "retry":
         waiting.add(row.chat_id)
         if outcome.unsent:

@@ -137,6 +137,7 @@ class RateLimiter:
         self._chat_tokens: dict[int, float] = defaultdict(lambda: float(burst))
         self._chat_at: dict[int, float] = {}
         self._held: dict[int, float] = {}  # chats the shared budget holds back, until when
+        self._granted: dict[int, float] = {}  # each chat's last grant not yet settled, when
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -259,5 +260,21 @@ class RateLimiter:
         self._refill(best.chat_id, now)
         self._bucket(best.lane).take(now)
         self._chat_tokens[best.chat_id] -= 1
+        self._granted[best.chat_id] = now
         best.granted.set_result(None)
         return 0
+
+    def settle(self, chat_id: int) -> None:
+        """A send granted to this chat has come back from Telegram: its pace counts from now.
+
+        Telegram counts a chat's messages when they arrive, which may be later than the grant
+        (a request waiting for a connection, several in flight at once): measured from the
+        grant, a message after a spent burst could arrive a hair early and be refused with 429.
+        So the pace credit earned while the request was under way is taken back."""
+        granted = self._granted.pop(chat_id, None)
+        if granted is None:
+            return
+        now = time.monotonic()
+        self._refill(chat_id, now)
+        credit = (now - granted) * self.per_chat
+        self._chat_tokens[chat_id] = max(0.0, self._chat_tokens[chat_id] - credit)
