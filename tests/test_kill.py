@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +54,10 @@ DIALOG = [("send", "/dispute", ":land"), ("press", ":land", "当事人是谁"),
 
 
 class BotProcess:
-    """`grassroots run` in a subprocess that the test may kill at any moment."""
+    """`grassroots run` in a subprocess that the test may kill at any moment (and that is
+    killed after the test whatever its outcome: see no_bot_left)."""
+
+    started: ClassVar[list[BotProcess]] = []
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
@@ -67,6 +71,7 @@ class BotProcess:
             str(script), "run", env=self.env, stdout=asyncio.subprocess.DEVNULL,
             stderr=self.log.open("ab"))
         self.starts += 1
+        BotProcess.started.append(self)
 
     async def kill(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -295,6 +300,14 @@ async def wait_for_schedules(db: Database) -> None:
                 return
         await asyncio.sleep(0.1)
     raise AssertionError("the bot never created its schedules")
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_left():
+    """A failing test leaves no bot running on: it would poll and load the machine for hours."""
+    yield
+    while BotProcess.started:
+        await BotProcess.started.pop().kill()
 
 
 @pytest.fixture
