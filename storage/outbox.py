@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import dialect_name
 from storage.models import OutboxMessage, Person
@@ -173,15 +174,19 @@ async def claim_due(
 ) -> list[OutboxMessage]:
     """Take the oldest due messages, one chat's in order; a claim keeps other senders off.
 
+    A message waits only for its chat's earlier messages (one claimed, or waiting to be tried
+    again), never for later ones: a chat in the middle of a dialog always has a reply of its
+    turn claimed for a moment, and a reminder queued before it would otherwise wait until the
+    person paused.
+
     Broadcasts come after every other due message (a reminder queued behind a broadcast of
     thousands goes first); a broadcast's own rows keep their order."""
-    blocked_chats = (
-        select(OutboxMessage.chat_id)
-        .where(
-            OutboxMessage.status == "pending",
-            or_(OutboxMessage.next_attempt_at > now, OutboxMessage.claimed_until > now),
-        )
-        .scalar_subquery()
+    earlier = aliased(OutboxMessage)
+    held_back = exists().where(
+        earlier.chat_id == OutboxMessage.chat_id,
+        earlier.id < OutboxMessage.id,
+        earlier.status == "pending",
+        or_(earlier.next_attempt_at > now, earlier.claimed_until > now),
     )
     query = (
         select(OutboxMessage)
@@ -189,13 +194,13 @@ async def claim_due(
             OutboxMessage.status == "pending",
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-            OutboxMessage.chat_id.not_in(blocked_chats),
+            ~held_back,
         )
         .order_by(case((OutboxMessage.kind == BROADCAST_KIND, 1), else_=0), OutboxMessage.id)
         .limit(limit)
     )
     if dialect_name(session) == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = list((await session.execute(query)).scalars())
     for row in rows:
         row.claimed_until = now + owner_claim

@@ -107,3 +107,26 @@ async def test_a_reminder_queued_after_a_broadcast_is_claimed_before_the_broadca
     # Chat 100's second notice waits for its first (claimed above) to be done: in order.
     assert [(r.chat_id, r.kind) for r in rows] == [(102, "broadcast"), (103, "broadcast"),
                                                    (104, "broadcast")]
+
+
+async def test_a_chat_s_message_waits_for_its_earlier_messages_only(database, clock):
+    """A reminder is not held back by a reply its chat's turn claimed after it (a cadre in
+    the middle of a dialog always has one claimed for a moment); a message queued after a
+    claimed or retried one of its chat still waits for it."""
+    now = clock.now()
+
+    def note(chat: int, kind: str) -> Outgoing:
+        return Outgoing(chat_id=chat, method="sendMessage", payload={"text": kind}, kind=kind)
+
+    async with database.write() as session:
+        await outbox.enqueue(session, now=now, messages=[note(300, "reminder")])
+        await outbox.enqueue(session, now=now, messages=[note(300, "reply")], claim=True)
+        await outbox.enqueue(session, now=now, messages=[note(301, "reply")], claim=True)
+        await outbox.enqueue(session, now=now, messages=[note(301, "reminder")])
+        [retried] = await outbox.enqueue(session, now=now, messages=[note(302, "digest")])
+        await outbox.mark_retry(session, id=retried.id, at=now + dt.timedelta(minutes=5),
+                                error="429")
+        await outbox.enqueue(session, now=now, messages=[note(302, "reminder")])
+    async with database.write() as session:
+        rows = await outbox.claim_due(session, now=now + dt.timedelta(seconds=1), limit=10)
+    assert [(r.chat_id, r.kind) for r in rows] == [(300, "reminder")]
