@@ -28,6 +28,10 @@ PAID_PER_SECOND = 950.0
 # Outbox kinds that a schedule writes. Any other kind
 # ("reply", "notice", "menu", "export", "spotcheck") answers something a person did.
 SCHEDULED_KINDS = frozenset({"reminder", "warning", "digest", "escalation", "report"})
+# A chat in the middle of a dialog may have a reply waiting for its pace at every moment: a
+# message of a later lane that has waited this long goes before its chat's replies, so that a
+# reminder reaches a busy cadre within seconds, not when they pause.
+OVERDUE_SECONDS = 2.0
 
 
 def lane_of(kind: str, payload: dict[str, Any] | None = None) -> int:
@@ -101,6 +105,7 @@ class _Waiter:
     lane: int
     seq: int
     granted: asyncio.Future[None] = field(repr=False)
+    since: float = field(default_factory=time.monotonic)
 
 
 class RateLimiter:
@@ -119,7 +124,11 @@ class RateLimiter:
 
     Waiters are served by lane, then in arrival order: whenever the bot may send, the best
     waiter whose chat may be sent to goes. A waiter held back by its own chat's pacing does
-    not hold up other chats, and one chat's waiters of a lane go in their order."""
+    not hold up other chats, and one chat's waiters of a lane go in their order. Within one
+    chat, a waiter that has waited `OVERDUE_SECONDS` goes before the chat's better lanes (its
+    chat still competes with the others by its best lane): replies to a person in a dialog
+    come one a second and would otherwise keep their chat's reminder waiting as long as the
+    dialog goes on."""
 
     def __init__(self, per_second: float = 28.5, per_chat_per_second: float = 1.0, burst: int = 3,
                  global_burst: float = 3.0, shared: SharedBudget | None = None,
@@ -228,19 +237,28 @@ class RateLimiter:
         seconds until one might."""
         self._refill_global(now)
         bot_waits = {lane: self._bucket(lane).wait(now) for lane in (REPLY, PAID)}
-        best: _Waiter | None = None
         soonest = math.inf
+        chats: dict[int, list[_Waiter]] = {}
         for waiter in self._waiters:
             bot_wait = bot_waits[PAID if waiter.lane == PAID else REPLY]
             if bot_wait > 0:
                 soonest = min(soonest, bot_wait)
-                continue
-            self._refill(waiter.chat_id, now)
-            chat_wait = self._chat_wait(waiter.chat_id, now)
+            else:
+                chats.setdefault(waiter.chat_id, []).append(waiter)
+        best: _Waiter | None = None
+        best_key: tuple[int, int] | None = None
+        for chat_id, waiters in chats.items():
+            self._refill(chat_id, now)
+            chat_wait = self._chat_wait(chat_id, now)
             if chat_wait > 0:
                 soonest = min(soonest, chat_wait)
-            elif best is None or (waiter.lane, waiter.seq) < (best.lane, best.seq):
-                best = waiter
+                continue
+            overdue = [w for w in waiters if now - w.since >= OVERDUE_SECONDS]
+            pick = (min(overdue, key=lambda w: w.seq) if overdue
+                    else min(waiters, key=lambda w: (w.lane, w.seq)))
+            key = (min(w.lane for w in waiters), pick.seq)
+            if best_key is None or key < best_key:
+                best, best_key = pick, key
         return best, soonest
 
     async def _grant_one(self) -> float:

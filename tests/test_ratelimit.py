@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from common import ratelimit
 from common.ratelimit import BROADCAST, PAID, REPLY, SCHEDULED, RateLimiter, lane_of
 
 
@@ -107,3 +108,25 @@ async def test_a_chat_is_paced_on_the_paid_lane_as_on_any_other():
         sent.append(time.monotonic())
     assert most_in_one_second(sent) <= 3 + 20
     assert sent[-1] - sent[0] > 0.9
+
+
+async def test_a_reminder_reaches_a_chat_whose_replies_never_stop(monkeypatch):
+    """A cadre in a dialog may have a reply waiting for the chat's pace at every moment; the
+    reminder queued meanwhile goes once it is overdue, not when the dialog ends."""
+    monkeypatch.setattr(ratelimit, "OVERDUE_SECONDS", 0.3)
+    limiter = RateLimiter(per_second=1000, per_chat_per_second=10, burst=1)
+    order: list[str] = []
+    stop = asyncio.Event()
+
+    async def replies() -> None:  # the next reply waits as soon as the last one is granted
+        while not stop.is_set():
+            await limiter.acquire(7, REPLY)
+            order.append("reply")
+
+    dialog = asyncio.create_task(replies())
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(limiter.acquire(7, SCHEDULED), 5)
+    order.append("reminder")
+    stop.set()
+    await dialog
+    assert 3 <= order.index("reminder") <= 6  # replies first, then the overdue reminder
