@@ -9,6 +9,7 @@ import html
 import logging
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -165,16 +166,25 @@ def _run(settings: Settings) -> int:
     _warn_without_cjk_font()
     ctx = AppContext(settings=settings, db=Database(settings.database_url), clock=SystemClock())
     try:
-        asyncio.run(check_schema(ctx))
+        asyncio.run(_checked(ctx, check_schema))
     except OutdatedSchema as exc:
         print(exc, file=sys.stderr)
         return 3
-    asyncio.run(ctx.db.dispose())
     from bot.polling import run_until_stopped
 
     with loop_runner() as runner:
         runner.run(run_until_stopped(build_application(ctx)))
     return 0
+
+
+async def _checked(ctx: AppContext, check: Callable[[AppContext], Awaitable[None]]) -> None:
+    """Run `check(ctx)`, then give back its database connections on the same event loop: the
+    bot runs on a loop of its own, and a connection closed on another loop than its own logs
+    an error at every start."""
+    try:
+        await check(ctx)
+    finally:
+        await ctx.db.dispose()
 
 
 def loop_runner() -> asyncio.Runner:
