@@ -81,7 +81,10 @@ BEGIN
         p_slack := 0;
     END IF;
     v_window := 1.0 + p_slack;
-    v_needed := 1.0 + p_slack * p_per_chat;
+    -- The chat's slack in tokens, never more than its bucket holds: at a fast per-chat rate
+    -- (over (burst - 1) / slack a second) the bucket could never hold it, and no send to any
+    -- chat would ever go.
+    v_needed := least(1.0 + p_slack * p_per_chat, p_burst);
     SELECT coalesce(array_agg(x ORDER BY x), '{}') INTO v_sent
         FROM (SELECT e::float8 AS x FROM jsonb_array_elements_text(v_budget.sent) e) q
         WHERE x > v_now - v_window;

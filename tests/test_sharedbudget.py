@@ -122,3 +122,30 @@ async def test_a_database_outage_leaves_each_process_its_share_then_the_budget_a
     # outage's 14 never reached the database.
     assert row is not None and 1 <= len(row.sent) <= 2
     await budget.close()
+
+
+async def test_a_fast_per_chat_rate_lets_each_chat_send_while_processes_share_the_budget(
+        database, emulator):
+    # A per-chat rate opened far above Telegram's (as the benchmarks and the transcript tests
+    # open the limiter): the chat's slack between processes once asked for more tokens than
+    # its bucket holds, and two processes never sent anything.
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one process: its own limiter is the whole budget")
+    budgets = [DatabaseBudget(database, bot_id=bot_id_of(emulator.token), per_second=100_000,
+                              per_chat_per_second=100_000) for _ in range(2)]
+    try:
+        for n, budget in enumerate(budgets):  # both processes share the bot lately
+            assert await budget.take(500 + n, REPLY) == (0.0, 0.0)
+        sent = asked = 0
+        while sent < 10 and asked < 100:
+            asked += 1
+            bot_wait, chat_wait = await budgets[asked % 2].take(600, REPLY)
+            if bot_wait == chat_wait == 0:
+                sent += 1
+            else:
+                assert max(bot_wait, chat_wait) < 0.01
+                await asyncio.sleep(max(bot_wait, chat_wait))
+        assert sent == 10 and budgets[0].processes == 2
+    finally:
+        for budget in budgets:
+            await budget.close()
