@@ -108,13 +108,27 @@ class WeeklyReviewed(Protocol):
     township_id: int | None
 
 
+async def reviewers(session: AsyncSession, *, kind: str, author: Person,
+                    village_id: int | None, township_id: int | None) -> list[Person]:
+    """Who decides this author's work of this kind in this place, reachable on Telegram now.
+    Only the people of the reviewing role in that village or township are read (a summary's
+    save read every team leader of the county for one or two), and `may_review` decides."""
+    role = reviewer_role(kind, author)
+    found = await people.reachable(
+        session, roles=(role,),
+        village_ids=([] if village_id is None else [village_id])
+        if role == "team_leader" else None,
+        township_ids=([] if township_id is None else [township_id])
+        if role == "township_leader" else None)
+    return [p for p in found if may_review(p, kind=kind, author=author, village_id=village_id,
+                                           township_id=township_id)]
+
+
 async def weekly_reviewers(session: AsyncSession, *, author: Person) -> list[Person]:
     """Who decides this author's weekly summaries (and leave), reachable on Telegram now: the
     team leader (a team leader's own, the township leader)."""
-    role = reviewer_role("personal", author)
-    return [p for p in await people.reachable(session, roles=(role,))
-            if may_review(p, kind="personal", author=author,
-                          village_id=author.village_id, township_id=author.township_id)]
+    return await reviewers(session, kind="personal", author=author,
+                           village_id=author.village_id, township_id=author.township_id)
 
 
 R = TypeVar("R", bound=WeeklyReviewed)

@@ -178,9 +178,8 @@ def may_accept(reviewer: Person, row: StageSummary, author: Person) -> bool:
 
 async def reviewers(session: AsyncSession, *, author: Person, kind: str) -> list[Person]:
     """The people reachable on Telegram who accept this author's summary of this kind."""
-    row = StageSummary(kind=kind, village_id=author.village_id, township_id=author.township_id)
-    return [p for p in await people.reachable(session, roles=(reviews.reviewer_role(kind, author),))
-            if may_accept(p, row, author)]
+    return await reviews.reviewers(session, kind=kind, author=author,
+                                   village_id=author.village_id, township_id=author.township_id)
 
 
 def reviewable(role: str, places: Sequence[int]) -> ColumnElement[bool] | None:
