@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
 
+from bot.aiorequest import AiohttpRequest
 from common.context import KEY, AppContext
 from handlers import load as load_handlers
 from handlers.console import set_menu_button
@@ -22,10 +23,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Update], None]
 
-# Connections to the Bot API. httpcore looks at every pooled connection on each request, so
-# python-telegram-bot's default of 256 makes a request cost more the more chats are served at
-# once; beyond these, requests wait their turn (up to the pool timeout, then NetworkError and
-# the outbox retries).
+# Connections to the Bot API (bot/aiorequest.py), kept alive: Telegram's 30 messages a second
+# need few; beyond these, requests wait their turn (up to the pool timeout, then TimedOut and
+# the outbox retries). getUpdates has a connection of its own.
 HTTP_CONNECTIONS = 16
 HTTP_POOL_TIMEOUT = 30.0
 # A chart takes about a second, an export of a whole campaign half a minute: a stop waits this
@@ -101,8 +101,9 @@ def build_application(ctx: AppContext) -> Application:  # type: ignore[type-arg]
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor())
-        .connection_pool_size(HTTP_CONNECTIONS)
-        .pool_timeout(HTTP_POOL_TIMEOUT)
+        .request(AiohttpRequest(connection_pool_size=HTTP_CONNECTIONS,
+                                pool_timeout=HTTP_POOL_TIMEOUT))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     builder = builder.post_init(_on_start).post_stop(_on_stop).updater(None)
     application = builder.build()
