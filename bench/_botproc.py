@@ -230,7 +230,20 @@ def _poller(application: Any, kind: str) -> Any:
     return Poller(application)
 
 
+def _die_with_the_benchmark() -> None:
+    """Be killed when the benchmark that started this process dies, however it dies: a
+    benchmark stopped by `timeout` or Ctrl-C once left its bots polling (and spinning) for
+    hours, loading every later measurement on the machine (Linux's PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
 def main() -> None:
+    _die_with_the_benchmark()
     args = _parse()
     runner = run_echo if args.kind == "echo" else run_grassroots
     if not args.profile:
