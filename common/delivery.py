@@ -230,9 +230,14 @@ async def _record(
                 if outcome.expired:
                     await _tell_expired(session, row, now=now,
                                         default_locale=ctx.settings.default_locale)
-        unpaid = {row.broadcast_id for row, outcome in zip(rows, outcomes, strict=True)
-                  if outcome.out_of_stars and row.broadcast_id is not None}
-        for broadcast_id in sorted(unpaid):
+    # The rest of a broadcast refused for lack of Stars goes free, in a transaction of its own
+    # once the outcomes above are committed: another process may be falling back the same
+    # broadcast, and its rows locked by its outcomes while this one's were locked by these
+    # was a deadlock that lost one side's sent marks (messages sent again).
+    unpaid = {row.broadcast_id for row, outcome in zip(rows, outcomes, strict=True)
+              if outcome.out_of_stars and row.broadcast_id is not None}
+    for broadcast_id in sorted(unpaid):
+        async with ctx.db.write() as session:
             await fall_back(session, broadcast_id=broadcast_id, settings=ctx.settings, now=now)
 
 

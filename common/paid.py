@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.i18n import locale_of, translate
@@ -67,4 +68,8 @@ async def fall_back(session: AsyncSession, *, broadcast_id: int, settings: Setti
     notice = outbox.Outgoing(chat_id=author.telegram_user_id, method="sendMessage",
                              kind="report", payload={"text": text, "parse_mode": "HTML"},
                              person_id=author.id, dedup_key=f"broadcast-unpaid:{broadcast_id}")
-    await outbox.enqueue(session, messages=[notice], now=now)
+    try:  # another process may find the Stars gone at the same moment and tell them first
+        async with session.begin_nested():
+            await outbox.enqueue(session, messages=[notice], now=now)
+    except IntegrityError:  # it did (the notice's dedup key): told once, and this
+        pass  # transaction's own outcomes and sent marks are kept

@@ -283,6 +283,7 @@ async def unpay(session: AsyncSession, *, broadcast_id: int) -> int:
     rows = (await session.execute(
         select(OutboxMessage.id, OutboxMessage.payload)
         .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id)  # two processes falling back lock the rows in one order
     )).all()
     changed = [{"row_id": id, "unpaid": {k: v for k, v in payload.items() if k != PAID_FLAG}}
                for id, payload in rows if goes_paid(payload)]

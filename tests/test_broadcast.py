@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 from sqlalchemy import func, select, update
 
 from common.context import AppContext
+from common.delivery import Outcome, _record
 from common.ratelimit import RateLimiter
 from common.settings import Settings
 from scheduler.sender import drain
@@ -368,6 +370,33 @@ async def test_a_broadcast_below_the_paid_threshold_goes_at_the_free_rate(harnes
     await drain(harness.ctx, harness.application.bot)
     assert _got(harness, chats["王芳"], NOTICE) == 1
     assert not any("allow_paid_broadcast" in r.params for r in harness.emu.requests)
+
+
+async def test_two_senders_out_of_stars_at_once_tell_the_author_once_and_keep_their_marks(
+        harness):
+    # Two processes (serve --workers 2) find the Stars gone at the same moment, each recording
+    # its own refused rows and falling the broadcast back. Each held its rows' locks and
+    # wanted the other's (a deadlock that lost one side's sent marks: messages sent again),
+    # and their notices to the author met on one dedup key. Told once, every mark kept.
+    paid_broadcasts(harness, 8)
+    await _queued_to_all(harness)
+    async with harness.db.read() as session:
+        rows = list((await session.execute(select(OutboxMessage).where(
+            OutboxMessage.broadcast_id == 1).order_by(OutboxMessage.id))).scalars())
+    refused = Outcome("retry", retry_after=0, error="Bad Request: BALANCE_TOO_LOW",
+                      out_of_stars=True)
+    now = harness.clock.now()
+    await asyncio.gather(
+        _record(harness.ctx, [rows[0], rows[2]], [Outcome("sent"), refused], [rows[0].id], now),
+        _record(harness.ctx, [rows[1], rows[3]], [Outcome("sent"), refused], [rows[1].id], now))
+    async with harness.db.read() as session:
+        told = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.dedup_key == "broadcast-unpaid:1"))
+        left = list((await session.execute(select(OutboxMessage).where(
+            OutboxMessage.broadcast_id == 1).order_by(OutboxMessage.id))).scalars())
+    assert told == 1
+    assert [row.status for row in left[:2]] == ["sent", "sent"]
+    assert not any(outbox.goes_paid(row.payload) for row in left if row.status == "pending")
 
 
 async def test_when_the_stars_run_out_the_rest_goes_free_and_the_author_is_told_once(harness):
