@@ -1,6 +1,6 @@
 """The Bot API client's HTTP on aiohttp: python-telegram-bot's request interface (BaseRequest)
 over an aiohttp session, in place of its default httpx one, whose connection pool, anyio
-streams and per-request objects cost a fifth of a dialog step's CPU (docs/benchmarks.md §1.6).
+streams and per-request objects took 27 % of the bot's samples (docs/benchmarks.md §1.6).
 
 It keeps HTTPXRequest's contract: a connection pool of a given size, waiting for a free
 connection up to the pool timeout, connect/read/write timeouts answered as TimedOut (the
