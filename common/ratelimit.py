@@ -52,12 +52,15 @@ def per_window(per_second: float) -> int:
 class SharedBudget(Protocol):
     """A budget several processes share (common.sharedbudget): asked after the local limits
     allow a send; answers (0, 0) when the send may go (and counts it), else the seconds the
-    bot, or only this chat, must wait. `processes`: how many processes share it lately (the
-    paid lane's rate is divided among them)."""
+    bot, or only this chat, must wait. `settle`: a send taken for this chat has come back, so
+    it counts from now. `processes`: how many processes share it lately (the paid lane's rate
+    is divided among them)."""
 
     processes: int
 
     async def take(self, chat_id: int, lane: int) -> tuple[float, float]: ...
+
+    def settle(self, chat_id: int) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -289,6 +292,8 @@ class RateLimiter:
         (a request waiting for a connection, several in flight at once): measured from the
         grant, a message after a spent burst could arrive a hair early and be refused with 429.
         So the pace credit earned while the request was under way is taken back."""
+        if self.shared is not None:  # and in the budget the other processes see
+            self.shared.settle(chat_id)
         granted = self._granted.pop(chat_id, None)
         if granted is None:
             return

@@ -4,7 +4,10 @@ process's own limits allow a send (common.ratelimit), one short transaction a se
 SQLite deployments are one process: the process's own limiter is the whole budget there.
 A database that fails or hangs (over `timeout`) must neither stop sending nor send above the
 rate: for `RETRY_SECONDS` the process then sends at its share of the rate, the rate divided
-by the processes that shared it lately, and asks the database again after that."""
+by the processes that shared it lately, and asks the database again after that.
+
+A send that has come back from Telegram is settled (storage.sendbudget): with the process's
+next take, or on its own after `SETTLE_AFTER` if no take comes first."""
 
 from __future__ import annotations
 
@@ -20,13 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from common.ratelimit import PAID, REPLY, per_window
 from storage import sendbudget
 from storage.db import Database
-from storage.sendbudget import Limits
+from storage.sendbudget import Limits, Settled
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
 SWEEP_EVERY = 500  # sends between removals of idle chats' buckets
 IDLE_CHAT_SECONDS = 60.0
+# A send that came back waits this long for a take to settle it with, then goes on its own:
+# much less than the second in which it counts, so that its place there moves in time.
+SETTLE_AFTER = 0.05
 
 
 def bot_id_of(token: str) -> int:
@@ -52,9 +58,45 @@ class DatabaseBudget:
         self._fallback_sent: deque[float] = deque()
         self._takes = 0
         self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._granted: dict[int, float] = {}  # each chat's last take, not yet back (db clock)
+        self._back: list[tuple[int, float, float]] = []  # (chat, granted_at, back: monotonic)
+        self._settler: asyncio.Task[None] | None = None
+
+    def settle(self, chat_id: int) -> None:
+        """The chat's last send taken here has come back from Telegram: the budget counts it
+        from now (with the next take, or on its own in a moment)."""
+        granted = self._granted.pop(chat_id, None)
+        if granted is None:
+            return
+        self._back.append((chat_id, granted, time.monotonic()))
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.get_running_loop().create_task(self._settle_later())
+
+    async def _settle_later(self) -> None:
+        await asyncio.sleep(SETTLE_AFTER)
+        if not self._back or time.monotonic() < self.falling_back_until:
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._take(None, REPLY)
+        except Exception as exc:  # the next take settles them, or the window forgets them
+            log.info("settling sends in the shared budget: %s", type(exc).__name__)
+
+    def _settled(self) -> list[Settled]:
+        back, self._back = self._back, []
+        now = time.monotonic()
+        return [Settled(chat, granted, now - at) for chat, granted, at in back]
 
     async def close(self) -> None:
-        """Give the connection back (at a stop, or after a failure)."""
+        """Give the connection back, at a stop."""
+        settler, self._settler = self._settler, None
+        if settler is not None and settler is not asyncio.current_task():
+            settler.cancel()
+        await self._drop_connection()
+
+    async def _drop_connection(self) -> None:
+        """Close the connection (at a stop, or after a failure: the next take opens one)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -91,17 +133,20 @@ class DatabaseBudget:
             self._conn = conn
         return self._conn
 
-    async def _take(self, chat_id: int, lane: int) -> tuple[float, float]:
-        try:
-            answer = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
-                                           chat_id=chat_id, holder=self.holder,
-                                           reply=lane == REPLY, paid=lane == PAID,
-                                           limits=self.limits)
-        except BaseException:
-            await self.close()  # a broken or cancelled connection is opened afresh
-            raise
+    async def _take(self, chat_id: int | None, lane: int) -> tuple[float, float]:
+        async with self._lock:
+            settled = self._settled()
+            try:
+                answer = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
+                                               chat_id=chat_id, holder=self.holder,
+                                               reply=lane == REPLY, paid=lane == PAID,
+                                               limits=self.limits, settled=settled)
+            except BaseException:
+                await self._drop_connection()  # a broken or cancelled one is opened afresh
+                raise
         self.processes = max(1, answer.processes)
-        if answer.bot_wait <= 0 and answer.chat_wait <= 0:
+        if chat_id is not None and answer.bot_wait <= 0 and answer.chat_wait <= 0:
+            self._granted[chat_id] = answer.granted_at
             self._takes += 1
             if self._takes % SWEEP_EVERY == 0:
                 async with self.db.write() as session:
