@@ -382,6 +382,23 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def postgres_cpu() -> float:
+    """User and system CPU seconds of the machine's PostgreSQL processes now running (the
+    server and its connections' backends; a backend's seconds go when its connection closes)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm", encoding="utf-8") as comm:
+                if comm.read().strip() not in ("postgres", "postmaster"):
+                    continue
+            total += cpu_seconds(int(entry))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # gone meanwhile
+    return total
+
+
 class BotProcess:
     """The bot (or the echo bot) in a child process, polling the emulator in this one."""
 

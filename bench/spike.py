@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import random
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from _common import (
     fresh_backend,
     median,
     percentile,
+    postgres_cpu,
     print_machine,
     seed_week,
     table,
@@ -83,19 +85,19 @@ async def run_spike(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         await asyncio.gather(*(bot.start() for bot in bots))
         pusher = (WebhookPusher(conv.queue, [f"http://127.0.0.1:{p}/telegram" for p in ports],
                                 WEBHOOK_SECRET) if args.workers else None)
-        spying = Spy(bots[0].pid, args.spy, "--gil") if args.spy else None
+        spies = [Spy(bot.pid, spy_path(args.spy, n, len(bots)), "--gil")
+                 for n, bot in enumerate(bots)] if args.spy else []
         try:
             if pusher is not None:
                 await pusher.start()
-            if spying is not None:
-                await spying.start()
-            cpu = -sum(bot.cpu() for bot in bots), -cpu_seconds()
+            await asyncio.gather(*(spy.start() for spy in spies))
+            before = ([bot.cpu() for bot in bots], cpu_seconds(), postgres_cpu())
             seconds = await conv.run(starts=starts, think=think_time(low, high, seed),
                                      within=args.window * 10)
-            cpu = cpu[0] + sum(bot.cpu() for bot in bots), cpu[1] + cpu_seconds()
+            bots_cpu = [bot.cpu() - was for bot, was in zip(bots, before[0], strict=True)]
+            own_cpu, pg_cpu = cpu_seconds() - before[1], postgres_cpu() - before[2]
         finally:
-            if spying is not None:
-                await spying.stop()
+            await asyncio.gather(*(spy.stop() for spy in spies))
             if pusher is not None:
                 await pusher.stop()
             await asyncio.gather(*(bot.stop() for bot in bots))
@@ -110,7 +112,16 @@ async def run_spike(args: argparse.Namespace, seed: int) -> dict[str, Any]:
             "p99": percentile(latencies, 99), "max": max(latencies, default=float("nan")),
             "saved": saved, "lost": checked["lost"], "extra": checked["extra"],
             "errors": checked["violations"] + checked["http_errors"] + checked["chats_failed"],
-            "bot_cpu": cpu[0]}
+            "bot_cpu": sum(bots_cpu), "bots_cpu": bots_cpu, "own_cpu": own_cpu,
+            "pg_cpu": pg_cpu if backend.name == "postgresql" else float("nan")}
+
+
+def spy_path(path: str, n: int, of: int) -> str:
+    """The recording of bot process n: the path as given for one process, else numbered."""
+    if of == 1:
+        return path
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}.{n + 1}.{ext}" if dot else f"{path}.{n + 1}"
 
 
 async def main() -> None:
@@ -147,7 +158,10 @@ async def main() -> None:
                      *(f"{1000 * fig[k]:.0f}" for k in ("p50", "p95", "p99", "max")),
                      f"{1000 * fig['bot_cpu'] / max(1, fig['updates']):.1f}",
                      fig["saved"], fig["lost"], fig["extra"], fig["errors"]])
-        print(f"run {repeat}: p99 {1000 * fig['p99']:.0f} ms", flush=True)
+        print(f"run {repeat}: p99 {1000 * fig['p99']:.0f} ms; CPU seconds over "
+              f"{fig['seconds']:.0f} s on {os.cpu_count()} cores: bot "
+              f"{' + '.join(f'{c:.1f}' for c in fig['bots_cpu'])}, this benchmark (emulator, "
+              f"chats, pusher) {fig['own_cpu']:.1f}, PostgreSQL {fig['pg_cpu']:.1f}", flush=True)
     print()
     print(table(["run", "cadres", "updates", "seconds", "updates/s", "p50 ms", "p95 ms",
                  "p99 ms", "max ms", "bot CPU ms/update", "summaries saved", "lost",
