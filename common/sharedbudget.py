@@ -74,14 +74,21 @@ class DatabaseBudget:
             self._settler = asyncio.get_running_loop().create_task(self._settle_later())
 
     async def _settle_later(self) -> None:
-        await asyncio.sleep(SETTLE_AFTER)
-        if not self._back or time.monotonic() < self.falling_back_until:
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self._take(None, REPLY)
-        except Exception as exc:  # the next take settles them, or the window forgets them
-            log.info("settling sends in the shared budget: %s", type(exc).__name__)
+        """Settle on its own what no take has carried for `SETTLE_AFTER` (while sends go on,
+        a take carries them: this costs a round trip only when sending pauses)."""
+        while self._back:
+            wait = self._back[0][2] + SETTLE_AFTER - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if time.monotonic() < self.falling_back_until:
+                return  # the take after the outage carries them
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self._take(None, REPLY)
+            except Exception as exc:  # lost: they count from their grants, as before
+                log.info("settling sends in the shared budget: %s", type(exc).__name__)
+                return
 
     def _settled(self) -> list[Settled]:
         back, self._back = self._back, []
@@ -136,6 +143,8 @@ class DatabaseBudget:
     async def _take(self, chat_id: int | None, lane: int) -> tuple[float, float]:
         async with self._lock:
             settled = self._settled()
+            if chat_id is None and not settled:  # a take carried them meanwhile
+                return 0.0, 0.0
             try:
                 answer = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
                                                chat_id=chat_id, holder=self.holder,
