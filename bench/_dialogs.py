@@ -110,10 +110,14 @@ class Chat:
     steps: list[tuple[int, int]] = field(default_factory=list)  # (update_id, answers so far)
     error: str = ""
     expected: int = 0  # answers expected to the steps played so far
+    reviews: int = 0  # others' work sent to this chat to review: no answer to its own steps
     _want: int = 0
     _ready: asyncio.Future[None] | None = None
 
     def on_sent(self, sent: Sent, at: float) -> None:
+        if is_review_request(sent):
+            self.reviews += 1
+            return
         self.sent.append(sent)
         self.arrived.append(at)
         if self._ready is not None and len(self.sent) >= self._want and not self._ready.done():
@@ -135,6 +139,13 @@ class Chat:
                     if data and data.endswith(suffix):
                         return data, sent.message_id
         raise LookupError(f"no button ending {suffix!r} in chat {self.user.id}")
+
+
+def is_review_request(sent: Sent) -> bool:
+    """A member's work sent to a leader with 通过 / 退回修改 (handlers.reviews): it comes when
+    the member submits, whatever the leader's own dialog is doing."""
+    return not sent.is_edit and any(
+        (data or "").startswith("rv:") for row in sent.buttons for _label, data in row)
 
 
 class Conversations:
@@ -227,16 +238,19 @@ class Conversations:
         return result
 
     def check(self) -> dict[str, int]:
-        """Steps done, steps lost (never answered) and answers beyond those expected."""
-        done = lost = extra = errors = 0
+        """Steps done, steps lost (never answered), answers beyond those expected, and others'
+        work sent to the chats to review (not answers)."""
+        done = lost = extra = errors = reviews = 0
         for chat in self.chats.values():
+            reviews += chat.reviews
             expected = sum(step.expect for step in chat.script)
             answered = sum(1 for _, n in chat.steps if n <= len(chat.sent))
             done += answered
             lost += len(chat.script) - answered
             extra += max(0, len(chat.sent) - expected)
             errors += bool(chat.error)
-        return {"steps": done, "lost": lost, "extra": extra, "chats_failed": errors,
+        return {"steps": done, "lost": lost, "extra": extra, "reviews": reviews,
+                "chats_failed": errors,
                 "violations": len(self.emu.violations), "http_errors": len(self.emu.errors)}
 
 

@@ -111,6 +111,7 @@ async def run_spike(args: argparse.Namespace, seed: int) -> dict[str, Any]:
             "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
             "p99": percentile(latencies, 99), "max": max(latencies, default=float("nan")),
             "saved": saved, "lost": checked["lost"], "extra": checked["extra"],
+            "reviews": checked["reviews"],
             "errors": checked["violations"] + checked["http_errors"] + checked["chats_failed"],
             "bot_cpu": sum(bots_cpu), "bots_cpu": bots_cpu, "own_cpu": own_cpu,
             "pg_cpu": pg_cpu if backend.name == "postgresql" else float("nan")}
@@ -161,7 +162,8 @@ async def main() -> None:
         print(f"run {repeat}: p99 {1000 * fig['p99']:.0f} ms; CPU seconds over "
               f"{fig['seconds']:.0f} s on {os.cpu_count()} cores: bot "
               f"{' + '.join(f'{c:.1f}' for c in fig['bots_cpu'])}, this benchmark (emulator, "
-              f"chats, pusher) {fig['own_cpu']:.1f}, PostgreSQL {fig['pg_cpu']:.1f}", flush=True)
+              f"chats, pusher) {fig['own_cpu']:.1f}, PostgreSQL {fig['pg_cpu']:.1f}; "
+              f"{fig['reviews']} summaries sent to leaders to review", flush=True)
     print()
     print(table(["run", "cadres", "updates", "seconds", "updates/s", "p50 ms", "p95 ms",
                  "p99 ms", "max ms", "bot CPU ms/update", "summaries saved", "lost",
