@@ -98,7 +98,7 @@ class DatabaseBudget:
     async def close(self) -> None:
         """Give the connection back, at a stop."""
         settler, self._settler = self._settler, None
-        if settler is not None and settler is not asyncio.current_task():
+        if settler is not None:
             settler.cancel()
         await self._drop_connection()
 
