@@ -213,7 +213,7 @@ async def _queued_to_all(harness):
 async def test_the_author_gets_one_report_naming_who_blocked_the_bot(harness):
     chats, office = await _queued_to_all(harness)
     harness.emu.blocked_by(chats["李娜"])
-    harness.emu.fail_next("sendMessage", 400)  # the first recipient's (张伟's) fails for good
+    harness.emu.fail_next("sendMessage", 400, chat_id=chats["张伟"])  # 张伟's fails for good
     for _ in range(3):  # deliver; report; nothing more
         await tick(harness, harness.clock.now() + dt.timedelta(seconds=31))
     reports = [t for t in texts(harness.emu.sent_to(OFFICE_CHAT)) if "Delivery report" in t]

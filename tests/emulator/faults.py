@@ -143,14 +143,17 @@ class FailRate:
 class Faults:
     """Failures injected by the test: next-N, a random share, down, blocked chats."""
 
-    next: dict[str, deque[tuple[int, int | None]]] = field(default_factory=dict)
+    # keyed by (method, chat): chat None answers whichever request to the method comes next
+    next: dict[tuple[str, int | str | None], deque[tuple[int, int | None]]] = field(
+        default_factory=dict)
     rate: FailRate | None = None
     is_down: bool = False
     blocked: set[int | str] = field(default_factory=set)
 
-    def take(self, method: str) -> web.Response | None:
-        """The injected answer for this request, if any."""
-        queue = self.next.get(method)
+    def take(self, method: str, chat_id: int | str | None = None) -> web.Response | None:
+        """The injected answer for this request, if any; one aimed at its chat comes first."""
+        queue = (chat_id is not None and self.next.get((method, chat_id))) or self.next.get(
+            (method, None))
         if queue:
             status, retry_after = queue.popleft()
             return injected_response(status, retry_after)

@@ -202,9 +202,10 @@ class BotApiEmulator:
         self.faults.rate = FailRate(status, fraction, chosen, seed) if fraction > 0 else None
 
     def fail_next(self, method: str, status: int, count: int = 1,
-                  retry_after: int | None = None) -> None:
-        """Answer the next `count` requests to `method` with `status`."""
-        queue = self.faults.next.setdefault(method, deque())
+                  retry_after: int | None = None, chat_id: int | None = None) -> None:
+        """Answer the next `count` requests to `method` (to `chat_id` only, if given) with
+        `status`; a test aiming at one chat then does not depend on what else is sending."""
+        queue = self.faults.next.setdefault((method, chat_id), deque())
         queue.extend([(status, retry_after)] * count)
 
     def down(self) -> None:
@@ -323,8 +324,8 @@ class BotApiEmulator:
 
     def _refusal(self, method: str, params: dict[str, Any]) -> web.Response | None:
         """Injected failures, blocked chats and rate limits: the message is not delivered."""
-        response = self.faults.take(method)
         chat_id = params.get("chat_id")
+        response = self.faults.take(method, chat_id)
         if response is None and chat_id in self.faults.blocked and (
                 is_send_method(method) or method == "sendChatAction"):
             response = api_error(403, "Forbidden: bot was blocked by the user")
