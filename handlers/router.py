@@ -111,7 +111,10 @@ async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:
     if person is not None:
         if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_PRECISION:
             person.last_seen_at = now
-        person.telegram_language = language
+        # Set only when it changed: any set marks the person modified, and the turn's first
+        # query would then run a whole unit of work to find nothing to write.
+        if person.telegram_language != language:
+            person.telegram_language = language
         people.unblock(person)  # they wrote, so they have unblocked the bot
     await dispatch(turn)
     # The claim is a lease: if this process dies before sending, the sender takes over.
