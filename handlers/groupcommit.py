@@ -52,9 +52,14 @@ class GroupCommitter(Generic[Item, Result]):
     """Runs `step(session, item)` for the items submitted together in one transaction."""
 
     def __init__(self, db: Database,
-                 step: Callable[[AsyncSession, Item], Awaitable[Result]]) -> None:
+                 step: Callable[[AsyncSession, Item], Awaitable[Result]],
+                 first: Callable[[AsyncSession, list[Item]], Awaitable[None]] | None = None,
+                 ) -> None:
+        """`first(session, items)`, if given, runs in a group's transaction before its steps,
+        for what the steps of several items can do together in one statement."""
         self._db = db
         self._step = step
+        self._first = first
         self._queue: list[_Waiting[Item, Result]] = []
         self._leader: asyncio.Task[None] | None = None
 
@@ -85,6 +90,8 @@ class GroupCommitter(Generic[Item, Result]):
         results: list[Result] = []
         try:
             async with self._db.write() as session:
+                if self._first is not None and len(live) > 1:
+                    await self._first(session, [waiting.item for waiting in live])
                 for waiting in live:
                     results.append(await self._step(session, waiting.item))
         except Exception as exc:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
 # The application's GroupCommitter, in its bot_data: one a process (an Application).
 GROUPS = "grassroots.groups"
+_CLAIMED = "router.claimed"  # in a group's session: the update ids it claimed that were new
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -91,7 +92,8 @@ async def _committed_turn(context: Any, request: Request) -> Turn | None:
     or alone in its own transaction when its group failed."""
     committer = context.bot_data.get(GROUPS)
     if committer is None:
-        committer = context.bot_data[GROUPS] = GroupCommitter(request.app.db, _turn_in)
+        committer = context.bot_data[GROUPS] = GroupCommitter(request.app.db, _turn_in,
+                                                              first=_claim_group)
     try:
         return await committer.run(request.chat_id, request)  # type: ignore[no-any-return]
     except RunAlone:
@@ -99,11 +101,25 @@ async def _committed_turn(context: Any, request: Request) -> Turn | None:
             return await _turn_in(session, request)
 
 
+async def _claim_group(session: AsyncSession, requests: list[Request]) -> None:
+    """Claim the updates of a group of turns in one statement, not one each; the turns read
+    which were new from the session. Ids twice in a group (never from Telegram) are left to
+    the turns to claim one by one, so that only the first of them runs."""
+    ids = [request.update.update_id for request in requests]
+    if len(set(ids)) == len(ids):
+        session.info[_CLAIMED] = await updates.mark_all_processed(
+            session, update_ids=ids, now=requests[0].app.clock.now())
+
+
 async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:
     """Run the update's turn in the session's transaction; None if it was processed before."""
     app, update, language = request.app, request.update, request.language
     now = app.clock.now()
-    if not await updates.mark_processed(session, update_id=update.update_id, now=now):
+    claimed: set[int] | None = session.info.get(_CLAIMED)
+    if claimed is not None:
+        if update.update_id not in claimed:
+            return None
+    elif not await updates.mark_processed(session, update_id=update.update_id, now=now):
         return None
     person = await people.by_telegram_id(session, telegram_user_id=request.user_id, lock=True)
     locale = locale_of(person.locale if person else None, language, app.settings.default_locale)

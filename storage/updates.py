@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete
@@ -25,11 +26,27 @@ _CLAIM = {
 }
 
 
+# A group of turns claims its updates in one statement; the rows inserted name the new ones.
+_CLAIM_ALL = {name: statement.returning(_TABLE.c.update_id)
+              for name, statement in _CLAIM.items()}
+
+
 async def mark_processed(session: AsyncSession, *, update_id: int, now: dt.datetime) -> bool:
     """Record an update in the current transaction; False if it was processed before."""
     statement = _CLAIM["postgresql" if dialect_name(session) == "postgresql" else "sqlite"]
     result = await session.execute(statement, {"update_id": update_id, "processed_at": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_all_processed(
+    session: AsyncSession, *, update_ids: Sequence[int], now: dt.datetime
+) -> set[int]:
+    """Record several different updates in the current transaction in one statement; the ids
+    of those not processed before."""
+    statement = _CLAIM_ALL["postgresql" if dialect_name(session) == "postgresql" else "sqlite"]
+    result = await session.execute(
+        statement, [{"update_id": update_id, "processed_at": now} for update_id in update_ids])
+    return set(result.scalars())
 
 
 async def forget_before(session: AsyncSession, *, before: dt.datetime) -> int:

@@ -205,3 +205,35 @@ async def test_two_workers_given_the_same_updates_process_each_once_in_order(
         sent = emulator.sent_to(user.id)
         assert len(sent) == len(answers(number)), [one.text for one in sent]
         assert_summary_confirmed(sent, number)
+
+
+async def test_a_group_with_updates_processed_before_runs_only_the_new_ones(
+        database, emulator, clock, settings, harness):
+    await harness.stop()  # the batches are handed to one worker here
+    users = await bind_cadres(harness)
+    transactions = Transactions(database)
+    try:
+        async with AsyncExitStack() as stack:
+            application = await worker(stack, database, settings, clock)
+
+            async def handle(batch: list[dict[str, Any]]) -> None:
+                await Poller(application).handle(
+                    [Update.de_json(one, application.bot) for one in batch])
+
+            first = [emulator.updates.history[user.send(answers(number)[0])]
+                     for number, user in enumerate(users)]
+            await handle(first)
+            second = [emulator.updates.history[user.send(answers(number)[1])]
+                      for number, user in enumerate(users)]
+            # The first batch delivered again (its offset never confirmed), then the second:
+            # a group claims its ids in one statement and only the new ones are turns.
+            await handle(first + second)
+    finally:
+        transactions.close()
+    assert len(transactions.seen) <= 3 * len(users) // 4, len(transactions.seen)
+    every = [one["update_id"] for one in first + second]
+    assert await processed(database, every) == sorted(every)
+    for number, user in enumerate(users):
+        said = [one.text for one in emulator.sent_to(user.id)]
+        assert len(said) == 2, said  # the question of each step once, none again
+        assert said[1] != said[0]
