@@ -21,6 +21,7 @@ from handlers.authority import button_refusal
 from handlers.base import Turn
 from handlers.groupcommit import GroupCommitter, RunAlone
 from handlers.registry import CALLBACKS, COMMANDS
+from storage import dialogs as drafts
 from storage import outbox, people, updates
 from storage.textsplit import cut
 
@@ -93,7 +94,7 @@ async def _committed_turn(context: Any, request: Request) -> Turn | None:
     committer = context.bot_data.get(GROUPS)
     if committer is None:
         committer = context.bot_data[GROUPS] = GroupCommitter(request.app.db, _turn_in,
-                                                              first=_claim_group)
+                                                              first=_open_group)
     try:
         return await committer.run(request.chat_id, request)  # type: ignore[no-any-return]
     except RunAlone:
@@ -101,14 +102,20 @@ async def _committed_turn(context: Any, request: Request) -> Turn | None:
             return await _turn_in(session, request)
 
 
-async def _claim_group(session: AsyncSession, requests: list[Request]) -> None:
-    """Claim the updates of a group of turns in one statement, not one each; the turns read
-    which were new from the session. Ids twice in a group (never from Telegram) are left to
-    the turns to claim one by one, so that only the first of them runs."""
+async def _open_group(session: AsyncSession, requests: list[Request]) -> None:
+    """What each turn of a group would read first, read for all of them in one statement
+    each: the updates claimed (the turns read which were new from the session), then the
+    people of the new ones, locked, and their chats' open dialogs. Ids twice in a group (never
+    from Telegram) are left to the turns to claim one by one, so that only the first runs."""
     ids = [request.update.update_id for request in requests]
-    if len(set(ids)) == len(ids):
-        session.info[_CLAIMED] = await updates.mark_all_processed(
-            session, update_ids=ids, now=requests[0].app.clock.now())
+    if len(set(ids)) != len(ids):
+        return
+    claimed = session.info[_CLAIMED] = await updates.mark_all_processed(
+        session, update_ids=ids, now=requests[0].app.clock.now())
+    new = [request for request in requests if request.update.update_id in claimed]
+    if new:
+        await people.load_bound(session, telegram_user_ids=[r.user_id for r in new], lock=True)
+        await drafts.load(session, chat_ids=[r.chat_id for r in new])
 
 
 async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import bindparam, delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -20,6 +21,9 @@ AUTHORITY = "authority"
 # asks several times (the closing check, then the step): the session's identity map forgets a
 # dialog nobody holds and would not remember that there was none, so each ask was a SELECT.
 _KNOWN = "dialogs.known"
+
+
+_BY_CHATS = select(Dialog).where(Dialog.chat_id.in_(bindparam("chat_ids", expanding=True)))
 
 
 def _known(session: AsyncSession | Session) -> dict[int, Dialog | None]:
@@ -43,6 +47,20 @@ async def get(session: AsyncSession, *, chat_id: int) -> Dialog | None:
         with session.no_autoflush:
             known[chat_id] = await session.get(Dialog, chat_id)
     return known[chat_id]
+
+
+async def load(session: AsyncSession, *, chat_ids: Iterable[int]) -> None:
+    """Read the open dialogs of several chats in one statement, for the turns of a group
+    (after their people are locked): get then knows each of them."""
+    known = _known(session)
+    wanted = sorted({chat_id for chat_id in chat_ids if chat_id not in known})
+    if not wanted:
+        return
+    with session.no_autoflush:
+        found = {dialog.chat_id: dialog for dialog in (await session.execute(
+            _BY_CHATS, {"chat_ids": wanted})).scalars()}
+    for chat_id in wanted:
+        known[chat_id] = found.get(chat_id)
 
 
 async def open_dialog(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from storage import dialogs, outbox
 from storage.audit import record_audit
@@ -69,6 +69,36 @@ def _authority_is_stamped(session: Session, flush_context: object, instances: ob
 # Every update reads its person: the statement is built once, not each time.
 _BY_TELEGRAM_ID = select(Person).where(Person.telegram_user_id == bindparam("telegram_user_id"))
 _BY_TELEGRAM_ID_LOCKED = _BY_TELEGRAM_ID.with_for_update(of=Person)
+# A group of turns reads its people at once, locked in the accounts' order (as every process
+# locks them, so that two groups never wait for each other in a cycle).
+_BY_TELEGRAM_IDS = (select(Person)
+                    .where(Person.telegram_user_id.in_(bindparam("ids", expanding=True)))
+                    .order_by(Person.telegram_user_id))
+_BY_TELEGRAM_IDS_LOCKED = _BY_TELEGRAM_IDS.with_for_update(of=Person)
+# In a session: the people load_bound read, by account, each given out once by by_telegram_id.
+_BOUND = "people.bound"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_bound(session: Session, transaction: SessionTransaction) -> None:
+    """What was read for a group serves its transaction only, and not past a savepoint's end
+    (a rollback to it expires what it changed, which a read afresh would load again)."""
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_BOUND, None)
+
+
+async def load_bound(
+    session: AsyncSession, *, telegram_user_ids: Iterable[int], lock: bool = False
+) -> None:
+    """Read the people bound to several accounts in one statement (with `lock`, locked as
+    by_telegram_id locks), for the turns of a group: by_telegram_id then gives each of them
+    out once in this transaction instead of reading it again."""
+    accounts = sorted(set(telegram_user_ids))
+    locked = lock and dialect_name(session) == "postgresql"
+    query = _BY_TELEGRAM_IDS_LOCKED if locked else _BY_TELEGRAM_IDS
+    found = {person.telegram_user_id: person
+             for person in (await session.execute(query, {"ids": accounts})).scalars()}
+    session.info[_BOUND] = {account: found.get(account) for account in accounts}
 
 
 async def by_telegram_id(
@@ -76,6 +106,13 @@ async def by_telegram_id(
 ) -> Person | None:
     """The person bound to this Telegram account; `lock` serialises their updates across
     processes on PostgreSQL (a row lock held until the transaction ends)."""
+    bound: dict[int, Person | None] = session.info.get(_BOUND, {})
+    if telegram_user_id in bound:
+        # Read (and locked) with its group; an account is bound only in its own turn, and a
+        # person released since then by another turn of the group is read again.
+        person = bound.pop(telegram_user_id)
+        if person is None or person.telegram_user_id == telegram_user_id:
+            return person
     locked = lock and dialect_name(session) == "postgresql"
     query = _BY_TELEGRAM_ID_LOCKED if locked else _BY_TELEGRAM_ID
     result = await session.execute(query, {"telegram_user_id": telegram_user_id})

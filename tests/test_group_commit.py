@@ -21,8 +21,9 @@ from common.context import AppContext
 from common.i18n import translate
 from common.ratelimit import RateLimiter
 from handlers.registry import COMMANDS
+from storage import people
 from storage.db import Database
-from storage.models import Dialog, OutboxMessage, ProcessedUpdate
+from storage.models import Dialog, OutboxMessage, Person, ProcessedUpdate
 from tests.test_schedules import bind_everyone
 from tests.test_update_order import answers, bind_cadres, type_summaries
 
@@ -237,3 +238,45 @@ async def test_a_group_with_updates_processed_before_runs_only_the_new_ones(
         said = [one.text for one in emulator.sent_to(user.id)]
         assert len(said) == 2, said  # the question of each step once, none again
         assert said[1] != said[0]
+
+
+async def test_people_read_for_a_group_are_given_out_once_and_released_ones_read_again(harness):
+    users = await bind_cadres(harness)
+    now = harness.clock.now()
+    statements = Statements(harness.db)
+    try:
+        async with harness.db.write() as session:
+            accounts = [users[0].id, users[1].id, 4242]
+            await people.load_bound(session, telegram_user_ids=accounts, lock=True)
+            read = len(statements.seen)
+            first = await people.by_telegram_id(session, telegram_user_id=users[0].id, lock=True)
+            assert first is not None
+            assert await people.by_telegram_id(session, telegram_user_id=4242) is None
+            assert len(statements.seen) == read  # both from the group's one read
+            # An earlier turn of the group releases the second account's person: read again.
+            second = (await session.execute(
+                select(Person).where(Person.telegram_user_id == users[1].id))).scalar_one()
+            await people.deactivate(session, person=second, by=None, now=now)
+            assert await people.by_telegram_id(session, telegram_user_id=users[1].id) is None
+            # Given out once: a second ask reads the database.
+            read = len(statements.seen)
+            assert await people.by_telegram_id(session, telegram_user_id=users[0].id) is first
+            assert len(statements.seen) == read + 1
+    finally:
+        statements.close()
+
+
+class Statements:
+    """The SELECTs of people sent to the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.seen: list[str] = []
+        event.listen(self.engine, "before_cursor_execute", self._on_statement)
+
+    def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT people."):
+            self.seen.append(statement)
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on_statement)
