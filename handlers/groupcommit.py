@@ -54,12 +54,15 @@ class GroupCommitter(Generic[Item, Result]):
     def __init__(self, db: Database,
                  step: Callable[[AsyncSession, Item], Awaitable[Result]],
                  first: Callable[[AsyncSession, list[Item]], Awaitable[None]] | None = None,
+                 last: Callable[[AsyncSession, list[Result]], Awaitable[None]] | None = None,
                  ) -> None:
-        """`first(session, items)`, if given, runs in a group's transaction before its steps,
-        for what the steps of several items can do together in one statement."""
+        """`first(session, items)` and `last(session, results)`, if given, run in the
+        transaction of a group of several items, before and after their steps, for what the
+        steps can do together in one statement."""
         self._db = db
         self._step = step
         self._first = first
+        self._last = last
         self._queue: list[_Waiting[Item, Result]] = []
         self._leader: asyncio.Task[None] | None = None
 
@@ -90,10 +93,13 @@ class GroupCommitter(Generic[Item, Result]):
         results: list[Result] = []
         try:
             async with self._db.write() as session:
-                if self._first is not None and len(live) > 1:
+                together = len(live) > 1
+                if together and self._first is not None:
                     await self._first(session, [waiting.item for waiting in live])
                 for waiting in live:
                     results.append(await self._step(session, waiting.item))
+                if together and self._last is not None:
+                    await self._last(session, results)
         except Exception as exc:
             if len(live) > 1:
                 log.warning("a group of %d turns failed (%s); each runs alone", len(live),

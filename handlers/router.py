@@ -32,6 +32,7 @@ LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
 # The application's GroupCommitter, in its bot_data: one a process (an Application).
 GROUPS = "grassroots.groups"
 _CLAIMED = "router.claimed"  # in a group's session: the update ids it claimed that were new
+_REPLIES = "router.replies"  # in a group's session: the replies are stored at the group's end
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -94,7 +95,8 @@ async def _committed_turn(context: Any, request: Request) -> Turn | None:
     committer = context.bot_data.get(GROUPS)
     if committer is None:
         committer = context.bot_data[GROUPS] = GroupCommitter(request.app.db, _turn_in,
-                                                              first=_open_group)
+                                                              first=_open_group,
+                                                              last=_close_group)
     try:
         return await committer.run(request.chat_id, request)  # type: ignore[no-any-return]
     except RunAlone:
@@ -107,6 +109,7 @@ async def _open_group(session: AsyncSession, requests: list[Request]) -> None:
     each: the updates claimed (the turns read which were new from the session), then the
     people of the new ones, locked, and their chats' open dialogs. Ids twice in a group (never
     from Telegram) are left to the turns to claim one by one, so that only the first runs."""
+    session.info[_REPLIES] = True  # the turns leave their replies to _close_group
     ids = [request.update.update_id for request in requests]
     if len(set(ids)) != len(ids):
         return
@@ -116,6 +119,19 @@ async def _open_group(session: AsyncSession, requests: list[Request]) -> None:
     if new:
         await people.load_bound(session, telegram_user_ids=[r.user_id for r in new], lock=True)
         await drafts.load(session, chat_ids=[r.chat_id for r in new])
+
+
+async def _close_group(session: AsyncSession, turns: list[Turn | None]) -> None:
+    """The replies of a group's turns stored in one statement, each turn's rows in order."""
+    done = [turn for turn in turns if turn is not None]
+    if not done:
+        return
+    # The claim is a lease: if this process dies before sending, the sender takes over.
+    stored = await outbox.enqueue_each(
+        session, batches=[(turn.replies, turn.now) for turn in done], claim=True,
+        claim_for=dt.timedelta(seconds=done[0].app.settings.outbox_claim_seconds))
+    for turn, rows in zip(done, stored, strict=True):
+        turn.stored = rows
 
 
 async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:
@@ -140,6 +156,8 @@ async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:
             person.telegram_language = language
         people.unblock(person)  # they wrote, so they have unblocked the bot
     await dispatch(turn)
+    if session.info.get(_REPLIES):
+        return turn  # in a group: stored with the others' at its end
     # The claim is a lease: if this process dies before sending, the sender takes over.
     lease = dt.timedelta(seconds=app.settings.outbox_claim_seconds)
     turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True,

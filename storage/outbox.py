@@ -64,34 +64,57 @@ async def enqueue(
     The rows go in as one Core INSERT … RETURNING (not through the session's unit of work, the
     costlier half of a turn's writes); the objects returned are the stored rows' values, for
     sending, outside the session."""
+    return (await enqueue_each(session, batches=[(messages, now)], claim=claim,
+                               claim_for=claim_for))[0]
+
+
+async def enqueue_each(
+    session: AsyncSession,
+    *,
+    batches: Sequence[tuple[Sequence[Outgoing], dt.datetime]],
+    claim: bool = False,
+    claim_for: dt.timedelta = INLINE_CLAIM,
+) -> list[list[OutboxMessage]]:
+    """enqueue for several batches (the replies of a group's turns, each with its turn's
+    time) in one statement, as if enqueued one after another; the rows of each batch."""
     values: list[dict[str, Any]] = []
+    counts: list[int] = []
     keys: set[str] = set()
-    for message in messages:
-        key = message.dedup_key
-        if key and (key in keys or await _exists(session, key)):
-            continue
-        for part in split_long(fit_captions(message)):
-            values.append({
-                "chat_id": part.chat_id, "person_id": part.person_id, "method": part.method,
-                "payload": _with_chat(part), "dedup_key": part.dedup_key, "kind": part.kind,
-                "status": "pending", "attempts": 0, "next_attempt_at": part.not_before or now,
-                "claimed_until": now + claim_for if claim else None, "created_at": now,
-                "sent_at": None, "error": None, "broadcast_id": part.broadcast_id,
-            })
-            if part.dedup_key:
-                keys.add(part.dedup_key)
-    if not values:
-        return []
-    table = cast(Table, OutboxMessage.__table__)
-    # PostgreSQL returns the ids in the rows' order when asked; SQLite numbers the rows of one
-    # INSERT in order but may return them in any (asked for the order, SQLAlchemy would insert
-    # them one by one), so there the ids are sorted.
-    ordered = dialect_name(session) != "sqlite"
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=ordered)
-    ids = list((await session.execute(statement, values)).scalars())
-    if not ordered:
-        ids.sort()
-    return [OutboxMessage(id=id, **row) for id, row in zip(ids, values, strict=True)]
+    for messages, now in batches:
+        before = len(values)
+        for message in messages:
+            key = message.dedup_key
+            if key and (key in keys or await _exists(session, key)):
+                continue
+            for part in split_long(fit_captions(message)):
+                values.append({
+                    "chat_id": part.chat_id, "person_id": part.person_id,
+                    "method": part.method, "payload": _with_chat(part),
+                    "dedup_key": part.dedup_key, "kind": part.kind, "status": "pending",
+                    "attempts": 0, "next_attempt_at": part.not_before or now,
+                    "claimed_until": now + claim_for if claim else None, "created_at": now,
+                    "sent_at": None, "error": None, "broadcast_id": part.broadcast_id,
+                })
+                if part.dedup_key:
+                    keys.add(part.dedup_key)
+        counts.append(len(values) - before)
+    rows: list[OutboxMessage] = []
+    if values:
+        table = cast(Table, OutboxMessage.__table__)
+        # PostgreSQL returns the ids in the rows' order when asked; SQLite numbers the rows of
+        # one INSERT in order but may return them in any (asked for the order, SQLAlchemy would
+        # insert them one by one), so there the ids are sorted.
+        ordered = dialect_name(session) != "sqlite"
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=ordered)
+        ids = list((await session.execute(statement, values)).scalars())
+        if not ordered:
+            ids.sort()
+        rows = [OutboxMessage(id=id, **row) for id, row in zip(ids, values, strict=True)]
+    each: list[list[OutboxMessage]] = []
+    for count in counts:
+        each.append(rows[:count])
+        rows = rows[count:]
+    return each
 
 
 def split_long(message: Outgoing) -> list[Outgoing]:
