@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +33,9 @@ SCHEDULED_KINDS = frozenset({"reminder", "warning", "digest", "escalation", "rep
 # message of a later lane that has waited this long goes before its chat's replies, so that a
 # reminder reaches a busy cadre within seconds, not when they pause.
 OVERDUE_SECONDS = 2.0
+# With a shared budget, the most sends asked for in one round trip: the ones that may go
+# when the dispatcher looks (the replies of a group of turns come back together).
+ASKED_AT_ONCE = 16
 
 
 def lane_of(kind: str, payload: dict[str, Any] | None = None) -> int:
@@ -51,14 +55,14 @@ def per_window(per_second: float) -> int:
 
 class SharedBudget(Protocol):
     """A budget several processes share (common.sharedbudget): asked after the local limits
-    allow a send; answers (0, 0) when the send may go (and counts it), else the seconds the
-    bot, or only this chat, must wait. `settle`: a send taken for this chat has come back, so
-    it counts from now. `processes`: how many processes share it lately (the paid lane's rate
-    is divided among them)."""
+    allow sends, for (chat, lane) of each, in order; answers (0, 0) for a send that may go
+    (and counts it), else the seconds the bot, or only this chat, must wait. `settle`: a send
+    taken for this chat has come back, so it counts from now. `processes`: how many
+    processes share it lately (the paid lane's rate is divided among them)."""
 
     processes: int
 
-    async def take(self, chat_id: int, lane: int) -> tuple[float, float]: ...
+    async def take(self, sends: Sequence[tuple[int, int]]) -> list[tuple[float, float]]: ...
 
     def settle(self, chat_id: int) -> None: ...
 
@@ -225,7 +229,7 @@ class RateLimiter:
                 return
             self._wake.clear()
             try:
-                wait = await self._grant_one()
+                wait = await self._grant_some()
             except Exception:  # a shared budget must never leave the waiters hanging
                 log.exception("the rate limiter could not grant a send; trying again")
                 wait = 0.5
@@ -235,14 +239,16 @@ class RateLimiter:
                 except TimeoutError:
                     pass
 
-    def _best(self, now: float) -> tuple[_Waiter | None, float]:
-        """The best waiter whose bot budget and chat allow a send now; else None and the
-        seconds until one might."""
+    def _best(self, now: float, picked: list[_Waiter]) -> tuple[_Waiter | None, float]:
+        """The best waiter, of those not `picked`, whose bot budget and chat allow a send now;
+        else None and the seconds until one might."""
         self._refill_global(now)
         bot_waits = {lane: self._bucket(lane).wait(now) for lane in (REPLY, PAID)}
         soonest = math.inf
         chats: dict[int, list[_Waiter]] = {}
         for waiter in self._waiters:
+            if waiter in picked:
+                continue
             bot_wait = bot_waits[PAID if waiter.lane == PAID else REPLY]
             if bot_wait > 0:
                 soonest = min(soonest, bot_wait)
@@ -264,26 +270,52 @@ class RateLimiter:
                 best, best_key = pick, key
         return best, soonest
 
-    async def _grant_one(self) -> float:
-        """Grant the best waiter that may go now; else the seconds until one might."""
-        best, soonest = self._best(time.monotonic())
-        if best is None:
+    def _picks(self, now: float) -> tuple[list[_Waiter], float]:
+        """The waiters that may go now, best first: with a shared budget as many as the bot's
+        and their chats' budgets hold (up to ASKED_AT_ONCE, asked for in one round trip),
+        else the best one; if none, the seconds until one might."""
+        picks: list[_Waiter] = []
+        counted: list[_Waiter] = []
+        most = ASKED_AT_ONCE if self.shared is not None else 1
+        best, soonest = self._best(now, picks)
+        while best is not None:
+            picks.append(best)
+            if len(picks) >= most:
+                break
+            # Counted for the moment, so that the next pick sees what the others leave.
+            self._bucket(best.lane).take(now)
+            self._chat_tokens[best.chat_id] -= 1
+            counted.append(best)
+            best, _ = self._best(now, picks)
+        for waiter in reversed(counted):
+            self._bucket(waiter.lane).give_back()
+            self._chat_tokens[waiter.chat_id] += 1
+        return picks, soonest
+
+    async def _grant_some(self) -> float:
+        """Grant the waiters that may go now; else the seconds until one might."""
+        picks, soonest = self._picks(time.monotonic())
+        if not picks:
             return soonest
+        answers = [(0.0, 0.0)] * len(picks)
         if self.shared is not None:
-            bot_wait, chat_wait = await self.shared.take(best.chat_id, best.lane)
-            if chat_wait > 0:  # another process sent to this chat: the others may go
-                self._held[best.chat_id] = time.monotonic() + chat_wait
-            if bot_wait > 0 or chat_wait > 0:
-                return max(bot_wait, 0)
-            if best.granted.done():  # cancelled while the database was asked: slot unused
-                return 0
+            answers = await self.shared.take([(waiter.chat_id, waiter.lane) for waiter in picks])
+        wait = 0.0
         now = time.monotonic()
-        self._refill(best.chat_id, now)
-        self._bucket(best.lane).take(now)
-        self._chat_tokens[best.chat_id] -= 1
-        self._granted[best.chat_id] = now
-        best.granted.set_result(None)
-        return 0
+        for waiter, (bot_wait, chat_wait) in zip(picks, answers, strict=True):
+            if chat_wait > 0:  # another process sent to this chat: the others may go
+                self._held[waiter.chat_id] = now + chat_wait
+            if bot_wait > 0 or chat_wait > 0:
+                wait = max(wait, bot_wait)
+                continue
+            if waiter.granted.done():  # cancelled while the database was asked: slot unused
+                continue
+            self._refill(waiter.chat_id, now)
+            self._bucket(waiter.lane).take(now)
+            self._chat_tokens[waiter.chat_id] -= 1
+            self._granted[waiter.chat_id] = now
+            waiter.granted.set_result(None)
+        return wait
 
     def settle(self, chat_id: int) -> None:
         """A send granted to this chat has come back from Telegram: its pace counts from now.

@@ -17,13 +17,14 @@ import os
 import socket
 import time
 from collections import deque
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.ratelimit import PAID, REPLY, per_window
 from storage import sendbudget
 from storage.db import Database
-from storage.sendbudget import Limits, Settled
+from storage.sendbudget import Ask, Limits, Settled
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class DatabaseBudget:
                 return  # the take after the outage carries them
             try:
                 async with asyncio.timeout(self.timeout):
-                    await self._take(None, REPLY)
+                    await self._take([])
             except Exception as exc:  # lost: they count from their grants, as before
                 log.info("settling sends in the shared budget: %s", type(exc).__name__)
                 return
@@ -111,20 +112,20 @@ class DatabaseBudget:
             except Exception as exc:  # already broken: nothing to give back
                 log.info("closing the budget's connection: %s", type(exc).__name__)
 
-    async def take(self, chat_id: int, lane: int) -> tuple[float, float]:
-        """(0, 0) when the send may go; else seconds the bot, or only this chat, must wait."""
+    async def take(self, sends: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
+        """For each (chat, lane) asked, in order: (0, 0) when the send may go; else the
+        seconds the bot, or only this chat, must wait. One round trip for them all."""
         if time.monotonic() >= self.falling_back_until:
             try:
                 async with asyncio.timeout(self.timeout):
-                    return await self._take(chat_id, lane)
+                    return await self._take(sends)
             except Exception as exc:  # an outage or a hang: send at this process's share
                 log.warning("the shared sending budget is unavailable (%s); sending at 1/%d "
                             "of the rate for %.0f s", type(exc).__name__, self.processes,
                             RETRY_SECONDS)
                 self.falling_back_until = time.monotonic() + RETRY_SECONDS
-        if lane == PAID:  # its rate is the limiter's paid bucket, shared out by processes
-            return 0.0, 0.0
-        return self._fallback()
+        # The paid lane's rate is the limiter's paid bucket, shared out by processes.
+        return [(0.0, 0.0) if lane == PAID else self._fallback() for _, lane in sends]
 
     async def _connection(self) -> AsyncConnection:
         """This process's own connection to the budget, opened (and the take installed) on
@@ -140,27 +141,30 @@ class DatabaseBudget:
             self._conn = conn
         return self._conn
 
-    async def _take(self, chat_id: int | None, lane: int) -> tuple[float, float]:
+    async def _take(self, sends: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
         async with self._lock:
             settled = self._settled()
-            if chat_id is None and not settled:  # a take carried them meanwhile
-                return 0.0, 0.0
+            if not sends and not settled:  # a take carried them meanwhile
+                return []
+            asks = [Ask(chat, reply=lane == REPLY, paid=lane == PAID) for chat, lane in sends]
             try:
-                answer = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
-                                               chat_id=chat_id, holder=self.holder,
-                                               reply=lane == REPLY, paid=lane == PAID,
-                                               limits=self.limits, settled=settled)
+                answers = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
+                                                asks=asks, holder=self.holder,
+                                                limits=self.limits, settled=settled)
             except BaseException:
                 await self._drop_connection()  # a broken or cancelled one is opened afresh
                 raise
-        self.processes = max(1, answer.processes)
-        if chat_id is not None and answer.bot_wait <= 0 and answer.chat_wait <= 0:
-            self._granted[chat_id] = answer.granted_at
-            self._takes += 1
-            if self._takes % SWEEP_EVERY == 0:
-                async with self.db.write() as session:
-                    await sendbudget.sweep(session, bot_id=self.bot_id, idle=IDLE_CHAT_SECONDS)
-        return answer.bot_wait, answer.chat_wait
+        if answers:
+            self.processes = max(1, answers[0].processes)
+        for (chat_id, _), answer in zip(sends, answers, strict=True):
+            if answer.bot_wait <= 0 and answer.chat_wait <= 0:
+                self._granted[chat_id] = answer.granted_at
+                self._takes += 1
+                if self._takes % SWEEP_EVERY == 0:
+                    async with self.db.write() as session:
+                        await sendbudget.sweep(session, bot_id=self.bot_id,
+                                               idle=IDLE_CHAT_SECONDS)
+        return [(answer.bot_wait, answer.chat_wait) for answer in answers[:len(sends)]]
 
     def _fallback(self) -> tuple[float, float]:
         """This process's share of the one-second window, on its own clock."""

@@ -2,10 +2,11 @@
 shares Telegram's rates: the sends of the last second (send_budget), and each chat's bucket
 (send_pacing).
 
-A send is taken in one round trip: a function in the connection's own temporary schema
-(installed when the connection is opened, so it needs nothing of the migrations) locks the
-bot's row, which makes every process's takes one after the other, then reads the chat's bucket
-afresh and counts the send, or says how long to wait.
+Sends are taken in one round trip, several at once when several may go: a function in the
+connection's own temporary schema (installed when the connection is opened, so it needs
+nothing of the migrations) locks the bot's row, which makes every process's takes one after
+the other, then for each send reads its chat's bucket afresh and counts the send, or says how
+long to wait.
 
 A paid send (Telegram's paid broadcast lane, `allow_paid_broadcast`) is not counted in the
 bot's second: it keeps only the chat's pacing, and says how many processes share the bot, so
@@ -69,23 +70,29 @@ class Settled:
 
 
 TAKE_FUNCTION = """
-CREATE OR REPLACE FUNCTION pg_temp.grassroots_take_send(
-    p_bot bigint, p_chat bigint, p_holder text, p_reply boolean, p_paid boolean,
+CREATE OR REPLACE FUNCTION pg_temp.grassroots_take_sends(
+    p_bot bigint, p_chats bigint[], p_holder text, p_replies boolean[], p_paids boolean[],
     p_per_window int,
     p_per_chat float8, p_burst float8, p_headroom int, p_slack float8, p_holder_seconds float8,
-    p_settled_chats bigint[], p_settled_at float8[], p_settled_ago float8[],
-    OUT bot_wait float8, OUT chat_wait float8, OUT processes int, OUT granted_at float8)
+    p_settled_chats bigint[], p_settled_at float8[], p_settled_ago float8[])
+RETURNS TABLE (bot_wait float8, chat_wait float8, processes int, granted_at float8)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_now float8;
+    v_at float8;
     v_window float8;
-    v_limit int := p_per_window;
+    v_limit int;
     v_sent float8[];
     v_holders jsonb;
     v_budget record;
     v_pacing record;
-    v_tokens float8 := p_burst;
+    v_processes int;
+    v_reply_until float8;
+    v_tokens float8;
     v_needed float8;
+    v_bot_wait float8;
+    v_chat_wait float8;
+    i int;
 BEGIN
     SELECT * INTO v_budget FROM send_budget WHERE bot_id = p_bot FOR UPDATE;
     IF NOT FOUND THEN
@@ -97,8 +104,8 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO v_holders
         FROM jsonb_each(v_budget.holders) WHERE value::float8 > v_now - p_holder_seconds;
     v_holders := v_holders || jsonb_build_object(p_holder, v_now);
-    processes := (SELECT count(*) FROM jsonb_object_keys(v_holders));
-    IF processes = 1 THEN
+    v_processes := (SELECT count(*) FROM jsonb_object_keys(v_holders));
+    IF v_processes = 1 THEN
         p_slack := 0;
     END IF;
     v_window := 1.0 + p_slack;
@@ -117,46 +124,63 @@ BEGIN
     UPDATE send_pacing p SET at = greatest(p.at, v_now - s.ago)
         FROM unnest(p_settled_chats, p_settled_at, p_settled_ago) AS s(chat, at, ago)
         WHERE p.bot_id = p_bot AND p.chat_id = s.chat AND abs(p.at - s.at) < 1e-6;
-    IF p_chat IS NULL THEN  -- settling only
-        UPDATE send_budget SET sent = to_jsonb(v_sent), holders = v_holders
-            WHERE bot_id = p_bot;
-        bot_wait := 0;
-        chat_wait := 0;
-        RETURN;
+    v_reply_until := v_budget.reply_until;
+    -- The sends asked for, in order, each as if asked alone after the one before.
+    FOR i IN 1 .. coalesce(cardinality(p_chats), 0) LOOP
+        -- Sends granted together are counted 10 µs apart, so that each settles on its own.
+        v_at := v_now + (i - 1) * 1e-5;
+        v_limit := p_per_window;
+        IF NOT p_replies[i] AND v_reply_until > v_now THEN
+            v_limit := greatest(1, p_per_window - p_headroom);
+        END IF;
+        v_bot_wait := CASE WHEN p_paids[i] THEN 0
+                           WHEN cardinality(v_sent) >= v_limit
+                           THEN v_sent[cardinality(v_sent) - v_limit + 1] + v_window - v_now
+                           ELSE 0 END;
+        v_tokens := p_burst;
+        SELECT * INTO v_pacing FROM send_pacing WHERE bot_id = p_bot AND chat_id = p_chats[i];
+        IF FOUND THEN
+            v_tokens := least(p_burst, v_pacing.tokens + (v_at - v_pacing.at) * p_per_chat);
+        END IF;
+        v_chat_wait := CASE WHEN v_tokens < v_needed THEN (v_needed - v_tokens) / p_per_chat
+                            ELSE 0 END;
+        IF v_bot_wait > 0 OR v_chat_wait > 0 THEN
+            IF p_replies[i] THEN
+                v_reply_until := v_now + 1.0;  -- a reply waits: the others leave it headroom
+            END IF;
+            RETURN QUERY SELECT v_bot_wait, v_chat_wait, v_processes, 0::float8;
+            CONTINUE;
+        END IF;
+        IF NOT p_paids[i] THEN
+            v_sent := v_sent || v_at;
+        END IF;
+        INSERT INTO send_pacing (bot_id, chat_id, tokens, at)
+            VALUES (p_bot, p_chats[i], v_tokens - 1, v_at)
+            ON CONFLICT (bot_id, chat_id) DO UPDATE SET tokens = excluded.tokens, at = excluded.at;
+        RETURN QUERY SELECT 0::float8, 0::float8, v_processes, v_at;
+    END LOOP;
+    UPDATE send_budget SET sent = to_jsonb(v_sent), holders = v_holders,
+        reply_until = v_reply_until WHERE bot_id = p_bot;
+    IF coalesce(cardinality(p_chats), 0) = 0 THEN  -- settling only
+        RETURN QUERY SELECT 0::float8, 0::float8, v_processes, 0::float8;
     END IF;
-    IF NOT p_reply AND v_budget.reply_until > v_now THEN
-        v_limit := greatest(1, p_per_window - p_headroom);
-    END IF;
-    bot_wait := CASE WHEN p_paid THEN 0
-                     WHEN cardinality(v_sent) >= v_limit
-                     THEN v_sent[cardinality(v_sent) - v_limit + 1] + v_window - v_now
-                     ELSE 0 END;
-    SELECT * INTO v_pacing FROM send_pacing WHERE bot_id = p_bot AND chat_id = p_chat;
-    IF FOUND THEN
-        v_tokens := least(p_burst, v_pacing.tokens + (v_now - v_pacing.at) * p_per_chat);
-    END IF;
-    chat_wait := CASE WHEN v_tokens < v_needed THEN (v_needed - v_tokens) / p_per_chat
-                      ELSE 0 END;
-    IF bot_wait > 0 OR chat_wait > 0 THEN
-        UPDATE send_budget SET sent = to_jsonb(v_sent), holders = v_holders,
-            reply_until = CASE WHEN p_reply THEN v_now + 1.0 ELSE reply_until END
-            WHERE bot_id = p_bot;
-        RETURN;
-    END IF;
-    UPDATE send_budget SET holders = v_holders,
-        sent = CASE WHEN p_paid THEN to_jsonb(v_sent) ELSE to_jsonb(v_sent || v_now) END
-        WHERE bot_id = p_bot;
-    INSERT INTO send_pacing (bot_id, chat_id, tokens, at)
-        VALUES (p_bot, p_chat, v_tokens - 1, v_now)
-        ON CONFLICT (bot_id, chat_id) DO UPDATE SET tokens = excluded.tokens, at = excluded.at;
-    granted_at := v_now;
 END $$
 """
 
 TAKE = text(
-    "SELECT bot_wait, chat_wait, processes, granted_at FROM pg_temp.grassroots_take_send("
-    ":bot, :chat, :holder, :reply, :paid, :per_window, :per_chat, :burst, :headroom, :slack, "
-    ":holder_seconds, :settled_chats, :settled_at, :settled_ago)")
+    "SELECT bot_wait, chat_wait, processes, granted_at FROM pg_temp.grassroots_take_sends("
+    ":bot, :chats, :holder, :replies, :paids, :per_window, :per_chat, :burst, :headroom, "
+    ":slack, :holder_seconds, :settled_chats, :settled_at, :settled_ago)")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A send asked for: its chat, whether it is a reply (which others leave headroom), and
+    whether it goes in the paid lane (outside the bot's second)."""
+
+    chat_id: int
+    reply: bool = True
+    paid: bool = False
 
 
 async def install(connection: AsyncConnection) -> None:
@@ -165,24 +189,26 @@ async def install(connection: AsyncConnection) -> None:
 
 
 async def take(
-    connection: AsyncConnection, *, bot_id: int, chat_id: int | None, holder: str, reply: bool,
-    limits: Limits, paid: bool = False, settled: Sequence[Settled] = (),
-) -> Answer:
-    """Settle the sends that have come back, then take a send for this chat (None: settle
-    only) from the bot's shared budget, if both allow it now; a reply refused marks that one
-    waits, and for a second other sends leave it `headroom`; a `paid` send keeps the chat's
-    pacing only, outside the bot's second.
+    connection: AsyncConnection, *, bot_id: int, asks: Sequence[Ask], holder: str,
+    limits: Limits, settled: Sequence[Settled] = (),
+) -> list[Answer]:
+    """Settle the sends that have come back, then take the sends asked for (none: settle
+    only) from the bot's shared budget in one round trip, in order, each if both the bot's
+    second and its chat allow it now; an answer for each (for none, one with `processes`).
+    A reply refused marks that one waits, and for a second other sends leave it `headroom`;
+    a `paid` send keeps the chat's pacing only, outside the bot's second.
     `connection` commits each statement (AUTOCOMMIT) and has `install`ed the function."""
-    row = (await connection.execute(TAKE, {
-        "bot": bot_id, "chat": chat_id, "holder": holder, "reply": reply, "paid": paid,
+    rows = (await connection.execute(TAKE, {
+        "bot": bot_id, "chats": [ask.chat_id for ask in asks], "holder": holder,
+        "replies": [ask.reply for ask in asks], "paids": [ask.paid for ask in asks],
         "per_window": limits.per_window, "per_chat": limits.per_chat, "burst": limits.burst,
         "headroom": limits.headroom, "slack": limits.slack,
         "holder_seconds": HOLDER_SECONDS,
         "settled_chats": [s.chat_id for s in settled],
         "settled_at": [s.granted_at for s in settled],
-        "settled_ago": [s.ago for s in settled]})).one()
-    return Answer(float(row.bot_wait), float(row.chat_wait), int(row.processes),
-                  float(row.granted_at or 0.0))
+        "settled_ago": [s.ago for s in settled]})).all()
+    return [Answer(float(row.bot_wait), float(row.chat_wait), int(row.processes),
+                   float(row.granted_at or 0.0)) for row in rows]
 
 
 async def sweep(session: AsyncSession, *, bot_id: int, idle: float) -> int:

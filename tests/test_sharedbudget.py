@@ -114,18 +114,18 @@ async def test_a_database_outage_leaves_each_process_its_share_then_the_budget_a
         pytest.skip("SQLite runs one process: its own limiter is the whole budget")
     budget = DatabaseBudget(database, bot_id=bot_id_of(emulator.token), per_second=28.5,
                             per_chat_per_second=1)
-    assert await budget.take(1, REPLY) == (0.0, 0.0)
+    assert await budget.take([(1, REPLY)]) == [(0.0, 0.0)]
     budget.processes = 2  # as if another process had shared the budget lately
     working = budget.db
     await budget.close()  # its connection lost: the next take opens one, and cannot
     budget.db = Database("postgresql+asyncpg://postgres@127.0.0.1:9/none")  # refused
-    answers = [await budget.take(100 + n, BROADCAST) for n in range(15)]
+    answers = [(await budget.take([(100 + n, BROADCAST)]))[0] for n in range(15)]
     assert answers[:14] == [(0.0, 0.0)] * 14  # half of 29 a second, on its own clock
     assert answers[14][0] > 0.5
     await budget.db.dispose()
     budget.db = working
     await asyncio.sleep(RETRY_SECONDS)  # the database is asked again after this
-    assert await budget.take(200, REPLY) == (0.0, 0.0)
+    assert await budget.take([(200, REPLY)]) == [(0.0, 0.0)]
     async with database.read() as session:
         row = await session.scalar(select(SendBudget))
     # Counted there: the send after the outage (and the first, if not a window old yet); the
@@ -145,11 +145,11 @@ async def test_a_fast_per_chat_rate_lets_each_chat_send_while_processes_share_th
                               per_chat_per_second=100_000) for _ in range(2)]
     try:
         for n, budget in enumerate(budgets):  # both processes share the bot lately
-            assert await budget.take(500 + n, REPLY) == (0.0, 0.0)
+            assert await budget.take([(500 + n, REPLY)]) == [(0.0, 0.0)]
         sent = asked = 0
         while sent < 10 and asked < 100:
             asked += 1
-            bot_wait, chat_wait = await budgets[asked % 2].take(600, REPLY)
+            [(bot_wait, chat_wait)] = await budgets[asked % 2].take([(600, REPLY)])
             if bot_wait == chat_wait == 0:
                 sent += 1
             else:
@@ -172,21 +172,76 @@ async def test_a_send_that_comes_back_late_counts_from_then_for_every_process(
     first, other = (DatabaseBudget(database, bot_id=bot_id_of(emulator.token), per_second=28.5,
                                    per_chat_per_second=1, burst=1) for _ in range(2))
     try:
-        assert await other.take(1, REPLY) == (0.0, 0.0)  # two processes share the bot
+        assert await other.take([(1, REPLY)]) == [(0.0, 0.0)]  # two processes share the bot
         await asyncio.sleep(1.2)  # its send has left the second
         start = time.monotonic()
         chats = [700 + n for n in range(29)]
         for chat in chats:  # a full second's sends, granted at once ...
-            assert await first.take(chat, BROADCAST) == (0.0, 0.0)
+            assert await first.take([(chat, BROADCAST)]) == [(0.0, 0.0)]
         await asyncio.sleep(0.4 - (time.monotonic() - start))
         for chat in chats:  # ... all come back 0.4 s after the first grant
             first.settle(chat)
         await asyncio.sleep(1.25 - (time.monotonic() - start))
         # The grants are over a second old, the arrivals 0.85 s: the second is still full,
         # and the first chat has earned less than a send (a burst of one) since its send came back.
-        bot_wait, chat_wait = await other.take(chats[0], REPLY)
+        [(bot_wait, chat_wait)] = await other.take([(chats[0], REPLY)])
         assert 0.1 < bot_wait <= 0.5
         assert 0.1 < chat_wait <= 0.5
     finally:
         await first.close()
         await other.close()
+
+
+async def test_sends_asked_together_are_counted_as_if_asked_one_after_another(
+        database, emulator):
+    # The replies of a group of turns come back together and are asked for in one round
+    # trip: each is counted in order, by the same rules, as asked one at a time.
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one process: its own limiter is the whole budget")
+    asks = [(900, REPLY)] * 4 + [(901 + n, BROADCAST) for n in range(30)]
+    bot = bot_id_of(emulator.token)
+    together, alone = (DatabaseBudget(database, bot_id=bot + n, per_second=28.5,
+                                      per_chat_per_second=1) for n in range(2))
+    try:
+        answers = await together.take(asks)
+        one_by_one = [(await alone.take([ask]))[0] for ask in asks]
+    finally:
+        await together.close()
+        await alone.close()
+    granted = [answer == (0.0, 0.0) for answer in answers]
+    assert granted == [answer == (0.0, 0.0) for answer in one_by_one]
+    assert granted[:4] == [True, True, True, False]  # the chat's burst of 3
+    assert answers[3][0] == 0 and 0.9 < answers[3][1] <= 1.0
+    # A reply waits: the broadcasts leave it 2 of the second's 29.
+    assert sum(granted[4:]) == 29 - 2 - 3
+    assert all(bot_wait > 0 and chat_wait == 0
+               for (bot_wait, chat_wait), went in zip(answers[4:], granted[4:], strict=True)
+               if not went)
+    async with database.read() as session:
+        rows = (await session.execute(select(SendBudget).where(
+            SendBudget.bot_id.in_([bot, bot + 1])).order_by(SendBudget.bot_id))).scalars().all()
+    assert [len(row.sent) for row in rows] == [27, 27]
+    assert len(set(rows[0].sent)) == 27  # each counted at its own moment, to settle by
+
+
+async def test_waiters_that_may_go_together_are_asked_for_in_one_round_trip(
+        database, emulator):
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one process: its own limiter is the whole budget")
+    budget = DatabaseBudget(database, bot_id=bot_id_of(emulator.token), per_second=10_000,
+                            per_chat_per_second=10_000)
+    asked: list[int] = []
+    take = budget.take
+
+    async def counted(sends: list[tuple[int, int]]) -> list[tuple[float, float]]:
+        asked.append(len(sends))
+        return await take(sends)
+
+    budget.take = counted  # type: ignore[method-assign]
+    limiter = RateLimiter(per_second=10_000, per_chat_per_second=10_000, global_burst=100,
+                          shared=budget)
+    try:
+        await asyncio.gather(*(limiter.acquire(1000 + n, REPLY) for n in range(12)))
+    finally:
+        await limiter.close()
+    assert asked == [12]
