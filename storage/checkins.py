@@ -7,7 +7,7 @@ import math
 import statistics
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
@@ -118,19 +118,15 @@ async def set_location(
     checkin.updated_at = now
 
 
-async def days_in_village(
-    session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date
-) -> int:
-    """Days from `start` to `end` (inclusive) on which the person checked in as in the village."""
-    result = await session.execute(
-        select(func.count()).where(
-            Checkin.person_id == person_id,
-            Checkin.in_village.is_(True),
-            Checkin.day >= start,
-            Checkin.day <= end,
-        )
+def days_in_village(person_id: int, start: dt.date, end: dt.date) -> Select[int]:
+    """The count of days from `start` to `end` (inclusive) on which the person checked in as
+    in the village (a statement, read with a person's other figures)."""
+    return select(func.count()).where(
+        Checkin.person_id == person_id,
+        Checkin.in_village.is_(True),
+        Checkin.day >= start,
+        Checkin.day <= end,
     )
-    return int(result.scalar_one())
 
 
 async def days_in_village_by_person(

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from storage.checkins import days_in_village
 from storage.models import AuditEntry, Checkin, Person
+from storage.summaries import figures_between
 from tests.conftest import SHANGHAI
 
 
@@ -96,13 +96,10 @@ async def test_the_day_rolls_over_at_local_midnight(harness):
     await harness.press(user, "ci:v")
     assert [r.day for r in await _rows(harness)] == [dt.date(2026, 11, 28), dt.date(2026, 11, 29)]
     async with harness.db.read() as session:
-        days = await days_in_village(
-            session,
-            person_id=(await _rows(harness))[0].person_id,
-            start=dt.date(2026, 11, 23),
-            end=dt.date(2026, 11, 29),
-        )
-    assert days == 2
+        figures = await figures_between(
+            session, person_id=(await _rows(harness))[0].person_id,
+            start=dt.date(2026, 11, 23), end=dt.date(2026, 11, 29), tz=SHANGHAI)
+    assert figures["days_in_village"] == 2
 
 
 async def test_a_shared_location_is_attached_to_todays_checkin(harness):
