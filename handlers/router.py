@@ -126,10 +126,9 @@ async def _close_group(session: AsyncSession, turns: list[Turn | None]) -> None:
     done = [turn for turn in turns if turn is not None]
     if not done:
         return
-    # The claim is a lease: if this process dies before sending, the sender takes over.
     stored = await outbox.enqueue_each(
         session, batches=[(turn.replies, turn.now) for turn in done], claim=True,
-        claim_for=dt.timedelta(seconds=done[0].app.settings.outbox_claim_seconds))
+        claim_for=_lease(done[0].app))
     for turn, rows in zip(done, stored, strict=True):
         turn.stored = rows
 
@@ -158,11 +157,15 @@ async def _turn_in(session: AsyncSession, request: Request) -> Turn | None:
     await dispatch(turn)
     if session.info.get(_REPLIES):
         return turn  # in a group: stored with the others' at its end
-    # The claim is a lease: if this process dies before sending, the sender takes over.
-    lease = dt.timedelta(seconds=app.settings.outbox_claim_seconds)
     turn.stored = await outbox.enqueue(session, messages=turn.replies, now=now, claim=True,
-                                       claim_for=lease)
+                                       claim_for=_lease(app))
     return turn
+
+
+def _lease(app: AppContext) -> dt.timedelta:
+    """How long a turn's replies stay claimed by this process, which sends them after its
+    commit: a lease, so that if the process dies before sending, the sender takes over."""
+    return dt.timedelta(seconds=app.settings.outbox_claim_seconds)
 
 
 async def dispatch(turn: Turn) -> None:
