@@ -234,7 +234,7 @@ async def test_a_group_with_updates_processed_before_runs_only_the_new_ones(
     assert len(transactions.seen) <= 3 * len(users) // 4, len(transactions.seen)
     every = [one["update_id"] for one in first + second]
     assert await processed(database, every) == sorted(every)
-    for number, user in enumerate(users):
+    for user in users:
         said = [one.text for one in emulator.sent_to(user.id)]
         assert len(said) == 2, said  # the question of each step once, none again
         assert said[1] != said[0]
