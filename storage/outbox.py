@@ -205,11 +205,18 @@ async def claim_due(
     Broadcasts come after every other due message (a reminder queued behind a broadcast of
     thousands goes first); a broadcast's own rows keep their order."""
     earlier = aliased(OutboxMessage)
-    held_back = exists().where(
-        earlier.chat_id == OutboxMessage.chat_id,
-        earlier.id < OutboxMessage.id,
-        earlier.status == "pending",
-        or_(earlier.next_attempt_at > now, earlier.claimed_until > now),
+    waits = and_(earlier.status == "pending",
+                 or_(earlier.next_attempt_at > now, earlier.claimed_until > now))
+    # The chats with a message that waits (few) are read once; only a message of one of them
+    # asks whether one of its chat's earlier messages waits. Asked of every due message, the
+    # planner may take it for an anti-join and, on a table filled since it was last analysed
+    # (a broadcast just queued), scan the table once for each: 0.35 s a claim of 60 rows out
+    # of 5,000, which slowed a broadcast by a tenth.
+    waiting_chats = select(earlier.chat_id).where(waits).scalar_subquery()
+    held_back = and_(
+        OutboxMessage.chat_id.in_(waiting_chats),
+        exists().where(earlier.chat_id == OutboxMessage.chat_id,
+                       earlier.id < OutboxMessage.id, waits),
     )
     query = (
         select(OutboxMessage)
