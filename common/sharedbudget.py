@@ -156,6 +156,7 @@ class DatabaseBudget:
                 raise
         if answers:
             self.processes = max(1, answers[0].processes)
+        answers = answers[:len(sends)]  # a settle alone is answered too, for `processes`
         for (chat_id, _), answer in zip(sends, answers, strict=True):
             if answer.bot_wait <= 0 and answer.chat_wait <= 0:
                 self._granted[chat_id] = answer.granted_at
@@ -164,7 +165,7 @@ class DatabaseBudget:
                     async with self.db.write() as session:
                         await sendbudget.sweep(session, bot_id=self.bot_id,
                                                idle=IDLE_CHAT_SECONDS)
-        return [(answer.bot_wait, answer.chat_wait) for answer in answers[:len(sends)]]
+        return [(answer.bot_wait, answer.chat_wait) for answer in answers]
 
     def _fallback(self) -> tuple[float, float]:
         """This process's share of the one-second window, on its own clock."""

@@ -7,6 +7,7 @@ limiter is the budget (tests/test_ratelimit.py)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -15,9 +16,9 @@ from telegram import Bot
 
 from common.delivery import send
 from common.ratelimit import BROADCAST, PAID, REPLY, RateLimiter
-from common.sharedbudget import RETRY_SECONDS, DatabaseBudget, bot_id_of
+from common.sharedbudget import RETRY_SECONDS, SETTLE_AFTER, DatabaseBudget, bot_id_of
 from storage.db import Database
-from storage.models import SendBudget
+from storage.models import SendBudget, SendPacing
 
 TEXT = "本周小结截止时间临近。"
 
@@ -245,3 +246,25 @@ async def test_waiters_that_may_go_together_are_asked_for_in_one_round_trip(
     finally:
         await limiter.close()
     assert asked == [12]
+
+
+async def test_a_send_that_comes_back_while_sending_pauses_is_settled_on_its_own(
+        database, emulator, caplog):
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one process: its own limiter is the whole budget")
+    budget = DatabaseBudget(database, bot_id=bot_id_of(emulator.token), per_second=28.5,
+                            per_chat_per_second=1)
+    try:
+        assert await budget.take([(1, REPLY)]) == [(0.0, 0.0)]
+        async with database.read() as session:
+            granted = (await session.scalar(select(SendPacing))).at
+        await asyncio.sleep(0.2)  # on its way to Telegram, then back
+        with caplog.at_level(logging.INFO, logger="common.sharedbudget"):
+            budget.settle(1)
+            await asyncio.sleep(SETTLE_AFTER + 0.2)  # no take comes: it settles in a moment
+        async with database.read() as session:
+            settled = (await session.scalar(select(SendPacing))).at
+        assert settled > granted + 0.15  # the chat's pace counts from its return
+        assert "settling sends" not in caplog.text
+    finally:
+        await budget.close()
