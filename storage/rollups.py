@@ -45,9 +45,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
+    Date,
     Insert,
+    Integer,
+    bindparam,
     case,
     delete,
     event,
@@ -237,16 +241,71 @@ def _week_changes(session: Session) -> list[tuple[int, dt.date, str, bool | None
     return cleared + set_
 
 
+# The hook's upserts, built once per dialect and tally (SQLAlchemy then reuses their compiled
+# form): a tally's key and delta, a check-in's day and a week's summary flag are parameters.
+_UPSERTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _prebuilt(conn: Connection, key: tuple[Any, ...], build: Callable[[Any], Any]) -> Any:
+    stmt = _UPSERTS.get((conn.dialect.name, *key))
+    if stmt is None:
+        stmt = _UPSERTS[(conn.dialect.name, *key)] = build(_upsert(conn, key[0]))
+    return stmt
+
+
+def _tally_upsert(tally: Any, column: str, names: tuple[str, ...]) -> Callable[[Any], Any]:
+    def build(insert_: Any) -> Any:
+        counted = getattr(tally, column)
+        stmt = insert_.values({**{name: bindparam(f"k_{name}", type_=getattr(tally, name).type)
+                                  for name in names},
+                               column: bindparam("k_delta", type_=counted.type)})
+        return stmt.on_conflict_do_update(
+            index_elements=list(names),
+            set_={column: counted + bindparam("k_add", type_=counted.type)})
+    return build
+
+
 def _count(conn: Connection, deltas: _Deltas) -> None:
     # In one order (PostgreSQL locks each tally row it updates until the commit: two
     # transactions taking the same rows in different orders could deadlock).
     for (tally, column, key), delta in sorted(deltas.items(), key=lambda d: (
             d[0][0].__name__, repr(d[0][2]))):
         if delta:
-            stmt = _upsert(conn, tally).values({**dict(key), column: delta})
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=[name for name, _ in key],
-                set_={column: getattr(tally, column) + delta}))
+            names = tuple(name for name, _ in key)
+            stmt = _prebuilt(conn, (tally, column, names), _tally_upsert(tally, column, names))
+            conn.execute(stmt, {**{f"k_{name}": value for name, value in key},
+                                "k_delta": delta, "k_add": delta})
+
+
+def _int(name: str) -> Any:
+    return bindparam(name, type_=Integer)
+
+
+def _summary_upsert(insert_: Any) -> Any:
+    stmt = insert_.values(week_start=bindparam("k_week", type_=Date), person_id=_int("k_person"),
+                          checked=0, inside=0, checkins=0, days=0,
+                          summary=bindparam("k_summary", type_=Boolean))
+    return stmt.on_conflict_do_update(
+        index_elements=["week_start", "person_id"],
+        set_={"summary": bindparam("k_summary_set", type_=Boolean)})
+
+
+def _bit_set(column: Any, name: str) -> Any:
+    """1 if the day's bit (parameter `name`) is set in a mask column as it was, else 0."""
+    return case((column.op("&")(_int(name)) != 0, 1), else_=0)
+
+
+def _day_upsert(insert_: Any) -> Any:
+    stmt = insert_.values(week_start=bindparam("k_week", type_=Date), person_id=_int("k_person"),
+                          checked=_int("k_checked"), inside=_int("k_inside"),
+                          checkins=_int("k_here"), days=_int("k_in"), summary=False)
+    return stmt.on_conflict_do_update(
+        index_elements=["week_start", "person_id"],
+        set_={"checked": CheckinWeek.checked.op("&")(_int("k_keep")).op("|")(_int("k_checked2")),
+              "inside": CheckinWeek.inside.op("&")(_int("k_keep2")).op("|")(_int("k_inside2")),
+              "checkins": (CheckinWeek.checkins - _bit_set(CheckinWeek.checked, "k_bit")
+                           + _int("k_here2")),
+              "days": CheckinWeek.days - _bit_set(CheckinWeek.inside, "k_bit2") + _int("k_in2")})
 
 
 def _set_day(conn: Connection, person_id: int, day: dt.date, what: str,
@@ -256,23 +315,17 @@ def _set_day(conn: Connection, person_id: int, day: dt.date, what: str,
     if what == "summary":
         if day != monday_of(day):
             return  # a summary of a week not starting on a Monday is no week's
-        stmt = _upsert(conn, CheckinWeek).values(
-            week_start=day, person_id=person_id, checked=0, inside=0, checkins=0, days=0,
-            summary=state is not None)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["week_start", "person_id"], set_={"summary": state is not None}))
+        conn.execute(_prebuilt(conn, (CheckinWeek, "summary", ()), _summary_upsert),
+                     {"k_week": day, "k_person": person_id, "k_summary": state is not None,
+                      "k_summary_set": state is not None})
         return
     bit, here, inside = 1 << day.weekday(), int(state is not None), int(bool(state))
     keep = WHOLE_WEEK - bit
-    stmt = _upsert(conn, CheckinWeek).values(
-        week_start=monday_of(day), person_id=person_id, checked=bit * here, inside=bit * inside,
-        checkins=here, days=inside, summary=False)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["week_start", "person_id"],
-        set_={"checked": CheckinWeek.checked.op("&")(keep).op("|")(bit * here),
-              "inside": CheckinWeek.inside.op("&")(keep).op("|")(bit * inside),
-              "checkins": CheckinWeek.checkins - bits_in(CheckinWeek.checked, bit) + here,
-              "days": CheckinWeek.days - bits_in(CheckinWeek.inside, bit) + inside}))
+    conn.execute(_prebuilt(conn, (CheckinWeek, "day", ()), _day_upsert),
+                 {"k_week": monday_of(day), "k_person": person_id, "k_bit": bit, "k_bit2": bit,
+                  "k_checked": bit * here, "k_checked2": bit * here, "k_inside": bit * inside,
+                  "k_inside2": bit * inside, "k_keep": keep, "k_keep2": keep,
+                  "k_here": here, "k_here2": here, "k_in": inside, "k_in2": inside})
 
 
 @event.listens_for(Session, "after_flush")
