@@ -4,6 +4,8 @@ python-telegram-bot's Updater confirms a batch (by asking for the next offset) a
 batch is queued, before any of it is handled: a process killed in between loses those updates.
 Here a batch is processed first (different chats concurrently, each chat in order) and only
 then confirmed, so a crash means redelivery, which the processed-updates table makes harmless.
+A batch counts as processed once each of its turns has committed (bot.inflight): its replies,
+in the outbox by then, may still be on their way while the next batch is fetched.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
+
+from bot.inflight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ class Poller:
         self.limit = limit
         self.offset: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self.in_flight = InFlight(application)
 
     async def start(self) -> None:
         """Remove any webhook (polling and a webhook exclude each other) and start polling."""
@@ -38,12 +43,15 @@ class Poller:
         self._task = asyncio.create_task(self._loop(), name="grassroots-poller")
 
     async def stop(self) -> None:
-        """Stop after the batch in hand; its offset stays unconfirmed if it was cut short."""
+        """Stop polling, and let the updates in hand finish (their replies sent); the offset of
+        the last batch stays unconfirmed: Telegram sends it again, and what committed is not
+        done twice."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.in_flight.drain()
 
     async def _loop(self) -> None:
         delay = 1.0
@@ -69,14 +77,10 @@ class Poller:
                 self.offset = updates[-1].update_id + 1
 
     async def handle(self, updates: list[Update]) -> None:
-        """Process one batch through the application's per-chat update processor."""
-        processor = self.application.update_processor
-        results = await asyncio.gather(
-            *(processor.process_update(u, self.application.process_update(u)) for u in updates),
-            return_exceptions=True)
-        for update, result in zip(updates, results, strict=True):
-            if isinstance(result, BaseException):  # the router answers errors itself
-                log.error("update %s escaped the router: %r", update.update_id, result)
+        """Process one batch through the application's per-chat update processor; return once
+        each of its turns committed (their replies may still be going out: `in_flight`)."""
+        if updates:
+            await asyncio.wait([self.in_flight.start(update) for update in updates])
 
 
 def _seconds(value: Any) -> float:

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
 # The application's GroupCommitter, in its bot_data: one a process (an Application).
 GROUPS = "grassroots.groups"
+# In bot_data: update id -> a future whoever confirms the update to Telegram waits on
+# (bot.inflight), done once the update's turn committed.
+TURNS_SETTLED = "grassroots.turns_settled"
 _CLAIMED = "router.claimed"  # in a group's session: the update ids it claimed that were new
 _REPLIES = "router.replies"  # in a group's session: the replies are stored at the group's end
 
@@ -69,6 +72,7 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         log.exception("update %s failed", update.update_id)
         await _apologise(context, update, user.language_code, app, "common.error")
         return
+    _settled(context, update)
     if turn is None:
         return  # processed before: its button press was answered then
     for work in turn.committed:
@@ -76,6 +80,15 @@ async def handle_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _answer_callback(context, update, turn.callback_text)
     if turn.stored:
         await deliver_rows(app, context.bot, turn.stored, mark_later=True, lane=REPLY)
+
+
+def _settled(context: Any, update: Update) -> None:
+    """Tell whoever waits to confirm this update (bot.inflight) that its turn committed: its
+    replies are in the outbox, whatever happens to this process while they go out."""
+    waiting = context.bot_data.get(TURNS_SETTLED)
+    settled = waiting.pop(update.update_id, None) if waiting else None
+    if settled is not None and not settled.done():
+        settled.set_result(None)
 
 
 @dataclass(frozen=True)

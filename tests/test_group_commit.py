@@ -184,6 +184,13 @@ async def worker(stack: AsyncExitStack, db: Database, settings: Any, clock: Any)
     return application
 
 
+async def handled(application: Any, batch: list[dict[str, Any]]) -> None:
+    """A batch handed to a worker's poller, and every update of it done, its replies sent."""
+    poller = Poller(application)
+    await poller.handle([Update.de_json(one, application.bot) for one in batch])
+    await poller.in_flight.drain()
+
+
 async def test_two_workers_given_the_same_updates_process_each_once_in_order(
         database, emulator, clock, settings, harness, caplog):
     await harness.stop()  # its poller would take the updates; the two workers get them here
@@ -198,8 +205,7 @@ async def test_two_workers_given_the_same_updates_process_each_once_in_order(
                 # one in the chats' order and the other in reverse: their groups lock the
                 # same people in the same order, so neither waits for the other in a cycle.
                 await asyncio.gather(*(
-                    Poller(application).handle(
-                        [Update.de_json(one, application.bot) for one in batch])
+                    handled(application, batch)
                     for application, batch in zip(workers, (raw, raw[::-1]), strict=True)))
         assert "each runs alone" not in caplog.text  # no deadlock sent a group back
     for number, user in enumerate(users):
@@ -218,8 +224,7 @@ async def test_a_group_with_updates_processed_before_runs_only_the_new_ones(
             application = await worker(stack, database, settings, clock)
 
             async def handle(batch: list[dict[str, Any]]) -> None:
-                await Poller(application).handle(
-                    [Update.de_json(one, application.bot) for one in batch])
+                await handled(application, batch)
 
             first = [emulator.updates.history[user.send(answers(number)[0])]
                      for number, user in enumerate(users)]
