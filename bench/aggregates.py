@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import resource
@@ -208,10 +209,9 @@ async def measure_queries(camp: Campaign, stmts: Statements, repeats: int) -> di
     fig: dict[str, Any] = {}
     for label, scope in (("county", county), ("township", camp.township)):
         for span, (start, end) in (("week", week), ("campaign", whole)):
-            fig[f"stats {label} {span}"], _ = await timed(
-                repeats, lambda s=scope, a=start, b=end: stats_once(camp, s, a, b))
-            fig[f"stats {label} {span} queries"] = await counted(
-                stmts, lambda s=scope, a=start, b=end: stats_once(camp, s, a, b))
+            once = functools.partial(stats_once, camp, scope, start, end)
+            fig[f"stats {label} {span}"], _ = await timed(repeats, once)
+            fig[f"stats {label} {span} queries"] = await counted(stmts, once)
     fig["chart county week"], _ = await timed(
         repeats, lambda: chart_query_once(camp, county, *week))
     fig["chart county campaign"], _ = await timed(

@@ -258,7 +258,8 @@ class Campaign:
     def disputes(self) -> Iterator[dict[str, Any]]:
         """Disputes reported by cadres; each has steps, the older the further along."""
         counts = self._spread(round(DISPUTES * self.scale), 0.8)
-        self.dispute_counts, self.steps = counts, []
+        self.dispute_counts = counts
+        self.steps: list[dict[str, Any]] = []
         self.resolved: dict[tuple[int, int], int] = {}  # (cadre index, week) -> resolved
         did = 0
         for i, (pid, village, town, unit, _) in enumerate(self.cadres):
@@ -373,7 +374,8 @@ async def generate(url: str, *, scale: float, start: dt.date, days: int, seed: i
                    schema: str | None = None) -> list[list[Any]]:
     """Fill an empty database with a campaign; rows and seconds per table."""
     url = normalise_database_url(url)
-    kwargs = {"connect_args": {"server_settings": {"search_path": schema}}} if schema else {}
+    kwargs: dict[str, Any] = (
+        {"connect_args": {"server_settings": {"search_path": schema}}} if schema else {})
     await asyncio.to_thread(upgrade, url, **kwargs)
     db = Database(url, **kwargs)
     try:
