@@ -3,13 +3,17 @@ replies are still going out.
 
 A turn's replies are rows of the outbox, written in the turn's transaction; once it commits,
 the update is safe (processed_updates holds its id, the outbox its replies, which the outbox
-sender delivers if this process dies before they leave). Waiting for the replies to reach
-Telegram before confirming the update (the next getUpdates offset, or the webhook's 200)
-held up the next batch for as long as the slowest reply of this one took, so at a busy minute
-every update waited for the sends of the batch before it. Here the confirmation waits only
+sender delivers if this process dies before they leave). The poller waited for the replies
+to reach Telegram before confirming a batch (the next getUpdates offset), so every chat's next
+update waited for the slowest reply of the batch before it. Here the confirmation waits only
 for the commit (handlers.router tells, through `TURNS_SETTLED`); each chat's updates still run
 one after another (the chat's lock is held until its replies are sent), so its next update
-waits for them and nothing is said out of order.
+waits for them and nothing is said out of order. (A batch holding that next update waits with
+it: the offset confirms every update below it.)
+
+The webhook (bot.web) still answers once the replies are sent: with several workers, a
+chat's next update could reach another worker as soon as this one answered, and only the
+chat's lock within one process keeps its replies in order.
 """
 
 from __future__ import annotations

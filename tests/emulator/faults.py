@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections import deque
@@ -149,6 +150,8 @@ class Faults:
     rate: FailRate | None = None
     is_down: bool = False
     blocked: set[int | str] = field(default_factory=set)
+    # (method, chat) -> released: its requests go unanswered until the event is set
+    held: dict[tuple[str, int | str | None], asyncio.Event] = field(default_factory=dict)
 
     def take(self, method: str, chat_id: int | str | None = None) -> web.Response | None:
         """The injected answer for this request, if any; one aimed at its chat comes first."""

@@ -208,6 +208,12 @@ class BotApiEmulator:
         queue = self.faults.next.setdefault((method, chat_id), deque())
         queue.extend([(status, retry_after)] * count)
 
+    def hold(self, method: str, chat_id: int) -> asyncio.Event:
+        """Leave every request to `method` for `chat_id` unanswered until the returned event is
+        set: a Bot API slow for one chat."""
+        released = self.faults.held[(method, chat_id)] = asyncio.Event()
+        return released
+
     def down(self) -> None:
         """Drop every connection (and pending long polls) until up()."""
         self.faults.is_down = True
@@ -317,6 +323,9 @@ class BotApiEmulator:
             self._violation(method.name, problem.path, problem.message)
         if problems:
             return api_error(400, f"Bad Request: {problems[0].message}")
+        held = self.faults.held.get((method.name, record.params.get("chat_id")))
+        if held is not None:
+            await held.wait()
         refusal = self._refusal(method.name, record.params)
         if refusal is not None:
             return refusal
