@@ -6,8 +6,9 @@ import datetime as dt
 import math
 import statistics
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_audit
@@ -118,9 +119,10 @@ async def set_location(
     checkin.updated_at = now
 
 
-def days_in_village(person_id: int, start: dt.date, end: dt.date) -> Select[int]:
+def days_in_village(person_id: int | BindParameter[Any], start: dt.date | BindParameter[Any],
+                    end: dt.date | BindParameter[Any]) -> Select[int]:
     """The count of days from `start` to `end` (inclusive) on which the person checked in as
-    in the village (a statement, read with a person's other figures)."""
+    in the village (a statement, read with a person's other figures; values or parameters)."""
     return select(func.count()).where(
         Checkin.person_id == person_id,
         Checkin.in_village.is_(True),

@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import leave, reviews, visits
 from storage.audit import record_audit
 from storage.checkins import days_in_village
 from storage.figures import local_bounds
-from storage.models import Aid, Dispute, DisputeStep, Person, Summary
+from storage.models import Aid, Dispute, DisputeStep, LeaveRequest, Person, Summary
 from storage.scope import Scope, in_place
 
 # The counts of a summary, in the order they are shown: computed from the records when it is
@@ -46,6 +46,35 @@ def week_end(week_start: dt.date) -> dt.date:
     return week_start + dt.timedelta(days=6)
 
 
+def _figures() -> Any:
+    """A person's counts over a period in one statement, built once (its parameters: person,
+    start and end, the local days' bounds low and high): help, disputes opened and resolved,
+    days in the village, and approved leave overlapping the period (without any, no day is
+    excused and the leave is not read)."""
+    person = bindparam("person", type_=Dispute.person_id.type)
+    start, end = bindparam("start", type_=Aid.day.type), bindparam("end", type_=Aid.day.type)
+    low, high = bindparam("low", type_=DisputeStep.at.type), bindparam(
+        "high", type_=DisputeStep.at.type)
+    aid = select(func.count(Aid.id)).where(Aid.person_id == person, Aid.day >= start,
+                                           Aid.day <= end)
+    opened = select(func.count(Dispute.id)).where(
+        Dispute.person_id == person, Dispute.opened_on >= start, Dispute.opened_on <= end)
+    resolved = (
+        select(func.count(func.distinct(DisputeStep.dispute_id)))
+        .join(Dispute, Dispute.id == DisputeStep.dispute_id)
+        .where(Dispute.person_id == person, DisputeStep.status == "resolved",
+               DisputeStep.at >= low, DisputeStep.at < high)
+    )
+    on_leave = select(func.count(LeaveRequest.id)).where(
+        LeaveRequest.person_id == person, LeaveRequest.status == "approved",
+        LeaveRequest.first_day <= end, LeaveRequest.last_day >= start)
+    return select(*(query.scalar_subquery() for query in (
+        aid, opened, resolved, days_in_village(person, start, end), on_leave)))
+
+
+_FIGURES = _figures()
+
+
 async def figures_between(
     session: AsyncSession, *, person_id: int, start: dt.date, end: dt.date, tz: dt.tzinfo
 ) -> dict[str, Any]:
@@ -53,20 +82,12 @@ async def figures_between(
     by_kind = await visits.visits_by_kind(session, person_id=person_id, start=start, end=end)
     # Local days, so a step at Sunday 23:59 county time counts in that week.
     low, high = local_bounds(start, tz, days=(end - start).days + 1)
-    opened = select(func.count(Dispute.id)).where(
-        Dispute.person_id == person_id, Dispute.opened_on >= start, Dispute.opened_on <= end)
-    resolved = (
-        select(func.count(func.distinct(DisputeStep.dispute_id)))
-        .join(Dispute, Dispute.id == DisputeStep.dispute_id)
-        .where(Dispute.person_id == person_id, DisputeStep.status == "resolved",
-               DisputeStep.at >= low, DisputeStep.at < high)
-    )
-    aid = select(func.count(Aid.id)).where(
-        Aid.person_id == person_id, Aid.day >= start, Aid.day <= end)
-    # The four counts in one statement, not a round trip each.
-    counts = select(*(query.scalar_subquery() for query in (
-        aid, opened, resolved, days_in_village(person_id, start, end))))
-    aided, disputes_opened, disputes_resolved, days = (await session.execute(counts)).one()
+    aided, disputes_opened, disputes_resolved, days, leaves = (await session.execute(
+        _FIGURES, {"person": person_id, "start": start, "end": end, "low": low, "high": high}
+    )).one()
+    # Days approved leave excused (not days in the village): they count as present.
+    excused = await leave.excused_days(
+        session, person_id=person_id, start=start, end=end) if leaves else []
     return {
         "days_in_village": int(days),
         "visits": sum(by_kind.values()),
@@ -74,9 +95,7 @@ async def figures_between(
         "disputes_opened": int(disputes_opened),
         "disputes_resolved": int(disputes_resolved),
         "aid": int(aided),
-        # Days approved leave excused (not days in the village): they count as present.
-        "excused_days": [day.isoformat() for day in await leave.excused_days(
-            session, person_id=person_id, start=start, end=end)],
+        "excused_days": [day.isoformat() for day in excused],
     }
 
 
