@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Boolean,
     ColumnElement,
     Connection,
@@ -116,9 +117,14 @@ def day_mask(start: dt.date, end: dt.date, monday: dt.date) -> int:
     return sum(1 << d for d in range(first, last + 1))
 
 
+def bit_set(column: Any, bit: int | BindParameter[Any]) -> ColumnElement[int]:
+    """1 if `bit` (a value or a parameter) is set in an integer column, else 0."""
+    return case((column.op("&")(bit) != 0, 1), else_=0)
+
+
 def bits_in(column: Any, mask: int) -> ColumnElement[int]:
     """How many of `mask`'s bits are set in an integer column (portable SQL)."""
-    terms = [case((column.op("&")(1 << d) != 0, 1), else_=0) for d in range(7) if mask >> d & 1]
+    terms = [bit_set(column, 1 << d) for d in range(7) if mask >> d & 1]
     total: Any = literal(0)
     for term in terms:
         total = total + term
@@ -256,12 +262,11 @@ def _prebuilt(conn: Connection, key: tuple[Any, ...], build: Callable[[Any], Any
 def _tally_upsert(tally: Any, column: str, names: tuple[str, ...]) -> Callable[[Any], Any]:
     def build(insert_: Any) -> Any:
         counted = getattr(tally, column)
+        delta = bindparam("k_delta", type_=counted.type)
         stmt = insert_.values({**{name: bindparam(f"k_{name}", type_=getattr(tally, name).type)
-                                  for name in names},
-                               column: bindparam("k_delta", type_=counted.type)})
-        return stmt.on_conflict_do_update(
-            index_elements=list(names),
-            set_={column: counted + bindparam("k_add", type_=counted.type)})
+                                  for name in names}, column: delta})
+        return stmt.on_conflict_do_update(index_elements=list(names),
+                                          set_={column: counted + delta})
     return build
 
 
@@ -273,8 +278,7 @@ def _count(conn: Connection, deltas: _Deltas) -> None:
         if delta:
             names = tuple(name for name, _ in key)
             stmt = _prebuilt(conn, (tally, column, names), _tally_upsert(tally, column, names))
-            conn.execute(stmt, {**{f"k_{name}": value for name, value in key},
-                                "k_delta": delta, "k_add": delta})
+            conn.execute(stmt, {**{f"k_{name}": value for name, value in key}, "k_delta": delta})
 
 
 def _int(name: str) -> Any:
@@ -282,30 +286,25 @@ def _int(name: str) -> Any:
 
 
 def _summary_upsert(insert_: Any) -> Any:
+    summary = bindparam("k_summary", type_=Boolean)
     stmt = insert_.values(week_start=bindparam("k_week", type_=Date), person_id=_int("k_person"),
-                          checked=0, inside=0, checkins=0, days=0,
-                          summary=bindparam("k_summary", type_=Boolean))
-    return stmt.on_conflict_do_update(
-        index_elements=["week_start", "person_id"],
-        set_={"summary": bindparam("k_summary_set", type_=Boolean)})
-
-
-def _bit_set(column: Any, name: str) -> Any:
-    """1 if the day's bit (parameter `name`) is set in a mask column as it was, else 0."""
-    return case((column.op("&")(_int(name)) != 0, 1), else_=0)
+                          checked=0, inside=0, checkins=0, days=0, summary=summary)
+    return stmt.on_conflict_do_update(index_elements=["week_start", "person_id"],
+                                      set_={"summary": summary})
 
 
 def _day_upsert(insert_: Any) -> Any:
+    bit, keep, checked, inside = _int("k_bit"), _int("k_keep"), _int("k_checked"), _int("k_inside")
+    here, in_village = _int("k_here"), _int("k_in")
     stmt = insert_.values(week_start=bindparam("k_week", type_=Date), person_id=_int("k_person"),
-                          checked=_int("k_checked"), inside=_int("k_inside"),
-                          checkins=_int("k_here"), days=_int("k_in"), summary=False)
+                          checked=checked, inside=inside, checkins=here, days=in_village,
+                          summary=False)
     return stmt.on_conflict_do_update(
         index_elements=["week_start", "person_id"],
-        set_={"checked": CheckinWeek.checked.op("&")(_int("k_keep")).op("|")(_int("k_checked2")),
-              "inside": CheckinWeek.inside.op("&")(_int("k_keep2")).op("|")(_int("k_inside2")),
-              "checkins": (CheckinWeek.checkins - _bit_set(CheckinWeek.checked, "k_bit")
-                           + _int("k_here2")),
-              "days": CheckinWeek.days - _bit_set(CheckinWeek.inside, "k_bit2") + _int("k_in2")})
+        set_={"checked": CheckinWeek.checked.op("&")(keep).op("|")(checked),
+              "inside": CheckinWeek.inside.op("&")(keep).op("|")(inside),
+              "checkins": CheckinWeek.checkins - bit_set(CheckinWeek.checked, bit) + here,
+              "days": CheckinWeek.days - bit_set(CheckinWeek.inside, bit) + in_village})
 
 
 def _set_day(conn: Connection, person_id: int, day: dt.date, what: str,
@@ -316,16 +315,14 @@ def _set_day(conn: Connection, person_id: int, day: dt.date, what: str,
         if day != monday_of(day):
             return  # a summary of a week not starting on a Monday is no week's
         conn.execute(_prebuilt(conn, (CheckinWeek, "summary", ()), _summary_upsert),
-                     {"k_week": day, "k_person": person_id, "k_summary": state is not None,
-                      "k_summary_set": state is not None})
+                     {"k_week": day, "k_person": person_id, "k_summary": state is not None})
         return
     bit, here, inside = 1 << day.weekday(), int(state is not None), int(bool(state))
     keep = WHOLE_WEEK - bit
     conn.execute(_prebuilt(conn, (CheckinWeek, "day", ()), _day_upsert),
-                 {"k_week": monday_of(day), "k_person": person_id, "k_bit": bit, "k_bit2": bit,
-                  "k_checked": bit * here, "k_checked2": bit * here, "k_inside": bit * inside,
-                  "k_inside2": bit * inside, "k_keep": keep, "k_keep2": keep,
-                  "k_here": here, "k_here2": here, "k_in": inside, "k_in2": inside})
+                 {"k_week": monday_of(day), "k_person": person_id, "k_bit": bit, "k_keep": keep,
+                  "k_checked": bit * here, "k_inside": bit * inside, "k_here": here,
+                  "k_in": inside})
 
 
 @event.listens_for(Session, "after_flush")
