@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,14 +71,18 @@ async def decide(session: AsyncSession, row: LeaveRequest, *, by: Person, approv
     return True
 
 
+def approved_between(start: Any, end: Any) -> tuple[ColumnElement[bool], ...]:
+    """Approved leave that overlaps `start`..`end` (dates or bound parameters)."""
+    return (LeaveRequest.status == "approved", LeaveRequest.first_day <= end,
+            LeaveRequest.last_day >= start)
+
+
 async def approved_days(session: AsyncSession, *, start: dt.date, end: dt.date,
                         person_ids: Collection[int] | None = None,
                         where: Sequence[ColumnElement[bool]] = ()) -> dict[int, set[dt.date]]:
     """The days from `start` to `end` each person is on approved leave: of `person_ids`, or
     of the people `where` (conditions on Person) selects. Pending and declined count nothing."""
-    query = select(LeaveRequest).where(
-        LeaveRequest.status == "approved", LeaveRequest.first_day <= end,
-        LeaveRequest.last_day >= start)
+    query = select(LeaveRequest).where(*approved_between(start, end))
     if person_ids is not None:
         if not person_ids:
             return {}

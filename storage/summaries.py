@@ -66,8 +66,7 @@ def _figures() -> Any:
                DisputeStep.at >= low, DisputeStep.at < high)
     )
     on_leave = select(func.count(LeaveRequest.id)).where(
-        LeaveRequest.person_id == person, LeaveRequest.status == "approved",
-        LeaveRequest.first_day <= end, LeaveRequest.last_day >= start)
+        LeaveRequest.person_id == person, *leave.approved_between(start, end))
     return select(*(query.scalar_subquery() for query in (
         aid, opened, resolved, days_in_village(person, start, end), on_leave)))
 
