@@ -6,6 +6,11 @@ A database that fails or hangs (over `timeout`) must neither stop sending nor se
 rate: for `RETRY_SECONDS` the process then sends at its share of the rate, the rate divided
 by the processes that shared it lately, and asks the database again after that.
 
+Until the budget has answered a process once, that share is not known: the process may be
+one of several workers started together. Its first take opens the connection and installs
+the take on a machine busy starting them all, so it is allowed `first_timeout`; if even that
+fails, the process waits and asks again rather than send at a share that may be too large.
+
 A send that has come back from Telegram is settled (storage.sendbudget): with the process's
 next take, or on its own after `SETTLE_AFTER` if no take comes first."""
 
@@ -47,14 +52,16 @@ class DatabaseBudget:
 
     def __init__(self, db: Database, *, bot_id: int, per_second: float,
                  per_chat_per_second: float, burst: int = 3, headroom: int = 2,
-                 timeout: float = 1.0) -> None:
+                 timeout: float = 1.0, first_timeout: float = 10.0) -> None:
         self.db = db
         self.bot_id = bot_id
         self.limits = Limits(per_window=per_window(per_second),
                              per_chat=per_chat_per_second, burst=float(burst), headroom=headroom)
         self.timeout = timeout
+        self.first_timeout = first_timeout
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.processes = 1  # as last seen in the database
+        self.answered = False  # whether `processes` has been seen there yet
         self.falling_back_until = 0.0
         self._fallback_sent: deque[float] = deque()
         self._takes = 0
@@ -117,13 +124,20 @@ class DatabaseBudget:
         seconds the bot, or only this chat, must wait. One round trip for them all."""
         if time.monotonic() >= self.falling_back_until:
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(self.timeout if self.answered else self.first_timeout):
                     return await self._take(sends)
             except Exception as exc:  # an outage or a hang: send at this process's share
-                log.warning("the shared sending budget is unavailable (%s); sending at 1/%d "
-                            "of the rate for %.0f s", type(exc).__name__, self.processes,
-                            RETRY_SECONDS)
+                if self.answered:
+                    log.warning("the shared sending budget is unavailable (%s); sending at "
+                                "1/%d of the rate for %.0f s", type(exc).__name__,
+                                self.processes, RETRY_SECONDS)
+                else:
+                    log.warning("the shared sending budget has not answered yet (%s); "
+                                "waiting for it, as the processes sharing it are not known",
+                                type(exc).__name__)
                 self.falling_back_until = time.monotonic() + RETRY_SECONDS
+        if not self.answered:  # this process's share is not known: ask again, then send
+            return [(max(0.05, self.falling_back_until - time.monotonic()), 0.0)] * len(sends)
         # The paid lane's rate is the limiter's paid bucket, shared out by processes.
         return [(0.0, 0.0) if lane == PAID else self._fallback() for _, lane in sends]
 
@@ -156,6 +170,7 @@ class DatabaseBudget:
                 raise
         if answers:
             self.processes = max(1, answers[0].processes)
+            self.answered = True
         answers = answers[:len(sends)]  # a settle alone is answered too, for `processes`
         for (chat_id, _), answer in zip(sends, answers, strict=True):
             if answer.bot_wait <= 0 and answer.chat_wait <= 0:

@@ -17,6 +17,7 @@ from telegram import Bot
 from common.delivery import send
 from common.ratelimit import BROADCAST, PAID, REPLY, RateLimiter
 from common.sharedbudget import RETRY_SECONDS, SETTLE_AFTER, DatabaseBudget, bot_id_of
+from storage import sendbudget
 from storage.db import Database
 from storage.models import SendBudget, SendPacing
 
@@ -40,12 +41,8 @@ async def _process(database: Database, emulator, sends: list[tuple[int, int]],
                    times: list[float], per_chat: dict[int, list[float]]) -> None:
     """One sending process: its own connections, budget, limiter and Bot."""
     db = Database(database.url, **database.engine_kwargs)
-    # A generous timeout: on a loaded machine the first round trip (connecting, creating the
-    # session's function) once took over the default second, and both processes fell back to
-    # sending on their own clocks, as an outage makes them (the outage tests' subject, not
-    # this one's), and earned a 429.
     budget = DatabaseBudget(db, bot_id=bot_id_of(emulator.token), per_second=28.5,
-                            per_chat_per_second=1, timeout=10.0)
+                            per_chat_per_second=1)
     limiter = RateLimiter(per_second=28.5, per_chat_per_second=1, shared=budget)
     bot = Bot(emulator.token, base_url=f"{emulator.base_url}/bot")
     await bot.initialize()
@@ -137,6 +134,48 @@ async def test_a_database_outage_leaves_each_process_its_share_then_the_budget_a
     # outage's 14 never reached the database.
     assert row is not None and 1 <= len(row.sent) <= 2
     await budget.close()
+
+
+async def test_a_process_the_budget_has_not_answered_yet_waits_for_it_not_for_a_guessed_share(
+        database, emulator, monkeypatch):
+    # Workers started together: each one's first take opens a connection and installs the
+    # take on a busy machine. Once that took over the take's second, and each process, counting
+    # itself alone, sent at the whole rate on its own clock and earned a 429.
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one process: its own limiter is the whole budget")
+    install = sendbudget.install
+
+    async def slow_install(connection):
+        await asyncio.sleep(1.5)
+        await install(connection)
+
+    monkeypatch.setattr(sendbudget, "install", slow_install)
+    budget = DatabaseBudget(database, bot_id=bot_id_of(emulator.token), per_second=28.5,
+                            per_chat_per_second=1, timeout=1.0)
+    try:
+        assert await budget.take([(1, REPLY)]) == [(0.0, 0.0)]
+    finally:
+        await budget.close()
+    async with database.read() as session:
+        row = await session.scalar(select(SendBudget))
+    assert row is not None and len(row.sent) == 1  # counted where the other processes see it
+    monkeypatch.setattr(sendbudget, "install", install)
+
+    # A budget that cannot be reached at all at the start: nothing goes on a guessed share.
+    budget = DatabaseBudget(Database("postgresql+asyncpg://postgres@127.0.0.1:9/none"),
+                            bot_id=bot_id_of(emulator.token), per_second=28.5,
+                            per_chat_per_second=1)
+    refused = budget.db
+    try:
+        for n, lane in enumerate([REPLY, BROADCAST, PAID, REPLY]):
+            [(bot_wait, chat_wait)] = await budget.take([(100 + n, lane)])
+            assert bot_wait > 0.5 and chat_wait == 0  # asked again after RETRY_SECONDS
+        budget.db = database
+        await asyncio.sleep(RETRY_SECONDS)
+        assert await budget.take([(200, REPLY)]) == [(0.0, 0.0)]
+    finally:
+        await budget.close()
+        await refused.dispose()
 
 
 async def test_a_fast_per_chat_rate_lets_each_chat_send_while_processes_share_the_budget(
