@@ -12,7 +12,11 @@ the take on a machine busy starting them all, so it is allowed `first_timeout`; 
 fails, the process waits and asks again rather than send at a share that may be too large.
 
 A send that has come back from Telegram is settled (storage.sendbudget): with the process's
-next take, or on its own after `SETTLE_AFTER` if no take comes first."""
+next take, or on its own after `SETTLE_AFTER` if no take comes first.
+
+A process that has asked for `BUSY_SENDS` sends within a second asks for a lease with its
+takes: granted when nobody else sends for the bot, it sends on its own limiter for
+`LEASE_SECONDS` without asking, then asks again (storage.sendbudget)."""
 
 from __future__ import annotations
 
@@ -39,6 +43,13 @@ IDLE_CHAT_SECONDS = 60.0
 # A send that came back waits this long for a take to settle it with, then goes on its own:
 # much less than the second in which it counts, so that its place there moves in time.
 SETTLE_AFTER = 0.05
+# Sending alone: asked for by a process that asked for this many sends within a second (a
+# dialog's replies or a lone reminder never do, so another process that starts to answer
+# someone seldom finds a lease to wait out), for this long, ended this much early on the
+# process's own clock (the lease is counted from the database's moment of the take).
+BUSY_SENDS = 10
+LEASE_SECONDS = 0.8
+LEASE_MARGIN = 0.1
 
 
 def bot_id_of(token: str) -> int:
@@ -62,6 +73,11 @@ class DatabaseBudget:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.processes = 1  # as last seen in the database
         self.answered = False  # whether `processes` has been seen there yet
+        # A process waiting out a lease must still count as a sender when it asks again, or
+        # the lease would be renewed meanwhile: leases only where that wait is short enough.
+        self.leases = LEASE_SECONDS + self.limits.after_lease < sendbudget.HOLDER_SECONDS - 0.5
+        self.alone_until = 0.0  # monotonic: sending on the process's own limiter until then
+        self._asked: deque[float] = deque()  # when sends were asked, over the last second
         self.falling_back_until = 0.0
         self._fallback_sent: deque[float] = deque()
         self._takes = 0
@@ -121,8 +137,16 @@ class DatabaseBudget:
 
     async def take(self, sends: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
         """For each (chat, lane) asked, in order: (0, 0) when the send may go; else the
-        seconds the bot, or only this chat, must wait. One round trip for them all."""
-        if time.monotonic() >= self.falling_back_until:
+        seconds the bot, or only this chat, must wait. One round trip for them all (none
+        while the process sends alone under a lease)."""
+        now = time.monotonic()
+        if self.leases:
+            self._asked.extend([now] * len(sends))
+            while self._asked and self._asked[0] <= now - 1.0:
+                self._asked.popleft()
+        if sends and now < self.alone_until:  # alone: the process's own limiter is the rate
+            return [(0.0, 0.0)] * len(sends)
+        if now >= self.falling_back_until:
             try:
                 async with asyncio.timeout(self.timeout if self.answered else self.first_timeout):
                     return await self._take(sends)
@@ -161,16 +185,22 @@ class DatabaseBudget:
             if not sends and not settled:  # a take carried them meanwhile
                 return []
             asks = [Ask(chat, reply=lane == REPLY, paid=lane == PAID) for chat, lane in sends]
+            lease = LEASE_SECONDS if self.leases and len(self._asked) >= BUSY_SENDS else 0.0
             try:
-                answers = await sendbudget.take(await self._connection(), bot_id=self.bot_id,
+                connection = await self._connection()
+                asked_at = time.monotonic()  # no later than the database's moment of the take
+                answers = await sendbudget.take(connection, bot_id=self.bot_id,
                                                 asks=asks, holder=self.holder,
-                                                limits=self.limits, settled=settled)
+                                                limits=self.limits, settled=settled,
+                                                lease=lease)
             except BaseException:
                 await self._drop_connection()  # a broken or cancelled one is opened afresh
                 raise
         if answers:
             self.processes = max(1, answers[0].processes)
             self.answered = True
+            if answers[0].lease > 0:
+                self.alone_until = asked_at + answers[0].lease - LEASE_MARGIN
         answers = answers[:len(sends)]  # a settle alone is answered too, for `processes`
         for (chat_id, _), answer in zip(sends, answers, strict=True):
             if answer.bot_wait <= 0 and answer.chat_wait <= 0:

@@ -443,6 +443,10 @@ class SendBudget(Base):
     # The processes that sent lately, each with when it last asked: a database outage
     # leaves each its share of the rate (common.sharedbudget).
     holders: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The last process that sent alone on its own limiter, and until when: its sends are
+    # counted nowhere here, so others wait a while after (storage.sendbudget).
+    lease_holder: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class SendPacing(Base):

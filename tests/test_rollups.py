@@ -366,5 +366,6 @@ async def test_migration_0029_fills_the_weekly_rollups_as_the_writes_kept_them(h
         for model in (VisitWeek, DisputeWeek, ProblemDay):
             await conn.execute(text(f"DROP TABLE {model.__tablename__}"))
     await asyncio.to_thread(command.stamp, config, "0028")
-    await asyncio.to_thread(upgrade, harness.db.url, **harness.db.engine_kwargs)
+    # 0029 alone: the later migrations' tables and columns are in the schema already.
+    await asyncio.to_thread(upgrade, harness.db.url, "0029", **harness.db.engine_kwargs)
     assert await _rollup_rows(harness) == kept
