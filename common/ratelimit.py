@@ -69,6 +69,13 @@ class SharedBudget(Protocol):
     async def close(self) -> None: ...
 
 
+def last_second(times: deque[float], now: float) -> deque[float]:
+    """`times` (monotonic, oldest first) with those over a second before `now` dropped."""
+    while times and times[0] <= now - 1.0:
+        times.popleft()
+    return times
+
+
 class _BotBucket:
     """The bot's sends of one budget: a token bucket holding `burst`, and a log of the last
     second's sends that caps every one-second window at the rate rounded."""
@@ -90,8 +97,7 @@ class _BotBucket:
 
     def wait(self, now: float) -> float:
         need = (1 - self.tokens) / self.per_second if self.tokens < 1 else 0
-        while self.sent and self.sent[0] <= now - 1.0:
-            self.sent.popleft()
+        last_second(self.sent, now)
         limit = self.per_window
         need_window = self.sent[-limit] + 1.0 - now if len(self.sent) >= limit else 0
         return max(need, need_window)

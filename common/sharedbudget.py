@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.ratelimit import PAID, REPLY, per_window
+from common.ratelimit import PAID, REPLY, last_second, per_window
 from storage import sendbudget
 from storage.db import Database
 from storage.sendbudget import Ask, Limits, Settled
@@ -141,9 +141,7 @@ class DatabaseBudget:
         while the process sends alone under a lease)."""
         now = time.monotonic()
         if self.leases:
-            self._asked.extend([now] * len(sends))
-            while self._asked and self._asked[0] <= now - 1.0:
-                self._asked.popleft()
+            last_second(self._asked, now).extend([now] * len(sends))
         if sends and now < self.alone_until:  # alone: the process's own limiter is the rate
             return [(0.0, 0.0)] * len(sends)
         if now >= self.falling_back_until:
@@ -216,9 +214,7 @@ class DatabaseBudget:
         """This process's share of the one-second window, on its own clock."""
         share = max(1, self.limits.per_window // self.processes)
         now = time.monotonic()
-        while self._fallback_sent and self._fallback_sent[0] <= now - 1.0:
-            self._fallback_sent.popleft()
-        if len(self._fallback_sent) >= share:
+        if len(last_second(self._fallback_sent, now)) >= share:
             return self._fallback_sent[0] + 1.0 - now, 0.0
         self._fallback_sent.append(now)
         return 0.0, 0.0
