@@ -83,6 +83,18 @@ def settings_secrets(settings: Settings) -> tuple[str, ...]:
             str(password or ""))
 
 
+class SkippedTickFilter(logging.Filter):
+    """Drops APScheduler's warning that a repeating job's tick was skipped because its last
+    run is still going. The outbox sender ticks every second and, through a broadcast or the
+    evening's digests, runs for minutes: it is busy sending, not failing, and the line came
+    once a second from every process for as long."""
+
+    SKIPPED = 'Execution of job "%s" skipped: maximum number of running instances'
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.SKIPPED)
+
+
 def logging_config(*secrets: str, level: str = "INFO") -> dict[str, Any]:
     """The one logging configuration of every process (a logging.config dictionary)."""
     # uvicorn's loggers lose the handlers of its own configuration and propagate to the root's
@@ -92,7 +104,8 @@ def logging_config(*secrets: str, level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"redact": {"()": "common.logs.RedactingFilter.configured",
-                               "secrets": [s for s in secrets if s]}},
+                               "secrets": [s for s in secrets if s]},
+                    "skipped_tick": {"()": "common.logs.SkippedTickFilter"}},
         "formatters": {"plain": {"format": FORMAT}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
                                 "formatter": "plain", "filters": ["redact"]}},
@@ -102,6 +115,7 @@ def logging_config(*secrets: str, level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": through_root,
             "httpx": {"level": "WARNING"},  # its request lines carry the token
             "apscheduler": {"level": "WARNING"},  # a line per job per second
+            "apscheduler.scheduler": {"level": "WARNING", "filters": ["skipped_tick"]},
             "alembic.runtime.plugins": {"level": "WARNING"},  # seven lines per schema check
         },
     }

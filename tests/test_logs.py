@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import logging.config
 import os
 import re
 import signal
@@ -20,10 +21,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from common.logs import RedactingFilter, redact, settings_secrets
+from common.logs import RedactingFilter, logging_config, redact, settings_secrets
 from common.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
@@ -72,6 +74,48 @@ def test_the_database_password_is_a_secret_and_a_url_that_is_none_hides_nothing(
     assert "77x" not in record.getMessage()
     broken = Settings(_env_file=None, database_url="not a url")
     assert settings_secrets(broken) == ("", "", "", "")
+
+
+async def _busy_job_warnings(logger: logging.Logger) -> list[str]:
+    """The warnings a real scheduler writes through `logger` while a job that runs 0.35 s
+    ticks every 0.1 s (one run at a time, as the JobQueue's are)."""
+    seen: list[str] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Seen(logging.WARNING)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+    async def slow() -> None:
+        await asyncio.sleep(0.35)
+
+    scheduler = AsyncIOScheduler(logger=logger)
+    scheduler.add_job(slow, "interval", seconds=0.1, max_instances=1)
+    scheduler.start()
+    try:
+        await asyncio.sleep(1.0)
+        logger.warning("Run time of job %s was missed by %s", "outbox", "0:00:02")
+    finally:
+        scheduler.shutdown(wait=False)
+        logger.removeHandler(handler)
+    return seen
+
+
+async def test_a_job_still_running_at_its_next_tick_fills_no_log_other_warnings_stay():
+    config = logging_config()
+    entry = config["loggers"]["apscheduler.scheduler"]
+    configurator = logging.config.DictConfigurator(config)
+    unfiltered = logging.getLogger(f"test.scheduler.{uuid.uuid4().hex}")
+    assert sum("skipped: maximum number of running instances" in line
+               for line in await _busy_job_warnings(unfiltered)) >= 3
+    filtered = logging.getLogger(f"test.scheduler.{uuid.uuid4().hex}")
+    filtered.setLevel(entry["level"])
+    for name in entry["filters"]:
+        filtered.addFilter(configurator.configure_filter(dict(config["filters"][name])))
+    assert await _busy_job_warnings(filtered) == ["Run time of job outbox was missed by 0:00:02"]
 
 
 async def test_a_database_error_is_logged_with_its_sql_and_none_of_its_values(database, clock):
