@@ -23,6 +23,7 @@ from typing import Any
 import _common  # the repository root on sys.path, and the defaults
 
 from common.context import AppContext
+from common.logs import settings_secrets, setup_logging
 from common.settings import Settings
 from storage.db import Database
 
@@ -115,6 +116,9 @@ async def run_grassroots(args: argparse.Namespace) -> None:
                         bot_api_base_url=args.api, bot_username=_common.BOT_USERNAME,
                         database_url=args.db, campaign_start=dt.date(2026, 11, 23),
                         **overrides)
+    # The product's logging (its filters and redaction), from WARNING up: the INFO lines a
+    # deployment keeps would only fill the benchmark's output.
+    setup_logging(*settings_secrets(settings), level="WARNING")
     kwargs: dict[str, Any] = ({"connect_args": {"server_settings": {"search_path": args.schema}}}
                               if args.schema else {})
     db = Database(settings.database_url, **kwargs)
